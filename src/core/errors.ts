@@ -1,0 +1,87 @@
+/**
+ * Typed errors. Each class carries the process exit code the CLI uses for it, so the mapping from
+ * failure to exit code lives in one place and is documented in the README ("Exit codes").
+ */
+
+/** Exit codes, stable and documented: scripts and monitors branch on them. */
+export const ExitCode = {
+  Ok: 0,
+  Failure: 1,
+  Usage: 2,
+  NotFound: 3,
+  Ambiguous: 4,
+  Integrity: 5,
+  Refused: 6,
+  Storage: 7,
+  Database: 8,
+  NotImplemented: 9,
+} as const;
+
+/** Base class of every error this tool expects; anything else is a bug and exits with 1. */
+export class BackupManagerError extends Error {
+  /** Process exit code for this failure. */
+  readonly exitCode: number = ExitCode.Failure;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad command line, flag or setting. */
+export class UsageError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.Usage;
+}
+
+/** A backup id (or part of one) matched no backup. */
+export class BackupNotFoundError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.NotFound;
+}
+
+/** A database file or server that was expected to exist does not. */
+export class DatabaseNotFoundError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.NotFound;
+}
+
+/** A part of an id matched several backups; the candidates are listed in the message. */
+export class AmbiguousIdError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.Ambiguous;
+
+  constructor(readonly query: string, readonly candidates: string[]) {
+    super(
+      `Cannot choose a backup for "${query}": it matches ${candidates.length} backups (${
+        candidates.map((c) => `"${c}"`).join(", ")
+      }); give more of the id`,
+    );
+  }
+}
+
+/** A backup failed an integrity check: checksum, gzip stream, sidecar or restore test. */
+export class IntegrityError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.Integrity;
+}
+
+/** The operation needs a confirmation (or --force) it did not get. */
+export class RefusedError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.Refused;
+}
+
+/** The backup store could not be read or written. */
+export class StorageError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.Storage;
+}
+
+/** The database could not be opened, read or written. */
+export class DatabaseError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.Database;
+}
+
+/** A feature that is planned but not built yet; says so instead of pretending. */
+export class NotImplementedError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.NotImplemented;
+}
+
+/** The message of an unknown thrown value, for wrapping into a typed error. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,116 @@
+/**
+ * The seam between backups and databases. An engine knows one kind of database: how to read a
+ * consistent snapshot of it as plain SQL, how to load such SQL back all-or-nothing, and how to
+ * describe a database (tables, row counts) for dry runs and restore tests. It knows nothing of
+ * backup files, checksums or retention; `src/core` does.
+ *
+ * A "location" is the engine's own address of one database: a file path for SQLite, a connection
+ * URL for PostgreSQL. Engines never put secrets from a location into what they return.
+ */
+export interface Engine {
+  /** Which engine this is; recorded in sidecars. */
+  readonly kind: EngineKind;
+  /** The location with any secret removed, for messages, logs and sidecars. */
+  redact(location: string): string;
+  /** Whether the database at `location` exists (and can be reached). */
+  exists(location: string): Promise<boolean>;
+  /** Tables, row counts, versions of the database; throws `DatabaseNotFoundError` if absent. */
+  describe(location: string): Promise<DatabaseInfo>;
+  /**
+   * Writes a consistent snapshot of the database as plain SQL to `sink`, chunk by chunk; resolves
+   * with what was written once the last chunk has been accepted.
+   */
+  dump(location: string, sink: ChunkSink, options?: DumpOptions): Promise<DumpSummary>;
+  /**
+   * Loads gzip-compressed plain SQL (as `dump` writes it, compressed as backups store it) into
+   * the database at `location`, all-or-nothing: on any error the target is exactly as it was.
+   * The input stays compressed so the engine can decompress on another thread.
+   */
+  restore(
+    location: string,
+    gzippedSql: AsyncIterable<Uint8Array>,
+    options?: RestoreOptions,
+  ): Promise<RestoreSummary>;
+  /** A fresh, empty database for restore tests, removed by `drop()`. */
+  createScratch(): Promise<ScratchDatabase>;
+}
+
+/** Engines this build knows. */
+export type EngineKind = "sqlite";
+
+/** Receives dump output; the returned promise applies backpressure. */
+export type ChunkSink = (chunk: Uint8Array) => Promise<void>;
+
+/** Options of {@linkcode Engine.dump}. */
+export interface DumpOptions {
+  /** `full` (default) writes schema and data; `schema` writes the schema only. */
+  type?: "full" | "schema";
+  /** Called now and then with the rows written so far; for progress display. */
+  onProgress?: (progress: DumpProgress) => void;
+}
+
+/** Progress of a dump in flight. */
+export interface DumpProgress {
+  table: string;
+  tableRows: number;
+  totalRows: number;
+  bytes: number;
+}
+
+/** Options of {@linkcode Engine.restore}. */
+export interface RestoreOptions {
+  /** Replace an existing database at the location. Default `false`: refuse if it exists. */
+  replace?: boolean;
+  /** Called now and then with the SQL bytes consumed so far. */
+  onProgress?: (bytes: number) => void;
+}
+
+/** What a dump wrote, recorded in the sidecar. */
+export interface DumpSummary {
+  engineVersion: string;
+  database: DatabaseIdentity;
+  tables: TableStats[];
+  /** Engine-specific settings that the dump reproduces (e.g. SQLite PRAGMAs). */
+  settings: Record<string, string | number>;
+  migration?: MigrationVersion;
+}
+
+/** Where a database is, never with a password. */
+export interface DatabaseIdentity {
+  name: string;
+  host?: string;
+  path?: string;
+}
+
+/** Rows and bytes of SQL written for one table. */
+export interface TableStats {
+  name: string;
+  rows: number;
+  bytes: number;
+}
+
+/** What `describe` tells about a database. */
+export interface DatabaseInfo {
+  engineVersion: string;
+  sizeBytes: number;
+  tables: { name: string; rows: number }[];
+  migration?: MigrationVersion;
+}
+
+/** The application's schema-migration state, when a known migrations table holds one. */
+export interface MigrationVersion {
+  table: string;
+  version: string;
+}
+
+/** What a restore loaded. */
+export interface RestoreSummary {
+  bytes: number;
+  statements: number;
+}
+
+/** A throwaway database for restore tests. */
+export interface ScratchDatabase {
+  location: string;
+  drop(): Promise<void>;
+}

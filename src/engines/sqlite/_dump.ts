@@ -1,0 +1,400 @@
+import type { DatabaseSync } from "node:sqlite";
+import type { DumpOptions, DumpSummary, MigrationVersion, TableStats } from "../engine.ts";
+import { ChunkBuffer } from "../chunk_buffer.ts";
+import { MIGRATION_TABLES } from "../migrations.ts";
+import { literalExpression, quoteIdentifier, quoteText, realZeroCondition } from "./_sql.ts";
+import { type Column, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";
+
+/** Rows of SQL text aimed at per INSERT statement; batches adapt their row count to it. */
+const TARGET_STATEMENT_BYTES = 1 << 20;
+const MAX_BATCH_ROWS = 20_000;
+
+const encoder = new TextEncoder();
+const COMMA = encoder.encode(",");
+const STATEMENT_END = encoder.encode(";\n");
+const OPEN_ROW = encoder.encode("(");
+const CLOSE_ROW = encoder.encode(")");
+const ZERO = encoder.encode("0.0");
+const NEGATIVE_ZERO = encoder.encode("-0.0");
+
+/** Settings that live in the database file and that a restore must set before anything else. */
+export interface SqliteSettings {
+  page_size: number;
+  auto_vacuum: number;
+  encoding: string;
+  user_version: number;
+  application_id: number;
+  journal_mode: string;
+}
+
+/**
+ * Writes the database `db` as plain SQL that the stock `sqlite3` shell restores and that, through
+ * our restore, reproduces the original exactly (see README, "What a SQLite backup holds").
+ * Everything is read inside one read transaction: a consistent snapshot even while writers
+ * continue in WAL mode. `db` must not be inside a transaction.
+ */
+export async function dumpSqlite(
+  db: DatabaseSync,
+  out: ChunkBuffer,
+  options: DumpOptions & { databaseName: string; path: string },
+): Promise<DumpSummary> {
+  db.exec("BEGIN");
+  try {
+    // The first read fixes the snapshot; every later read sees the same state.
+    const schema = readSchema(db);
+    const settings = readSettings(db);
+    const tables = readTables(db, schema);
+    const dumper = new Dumper(db, out, settings, options);
+    const stats = await dumper.run(schema, tables, options.type ?? "full");
+    return {
+      engineVersion: String(db.prepare("SELECT sqlite_version() AS v").get()?.v),
+      database: { name: options.databaseName, path: options.path },
+      tables: stats,
+      settings: { ...settings },
+      migration: readMigration(db, tables),
+    };
+  } finally {
+    db.exec("ROLLBACK");
+  }
+}
+
+/** The persistent settings of the `main` database. */
+export function readSettings(db: DatabaseSync): SqliteSettings {
+  const pragma = (name: string) => Object.values(db.prepare(`PRAGMA main.${name}`).get() ?? {})[0];
+  return {
+    page_size: Number(pragma("page_size")),
+    auto_vacuum: Number(pragma("auto_vacuum")),
+    encoding: String(pragma("encoding")),
+    user_version: Number(pragma("user_version")),
+    application_id: Number(pragma("application_id")),
+    journal_mode: String(pragma("journal_mode")).toLowerCase(),
+  };
+}
+
+/** Reads the migration version from the first known migrations table present, if any. */
+export function readMigration(
+  db: DatabaseSync,
+  tables: { name: string }[],
+): MigrationVersion | undefined {
+  const names = new Set(tables.map((t) => t.name));
+  for (const { table, query } of MIGRATION_TABLES) {
+    if (!names.has(table)) continue;
+    try {
+      const row = db.prepare(query).get();
+      const value = row ? Object.values(row)[0] : undefined;
+      if (value !== undefined && value !== null) return { table, version: String(value) };
+    } catch {
+      // a table of that name with other columns: not the tool we know
+    }
+  }
+  return undefined;
+}
+
+class Dumper {
+  readonly #db: DatabaseSync;
+  readonly #out: ChunkBuffer;
+  readonly #settings: SqliteSettings;
+  readonly #options: DumpOptions;
+  /** UTF-16 databases render literals as JS strings; UTF-8 ones as raw bytes (exact, faster). */
+  readonly #utf8: boolean;
+  #totalRows = 0;
+
+  constructor(db: DatabaseSync, out: ChunkBuffer, settings: SqliteSettings, options: DumpOptions) {
+    this.#db = db;
+    this.#out = out;
+    this.#settings = settings;
+    this.#options = options;
+    this.#utf8 = settings.encoding.toUpperCase() === "UTF-8";
+  }
+
+  async run(
+    schema: SchemaEntry[],
+    tables: Table[],
+    type: "full" | "schema",
+  ): Promise<TableStats[]> {
+    const s = this.#settings;
+    const withData = type === "full";
+    await this.#text(
+      "-- backup-manager SQLite dump\n" +
+        "-- Restore without backup-manager: gunzip -c FILE.sql.gz | sqlite3 NEW.db\n" +
+        "PRAGMA foreign_keys=OFF;\n" +
+        `PRAGMA page_size=${s.page_size};\n` +
+        `PRAGMA auto_vacuum=${s.auto_vacuum};\n` +
+        `PRAGMA encoding=${quoteText(s.encoding)};\n` +
+        "BEGIN TRANSACTION;\n",
+    );
+    const stats: TableStats[] = [];
+    const byName = new Map(tables.map((t) => [t.name, t]));
+    for (const table of tables) {
+      if (table.shadowOf !== undefined) continue;
+      const tableStats = await this.#table(table, byName, withData);
+      this.#totalRows += tableStats.rows;
+      stats.push(tableStats);
+    }
+    if (withData) {
+      for (const table of tables.filter((t) => t.strategy === "rebuild")) {
+        const name = quoteIdentifier(table.name);
+        await this.#text(`INSERT INTO ${name}(${name}) VALUES('rebuild');\n`);
+        await this.#copyFts5Config(table);
+      }
+      await this.#internalTable("sqlite_sequence", "DELETE FROM sqlite_sequence;\n", schema);
+      await this.#internalTable(
+        "sqlite_stat1",
+        "ANALYZE sqlite_schema;\nDELETE FROM sqlite_stat1;\n",
+        schema,
+      );
+    }
+    for (const entry of schema) {
+      if (entry.type === "table" || entry.sql === null) continue;
+      await this.#text(`${entry.sql};\n`);
+    }
+    await this.#text(
+      `PRAGMA user_version=${s.user_version};\n` +
+        `PRAGMA application_id=${s.application_id};\n` +
+        "COMMIT;\n" +
+        (s.journal_mode === "wal" ? "PRAGMA journal_mode=WAL;\n" : ""),
+    );
+    await this.#out.flush();
+    return stats;
+  }
+
+  async #table(table: Table, byName: Map<string, Table>, withData: boolean): Promise<TableStats> {
+    let rows = 0;
+    if (table.strategy === "declare-only") {
+      // As `sqlite3 .dump` does for modules it cannot drive: declare the table in the schema;
+      // its shadow tables are dumped as the plain tables they are.
+      await this.#text(
+        "PRAGMA writable_schema=ON;\n" +
+          "INSERT INTO sqlite_schema(type,name,tbl_name,rootpage,sql) VALUES('table'," +
+          `${quoteText(table.name)},${quoteText(table.name)},0,${quoteText(table.sql)});\n` +
+          "PRAGMA writable_schema=OFF;\n",
+      );
+      return { name: table.name, rows: 0, bytes: 0 };
+    }
+    await this.#text(`${table.sql};\n`);
+    const dataStart = this.#out.total;
+    if (withData) {
+      if (table.strategy === "copy-shadow-tables") {
+        for (const shadow of table.shadowTables) {
+          await this.#text(`DELETE FROM ${quoteIdentifier(shadow)};\n`);
+          await this.#rows(byName.get(shadow)!, table.name);
+        }
+        rows = this.#count(table.name);
+      } else if (table.strategy !== "rebuild") {
+        rows = await this.#rows(table, table.name);
+        if (table.module === "fts5") await this.#copyFts5Config(table);
+      } else {
+        rows = this.#count(table.name);
+      }
+    }
+    return { name: table.name, rows, bytes: this.#out.total - dataStart };
+  }
+
+  #count(table: string): number {
+    return Number(this.#db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(table)}`).get()?.n);
+  }
+
+  /** FTS5 keeps settings such as `rank` and `automerge` in `<name>_config`; copy them over. */
+  async #copyFts5Config(table: Table): Promise<void> {
+    if (table.module !== "fts5") return;
+    const config = `${table.name}_config`;
+    if (!table.shadowTables.includes(config)) return;
+    const statement = this.#db.prepare(
+      `SELECT CAST(${literalExpression("k")} || ',' || ${literalExpression("v")} AS BLOB) AS b ` +
+        `FROM ${quoteIdentifier(config)} WHERE k <> 'version'`,
+    );
+    for (const row of statement.iterate()) {
+      await this.#text(`INSERT OR REPLACE INTO ${quoteIdentifier(config)}(k,v) VALUES(`);
+      await this.#out.write(row.b as Uint8Array);
+      await this.#text(");\n");
+    }
+  }
+
+  /** Copies `sqlite_sequence` / `sqlite_stat1` rows when the source has the table. */
+  async #internalTable(name: string, preamble: string, schema: SchemaEntry[]): Promise<void> {
+    if (!schema.some((e) => e.type === "table" && e.name === name)) return;
+    const columns = this.#db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(name)
+      .map((r) => ({ name: String(r.name), declaredType: "", mayHoldNegativeZero: false }));
+    await this.#text(preamble);
+    await this.#rows({
+      name,
+      sql: "",
+      virtual: false,
+      withoutRowid: false,
+      columns,
+      writeRowid: false,
+      shadowTables: [],
+    }, name);
+  }
+
+  /** Writes every row of `table` as multi-row INSERTs; returns the row count. */
+  #rows(table: Table, progressName: string): Promise<number> {
+    if (table.rowidName && !table.virtual && !table.withoutRowid) {
+      return this.#rowsByRowidBatches(table, progressName);
+    }
+    return this.#rowsOneByOne(table, progressName, "");
+  }
+
+  /**
+   * The fast path for rowid tables: SQLite renders a page of rows (keyed by rowid) into one
+   * string with `group_concat`, so JS handles one value per ~1 MiB of SQL instead of one per row.
+   * Rows holding a REAL zero in a column that may keep -0.0 are left out of the page and written
+   * by the row-by-row path, which can see the sign.
+   */
+  async #rowsByRowidBatches(table: Table, progressName: string): Promise<number> {
+    const key = quoteIdentifier(table.rowidName!);
+    const values = [
+      ...(table.writeRowid ? [`quote(${key})`] : []),
+      ...table.columns.map((c) => literalExpression(quoteIdentifier(c.name))),
+    ];
+    const zeroCheck = zeroCondition(table.columns);
+    const rowText = `'(' || ${values.join(" || ',' || ")} || ')'`;
+    const rowExpr = zeroCheck ? `CASE WHEN ${zeroCheck} THEN NULL ELSE ${rowText} END` : rowText;
+    const special = zeroCheck ? `CASE WHEN ${zeroCheck} THEN ${key} END` : "NULL";
+    const page = (where: string) =>
+      this.#db.prepare(
+        `SELECT ${this.#asBytes("group_concat(b, ',')")} AS b, max(r) AS last, count(*) AS n, ` +
+          `group_concat(s) AS special FROM (SELECT ${key} AS r, ${rowExpr} AS b, ${special} AS s ` +
+          `FROM ${quoteIdentifier(table.name)} WHERE ${where} ORDER BY ${key} LIMIT ?)`,
+      );
+    const first = page("1");
+    const next = page(`${key} > ?`);
+    next.setReadBigInts(true);
+    first.setReadBigInts(true);
+    const insert = encoder.encode(
+      `INSERT INTO ${quoteIdentifier(table.name)}${columnList(table)} VALUES`,
+    );
+    let rows = 0;
+    let limit = 256;
+    let last: bigint | undefined;
+    const specialKeys: string[] = [];
+    for (;;) {
+      const asked = limit;
+      const result = last === undefined ? first.get(asked) : next.get(last, asked);
+      const count = Number(result?.n ?? 0);
+      if (!result || count === 0) break;
+      last = result.last as bigint;
+      if (result.special !== null) specialKeys.push(String(result.special));
+      if (result.b !== null) {
+        const text = this.#toBytes(result.b as Uint8Array | string);
+        await this.#out.write(insert);
+        await this.#out.write(text);
+        await this.#out.write(STATEMENT_END);
+        const perRow = text.length / count;
+        limit = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.round(TARGET_STATEMENT_BYTES / perRow)));
+      }
+      rows += count;
+      this.#progress(progressName, rows);
+      if (count < asked) break;
+    }
+    if (specialKeys.length > 0) {
+      await this.#rowsOneByOne(table, progressName, `WHERE ${key} IN (${specialKeys.join(",")})`);
+    }
+    return rows;
+  }
+
+  /**
+   * Row by row, for WITHOUT ROWID and virtual tables and rows with REAL zeros: columns that may
+   * hold -0.0 come back as numbers when they hold a zero, so the sign is written; the rest comes
+   * pre-rendered by SQLite.
+   */
+  async #rowsOneByOne(table: Table, progressName: string, where: string): Promise<number> {
+    const parts: string[] = [];
+    let run: string[] = [];
+    const endRun = () => {
+      if (run.length) parts.push(this.#asBytes(run.join(" || ',' || ")));
+      run = [];
+    };
+    const columns = table.writeRowid && table.rowidName
+      ? [
+        { name: table.rowidName, declaredType: "INTEGER", mayHoldNegativeZero: false },
+        ...table.columns,
+      ]
+      : table.columns;
+    for (const column of columns) {
+      const name = quoteIdentifier(column.name);
+      if (column.mayHoldNegativeZero) {
+        endRun();
+        parts.push(
+          `CASE WHEN ${realZeroCondition(name)} THEN ${name} ELSE ${
+            this.#asBytes(literalExpression(name))
+          } END`,
+        );
+      } else {
+        run.push(literalExpression(name));
+      }
+    }
+    endRun();
+    const statement = this.#db.prepare(
+      `SELECT ${parts.join(", ")} FROM ${quoteIdentifier(table.name)} ${where}`,
+    );
+    // Present at run time (Deno 2.9.6) but missing from the bundled type declarations.
+    (statement as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    const insert = encoder.encode(
+      `INSERT INTO ${quoteIdentifier(table.name)}${columnList(table)} VALUES`,
+    );
+    const out = this.#out;
+    let rows = 0;
+    let statementStart = -1;
+    for (const row of statement.iterate() as Iterable<unknown[]>) {
+      if (statementStart < 0 || out.total - statementStart > TARGET_STATEMENT_BYTES) {
+        if (statementStart >= 0) await out.write(STATEMENT_END);
+        statementStart = out.total;
+        await out.write(insert);
+      } else {
+        await out.write(COMMA);
+      }
+      await out.write(OPEN_ROW);
+      for (let i = 0; i < row.length; i++) {
+        if (i > 0) await out.write(COMMA);
+        const value = row[i];
+        await out.write(
+          typeof value === "number"
+            ? (Object.is(value, -0) ? NEGATIVE_ZERO : ZERO)
+            : this.#toBytes(value as Uint8Array | string),
+        );
+      }
+      await out.write(CLOSE_ROW);
+      rows++;
+      if (rows % 1000 === 0) this.#progress(progressName, rows);
+    }
+    if (statementStart >= 0) await out.write(STATEMENT_END);
+    this.#progress(progressName, rows);
+    return rows;
+  }
+
+  #asBytes(expression: string): string {
+    return this.#utf8 ? `CAST(${expression} AS BLOB)` : expression;
+  }
+
+  #toBytes(value: Uint8Array | string): Uint8Array {
+    return typeof value === "string" ? encoder.encode(value) : value;
+  }
+
+  #text(text: string): Promise<void> | undefined {
+    return this.#out.writeText(text);
+  }
+
+  #progress(table: string, tableRows: number): void {
+    this.#options.onProgress?.({
+      table,
+      tableRows,
+      totalRows: this.#totalRows + tableRows,
+      bytes: this.#out.total,
+    });
+  }
+}
+
+function zeroCondition(columns: Column[]): string | undefined {
+  const conditions = columns.filter((c) => c.mayHoldNegativeZero)
+    .map((c) => realZeroCondition(quoteIdentifier(c.name)));
+  return conditions.length ? conditions.join(" OR ") : undefined;
+}
+
+function columnList(table: Table): string {
+  const names = [
+    ...(table.writeRowid && table.rowidName ? [table.rowidName] : []),
+    ...table.columns.map((c) => c.name),
+  ];
+  return `(${names.map(quoteIdentifier).join(",")})`;
+}

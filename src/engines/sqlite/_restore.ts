@@ -1,0 +1,213 @@
+import { DatabaseSync } from "node:sqlite";
+import { basename, dirname, join } from "node:path";
+import type { RestoreOptions, RestoreSummary } from "../engine.ts";
+import { DatabaseError, IntegrityError, messageOf, RefusedError } from "../../core/errors.ts";
+import { syncDirectory } from "../../storage/local.ts";
+
+/**
+ * Loads a gzip-compressed SQL script into a new database file beside `targetPath` (journaling off: the file is
+ * thrown away on any failure), checks it with `PRAGMA integrity_check`, and only then renames it
+ * over the target. On any error the target is untouched.
+ */
+export async function restoreSqlite(
+  targetPath: string,
+  gzippedSql: AsyncIterable<Uint8Array>,
+  options: RestoreOptions = {},
+): Promise<RestoreSummary> {
+  const targetExists = await fileExists(targetPath);
+  if (targetExists && !options.replace) {
+    throw new RefusedError(
+      `Cannot restore into "${targetPath}": the database exists (use --force to replace it)`,
+    );
+  }
+  const directory = dirname(targetPath);
+  await Deno.mkdir(directory, { recursive: true });
+  const temporary = join(
+    directory,
+    `.${basename(targetPath)}.restoring-${crypto.randomUUID().slice(0, 8)}`,
+  );
+  let summary: RestoreSummary;
+  try {
+    summary = await loadInto(temporary, gzippedSql, options);
+    if (targetExists) await releaseTarget(targetPath);
+    const mode = targetExists ? (await Deno.stat(targetPath)).mode : null;
+    if (mode !== null) await Deno.chmod(temporary, mode & 0o7777);
+    await Deno.rename(temporary, targetPath);
+    await syncDirectory(directory);
+  } finally {
+    for (const suffix of ["", "-journal", "-wal", "-shm"]) {
+      await Deno.remove(temporary + suffix).catch(() => {});
+    }
+  }
+  return summary;
+}
+
+/** Runs the script against a fresh database at `path`; checks integrity; closes it. */
+async function loadInto(
+  path: string,
+  gzippedSql: AsyncIterable<Uint8Array>,
+  options: RestoreOptions,
+): Promise<RestoreSummary> {
+  // defensive: false lets a script declare a virtual table of an unknown module the way
+  // `sqlite3 .dump` does (PRAGMA writable_schema).
+  const db = new DatabaseSync(
+    path,
+    { defensive: false } as ConstructorParameters<typeof DatabaseSync>[1],
+  );
+  const reader = new SqlReader();
+  try {
+    db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;");
+    let bytes = 0;
+    for await (const chunk of gzippedSql) {
+      await reader.write(chunk, (sql) => execute(db, sql));
+      bytes += chunk.length;
+      options.onProgress?.(bytes);
+    }
+    const { rest, statements } = await reader.end((sql) => execute(db, sql));
+    if (rest.replace(/--[^\n]*(\n|$)/g, "").trim() !== "") {
+      throw new IntegrityError(
+        "Cannot restore: the SQL script ends in the middle of a statement (the backup is truncated)",
+      );
+    }
+    if (db.isTransaction) {
+      throw new IntegrityError(
+        "Cannot restore: the SQL script never commits (the backup is truncated)",
+      );
+    }
+    const problems = db.prepare("PRAGMA integrity_check").all()
+      .map((r) => String(Object.values(r)[0]));
+    if (problems.length !== 1 || problems[0] !== "ok") {
+      throw new IntegrityError(
+        `Cannot restore: the restored database fails its integrity check (${
+          problems.slice(0, 3).join("; ")
+        })`,
+      );
+    }
+    return { bytes, statements };
+  } finally {
+    reader.close();
+    db.close();
+  }
+}
+
+/** Bytes of compressed input handed to the reader thread and not yet processed. */
+const MAX_IN_FLIGHT = 8 << 20;
+
+/** The main-thread side of `_restore_worker.ts`. */
+class SqlReader {
+  readonly #worker = new Worker(new URL("./_restore_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  #sql: string[] = [];
+  #inFlight = 0;
+  #wake: (() => void) | undefined;
+  #failure: Error | undefined;
+  #result: { rest: string; statements: number } | undefined;
+
+  constructor() {
+    this.#worker.onmessage = (event) => {
+      const m = event.data as {
+        sql?: string;
+        ack?: number;
+        error?: string;
+        done?: boolean;
+        rest?: string;
+        statements?: number;
+      };
+      if (m.sql !== undefined) this.#sql.push(m.sql);
+      if (m.ack) this.#inFlight -= m.ack;
+      if (m.error) this.#failure = new IntegrityError(`Cannot restore: ${m.error}`);
+      if (m.done) this.#result = { rest: m.rest ?? "", statements: m.statements ?? 0 };
+      this.#wake?.();
+    };
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.#failure = new DatabaseError(`Cannot restore: the reader failed: ${event.message}`);
+      this.#wake?.();
+    };
+  }
+
+  /** Hands `chunk` over; runs every statement group that is ready; waits when too much is queued. */
+  async write(chunk: Uint8Array, run: (sql: string) => void): Promise<void> {
+    const owned = chunk.slice();
+    this.#inFlight += owned.length;
+    this.#worker.postMessage({ chunk: owned }, [owned.buffer]);
+    await this.#drain(run, () => this.#inFlight <= MAX_IN_FLIGHT);
+  }
+
+  /** Ends the input; runs what is left; returns the unterminated tail and the statement count. */
+  async end(run: (sql: string) => void): Promise<{ rest: string; statements: number }> {
+    this.#worker.postMessage({ end: true });
+    await this.#drain(run, () => this.#result !== undefined);
+    return this.#result!;
+  }
+
+  close(): void {
+    this.#worker.terminate();
+  }
+
+  async #drain(run: (sql: string) => void, done: () => boolean): Promise<void> {
+    for (;;) {
+      if (this.#failure) throw this.#failure;
+      const next = this.#sql.shift();
+      if (next !== undefined) {
+        run(next);
+        continue;
+      }
+      if (done()) return;
+      await new Promise<void>((resolve) => this.#wake = resolve);
+      this.#wake = undefined;
+    }
+  }
+}
+
+function execute(db: DatabaseSync, sql: string): void {
+  try {
+    db.exec(sql);
+  } catch (error) {
+    throw new DatabaseError(`Cannot restore: SQLite rejected the script: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Prepares the old target to be replaced: folds its WAL into the main file and lets SQLite
+ * delete the WAL and shared-memory files. A WAL that remains means another process has the
+ * database open; replacing it under that process would mix its writes into the restored file.
+ */
+async function releaseTarget(targetPath: string): Promise<void> {
+  try {
+    const db = new DatabaseSync(targetPath);
+    try {
+      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    throw new DatabaseError(
+      `Cannot replace "${targetPath}": ${
+        messageOf(error)
+      } (stop the application using it and retry)`,
+      { cause: error },
+    );
+  }
+  const wal = await Deno.stat(`${targetPath}-wal`).catch(() => null);
+  if (wal && wal.size > 0) {
+    throw new RefusedError(
+      `Cannot replace "${targetPath}": another process has it open (stop the application and retry)`,
+    );
+  }
+  for (const suffix of ["-wal", "-shm", "-journal"]) {
+    await Deno.remove(targetPath + suffix).catch(() => {});
+  }
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

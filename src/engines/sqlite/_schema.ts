@@ -1,0 +1,165 @@
+import type { DatabaseSync } from "node:sqlite";
+import { canHoldNegativeZero } from "./_sql.ts";
+
+/** One entry of `sqlite_schema`, in creation order. */
+export interface SchemaEntry {
+  type: "table" | "index" | "view" | "trigger";
+  name: string;
+  tableName: string;
+  sql: string | null;
+}
+
+/** A column whose value an INSERT can set (not generated, not hidden). */
+export interface Column {
+  name: string;
+  declaredType: string;
+  /** Whether the stored value may be -0.0, which `quote()` cannot render. */
+  mayHoldNegativeZero: boolean;
+}
+
+/** How the rows of a virtual table come back on restore. */
+export type VirtualTableStrategy =
+  /** Insert the rows into the virtual table; the module rebuilds its index (FTS, R*Tree). */
+  | "insert-rows"
+  /** External-content FTS: the content table is restored, then the index is rebuilt from it. */
+  | "rebuild"
+  /** Contentless FTS: the index is all there is, so its shadow tables are copied as they are. */
+  | "copy-shadow-tables"
+  /** A module we do not know: declare it as `.dump` does and copy its tables as plain tables. */
+  | "declare-only";
+
+/** A table (ordinary or virtual) and what the dump needs to know to copy its rows exactly. */
+export interface Table {
+  name: string;
+  sql: string;
+  virtual: boolean;
+  withoutRowid: boolean;
+  columns: Column[];
+  /** Name that reads the rowid (`rowid`, `_rowid_` or `oid`), if one is not shadowed by a column. */
+  rowidName?: string;
+  /** Whether the rowid must be written explicitly (rowid table without INTEGER PRIMARY KEY). */
+  writeRowid: boolean;
+  /** Lower-case module name of a virtual table. */
+  module?: string;
+  strategy?: VirtualTableStrategy;
+  /** Shadow tables of a virtual table, whose rows are not dumped as tables of their own. */
+  shadowTables: string[];
+  /** Set on a shadow table: the virtual table that owns it (and decides how it is copied). */
+  shadowOf?: string;
+}
+
+/** Reads `sqlite_schema` in creation order. */
+export function readSchema(db: DatabaseSync): SchemaEntry[] {
+  return db.prepare(
+    "SELECT type, name, tbl_name AS tableName, sql FROM main.sqlite_schema ORDER BY rowid",
+  ).all() as unknown as SchemaEntry[];
+}
+
+const REBUILDING_MODULES = new Set(["fts3", "fts4", "fts5", "rtree", "rtree_i32", "geopoly"]);
+
+/** Describes every table of `main` (ordinary and virtual) that is not internal or shadow. */
+export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
+  const listing = new Map<string, { type: string; wr: number; strict: number }>();
+  for (
+    const row of db.prepare(
+      "SELECT name, type, wr, strict FROM pragma_table_list WHERE schema='main'",
+    ).all()
+  ) {
+    listing.set(String(row.name), {
+      type: String(row.type),
+      wr: Number(row.wr),
+      strict: Number(row.strict),
+    });
+  }
+  const shadowNames = [...listing].filter(([, v]) => v.type === "shadow").map(([k]) => k);
+  const tables: Table[] = [];
+  const claimedShadows = new Map<string, string>();
+  for (const entry of schema) {
+    if (entry.type !== "table" || entry.sql === null || entry.name.startsWith("sqlite_")) continue;
+    const virtual = /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(entry.sql);
+    const info = listing.get(entry.name);
+    const module = virtual ? moduleOf(entry.sql) : undefined;
+    let strategy: VirtualTableStrategy | undefined;
+    let shadowTables: string[] = [];
+    if (virtual) {
+      strategy = module && REBUILDING_MODULES.has(module)
+        ? strategyFor(module, entry.sql)
+        : "declare-only";
+      if (strategy !== "declare-only") {
+        shadowTables = shadowNames.filter((s) => s.startsWith(`${entry.name}_`));
+        shadowTables.forEach((s) => claimedShadows.set(s, entry.name));
+      }
+    }
+    const columns = strategy === "declare-only"
+      ? []
+      : readColumns(db, entry.name, info?.strict === 1, virtual);
+    const withoutRowid = info?.wr === 1;
+    const names = new Set(columns.map((c) => c.name.toLowerCase()));
+    const allNames = strategy === "declare-only" ? names : readAllColumnNames(db, entry.name);
+    const rowidName = withoutRowid
+      ? undefined
+      : ["rowid", "_rowid_", "oid"].find((n) => !allNames.has(n));
+    // An R*Tree's first column is its rowid; every other module takes the rowid separately.
+    const rowidColumn = module === "rtree" || module === "rtree_i32" ||
+      (!virtual && hasRowidAlias(db, entry.name));
+    const writeRowid = !withoutRowid && rowidName !== undefined && !rowidColumn;
+    tables.push({
+      name: entry.name,
+      sql: entry.sql,
+      virtual,
+      withoutRowid,
+      columns,
+      rowidName,
+      writeRowid,
+      module,
+      strategy,
+      shadowTables,
+    });
+  }
+  // Shadow tables of modules we do not drive stay unclaimed: they are dumped as plain tables.
+  for (const table of tables) table.shadowOf = claimedShadows.get(table.name);
+  return tables;
+}
+
+function readColumns(db: DatabaseSync, table: string, strict: boolean, virtual: boolean): Column[] {
+  const rows = db.prepare(
+    "SELECT name, type, hidden FROM pragma_table_xinfo(?, 'main') ORDER BY cid",
+  ).all(table);
+  return rows.filter((r) => Number(r.hidden) === 0).map((r) => ({
+    name: String(r.name),
+    declaredType: String(r.type ?? ""),
+    mayHoldNegativeZero: canHoldNegativeZero(String(r.type ?? ""), strict, virtual),
+  }));
+}
+
+function readAllColumnNames(db: DatabaseSync, table: string): Set<string> {
+  const rows = db.prepare("SELECT name FROM pragma_table_xinfo(?, 'main')").all(table);
+  return new Set(rows.map((r) => String(r.name).toLowerCase()));
+}
+
+/**
+ * Whether the table has an INTEGER PRIMARY KEY column, which is the rowid itself and so carries it
+ * in the INSERT. `INTEGER PRIMARY KEY DESC` is not an alias and has an automatic index: check that.
+ */
+function hasRowidAlias(db: DatabaseSync, table: string): boolean {
+  const pk = db.prepare("SELECT type FROM pragma_table_info(?, 'main') WHERE pk > 0").all(table);
+  if (pk.length !== 1 || String(pk[0].type).toUpperCase() !== "INTEGER") return false;
+  const pkIndex = db.prepare("SELECT 1 FROM pragma_index_list(?, 'main') WHERE origin='pk'").all(
+    table,
+  );
+  return pkIndex.length === 0;
+}
+
+function moduleOf(sql: string): string | undefined {
+  return /\bUSING\s+([A-Za-z0-9_]+)/i.exec(sql)?.[1]?.toLowerCase();
+}
+
+function strategyFor(module: string, sql: string): VirtualTableStrategy {
+  if (!module.startsWith("fts")) return "insert-rows";
+  const content =
+    /[(,]\s*content\s*=\s*(?:'((?:[^']|'')*)'|"((?:[^"]|"")*)"|\[([^\]]*)\]|`([^`]*)`|([^\s,)]+))/i
+      .exec(sql);
+  if (!content) return "insert-rows";
+  const value = content[1] ?? content[2] ?? content[3] ?? content[4] ?? content[5] ?? "";
+  return value === "" ? "copy-shadow-tables" : "rebuild";
+}

@@ -1,0 +1,52 @@
+/** SQL text helpers for SQLite: quoting and the expressions that render values as literals. */
+
+/** Quotes an identifier for SQLite: `"name"` with embedded quotes doubled. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quotes a text value as an SQL string literal. Not for text that may hold NUL characters. */
+export function quoteText(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** Column affinity by SQLite's rules (https://sqlite.org/datatype3.html, section 3.1). */
+export type Affinity = "INTEGER" | "TEXT" | "BLOB" | "REAL" | "NUMERIC";
+
+/** The affinity SQLite gives a column of declared type `declared`. */
+export function affinityOf(declared: string): Affinity {
+  const type = declared.toUpperCase();
+  if (type.includes("INT")) return "INTEGER";
+  if (type.includes("CHAR") || type.includes("CLOB") || type.includes("TEXT")) return "TEXT";
+  if (type.includes("BLOB") || type.trim() === "") return "BLOB";
+  if (type.includes("REAL") || type.includes("FLOA") || type.includes("DOUB")) return "REAL";
+  return "NUMERIC";
+}
+
+/**
+ * Whether a column can hold the REAL value -0.0 as stored. Columns with REAL, NUMERIC or INTEGER
+ * affinity store a zero REAL as the integer 0 and TEXT columns convert it; only BLOB affinity
+ * (and STRICT tables' ANY, and virtual tables, which have no affinity rules) keep its sign.
+ */
+export function canHoldNegativeZero(declared: string, strict: boolean, virtual: boolean): boolean {
+  if (virtual) return true;
+  if (strict) return declared.trim().toUpperCase() === "ANY";
+  return affinityOf(declared) === "BLOB";
+}
+
+/**
+ * An SQL expression rendering column `column` of the current row as an SQL literal that SQLite
+ * reads back to the identical value: `quote()` is exact for integers, REALs (17 significant
+ * digits, `9.0e+999` for infinity), blobs and text, except that it cuts text at a NUL character,
+ * so such text is written as `CAST(X'…' AS TEXT)` (the hex of its bytes in the database encoding).
+ * -0.0 is handled by the caller (see {@linkcode canHoldNegativeZero}).
+ */
+export function literalExpression(column: string): string {
+  return `CASE WHEN typeof(${column})='text' AND instr(${column},char(0))>0 ` +
+    `THEN 'CAST(X''' || hex(${column}) || ''' AS TEXT)' ELSE quote(${column}) END`;
+}
+
+/** An SQL condition true when `column` holds a REAL zero (+0.0 or -0.0) in the current row. */
+export function realZeroCondition(column: string): string {
+  return `(typeof(${column})='real' AND ${column}=0)`;
+}

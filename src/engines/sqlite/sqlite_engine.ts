@@ -1,0 +1,139 @@
+import { DatabaseSync } from "node:sqlite";
+import { basename, join, resolve } from "node:path";
+import type {
+  ChunkSink,
+  DatabaseInfo,
+  DumpOptions,
+  DumpSummary,
+  Engine,
+  RestoreOptions,
+  RestoreSummary,
+  ScratchDatabase,
+} from "../engine.ts";
+import { ChunkBuffer } from "../chunk_buffer.ts";
+import { DatabaseError, DatabaseNotFoundError, messageOf } from "../../core/errors.ts";
+import { dumpSqlite, readMigration } from "./_dump.ts";
+import { restoreSqlite } from "./_restore.ts";
+import { readSchema, readTables } from "./_schema.ts";
+import { quoteIdentifier } from "./_sql.ts";
+
+/**
+ * SQLite through `node:sqlite`. A location is a file path, optionally written `sqlite:PATH` or
+ * `sqlite://PATH`.
+ */
+export class SqliteEngine implements Engine {
+  readonly kind = "sqlite" as const;
+
+  redact(location: string): string {
+    return sqlitePath(location);
+  }
+
+  async exists(location: string): Promise<boolean> {
+    try {
+      return (await Deno.stat(sqlitePath(location))).isFile;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw new DatabaseError(`Cannot read "${sqlitePath(location)}": ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async describe(location: string): Promise<DatabaseInfo> {
+    const path = await this.#existingPath(location);
+    const db = openReadOnly(path);
+    try {
+      db.exec("BEGIN");
+      try {
+        const tables = readTables(db, readSchema(db)).filter((t) => t.shadowOf === undefined);
+        const counted = tables.filter((t) => t.strategy !== "declare-only").map((t) => ({
+          name: t.name,
+          rows: Number(db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(t.name)}`).get()?.n),
+        }));
+        return {
+          engineVersion: String(db.prepare("SELECT sqlite_version() AS v").get()?.v),
+          sizeBytes: (await Deno.stat(path)).size,
+          tables: counted,
+          migration: readMigration(db, tables),
+        };
+      } finally {
+        db.exec("ROLLBACK");
+      }
+    } catch (error) {
+      throw wrap(error, path);
+    } finally {
+      db.close();
+    }
+  }
+
+  async dump(location: string, sink: ChunkSink, options: DumpOptions = {}): Promise<DumpSummary> {
+    const path = await this.#existingPath(location);
+    const db = openReadOnly(path);
+    try {
+      const out = new ChunkBuffer(sink);
+      return await dumpSqlite(db, out, {
+        ...options,
+        databaseName: basename(path),
+        path: resolve(path),
+      });
+    } catch (error) {
+      throw wrap(error, path);
+    } finally {
+      db.close();
+    }
+  }
+
+  restore(
+    location: string,
+    gzippedSql: AsyncIterable<Uint8Array>,
+    options: RestoreOptions = {},
+  ): Promise<RestoreSummary> {
+    return restoreSqlite(sqlitePath(location), gzippedSql, options);
+  }
+
+  async createScratch(): Promise<ScratchDatabase> {
+    const directory = await Deno.makeTempDir({ prefix: "backup-manager-scratch-" });
+    return {
+      location: join(directory, "scratch.db"),
+      drop: () => Deno.remove(directory, { recursive: true }).catch(() => {}),
+    };
+  }
+
+  async #existingPath(location: string): Promise<string> {
+    const path = sqlitePath(location);
+    if (!(await this.exists(location))) {
+      throw new DatabaseNotFoundError(
+        `Cannot open database "${path}": the file does not exist (check --database or DATABASE_URL)`,
+      );
+    }
+    return path;
+  }
+}
+
+/** The file path of a SQLite location (`PATH`, `sqlite:PATH` or `sqlite://PATH`). */
+export function sqlitePath(location: string): string {
+  if (location.startsWith("sqlite://")) return location.slice("sqlite://".length);
+  if (location.startsWith("sqlite:")) return location.slice("sqlite:".length);
+  if (location.startsWith("file:")) return decodeURIComponent(new URL(location).pathname);
+  return location;
+}
+
+function openReadOnly(path: string): DatabaseSync {
+  try {
+    // timeout: wait for a writer's lock (rollback-journal mode) instead of failing at once.
+    return new DatabaseSync(path, { readOnly: true, timeout: 10_000 });
+  } catch (error) {
+    throw wrap(error, path);
+  }
+}
+
+function wrap(error: unknown, path: string): Error {
+  if (error instanceof Error && error.name !== "Error") return error; // already typed
+  const message = messageOf(error);
+  const hint = /not a database|malformed/i.test(message)
+    ? " (is it a SQLite database?)"
+    : /locked|busy/i.test(message)
+    ? " (another process holds a lock; retry later)"
+    : "";
+  return new DatabaseError(`Cannot read database "${path}": ${message}${hint}`, { cause: error });
+}

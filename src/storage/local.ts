@@ -1,0 +1,225 @@
+import { statfs } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type AtomicWriter,
+  type CreateOptions,
+  type Storage,
+  type StorageEntry,
+  StorageNotFoundError,
+} from "./storage.ts";
+import { messageOf, StorageError } from "../core/errors.ts";
+
+/** Suffix of files being written; they are renamed to their key on commit. */
+export const PARTIAL_SUFFIX = ".partial";
+
+/**
+ * Backups in a directory on local disk. Writes go to `<key>.partial` (mode 0600), are fsynced,
+ * renamed into place and the directory fsynced, so a crash never leaves a half-written object
+ * under its final name.
+ */
+export class LocalStorage implements Storage {
+  readonly location: string;
+
+  constructor(directory: string) {
+    this.location = directory;
+  }
+
+  async create(key: string, options: CreateOptions = {}): Promise<AtomicWriter> {
+    checkKey(key);
+    await this.#ensureDirectory();
+    const finalPath = join(this.location, key);
+    const partialPath = finalPath + PARTIAL_SUFFIX;
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(partialPath, { write: true, createNew: true, mode: 0o600 });
+    } catch (error) {
+      throw new StorageError(
+        `Cannot write "${partialPath}": ${messageOf(error)} (check the directory's permissions)`,
+        { cause: error },
+      );
+    }
+    return new LocalWriter(file, partialPath, finalPath, this.location, options.overwrite ?? false);
+  }
+
+  async read(key: string): Promise<ReadableStream<Uint8Array>> {
+    checkKey(key);
+    try {
+      const file = await Deno.open(join(this.location, key), { read: true });
+      return file.readable;
+    } catch (error) {
+      throw this.#translate(error, key);
+    }
+  }
+
+  async stat(key: string): Promise<StorageEntry> {
+    checkKey(key);
+    try {
+      const info = await Deno.stat(join(this.location, key));
+      return { key, size: info.size, modifiedAt: info.mtime ?? new Date(0) };
+    } catch (error) {
+      throw this.#translate(error, key);
+    }
+  }
+
+  async list(): Promise<StorageEntry[]> {
+    return (await this.#entries()).filter((e) => !e.key.endsWith(PARTIAL_SUFFIX));
+  }
+
+  async listIncomplete(): Promise<StorageEntry[]> {
+    return (await this.#entries()).filter((e) => e.key.endsWith(PARTIAL_SUFFIX));
+  }
+
+  async remove(key: string): Promise<void> {
+    checkKey(key);
+    try {
+      await Deno.remove(join(this.location, key));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw new StorageError(`Cannot remove "${join(this.location, key)}": ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async freeBytes(): Promise<number | undefined> {
+    try {
+      const stats = await statfs(this.location);
+      return Number(stats.bavail) * Number(stats.bsize);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #entries(): Promise<StorageEntry[]> {
+    const entries: StorageEntry[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.location)) {
+        if (!entry.isFile) continue;
+        try {
+          const info = await Deno.stat(join(this.location, entry.name));
+          entries.push({ key: entry.name, size: info.size, modifiedAt: info.mtime ?? new Date(0) });
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) throw error; // removed while listing
+        }
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw new StorageError(
+        `Cannot read backup directory "${this.location}": ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    return entries;
+  }
+
+  async #ensureDirectory(): Promise<void> {
+    try {
+      await Deno.mkdir(this.location, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new StorageError(
+        `Cannot create backup directory "${this.location}": ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  #translate(error: unknown, key: string): Error {
+    if (error instanceof Deno.errors.NotFound) return new StorageNotFoundError(key, this.location);
+    return new StorageError(`Cannot read "${join(this.location, key)}": ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+class LocalWriter implements AtomicWriter {
+  #file: Deno.FsFile | undefined;
+  readonly #partialPath: string;
+  readonly #finalPath: string;
+  readonly #directory: string;
+  readonly #overwrite: boolean;
+
+  constructor(
+    file: Deno.FsFile,
+    partialPath: string,
+    finalPath: string,
+    directory: string,
+    overwrite: boolean,
+  ) {
+    this.#file = file;
+    this.#partialPath = partialPath;
+    this.#finalPath = finalPath;
+    this.#directory = directory;
+    this.#overwrite = overwrite;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    const file = this.#open();
+    let offset = 0;
+    while (offset < chunk.length) offset += await file.write(chunk.subarray(offset));
+  }
+
+  async commit(): Promise<void> {
+    const file = this.#open();
+    try {
+      await file.sync();
+      file.close();
+      this.#file = undefined;
+      if (!this.#overwrite && await exists(this.#finalPath)) {
+        throw new StorageError(`Cannot write "${this.#finalPath}": it already exists`);
+      }
+      await Deno.rename(this.#partialPath, this.#finalPath);
+      await syncDirectory(this.#directory);
+    } catch (error) {
+      await this.abort();
+      if (error instanceof StorageError) throw error;
+      throw new StorageError(`Cannot write "${this.#finalPath}": ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async abort(): Promise<void> {
+    try {
+      this.#file?.close();
+    } catch {
+      // already closed
+    }
+    this.#file = undefined;
+    await Deno.remove(this.#partialPath).catch(() => {});
+  }
+
+  #open(): Deno.FsFile {
+    if (!this.#file) throw new StorageError(`Cannot write "${this.#finalPath}": writer is closed`);
+    return this.#file;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** Makes a rename durable. Some filesystems refuse to sync a directory; that is not an error. */
+export async function syncDirectory(directory: string): Promise<void> {
+  try {
+    const dir = await Deno.open(directory, { read: true });
+    try {
+      await dir.sync();
+    } finally {
+      dir.close();
+    }
+  } catch {
+    // best effort
+  }
+}
+
+function checkKey(key: string): void {
+  if (key === "" || key.includes("/") || key.includes("\\") || key === "." || key === "..") {
+    throw new StorageError(`Cannot use "${key}" as a storage key: keys are plain file names`);
+  }
+}
