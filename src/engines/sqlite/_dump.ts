@@ -1,6 +1,6 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { DumpOptions, DumpSummary, MigrationVersion, TableStats } from "../engine.ts";
-import { ChunkBuffer } from "../chunk_buffer.ts";
+import type { ChunkBuffer } from "../chunk_buffer.ts";
 import { MIGRATION_TABLES } from "../migrations.ts";
 import { literalExpression, quoteIdentifier, quoteText, realZeroCondition } from "./_sql.ts";
 import { type Column, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";

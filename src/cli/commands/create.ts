@@ -1,0 +1,87 @@
+import type { Command } from "commander";
+import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
+import { createBackup } from "../../core/backup_service.ts";
+import type { BackupMeta } from "../../core/backup_file.ts";
+import { UsageError } from "../../core/errors.ts";
+import { formatBytes, formatCount, renderJson, renderTable } from "../format.ts";
+import { parseFormat } from "../settings.ts";
+import { progressReporter } from "../progress.ts";
+
+const HELP = `
+Examples:
+  $ backup-manager create
+  $ backup-manager create --type schema --description "before migration 42"
+  $ backup-manager create --database ./data/app.db --dir /var/backups/app --format json`;
+
+/** Typed arguments of `create`. */
+export interface CreateArgs {
+  type: "full" | "schema";
+  description?: string;
+  format: "text" | "json";
+  database?: string;
+  dir?: string;
+}
+
+/** Checks and types the raw options of `create`. */
+export function parseCreateArgs(raw: Record<string, string | undefined>): CreateArgs {
+  const type = raw.type ?? "full";
+  if (type !== "full" && type !== "schema") {
+    throw new UsageError(`Invalid value "${type}" for --type: expected "full" or "schema"`);
+  }
+  return {
+    type,
+    description: raw.description,
+    format: parseFormat(raw.format, ["text", "json"] as const, "text"),
+    database: raw.database,
+    dir: raw.dir,
+  };
+}
+
+/** Takes a backup and prints what it holds. */
+export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<number> {
+  const context = contextFor(args, deps);
+  const progress = progressReporter(deps.io, args.format === "text");
+  let meta: BackupMeta;
+  try {
+    meta = await createBackup(context, {
+      type: args.type,
+      description: args.description,
+      onProgress: progress.dump,
+    });
+  } finally {
+    progress.done();
+  }
+  if (args.format === "json") {
+    deps.io.stdout(renderJson(meta));
+    return 0;
+  }
+  deps.io.stdout(
+    `Created backup ${meta.id}\n` +
+      `  database    ${meta.database.path ?? meta.database.name}\n` +
+      `  tables      ${meta.totals.tables}, rows ${formatCount(meta.totals.rows)}\n` +
+      `  size        ${formatBytes(meta.sizes.raw)} SQL, ${
+        formatBytes(meta.sizes.compressed)
+      } compressed\n` +
+      `  sha256      ${meta.file.sha256}\n` +
+      `  took        ${(meta.durationMs / 1000).toFixed(1)} s\n` +
+      (meta.migration
+        ? `  migration   ${meta.migration.version} (${meta.migration.table})\n`
+        : "") +
+      "\n" +
+      renderTable(["table", "rows"], meta.tables.map((t) => [t.name, t.rows])),
+  );
+  return 0;
+}
+
+/** Registers `create`. */
+export function registerCreate(program: Command, deps: CommandDeps): void {
+  const command = program.command("create")
+    .description("back up the database to <type>_<time>.sql.gz plus a .meta.json sidecar")
+    .option("--type <type>", "full (schema and data) or schema", "full")
+    .option("--description <text>", "note stored in the sidecar")
+    .option("--format <format>", "text or json", "text")
+    .addHelpText("after", HELP);
+  withLocationOptions(command).action(async (raw) => {
+    deps.setExitCode(await runCreate(parseCreateArgs(raw), deps));
+  });
+}

@@ -1,0 +1,88 @@
+import type { Command } from "commander";
+import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
+import { isGood, listBackups } from "../../core/catalog.ts";
+import { formatBytes, renderJson, renderTable } from "../format.ts";
+import { parseCount, parseFormat } from "../settings.ts";
+
+const HELP = `
+Examples:
+  $ backup-manager list
+  $ backup-manager list --limit 50 --format json`;
+
+/** Typed arguments of `list`. */
+export interface ListArgs {
+  limit: number;
+  format: "table" | "json";
+  dir?: string;
+}
+
+/** Checks and types the raw options of `list`. */
+export function parseListArgs(raw: Record<string, string | undefined>): ListArgs {
+  return {
+    limit: parseCount("--limit", raw.limit, 1) ?? 10,
+    format: parseFormat(raw.format, ["table", "json"] as const, "table"),
+    dir: raw.dir,
+  };
+}
+
+/** Prints the newest backups first; never shows a write that did not finish. */
+export async function runList(args: ListArgs, deps: CommandDeps): Promise<number> {
+  const { storage } = contextFor({ dir: args.dir }, deps);
+  const backups = await listBackups(storage);
+  const shown = backups.slice(0, args.limit);
+  if (args.format === "json") {
+    deps.io.stdout(renderJson(shown.map((b) => ({
+      id: b.id,
+      type: b.type,
+      createdAt: b.createdAt.toISOString(),
+      good: isGood(b),
+      problem: b.problem ?? null,
+      engine: b.meta?.engine ?? null,
+      database: b.meta?.database.name ?? null,
+      tables: b.meta?.totals.tables ?? null,
+      rows: b.meta?.totals.rows ?? null,
+      sizeCompressed: b.dataSize ?? null,
+      sizeRaw: b.meta?.sizes.raw ?? null,
+      description: b.meta?.description ?? null,
+      verification: b.meta?.verification ?? null,
+    }))));
+    return 0;
+  }
+  if (backups.length === 0) {
+    deps.io.stdout(`No backups in "${storage.location}" (create one with "create")\n`);
+    return 0;
+  }
+  deps.io.stdout(renderTable(
+    ["id", "type", "created (UTC)", "rows", "size", "state", "description"],
+    shown.map((b) => [
+      b.id,
+      b.type,
+      b.createdAt.toISOString().replace("T", " ").slice(0, 19),
+      b.meta?.totals.rows ?? "-",
+      b.dataSize === undefined ? "-" : formatBytes(b.dataSize),
+      isGood(b)
+        ? (b.meta?.verification
+          ? `verified ${b.meta.verification.restoreTest ? "(restore)" : ""}`.trim()
+          : "ok")
+        : "DAMAGED",
+      b.meta?.description ?? "",
+    ]),
+  ));
+  if (backups.length > shown.length) {
+    deps.io.stdout(`(${backups.length - shown.length} older backups not shown; use --limit)\n`);
+  }
+  for (const b of shown.filter((b) => !isGood(b))) deps.io.stdout(`! ${b.problem}\n`);
+  return 0;
+}
+
+/** Registers `list`. */
+export function registerList(program: Command, deps: CommandDeps): void {
+  const command = program.command("list")
+    .description("list backups, newest first")
+    .option("--limit <n>", "how many to show", "10")
+    .option("--format <format>", "table or json", "table")
+    .addHelpText("after", HELP);
+  withLocationOptions(command, false).action(async (raw) => {
+    deps.setExitCode(await runList(parseListArgs(raw), deps));
+  });
+}

@@ -1,0 +1,129 @@
+import type { Command } from "commander";
+import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
+import { planRestore, restoreBackup } from "../../core/backup_service.ts";
+import { RefusedError } from "../../core/errors.ts";
+import { formatBytes, renderJson, renderTable } from "../format.ts";
+import { parseFormat } from "../settings.ts";
+import { progressReporter } from "../progress.ts";
+
+const HELP = `
+The id may be any part of a backup id that matches exactly one backup.
+Replacing an existing database asks for confirmation on a terminal; without a terminal (cron,
+scripts) --force is required. A "pre-restore" safety backup of the target is taken first.
+
+Examples:
+  $ backup-manager restore 20261123T1015 --dry-run
+  $ backup-manager restore full_20261123T101500123Z --force
+  $ backup-manager restore 1123T10 --to ./restored.db`;
+
+/** Typed arguments of `restore`. */
+export interface RestoreArgs {
+  id: string;
+  to?: string;
+  force: boolean;
+  dryRun: boolean;
+  format: "text" | "json";
+  database?: string;
+  dir?: string;
+}
+
+/** Checks and types the raw options of `restore`. */
+export function parseRestoreArgs(id: string, raw: Record<string, unknown>): RestoreArgs {
+  return {
+    id,
+    to: raw.to as string | undefined,
+    force: raw.force === true,
+    dryRun: raw.dryRun === true,
+    format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
+    database: raw.database as string | undefined,
+    dir: raw.dir as string | undefined,
+  };
+}
+
+/** Restores a backup, or with --dry-run shows what would change. */
+export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<number> {
+  const { io } = deps;
+  const context = contextFor(args, deps);
+  const plan = await planRestore(context, args.id, { to: args.to });
+  if (args.dryRun) {
+    if (args.format === "json") {
+      io.stdout(renderJson({ ...plan, meta: undefined, type: plan.meta.type, dryRun: true }));
+      return 0;
+    }
+    io.stdout(
+      `Dry run: restore ${plan.id} (${plan.meta.type}, ${plan.meta.createdAt}) into ${plan.target}\n` +
+        `  target ${
+          plan.targetExists
+            ? "exists and would be replaced (after a safety backup)"
+            : "does not exist and would be created"
+        }\n` +
+        `  migration: backup ${plan.migration.backup ?? "none"}, current ${
+          plan.migration.current ?? "none"
+        }\n\n` +
+        renderTable(
+          ["table", "backup rows", "current rows"],
+          plan.tables.map((t) => [t.name, t.backupRows ?? "-", t.currentRows ?? "-"]),
+        ) + "Nothing was changed.\n",
+    );
+    return 0;
+  }
+  if (plan.targetExists && !args.force) {
+    if (!io.isTerminal) {
+      throw new RefusedError(
+        `Cannot restore backup "${plan.id}": "${plan.target}" exists and there is no terminal to confirm (use --force)`,
+      );
+    }
+    if (plan.migration.backup || plan.migration.current) {
+      io.stderr(
+        `Migration version: backup ${plan.migration.backup ?? "none"}, current ${
+          plan.migration.current ?? "none"
+        }\n`,
+      );
+    }
+    const answer = await io.prompt(
+      `Replace "${plan.target}" with backup ${plan.id}? A safety backup is taken first. Type "yes" to continue:`,
+    );
+    if (answer?.trim().toLowerCase() !== "yes") {
+      throw new RefusedError(
+        `Cannot restore backup "${plan.id}": not confirmed (nothing was changed)`,
+      );
+    }
+  }
+  const progress = progressReporter(io, args.format === "text");
+  let result;
+  try {
+    result = await restoreBackup(context, plan.id, {
+      to: args.to,
+      force: true,
+      onProgress: progress.bytes,
+    });
+  } finally {
+    progress.done();
+  }
+  if (args.format === "json") {
+    io.stdout(renderJson(result));
+  } else {
+    io.stdout(
+      `Restored ${result.id} into ${result.target} (${formatBytes(result.bytes)} read)\n` +
+        (result.safetyBackup
+          ? `  safety backup of the previous database: ${result.safetyBackup}\n`
+          : ""),
+    );
+  }
+  return 0;
+}
+
+/** Registers `restore`. */
+export function registerRestore(program: Command, deps: CommandDeps): void {
+  const command = program.command("restore")
+    .description("restore a backup into the database (or --to another path)")
+    .argument("<id>", "backup id, or any part of one that matches exactly one backup")
+    .option("--to <path>", "restore into this database instead of --database")
+    .option("--force", "replace an existing database without asking")
+    .option("--dry-run", "show per-table row counts, backup vs current, and change nothing")
+    .option("--format <format>", "text or json", "text")
+    .addHelpText("after", HELP);
+  withLocationOptions(command).action(async (id, raw) => {
+    deps.setExitCode(await runRestore(parseRestoreArgs(id, raw), deps));
+  });
+}

@@ -1,0 +1,82 @@
+import type { Command } from "commander";
+import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
+import { verifyBackup, type VerifyResult } from "../../core/backup_service.ts";
+import { listBackups } from "../../core/catalog.ts";
+import { ExitCode, UsageError } from "../../core/errors.ts";
+import { renderJson } from "../format.ts";
+import { parseFormat } from "../settings.ts";
+
+const HELP = `
+Checks the sidecar (schema, self-checksum), the data file's size and SHA-256, and that the gzip
+stream is whole. --restore-test also restores into a scratch database, runs integrity_check and
+compares row counts with the sidecar. The outcome is recorded in the sidecar. Exits ${ExitCode.Integrity}
+when any backup fails.
+
+Examples:
+  $ backup-manager verify full_20261123T101500123Z
+  $ backup-manager verify --all --restore-test`;
+
+/** Typed arguments of `verify`. */
+export interface VerifyArgs {
+  id?: string;
+  all: boolean;
+  restoreTest: boolean;
+  format: "text" | "json";
+  database?: string;
+  dir?: string;
+}
+
+/** Checks and types the raw options of `verify`. */
+export function parseVerifyArgs(id: string | undefined, raw: Record<string, unknown>): VerifyArgs {
+  const all = raw.all === true;
+  if (all === (id !== undefined)) {
+    throw new UsageError("Cannot verify: give one backup id or --all (not both, not neither)");
+  }
+  return {
+    id,
+    all,
+    restoreTest: raw.restoreTest === true,
+    format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
+    database: raw.database as string | undefined,
+    dir: raw.dir as string | undefined,
+  };
+}
+
+/** Verifies one or all backups. */
+export async function runVerify(args: VerifyArgs, deps: CommandDeps): Promise<number> {
+  const context = contextFor(args, deps);
+  const ids = args.all ? (await listBackups(context.storage)).map((b) => b.id) : [args.id!];
+  const results: VerifyResult[] = [];
+  for (const id of ids) {
+    const result = await verifyBackup(context, id, { restoreTest: args.restoreTest });
+    results.push(result);
+    if (args.format === "text") {
+      deps.io.stdout(`${result.ok ? "PASS" : "FAIL"} ${result.id}\n`);
+      for (const check of result.checks) {
+        deps.io.stdout(`  ${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.detail}\n`);
+      }
+    }
+  }
+  if (args.format === "json") deps.io.stdout(renderJson(results));
+  else if (results.length === 0) deps.io.stdout("No backups to verify\n");
+  const failed = results.filter((r) => !r.ok).length;
+  if (failed > 0) {
+    deps.io.stderr(`${failed} of ${results.length} backup(s) failed verification\n`);
+    return ExitCode.Integrity;
+  }
+  return 0;
+}
+
+/** Registers `verify`. */
+export function registerVerify(program: Command, deps: CommandDeps): void {
+  const command = program.command("verify")
+    .description("check backups: checksum, gzip, sidecar; optionally a test restore")
+    .argument("[id]", "backup id, or any unique part of one")
+    .option("--all", "verify every backup")
+    .option("--restore-test", "restore into a scratch database and compare row counts")
+    .option("--format <format>", "text or json", "text")
+    .addHelpText("after", HELP);
+  withLocationOptions(command).action(async (id, raw) => {
+    deps.setExitCode(await runVerify(parseVerifyArgs(id, raw), deps));
+  });
+}

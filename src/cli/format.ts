@@ -1,0 +1,36 @@
+/** Text rendering shared by commands: sizes, tables, JSON. */
+
+/** 1536 -> "1.5 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** 1234567 -> "1,234,567". */
+export function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** Left-aligned columns with a header row; numbers right-aligned. */
+export function renderTable(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const numeric = header.map((_, i) =>
+    rows.length > 0 && rows.every((r) => typeof r[i] === "number")
+  );
+  return cells.map((row) =>
+    row.map((cell, i) => numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
+      .join("  ").trimEnd()
+  ).join("\n") + "\n";
+}
+
+/** Pretty JSON with a trailing newline, for `--format json`. */
+export function renderJson(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
+}

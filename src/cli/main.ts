@@ -1,0 +1,88 @@
+import { Command, CommanderError } from "commander";
+import type { Io } from "./io.ts";
+import type { Clock } from "../core/backup_service.ts";
+import { BackupManagerError, ExitCode } from "../core/errors.ts";
+import type { CommandDeps } from "./deps.ts";
+import { registerCreate } from "./commands/create.ts";
+import { registerList } from "./commands/list.ts";
+import { registerRestore } from "./commands/restore.ts";
+import { registerVerify } from "./commands/verify.ts";
+import { registerCleanup } from "./commands/cleanup.ts";
+import { registerStatus } from "./commands/status.ts";
+import { registerAuto } from "./commands/auto.ts";
+
+/**
+ * Runs one command line and returns the exit code. Every expected failure becomes one line on
+ * stderr and its documented code; `--verbose` adds the cause chain. Nothing here exits.
+ */
+export async function run(argv: string[], io: Io, clock: Clock): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const verbose = argv.includes("--verbose");
+  const args = argv.filter((a) => a !== "--verbose");
+  const deps: CommandDeps = { io, clock, setExitCode: (code) => exitCode = code };
+  const program = new Command("backup-manager")
+    .description("Backups of SQLite databases you can trust: create, list, verify, restore, prune")
+    .version("0.1.0")
+    .option("--verbose", "print the cause of errors")
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: () => {}, // errors are printed once, below, as one line
+    });
+  program.addHelpText(
+    "after",
+    `
+Environment: DATABASE_URL, BACKUP_DIR, BACKUP_RETENTION_DAYS, BACKUP_MAX_BACKUPS.
+Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 integrity,
+6 refused (needs --force or confirmation), 7 storage, 8 database, 9 not built yet.`,
+  );
+  for (
+    const register of [
+      registerCreate,
+      registerList,
+      registerRestore,
+      registerVerify,
+      registerCleanup,
+      registerStatus,
+      registerAuto,
+    ]
+  ) {
+    register(program, deps);
+  }
+  try {
+    if (args.length === 0) {
+      program.outputHelp();
+      return ExitCode.Usage;
+    }
+    await program.parseAsync(args, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return ExitCode.Ok; // --help, --version
+      io.stderr(`${oneLine(error.message)} (see --help)\n`);
+      return ExitCode.Usage;
+    }
+    if (error instanceof BackupManagerError) {
+      io.stderr(`Error: ${error.message}\n`);
+      if (verbose) printCauses(io, error.cause);
+      return error.exitCode;
+    }
+    io.stderr(
+      `Error: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    if (verbose && error instanceof Error) io.stderr(`${error.stack}\n`);
+    return ExitCode.Failure;
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+function printCauses(io: Io, cause: unknown): void {
+  for (let c = cause; c; c = c instanceof Error ? c.cause : undefined) {
+    io.stderr(`  caused by: ${c instanceof Error ? c.message : String(c)}\n`);
+    if (!(c instanceof Error)) break;
+  }
+}

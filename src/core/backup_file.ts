@@ -1,0 +1,135 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { IntegrityError } from "./errors.ts";
+
+/** Kinds of backup. `pre-restore` is the safety copy taken before a restore replaces a database. */
+export const BACKUP_TYPES = ["full", "schema", "pre-restore"] as const;
+/** One of {@linkcode BACKUP_TYPES}. */
+export type BackupType = typeof BACKUP_TYPES[number];
+
+/** Version of the sidecar layout; bumped when a reader would misread a newer file. */
+export const FORMAT_VERSION = 1;
+/** Name and version of this tool, recorded in every sidecar. */
+export const TOOL = { name: "backup-manager", version: "0.1.0" } as const;
+
+/** Suffix of the compressed SQL file of a backup. */
+export const DATA_SUFFIX = ".sql.gz";
+/** Suffix of the sidecar; a backup exists when its sidecar does. */
+export const META_SUFFIX = ".meta.json";
+
+const ID_PATTERN = /^(full|schema|pre-restore)_(\d{8}T\d{9}Z)$/;
+
+/** `<type>_<UTC yyyymmddThhmmssSSSZ>`: sorts by time, safe on every filesystem. */
+export function backupId(type: BackupType, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, "").replace(".", "");
+  return `${type}_${stamp}`;
+}
+
+/** Type and creation time encoded in an id, or `undefined` if it is not one of ours. */
+export function parseBackupId(id: string): { type: BackupType; createdAt: Date } | undefined {
+  const match = ID_PATTERN.exec(id);
+  if (!match) return undefined;
+  const s = match[2];
+  const iso = `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}T${s.slice(9, 11)}:` +
+    `${s.slice(11, 13)}:${s.slice(13, 15)}.${s.slice(15, 18)}Z`;
+  const createdAt = new Date(iso);
+  if (Number.isNaN(createdAt.getTime())) return undefined;
+  return { type: match[1] as BackupType, createdAt };
+}
+
+/** Storage key of a backup's compressed SQL. */
+export function dataKey(id: string): string {
+  return id + DATA_SUFFIX;
+}
+
+/** Storage key of a backup's sidecar. */
+export function metaKey(id: string): string {
+  return id + META_SUFFIX;
+}
+
+const isoDate = z.iso.datetime();
+const count = z.number().int().nonnegative();
+
+/** The sidecar, validated on every read: a backup with an invalid sidecar is never "good". */
+export const BackupMetaSchema = z.object({
+  formatVersion: z.literal(FORMAT_VERSION),
+  id: z.string().regex(ID_PATTERN),
+  type: z.enum(BACKUP_TYPES),
+  engine: z.enum(["sqlite", "postgres"]),
+  description: z.string().optional(),
+  database: z.object({
+    name: z.string(),
+    host: z.string().optional(),
+    path: z.string().optional(),
+  }),
+  createdAt: isoDate,
+  finishedAt: isoDate,
+  durationMs: count,
+  tool: z.object({ name: z.string(), version: z.string() }),
+  engineVersion: z.string(),
+  runtime: z.string(),
+  settings: z.record(z.string(), z.union([z.string(), z.number()])),
+  tables: z.array(z.object({ name: z.string(), rows: count, bytes: count })),
+  totals: z.object({ tables: count, rows: count }),
+  sizes: z.object({ raw: count, compressed: count }),
+  file: z.object({
+    name: z.string(),
+    compression: z.literal("gzip"),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+  migration: z.object({ table: z.string(), version: z.string() }).optional(),
+  verification: z.object({
+    verifiedAt: isoDate,
+    outcome: z.enum(["passed", "failed"]),
+    restoreTest: z.boolean(),
+    detail: z.string(),
+  }).optional(),
+  /** SHA-256 of this JSON without this field: an edited sidecar fails verification. */
+  sidecarSha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** A parsed, schema-checked sidecar. */
+export type BackupMeta = z.infer<typeof BackupMetaSchema>;
+/** A sidecar before its self-checksum is computed. */
+export type UnsealedMeta = Omit<BackupMeta, "sidecarSha256">;
+
+/** Renders a sidecar as JSON with its self-checksum. */
+export function serializeMeta(meta: UnsealedMeta): Uint8Array {
+  const { sidecarSha256: _ignored, ...rest } = meta as BackupMeta;
+  const sealed = { ...rest, sidecarSha256: sha256Hex(JSON.stringify(rest)) };
+  return new TextEncoder().encode(JSON.stringify(sealed, null, 2) + "\n");
+}
+
+/**
+ * Parses and checks a sidecar: JSON, schema, self-checksum, and that it names the file `id`.
+ * Every failure is an {@linkcode IntegrityError} saying what is wrong.
+ */
+export function parseMeta(bytes: Uint8Array, id: string): BackupMeta {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new IntegrityError(`Backup "${id}" has a sidecar that is not valid JSON`);
+  }
+  const parsed = BackupMetaSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new IntegrityError(
+      `Backup "${id}" has an invalid sidecar: field "${issue.path.join(".")}": ${issue.message}`,
+    );
+  }
+  const { sidecarSha256, ...rest } = raw as Record<string, unknown>;
+  if (sha256Hex(JSON.stringify(rest)) !== sidecarSha256) {
+    throw new IntegrityError(
+      `Backup "${id}" has a sidecar that was edited after it was written (its self-checksum does not match)`,
+    );
+  }
+  if (parsed.data.id !== id || parsed.data.file.name !== dataKey(id)) {
+    throw new IntegrityError(`Backup "${id}" has a sidecar that describes another backup`);
+  }
+  return parsed.data;
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}

@@ -1,0 +1,545 @@
+import { createGunzip } from "node:zlib";
+import { createHash } from "node:crypto";
+import type { DumpProgress, Engine } from "../engines/engine.ts";
+import type { Storage } from "../storage/storage.ts";
+import {
+  backupId,
+  type BackupMeta,
+  type BackupType,
+  dataKey,
+  FORMAT_VERSION,
+  metaKey,
+  parseMeta,
+  serializeMeta,
+  TOOL,
+  type UnsealedMeta,
+} from "./backup_file.ts";
+import { type CatalogEntry, isGood, listBackups, readAll, resolveId } from "./catalog.ts";
+import { GzipCompressor } from "./compressor.ts";
+import {
+  BackupManagerError,
+  DatabaseNotFoundError,
+  IntegrityError,
+  messageOf,
+  RefusedError,
+} from "./errors.ts";
+import { applyRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
+import { assessHealth, type StatusReport } from "./health.ts";
+
+/** Where "now" comes from; injected so tests control time. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The system clock. */
+export const systemClock: Clock = { now: () => new Date() };
+
+/** What every service function works on. */
+export interface ServiceContext {
+  storage: Storage;
+  engine: Engine;
+  /** The database location (path or URL) this context backs up. */
+  database: string;
+  clock: Clock;
+}
+
+/** Incomplete writes older than this are left by dead runs and may be removed. */
+export const STALE_AFTER_MS = 15 * 60 * 1000;
+
+/** Options of {@linkcode createBackup}. */
+export interface CreateBackupOptions {
+  /** Default `full`. */
+  type?: BackupType;
+  description?: string;
+  /** Database to back up; default the context's. */
+  database?: string;
+  onProgress?: (progress: DumpProgress) => void;
+}
+
+/**
+ * Dumps the database to `<id>.sql.gz` (gzip on a worker, SHA-256 while writing) and then writes
+ * the sidecar. Both are written under temporary names and renamed into place, the sidecar last,
+ * so a run that dies at any moment leaves nothing that lists as a backup.
+ */
+export async function createBackup(
+  context: ServiceContext,
+  options: CreateBackupOptions = {},
+): Promise<BackupMeta> {
+  const { storage, engine, clock } = context;
+  const database = options.database ?? context.database;
+  const type = options.type ?? "full";
+  if (!(await engine.exists(database))) {
+    throw new DatabaseNotFoundError(
+      `Cannot back up "${
+        engine.redact(database)
+      }": the database does not exist (check --database or DATABASE_URL)`,
+    );
+  }
+  const started = clock.now();
+  const id = await freeId(storage, type, started);
+  const writer = await storage.create(dataKey(id));
+  const hash = createHash("sha256");
+  let compressed = 0;
+  const compressor = new GzipCompressor(6, async (chunk) => {
+    hash.update(chunk);
+    compressed += chunk.length;
+    await writer.write(chunk);
+  });
+  let raw = 0;
+  try {
+    const summary = await engine.dump(database, (chunk) => {
+      raw += chunk.length;
+      return compressor.write(chunk);
+    }, { type: type === "schema" ? "schema" : "full", onProgress: options.onProgress });
+    await compressor.end();
+    const finished = clock.now();
+    const meta: UnsealedMeta = {
+      formatVersion: FORMAT_VERSION,
+      id,
+      type,
+      engine: engine.kind,
+      ...(options.description ? { description: options.description } : {}),
+      database: summary.database,
+      createdAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: Math.max(0, finished.getTime() - started.getTime()),
+      tool: { ...TOOL },
+      engineVersion: summary.engineVersion,
+      runtime: `deno ${Deno.version.deno}`,
+      settings: summary.settings,
+      tables: summary.tables,
+      totals: {
+        tables: summary.tables.length,
+        rows: summary.tables.reduce((sum, t) => sum + t.rows, 0),
+      },
+      sizes: { raw, compressed },
+      file: { name: dataKey(id), compression: "gzip", sha256: hash.digest("hex") },
+      ...(summary.migration ? { migration: summary.migration } : {}),
+    };
+    await writer.commit();
+    try {
+      await writeMeta(storage, meta, false);
+    } catch (error) {
+      await storage.remove(dataKey(id)).catch(() => {});
+      throw error;
+    }
+    return parseMeta(serializeMeta(meta), id);
+  } catch (error) {
+    compressor.abort();
+    await writer.abort();
+    throw error;
+  }
+}
+
+/** An id not yet used in the store (two backups in the same millisecond get distinct ids). */
+async function freeId(storage: Storage, type: BackupType, at: Date): Promise<string> {
+  const keys = new Set((await storage.list()).map((e) => e.key));
+  for (let offset = 0;; offset++) {
+    const id = backupId(type, new Date(at.getTime() + offset));
+    if (!keys.has(metaKey(id)) && !keys.has(dataKey(id))) return id;
+  }
+}
+
+async function writeMeta(storage: Storage, meta: UnsealedMeta, overwrite: boolean): Promise<void> {
+  const writer = await storage.create(metaKey(meta.id), { overwrite });
+  try {
+    await writer.write(serializeMeta(meta));
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
+
+/** Options of {@linkcode verifyBackup}. */
+export interface VerifyOptions {
+  /** Also restore into a scratch database and compare row counts with the sidecar. */
+  restoreTest?: boolean;
+}
+
+/** The outcome of verifying one backup. */
+export interface VerifyResult {
+  id: string;
+  ok: boolean;
+  checks: { name: string; ok: boolean; detail: string }[];
+}
+
+/**
+ * Checks a backup: sidecar (schema, self-checksum), data file size and SHA-256, and that the gzip
+ * stream decompresses to the recorded size; with `restoreTest`, restores into a scratch database
+ * and compares tables and row counts. The result is recorded in the sidecar (never in one that
+ * fails its own checks, which would hide the edit).
+ */
+export async function verifyBackup(
+  context: ServiceContext,
+  query: string,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
+  const { storage, clock } = context;
+  const entry = resolveId(await listBackups(storage), query);
+  const checks: VerifyResult["checks"] = [];
+  const fail = (name: string, detail: string) => checks.push({ name, ok: false, detail });
+  let meta: BackupMeta | undefined;
+  try {
+    meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
+    checks.push({ name: "sidecar", ok: true, detail: "schema and self-checksum valid" });
+  } catch (error) {
+    fail("sidecar", messageOf(error));
+  }
+  if (meta) {
+    const dataOk = await checkData(storage, meta, checks);
+    if (dataOk && options.restoreTest) await restoreTest(context, meta, checks);
+    const ok = checks.every((c) => c.ok);
+    await writeMeta(storage, {
+      ...meta,
+      verification: {
+        verifiedAt: clock.now().toISOString(),
+        outcome: ok ? "passed" : "failed",
+        restoreTest: options.restoreTest ?? false,
+        detail: ok
+          ? checks.map((c) => c.name).join(", ") + " passed"
+          : checks.filter((c) => !c.ok).map((c) => c.detail).join("; "),
+      },
+    }, true);
+  }
+  return { id: entry.id, ok: checks.every((c) => c.ok), checks };
+}
+
+/** Checksum, size and gzip integrity in one pass; returns whether all passed. */
+async function checkData(
+  storage: Storage,
+  meta: BackupMeta,
+  checks: VerifyResult["checks"],
+): Promise<boolean> {
+  let stream: ReadableStream<Uint8Array>;
+  try {
+    stream = await storage.read(meta.file.name);
+  } catch (error) {
+    checks.push({
+      name: "data file",
+      ok: false,
+      detail: `cannot read "${meta.file.name}": ${messageOf(error)}`,
+    });
+    return false;
+  }
+  const hash = createHash("sha256");
+  const gunzip = createGunzip();
+  let compressed = 0;
+  let raw = 0;
+  let gzipError: string | undefined;
+  gunzip.on("data", (chunk: Uint8Array) => raw += chunk.length);
+  const ended = new Promise<void>((resolve) => {
+    gunzip.on("end", resolve);
+    gunzip.on("error", (error: Error) => {
+      gzipError = error.message;
+      resolve();
+    });
+  });
+  for await (const chunk of stream) {
+    hash.update(chunk);
+    compressed += chunk.length;
+    if (!gzipError && !gunzip.write(chunk)) await drained(gunzip);
+  }
+  if (!gzipError) gunzip.end();
+  await ended;
+  const sha = hash.digest("hex");
+  const sizeOk = compressed === meta.sizes.compressed;
+  checks.push({
+    name: "size",
+    ok: sizeOk,
+    detail: sizeOk
+      ? `${compressed} bytes`
+      : `data file has ${compressed} bytes, the sidecar records ${meta.sizes.compressed}`,
+  });
+  const shaOk = sha === meta.file.sha256;
+  checks.push({
+    name: "checksum",
+    ok: shaOk,
+    detail: shaOk ? `sha256 ${sha}` : `sha256 is ${sha}, the sidecar records ${meta.file.sha256}`,
+  });
+  const gzipOk = gzipError === undefined && raw === meta.sizes.raw;
+  checks.push({
+    name: "gzip",
+    ok: gzipOk,
+    detail: gzipError
+      ? `the gzip stream is damaged (${gzipError})`
+      : gzipOk
+      ? `${raw} bytes of SQL`
+      : `decompresses to ${raw} bytes, the sidecar records ${meta.sizes.raw}`,
+  });
+  return sizeOk && shaOk && gzipOk;
+}
+
+/** Waits for a stream's "drain", or for its "error" (reported elsewhere), without leaking listeners. */
+function drained(stream: ReturnType<typeof createGunzip>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("error", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("error", done);
+  });
+}
+
+async function restoreTest(
+  context: ServiceContext,
+  meta: BackupMeta,
+  checks: VerifyResult["checks"],
+): Promise<void> {
+  const { engine, storage } = context;
+  const scratch = await engine.createScratch();
+  try {
+    await engine.restore(scratch.location, await storage.read(meta.file.name));
+    const info = await engine.describe(scratch.location);
+    const restored = new Map(info.tables.map((t) => [t.name, t.rows]));
+    const expected = new Map(meta.tables.map((t) => [t.name, meta.type === "schema" ? 0 : t.rows]));
+    const differences: string[] = [];
+    for (const [name, rows] of expected) {
+      const got = restored.get(name);
+      if (got === undefined) differences.push(`table "${name}" is missing`);
+      else if (got !== rows) differences.push(`table "${name}" has ${got} rows, expected ${rows}`);
+    }
+    for (const name of restored.keys()) {
+      if (!expected.has(name)) differences.push(`table "${name}" is not in the sidecar`);
+    }
+    checks.push({
+      name: "restore test",
+      ok: differences.length === 0,
+      detail: differences.length === 0
+        ? `restored ${expected.size} tables, row counts match, integrity_check ok`
+        : differences.slice(0, 5).join("; "),
+    });
+  } catch (error) {
+    checks.push({ name: "restore test", ok: false, detail: messageOf(error) });
+  } finally {
+    await scratch.drop();
+  }
+}
+
+/** Options of {@linkcode restoreBackup} and {@linkcode planRestore}. */
+export interface RestoreBackupOptions {
+  /** Target database; default the context's database. */
+  to?: string;
+  /** Replace an existing target without asking (callers ask first on a terminal). */
+  force?: boolean;
+  onProgress?: (bytes: number) => void;
+}
+
+/** What a restore would do: `restore --dry-run`. */
+export interface RestorePlan {
+  id: string;
+  target: string;
+  targetExists: boolean;
+  meta: BackupMeta;
+  migration: { backup?: string; current?: string };
+  tables: { name: string; backupRows: number | null; currentRows: number | null }[];
+}
+
+/** Reads the backup and the target and compares them; changes nothing. */
+export async function planRestore(
+  context: ServiceContext,
+  query: string,
+  options: RestoreBackupOptions = {},
+): Promise<RestorePlan> {
+  const { storage, engine } = context;
+  const entry = resolveId(await listBackups(storage), query);
+  const meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
+  const target = options.to ?? context.database;
+  const targetExists = await engine.exists(target);
+  const current = targetExists ? await engine.describe(target) : undefined;
+  const names = [
+    ...new Set([...meta.tables.map((t) => t.name), ...(current?.tables ?? []).map((t) => t.name)]),
+  ];
+  return {
+    id: entry.id,
+    target: engine.redact(target),
+    targetExists,
+    meta,
+    migration: {
+      backup: meta.migration ? `${meta.migration.version} (${meta.migration.table})` : undefined,
+      current: current?.migration
+        ? `${current.migration.version} (${current.migration.table})`
+        : undefined,
+    },
+    tables: names.map((name) => ({
+      name,
+      backupRows: meta.tables.find((t) => t.name === name)?.rows ?? null,
+      currentRows: current?.tables.find((t) => t.name === name)?.rows ?? null,
+    })),
+  };
+}
+
+/** What a restore did. */
+export interface RestoreResult {
+  id: string;
+  target: string;
+  safetyBackup?: string;
+  bytes: number;
+}
+
+/**
+ * Restores a backup: checks sidecar, size and checksum first (a mismatch refuses and touches
+ * nothing), takes a `pre-restore` safety backup of an existing target, then lets the engine load
+ * it all-or-nothing.
+ */
+export async function restoreBackup(
+  context: ServiceContext,
+  query: string,
+  options: RestoreBackupOptions = {},
+): Promise<RestoreResult> {
+  const { storage, engine } = context;
+  const entry = resolveId(await listBackups(storage), query);
+  const meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
+  if (meta.engine !== engine.kind) {
+    throw new RefusedError(
+      `Cannot restore backup "${entry.id}": it is a ${meta.engine} backup and the target is ${engine.kind}`,
+    );
+  }
+  await checkChecksum(storage, meta);
+  const target = options.to ?? context.database;
+  const targetExists = await engine.exists(target);
+  if (targetExists && !options.force) {
+    throw new RefusedError(
+      `Cannot restore backup "${entry.id}": "${
+        engine.redact(target)
+      }" exists and would be replaced (use --force)`,
+    );
+  }
+  let safetyBackup: string | undefined;
+  if (targetExists) {
+    const safety = await createBackup(context, {
+      type: "pre-restore",
+      database: target,
+      description: `Safety copy taken before restoring ${entry.id}`,
+    });
+    safetyBackup = safety.id;
+  }
+  const summary = await engine.restore(target, await storage.read(meta.file.name), {
+    replace: true,
+    onProgress: options.onProgress,
+  });
+  return { id: entry.id, target: engine.redact(target), safetyBackup, bytes: summary.bytes };
+}
+
+async function checkChecksum(storage: Storage, meta: BackupMeta): Promise<void> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of await storage.read(meta.file.name)) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  const sha = hash.digest("hex");
+  if (size !== meta.sizes.compressed || sha !== meta.file.sha256) {
+    throw new IntegrityError(
+      `Cannot restore backup "${meta.id}": its checksum does not match the sidecar ` +
+        `(${size} bytes, sha256 ${sha.slice(0, 16)}…, expected ${meta.sizes.compressed} bytes, ` +
+        `${meta.file.sha256.slice(0, 16)}…); the file is damaged, restore another backup`,
+    );
+  }
+}
+
+/** What cleanup decided, and for a real run, what it did. */
+export interface CleanupReport {
+  policy: RetentionPolicy;
+  decisions: (RetentionDecision & { size: number })[];
+  incomplete: { key: string; size: number; action: "delete" | "keep"; reason: string }[];
+  failures: { key: string; error: string }[];
+  dryRun: boolean;
+}
+
+/**
+ * Applies the retention policy to what is in the store now (no state file), deleting what it
+ * decides unless `dryRun`. Incomplete files older than {@linkcode STALE_AFTER_MS} are removed
+ * (younger ones may belong to a run in progress). Failed deletes are retried once and reported.
+ */
+export async function cleanup(
+  context: ServiceContext,
+  policy: RetentionPolicy,
+  dryRun: boolean,
+): Promise<CleanupReport> {
+  const { storage, clock } = context;
+  const now = clock.now();
+  const backups = await listBackups(storage);
+  const decisions = applyRetention(
+    backups.map((b) => ({ id: b.id, type: b.type, createdAt: b.createdAt, good: isGood(b) })),
+    policy,
+    now,
+  ).map((d) => ({ ...d, size: sizeOf(backups.find((b) => b.id === d.id)!) }));
+  const known = new Set(backups.flatMap((b) => [dataKey(b.id), metaKey(b.id)]));
+  const listed = await storage.list();
+  const leftovers = [
+    ...await storage.listIncomplete(),
+    // a data file whose sidecar never arrived: the run died between the two renames
+    ...listed.filter((e) => e.key.endsWith(".sql.gz") && !known.has(e.key)),
+  ];
+  const incomplete = leftovers.map((e) => {
+    const stale = now.getTime() - e.modifiedAt.getTime() > STALE_AFTER_MS;
+    return {
+      key: e.key,
+      size: e.size,
+      action: stale ? "delete" as const : "keep" as const,
+      reason: stale ? "left by an interrupted run" : "recent: may belong to a run in progress",
+    };
+  });
+  const failures: CleanupReport["failures"] = [];
+  if (!dryRun) {
+    const keys = [
+      ...decisions.filter((d) => d.action === "delete").flatMap((
+        d,
+      ) => [metaKey(d.id), dataKey(d.id)]),
+      ...incomplete.filter((i) => i.action === "delete").map((i) => i.key),
+    ];
+    for (const key of keys) {
+      try {
+        await removeWithRetry(storage, key);
+      } catch (error) {
+        failures.push({ key, error: messageOf(error) });
+      }
+    }
+  }
+  return { policy, decisions, incomplete, failures, dryRun };
+}
+
+async function removeWithRetry(storage: Storage, key: string): Promise<void> {
+  try {
+    await storage.remove(key);
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await storage.remove(key);
+  }
+}
+
+function sizeOf(entry: CatalogEntry): number {
+  return (entry.dataSize ?? 0) + entry.metaSize;
+}
+
+/** Status figures and health of the store (and whether the database can be found). */
+export async function getStatus(
+  context: ServiceContext,
+): Promise<StatusReport & { backupDir: string }> {
+  const { storage, engine, clock, database } = context;
+  const backups = await listBackups(storage);
+  const incomplete = await storage.listIncomplete();
+  let databaseReachable: boolean | undefined;
+  try {
+    databaseReachable = await engine.exists(database);
+  } catch (error) {
+    if (!(error instanceof BackupManagerError)) throw error;
+    databaseReachable = false;
+  }
+  const report = assessHealth(
+    backups.map((b) => ({
+      type: b.type,
+      createdAt: b.createdAt,
+      good: isGood(b),
+      size: sizeOf(b),
+    })),
+    clock.now(),
+    { incompleteFiles: incomplete.length, databaseReachable },
+  );
+  return { ...report, backupDir: storage.location };
+}
+
+export type { CatalogEntry };

@@ -1,0 +1,100 @@
+import type { Storage, StorageEntry } from "../storage/storage.ts";
+import {
+  type BackupMeta,
+  type BackupType,
+  dataKey,
+  META_SUFFIX,
+  parseBackupId,
+  parseMeta,
+} from "./backup_file.ts";
+import { AmbiguousIdError, BackupManagerError, BackupNotFoundError, messageOf } from "./errors.ts";
+
+/** One backup in a store, with what a cheap look (no checksum) can tell about it. */
+export interface CatalogEntry {
+  id: string;
+  type: BackupType;
+  createdAt: Date;
+  /** The parsed sidecar; absent when it cannot be read or fails its checks. */
+  meta?: BackupMeta;
+  /** Why the backup cannot be trusted, if a cheap look finds a reason. */
+  problem?: string;
+  /** Size of the compressed SQL file, if it exists. */
+  dataSize?: number;
+  /** Size of the sidecar. */
+  metaSize: number;
+}
+
+/** Whether a backup passes every cheap check and its last verification (if any) passed. */
+export function isGood(entry: CatalogEntry): boolean {
+  return entry.meta !== undefined && entry.problem === undefined;
+}
+
+/**
+ * Every backup in the store (a backup exists when its sidecar does), newest first. Sidecars are
+ * parsed and checked; data files are checked for presence and size; no checksum is computed.
+ */
+export async function listBackups(storage: Storage): Promise<CatalogEntry[]> {
+  const entries = await storage.list();
+  const sizes = new Map<string, StorageEntry>(entries.map((e) => [e.key, e]));
+  const backups: CatalogEntry[] = [];
+  for (const entry of entries) {
+    if (!entry.key.endsWith(META_SUFFIX)) continue;
+    const id = entry.key.slice(0, -META_SUFFIX.length);
+    const parsedId = parseBackupId(id);
+    if (!parsedId) continue; // not one of ours
+    const backup: CatalogEntry = { id, ...parsedId, metaSize: entry.size };
+    backup.dataSize = sizes.get(dataKey(id))?.size;
+    try {
+      backup.meta = parseMeta(await readAll(storage, entry.key), id);
+    } catch (error) {
+      if (!(error instanceof BackupManagerError)) throw error;
+      backup.problem = error.message;
+    }
+    backup.problem ??= dataProblem(backup);
+    backups.push(backup);
+  }
+  return backups.sort(byNewest);
+}
+
+function byNewest(a: CatalogEntry, b: CatalogEntry): number {
+  return b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id);
+}
+
+function dataProblem(backup: CatalogEntry): string | undefined {
+  if (backup.dataSize === undefined) return `Backup "${backup.id}" has no data file`;
+  const meta = backup.meta!;
+  if (backup.dataSize !== meta.sizes.compressed) {
+    return `Backup "${backup.id}" has a data file of ${backup.dataSize} bytes where the sidecar ` +
+      `records ${meta.sizes.compressed} (truncated or replaced)`;
+  }
+  if (meta.verification?.outcome === "failed") {
+    return `Backup "${backup.id}" failed its last verification: ${meta.verification.detail}`;
+  }
+  return undefined;
+}
+
+/**
+ * The one backup `query` names: a whole id, or any part of one that matches exactly one backup.
+ * Throws {@linkcode BackupNotFoundError} or {@linkcode AmbiguousIdError} (listing candidates).
+ */
+export function resolveId<T extends { id: string }>(backups: T[], query: string): T {
+  const exact = backups.find((b) => b.id === query);
+  if (exact) return exact;
+  const needle = query.trim();
+  const matches = needle === "" ? [] : backups.filter((b) => b.id.includes(needle));
+  if (matches.length === 1) return matches[0];
+  if (matches.length > 1) throw new AmbiguousIdError(query, matches.map((m) => m.id));
+  throw new BackupNotFoundError(
+    `Cannot find backup "${query}": no backup id contains it (run "list" to see the ids)`,
+  );
+}
+
+/** Reads a whole (small) object, such as a sidecar. */
+export async function readAll(storage: Storage, key: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await new Response(await storage.read(key)).arrayBuffer());
+  } catch (error) {
+    if (error instanceof BackupManagerError) throw error;
+    throw new BackupManagerError(`Cannot read "${key}": ${messageOf(error)}`, { cause: error });
+  }
+}
