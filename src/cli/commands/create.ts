@@ -63,7 +63,7 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
         formatBytes(meta.sizes.compressed)
       } compressed\n` +
       `  sha256      ${meta.file.sha256}\n` +
-      `  took        ${(meta.durationMs / 1000).toFixed(1)} s\n` +
+      `  took        ${(meta.durationMs / 1000).toFixed(meta.durationMs < 1000 ? 2 : 1)} s\n` +
       (meta.migration
         ? `  migration   ${meta.migration.version} (${meta.migration.table})\n`
         : "") +
