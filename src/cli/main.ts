@@ -60,7 +60,7 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return ExitCode.Ok; // --help, --version
-      io.stderr(`${oneLine(error.message)} (see --help)\n`);
+      io.stderr(`Error: ${usageMessage(error.message)} (see --help)\n`);
       return ExitCode.Usage;
     }
     if (error instanceof BackupManagerError) {
@@ -76,8 +76,11 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
   }
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, " ").trim();
+/** Commander's "error: unknown option 'x'" in our style: one line, sentence case, values in double quotes. */
+function usageMessage(text: string): string {
+  const line = text.replace(/^error:\s*/i, "").replace(/\s*\n\s*/g, " ").trim()
+    .replace(/'([^'\s]*)'/g, '"$1"');
+  return line.charAt(0).toUpperCase() + line.slice(1);
 }
 
 function printCauses(io: Io, cause: unknown): void {

@@ -104,10 +104,14 @@ export class LocalStorage implements Storage {
       }
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return [];
-      throw new StorageError(
-        `Cannot read backup directory "${this.location}": ${messageOf(error)}`,
-        { cause: error },
-      );
+      const state = error instanceof Deno.errors.NotADirectory
+        ? "it is a file, not a directory (check --dir or BACKUP_DIR)"
+        : error instanceof Deno.errors.PermissionDenied
+        ? "permission denied (check the directory's permissions)"
+        : messageOf(error);
+      throw new StorageError(`Cannot read backup directory "${this.location}": ${state}`, {
+        cause: error,
+      });
     }
     return entries;
   }

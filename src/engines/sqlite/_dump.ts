@@ -265,7 +265,7 @@ class Dumper {
       `INSERT INTO ${quoteIdentifier(table.name)}${columnList(table)} VALUES`,
     );
     let rows = 0;
-    let limit = 256;
+    let limit = 1;
     let last: bigint | undefined;
     const specialKeys: string[] = [];
     for (;;) {
@@ -280,8 +280,10 @@ class Dumper {
         await this.#out.write(insert);
         await this.#out.write(text);
         await this.#out.write(STATEMENT_END);
+        // Grow pages gradually: a table of huge rows never renders many of them at once.
         const perRow = text.length / count;
-        limit = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.round(TARGET_STATEMENT_BYTES / perRow)));
+        const fit = Math.round(TARGET_STATEMENT_BYTES / perRow);
+        limit = Math.max(1, Math.min(MAX_BATCH_ROWS, fit, asked * 8));
       }
       rows += count;
       this.#progress(progressName, rows);
