@@ -146,7 +146,7 @@ class Dumper {
     }
     for (const entry of schema) {
       if (entry.type === "table" || entry.sql === null) continue;
-      await this.#text(`${entry.sql};\n`);
+      await this.#text(terminated(entry.sql));
     }
     await this.#text(
       `PRAGMA user_version=${s.user_version};\n` +
@@ -171,7 +171,7 @@ class Dumper {
       );
       return { name: table.name, rows: 0, bytes: 0 };
     }
-    await this.#text(`${table.sql};\n`);
+    await this.#text(terminated(table.sql));
     const dataStart = this.#out.total;
     if (withData) {
       if (table.strategy === "copy-shadow-tables") {
@@ -385,6 +385,14 @@ class Dumper {
       bytes: this.#out.total,
     });
   }
+}
+
+/**
+ * A stored CREATE statement followed by its `;`. SQLite keeps a trailing `-- comment` in the text
+ * of some statements (views), where a `;` on the same line would be commented out.
+ */
+function terminated(sql: string): string {
+  return sql.includes("--") ? `${sql}\n;\n` : `${sql};\n`;
 }
 
 function zeroCondition(columns: Column[]): string | undefined {
