@@ -17,12 +17,13 @@ export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
 }
 
-/** Left-aligned columns with a header row; numbers right-aligned. */
+/** Left-aligned columns with a header row; numbers right-aligned ("-" counts as a missing number). */
 export function renderTable(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   const numeric = header.map((_, i) =>
-    rows.length > 0 && rows.every((r) => typeof r[i] === "number")
+    rows.some((r) => typeof r[i] === "number") &&
+    rows.every((r) => typeof r[i] === "number" || r[i] === "-")
   );
   return cells.map((row) =>
     row.map((cell, i) => numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))

@@ -2,7 +2,14 @@ import type { DatabaseSync } from "node:sqlite";
 import type { DumpOptions, DumpSummary, MigrationVersion, TableStats } from "../engine.ts";
 import type { ChunkBuffer } from "../chunk_buffer.ts";
 import { MIGRATION_TABLES } from "../migrations.ts";
-import { literalExpression, quoteIdentifier, quoteText, realZeroCondition } from "./_sql.ts";
+import {
+  balancedJoin,
+  commaSeparated,
+  literalExpression,
+  quoteIdentifier,
+  quoteText,
+  realZeroCondition,
+} from "./_sql.ts";
 import { type Column, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";
 
 /** Rows of SQL text aimed at per INSERT statement; batches adapt their row count to it. */
@@ -248,7 +255,7 @@ class Dumper {
       ...table.columns.map((c) => literalExpression(quoteIdentifier(c.name))),
     ];
     const zeroCheck = zeroCondition(table.columns);
-    const rowText = `'(' || ${values.join(" || ',' || ")} || ')'`;
+    const rowText = `'(' || ${commaSeparated(values)} || ')'`;
     const rowExpr = zeroCheck ? `CASE WHEN ${zeroCheck} THEN NULL ELSE ${rowText} END` : rowText;
     const special = zeroCheck ? `CASE WHEN ${zeroCheck} THEN ${key} END` : "NULL";
     const page = (where: string) =>
@@ -267,30 +274,29 @@ class Dumper {
     let rows = 0;
     let limit = 1;
     let last: bigint | undefined;
-    const specialKeys: string[] = [];
     for (;;) {
       const asked = limit;
       const result = last === undefined ? first.get(asked) : next.get(last, asked);
       const count = Number(result?.n ?? 0);
       if (!result || count === 0) break;
       last = result.last as bigint;
-      if (result.special !== null) specialKeys.push(String(result.special));
+      let fit = MAX_BATCH_ROWS;
       if (result.b !== null) {
         const text = this.#toBytes(result.b as Uint8Array | string);
         await this.#out.write(insert);
         await this.#out.write(text);
         await this.#out.write(STATEMENT_END);
-        // Grow pages gradually: a table of huge rows never renders many of them at once.
-        const perRow = text.length / count;
-        const fit = Math.round(TARGET_STATEMENT_BYTES / perRow);
-        limit = Math.max(1, Math.min(MAX_BATCH_ROWS, fit, asked * 8));
+        fit = Math.round(TARGET_STATEMENT_BYTES / (text.length / count));
       }
+      if (result.special !== null) {
+        // rowids from SQLite's own group_concat of integers: safe to inline
+        await this.#rowsOneByOne(table, "", `WHERE ${key} IN (${result.special})`);
+      }
+      // Grow pages gradually: a table of huge rows never renders many of them at once.
+      limit = Math.max(1, Math.min(MAX_BATCH_ROWS, fit, asked * 8));
       rows += count;
       this.#progress(progressName, rows);
       if (count < asked) break;
-    }
-    if (specialKeys.length > 0) {
-      await this.#rowsOneByOne(table, progressName, `WHERE ${key} IN (${specialKeys.join(",")})`);
     }
     return rows;
   }
@@ -304,7 +310,7 @@ class Dumper {
     const parts: string[] = [];
     let run: string[] = [];
     const endRun = () => {
-      if (run.length) parts.push(this.#asBytes(run.join(" || ',' || ")));
+      if (run.length) parts.push(this.#asBytes(commaSeparated(run)));
       run = [];
     };
     const columns = table.writeRowid && table.rowidName
@@ -378,6 +384,7 @@ class Dumper {
   }
 
   #progress(table: string, tableRows: number): void {
+    if (table === "") return; // rows written as part of a page, counted there
     this.#options.onProgress?.({
       table,
       tableRows,
@@ -398,7 +405,7 @@ function terminated(sql: string): string {
 function zeroCondition(columns: Column[]): string | undefined {
   const conditions = columns.filter((c) => c.mayHoldNegativeZero)
     .map((c) => realZeroCondition(quoteIdentifier(c.name)));
-  return conditions.length ? conditions.join(" OR ") : undefined;
+  return conditions.length ? balancedJoin(conditions, "OR") : undefined;
 }
 
 function columnList(table: Table): string {

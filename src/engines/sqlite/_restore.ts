@@ -42,18 +42,24 @@ export async function restoreSqlite(
   return summary;
 }
 
+/**
+ * The restore connection behaves like the stock `sqlite3` shell: double-quoted string literals
+ * are accepted (old schemas use them in DEFAULT, CHECK and views; node:sqlite refuses them by
+ * default), and `defensive` is off so a script can declare a virtual table of an unknown module
+ * the way `sqlite3 .dump` does (PRAGMA writable_schema).
+ */
+const RESTORE_CONNECTION = {
+  defensive: false,
+  enableDoubleQuotedStringLiterals: true,
+} as ConstructorParameters<typeof DatabaseSync>[1];
+
 /** Runs the script against a fresh database at `path`; checks integrity; closes it. */
 async function loadInto(
   path: string,
   gzippedSql: AsyncIterable<Uint8Array>,
   options: RestoreOptions,
 ): Promise<RestoreSummary> {
-  // defensive: false lets a script declare a virtual table of an unknown module the way
-  // `sqlite3 .dump` does (PRAGMA writable_schema).
-  const db = new DatabaseSync(
-    path,
-    { defensive: false } as ConstructorParameters<typeof DatabaseSync>[1],
-  );
+  const db = new DatabaseSync(path, RESTORE_CONNECTION);
   const reader = new SqlReader();
   try {
     db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;");

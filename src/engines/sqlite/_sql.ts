@@ -50,3 +50,21 @@ export function literalExpression(column: string): string {
 export function realZeroCondition(column: string): string {
   return `(typeof(${column})='real' AND ${column}=0)`;
 }
+
+/**
+ * Joins SQL expressions with a binary operator as a balanced tree: `a || b || c …` written
+ * left to right nests one level per term, and SQLite refuses expressions deeper than 1000 levels
+ * (a table of 600 columns would hit it).
+ */
+export function balancedJoin(expressions: string[], operator: string): string {
+  if (expressions.length === 1) return expressions[0];
+  const middle = expressions.length >> 1;
+  return `(${balancedJoin(expressions.slice(0, middle), operator)} ${operator} ${
+    balancedJoin(expressions.slice(middle), operator)
+  })`;
+}
+
+/** SQL text concatenation of `values` separated by commas, nested as a balanced tree. */
+export function commaSeparated(values: string[]): string {
+  return balancedJoin(values.flatMap((v, i) => (i === 0 ? [v] : ["','", v])), "||");
+}

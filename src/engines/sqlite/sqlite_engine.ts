@@ -124,7 +124,13 @@ export function sqlitePath(location: string): string {
 function openReadOnly(path: string): DatabaseSync {
   try {
     // timeout: wait for a writer's lock (rollback-journal mode) instead of failing at once.
-    return new DatabaseSync(path, { readOnly: true, timeout: 10_000 });
+    // Double-quoted string literals as the stock shell accepts them: a schema that uses them
+    // must stay readable.
+    return new DatabaseSync(path, {
+      readOnly: true,
+      timeout: 10_000,
+      enableDoubleQuotedStringLiterals: true,
+    });
   } catch (error) {
     throw wrap(error, path);
   }
