@@ -1,11 +1,12 @@
 import { createGunzip } from "node:zlib";
 import { createHash } from "node:crypto";
 import type { DumpProgress, Engine } from "../engines/engine.ts";
-import type { Storage } from "../storage/storage.ts";
+import { type Storage, type StorageEntry, StorageNotFoundError } from "../storage/storage.ts";
 import {
   backupId,
   type BackupMeta,
   type BackupType,
+  DATA_SUFFIX,
   dataKey,
   FORMAT_VERSION,
   metaKey,
@@ -14,7 +15,7 @@ import {
   TOOL,
   type UnsealedMeta,
 } from "./backup_file.ts";
-import { type CatalogEntry, isGood, listBackups, readAll, resolveId } from "./catalog.ts";
+import { type CatalogEntry, findBackup, isGood, listBackups, readAll } from "./catalog.ts";
 import { GzipCompressor } from "./compressor.ts";
 import {
   BackupManagerError,
@@ -176,7 +177,7 @@ export async function verifyBackup(
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const { storage, clock } = context;
-  const entry = resolveId(await listBackups(storage), query);
+  const entry = await findBackup(storage, query);
   const checks: VerifyResult["checks"] = [];
   const fail = (name: string, detail: string) => checks.push({ name, ok: false, detail });
   let meta: BackupMeta | undefined;
@@ -325,6 +326,12 @@ export interface RestoreBackupOptions {
   /** Replace an existing target without asking (callers ask first on a terminal). */
   force?: boolean;
   onProgress?: (bytes: number) => void;
+  /**
+   * {@linkcode planRestore} only: also check the data file's size and SHA-256, as the restore
+   * itself will, so a dry run or a confirmation prompt never offers a damaged backup. Default
+   * `false` (a restore that follows checks anyway).
+   */
+  checkData?: boolean;
 }
 
 /** What a restore would do: `restore --dry-run`. */
@@ -344,8 +351,9 @@ export async function planRestore(
   options: RestoreBackupOptions = {},
 ): Promise<RestorePlan> {
   const { storage, engine } = context;
-  const entry = resolveId(await listBackups(storage), query);
+  const entry = await findBackup(storage, query);
   const meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
+  if (options.checkData) await checkChecksum(storage, meta);
   const target = options.to ?? context.database;
   const targetExists = await engine.exists(target);
   const current = targetExists ? await engine.describe(target) : undefined;
@@ -390,7 +398,7 @@ export async function restoreBackup(
   options: RestoreBackupOptions = {},
 ): Promise<RestoreResult> {
   const { storage, engine } = context;
-  const entry = resolveId(await listBackups(storage), query);
+  const entry = await findBackup(storage, query);
   const meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
   if (meta.engine !== engine.kind) {
     throw new RefusedError(
@@ -424,9 +432,19 @@ export async function restoreBackup(
 }
 
 async function checkChecksum(storage: Storage, meta: BackupMeta): Promise<void> {
+  let stream: ReadableStream<Uint8Array>;
+  try {
+    stream = await storage.read(meta.file.name);
+  } catch (error) {
+    if (!(error instanceof StorageNotFoundError)) throw error;
+    throw new IntegrityError(
+      `Cannot restore backup "${meta.id}": its data file "${meta.file.name}" is missing; restore another backup`,
+      { cause: error },
+    );
+  }
   const hash = createHash("sha256");
   let size = 0;
-  for await (const chunk of await storage.read(meta.file.name)) {
+  for await (const chunk of stream) {
     hash.update(chunk);
     size += chunk.length;
   }
@@ -467,14 +485,7 @@ export async function cleanup(
     policy,
     now,
   ).map((d) => ({ ...d, size: sizeOf(backups.find((b) => b.id === d.id)!) }));
-  const known = new Set(backups.flatMap((b) => [dataKey(b.id), metaKey(b.id)]));
-  const listed = await storage.list();
-  const leftovers = [
-    ...await storage.listIncomplete(),
-    // a data file whose sidecar never arrived: the run died between the two renames
-    ...listed.filter((e) => e.key.endsWith(".sql.gz") && !known.has(e.key)),
-  ];
-  const incomplete = leftovers.map((e) => {
+  const incomplete = (await leftovers(storage, backups)).map((e) => {
     const stale = now.getTime() - e.modifiedAt.getTime() > STALE_AFTER_MS;
     return {
       key: e.key,
@@ -502,6 +513,16 @@ export async function cleanup(
   return { policy, decisions, incomplete, failures, dryRun };
 }
 
+/** Files left by interrupted runs: incomplete writes, and data files whose sidecar never arrived. */
+async function leftovers(storage: Storage, backups: CatalogEntry[]): Promise<StorageEntry[]> {
+  const known = new Set(backups.flatMap((b) => [dataKey(b.id), metaKey(b.id)]));
+  return [
+    ...await storage.listIncomplete(),
+    // the run died between the two renames
+    ...(await storage.list()).filter((e) => e.key.endsWith(DATA_SUFFIX) && !known.has(e.key)),
+  ];
+}
+
 async function removeWithRetry(storage: Storage, key: string): Promise<void> {
   try {
     await storage.remove(key);
@@ -521,7 +542,7 @@ export async function getStatus(
 ): Promise<StatusReport & { backupDir: string }> {
   const { storage, engine, clock, database } = context;
   const backups = await listBackups(storage);
-  const incomplete = await storage.listIncomplete();
+  const incomplete = await leftovers(storage, backups);
   let databaseReachable: boolean | undefined;
   try {
     databaseReachable = await engine.exists(database);

@@ -2,12 +2,20 @@ import type { Storage, StorageEntry } from "../storage/storage.ts";
 import {
   type BackupMeta,
   type BackupType,
+  DATA_SUFFIX,
   dataKey,
   META_SUFFIX,
+  metaKey,
   parseBackupId,
   parseMeta,
 } from "./backup_file.ts";
-import { AmbiguousIdError, BackupManagerError, BackupNotFoundError, messageOf } from "./errors.ts";
+import {
+  AmbiguousIdError,
+  BackupManagerError,
+  BackupNotFoundError,
+  IntegrityError,
+  messageOf,
+} from "./errors.ts";
 
 /** One backup in a store, with what a cheap look (no checksum) can tell about it. */
 export interface CatalogEntry {
@@ -87,6 +95,36 @@ export function resolveId<T extends { id: string }>(backups: T[], query: string)
   throw new BackupNotFoundError(
     `Cannot find backup "${query}": no backup id contains it (run "list" to see the ids)`,
   );
+}
+
+/**
+ * The one backup in `storage` that `query` names ({@linkcode resolveId}). When no backup matches
+ * but a data file without its sidecar does, says that (an {@linkcode IntegrityError}) rather than
+ * "not found": the user is looking at that file and should learn why it cannot be used.
+ */
+export async function findBackup(storage: Storage, query: string): Promise<CatalogEntry> {
+  const backups = await listBackups(storage);
+  try {
+    return resolveId(backups, query);
+  } catch (error) {
+    if (!(error instanceof BackupNotFoundError)) throw error;
+    const listed = new Set(backups.map((b) => b.id));
+    const orphans = (await storage.list())
+      .filter((e) => e.key.endsWith(DATA_SUFFIX))
+      .map((e) => ({ id: e.key.slice(0, -DATA_SUFFIX.length) }))
+      .filter((o) => !listed.has(o.id) && parseBackupId(o.id) !== undefined);
+    let orphan: { id: string };
+    try {
+      orphan = resolveId(orphans, query);
+    } catch {
+      throw error;
+    }
+    throw new IntegrityError(
+      `Cannot use backup "${orphan.id}": its sidecar "${
+        metaKey(orphan.id)
+      }" is missing, so its data cannot be checked (left by an interrupted run or a deleted sidecar; use another backup)`,
+    );
+  }
 }
 
 /** Reads a whole (small) object, such as a sidecar. */

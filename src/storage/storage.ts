@@ -1,3 +1,5 @@
+import { StorageError } from "../core/errors.ts";
+
 /**
  * The seam between backups and the bytes that hold them. Storages are dumb byte stores: they know
  * keys and bytes, never backups. Logic that works across storages is written once in `src/core`.
@@ -53,9 +55,8 @@ export interface StorageEntry {
 }
 
 /** Thrown by `read` and `stat` for a key that does not exist. */
-export class StorageNotFoundError extends Error {
+export class StorageNotFoundError extends StorageError {
   constructor(readonly key: string, location: string) {
     super(`Cannot find "${key}" in "${location}"`);
-    this.name = "StorageNotFoundError";
   }
 }

@@ -48,7 +48,7 @@ export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<
   if (args.format === "json") {
     deps.io.stdout(renderJson({ ...report, policyText: describePolicy(args.policy) }));
   } else {
-    const verb = args.dryRun ? "would delete" : "deleted";
+    const verb = args.dryRun ? "would be deleted" : "deleted";
     deps.io.stdout(
       `Policy: ${describePolicy(args.policy)}${
         args.dryRun ? " (dry run: nothing is deleted)" : ""
@@ -64,17 +64,15 @@ export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<
         report.incomplete.map((i) => `${i.action} incomplete file ${i.key} (${i.reason})\n`).join(
           "",
         ) +
-        `\n${deleted.length} backup(s) ${verb}, ${
-          report.decisions.length - deleted.length
-        } kept, ` +
+        `\n${deleted.length} backup(s) ${verb}${
+          report.failures.length ? ` (${report.failures.length} file(s) could not be removed)` : ""
+        }, ${report.decisions.length - deleted.length} kept, ` +
         `${formatBytes(deleted.reduce((s, d) => s + d.size, 0))} ${
           args.dryRun ? "would be " : ""
         }freed\n`,
     );
   }
-  for (const failure of report.failures) {
-    deps.io.stderr(`Cannot delete "${failure.key}": ${failure.error}\n`);
-  }
+  for (const failure of report.failures) deps.io.stderr(`Error: ${failure.error}\n`);
   return report.failures.length > 0 ? ExitCode.Storage : 0;
 }
 

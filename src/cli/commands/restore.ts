@@ -44,7 +44,11 @@ export function parseRestoreArgs(id: string, raw: Record<string, unknown>): Rest
 export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<number> {
   const { io } = deps;
   const context = contextFor(args, deps);
-  const plan = await planRestore(context, args.id, { to: args.to });
+  const plan = await planRestore(context, args.id, {
+    to: args.to,
+    // a dry run or a prompt must not vouch for a damaged backup; a forced run checks in restore
+    checkData: args.dryRun || (!args.force && io.isTerminal),
+  });
   if (args.dryRun) {
     if (args.format === "json") {
       io.stdout(renderJson({ ...plan, meta: undefined, type: plan.meta.type, dryRun: true }));

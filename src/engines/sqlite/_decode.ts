@@ -48,6 +48,16 @@ function decodeKeepingInvalidText(statements: Uint8Array): string {
     } else if (c === 0x22 || c === 0x60 || c === 0x5b) {
       const close = statements.indexOf(c === 0x5b ? 0x5d : c, i + 1);
       i = close < 0 ? statements.length : close + 1;
+    } else if (c === 0x2d && statements[i + 1] === 0x2d) {
+      // A comment (schema SQL keeps its comments) may hold a lone quote: skip it whole.
+      const close = statements.indexOf(0x0a, i + 2);
+      i = close < 0 ? statements.length : close + 1;
+    } else if (c === 0x2f && statements[i + 1] === 0x2a) {
+      let close = statements.indexOf(0x2a, i + 2);
+      while (close >= 0 && statements[close + 1] !== 0x2f) {
+        close = statements.indexOf(0x2a, close + 1);
+      }
+      i = close < 0 ? statements.length : close + 2;
     } else {
       i++;
     }

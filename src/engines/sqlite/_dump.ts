@@ -10,7 +10,14 @@ import {
   quoteText,
   realZeroCondition,
 } from "./_sql.ts";
-import { type Column, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";
+import {
+  type Column,
+  countRows,
+  readSchema,
+  readTables,
+  type SchemaEntry,
+  type Table,
+} from "./_schema.ts";
 
 /** Rows of SQL text aimed at per INSERT statement; batches adapt their row count to it. */
 const TARGET_STATEMENT_BYTES = 1 << 20;
@@ -186,19 +193,18 @@ class Dumper {
           await this.#text(`DELETE FROM ${quoteIdentifier(shadow)};\n`);
           await this.#rows(byName.get(shadow)!, table.name);
         }
-        rows = this.#count(table.name);
+        rows = countRows(this.#db, table);
       } else if (table.strategy !== "rebuild") {
         rows = await this.#rows(table, table.name);
         if (table.module === "fts5") await this.#copyFts5Config(table);
       } else {
-        rows = this.#count(table.name);
+        rows = countRows(this.#db, table);
       }
+    } else {
+      // Settings such as `rank` are part of an FTS5 table's definition, not of its rows.
+      await this.#copyFts5Config(table);
     }
     return { name: table.name, rows, bytes: this.#out.total - dataStart };
-  }
-
-  #count(table: string): number {
-    return Number(this.#db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(table)}`).get()?.n);
   }
 
   /** FTS5 keeps settings such as `rank` and `automerge` in `<name>_config`; copy them over. */

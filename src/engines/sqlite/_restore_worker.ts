@@ -6,7 +6,6 @@
  */
 import { createGunzip } from "node:zlib";
 import { StatementSplitter } from "./_statement_splitter.ts";
-import { decodeSql } from "./_decode.ts";
 
 const SQL_BATCH_BYTES = 1 << 20;
 const gunzip = createGunzip({ chunkSize: 256 * 1024 });
@@ -24,7 +23,7 @@ function post(force: boolean): void {
   }
   pending = [];
   pendingBytes = 0;
-  self.postMessage({ sql: decodeSql(joined), bytes: joined.length });
+  self.postMessage({ sql: joined }, [joined.buffer]);
 }
 
 gunzip.on("data", (data: Uint8Array) => {

@@ -1,5 +1,5 @@
 import type { DatabaseSync } from "node:sqlite";
-import { canHoldNegativeZero } from "./_sql.ts";
+import { canHoldNegativeZero, quoteIdentifier } from "./_sql.ts";
 
 /** One entry of `sqlite_schema`, in creation order. */
 export interface SchemaEntry {
@@ -86,13 +86,17 @@ export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
         ? strategyFor(module, entry.sql)
         : "declare-only";
       if (strategy !== "declare-only") {
-        shadowTables = shadowNames.filter((s) => s.startsWith(`${entry.name}_`));
+        // SQLite's rule: the owner of shadow table "a_b_c" is virtual table "a_b" (up to the last
+        // "_"), so "ft_x_data" belongs to "ft_x", not to "ft".
+        shadowTables = shadowNames.filter((s) =>
+          s.startsWith(`${entry.name}_`) && s.lastIndexOf("_") === entry.name.length
+        );
         shadowTables.forEach((s) => claimedShadows.set(s, entry.name));
       }
     }
     const columns = strategy === "declare-only"
       ? []
-      : readColumns(db, entry.name, info?.strict === 1, virtual);
+      : readColumns(db, entry.name, info?.strict === 1, virtual, module);
     const withoutRowid = info?.wr === 1;
     const names = new Set(columns.map((c) => c.name.toLowerCase()));
     const allNames = strategy === "declare-only" ? names : readAllColumnNames(db, entry.name);
@@ -121,11 +125,35 @@ export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
   return tables;
 }
 
-function readColumns(db: DatabaseSync, table: string, strict: boolean, virtual: boolean): Column[] {
+/**
+ * The number of rows of `table`. A contentless FTS table cannot always be scanned, not even by
+ * `count(*)` (FTS4 never; FTS5 not with `columnsize=0`); its `_docsize` shadow table holds one
+ * row per document. Without one (FTS4 `matchinfo=fts3`, FTS5 `columnsize=0`) the count is 0.
+ */
+export function countRows(db: DatabaseSync, table: Table): number {
+  let name = table.name;
+  if (table.strategy === "copy-shadow-tables") {
+    name = `${table.name}_docsize`;
+    if (!table.shadowTables.includes(name)) return 0;
+  }
+  return Number(db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(name)}`).get()?.n);
+}
+
+function readColumns(
+  db: DatabaseSync,
+  table: string,
+  strict: boolean,
+  virtual: boolean,
+  module?: string,
+): Column[] {
   const rows = db.prepare(
     "SELECT name, type, hidden FROM pragma_table_xinfo(?, 'main') ORDER BY cid",
   ).all(table);
-  return rows.filter((r) => Number(r.hidden) === 0).map((r) => ({
+  // Hidden columns of virtual tables are commands (FTS's own-name column, `rank`, `docid`),
+  // except FTS4's `languageid=` column, which holds each row's language id.
+  const isLanguageId = (name: string) =>
+    (module === "fts3" || module === "fts4") && name !== table && name.toLowerCase() !== "docid";
+  return rows.filter((r) => Number(r.hidden) === 0 || isLanguageId(String(r.name))).map((r) => ({
     name: String(r.name),
     declaredType: String(r.type ?? ""),
     mayHoldNegativeZero: canHoldNegativeZero(String(r.type ?? ""), strict, virtual),

@@ -37,14 +37,28 @@ export function canHoldNegativeZero(declared: string, strict: boolean, virtual: 
 /**
  * An SQL expression rendering column `column` of the current row as an SQL literal that SQLite
  * reads back to the identical value: `quote()` is exact for integers, REALs (17 significant
- * digits, `9.0e+999` for infinity), blobs and text, except that it cuts text at a NUL character,
- * so such text is written as `CAST(X'…' AS TEXT)` (the hex of its bytes in the database encoding).
+ * digits, `9.0e+999` for infinity), blobs and text, with three exceptions:
+ * - it cuts text at a NUL character, so such text is written as `CAST(X'…' AS TEXT)` (the hex of
+ *   its bytes in the database encoding);
+ * - the `sqlite3` shell reads its input line by line and drops a `\r` before each `\n`, even
+ *   inside a string, so text holding a `\r` is written in hex too;
+ * - SQLite before 3.47 (the stock shell here is 3.40) parses decimals below about 1e-291 one bit
+ *   off, so REALs below 1e-280 are written scaled up by 2^620 and divided back by 2^62 ten times,
+ *   which is exact: each step multiplies by a power of two and has a representable result.
  * -0.0 is handled by the caller (see {@linkcode canHoldNegativeZero}).
  */
 export function literalExpression(column: string): string {
-  return `CASE WHEN typeof(${column})='text' AND instr(${column},char(0))>0 ` +
-    `THEN 'CAST(X''' || hex(${column}) || ''' AS TEXT)' ELSE quote(${column}) END`;
+  return `CASE typeof(${column}) ` +
+    `WHEN 'text' THEN CASE WHEN instr(${column},char(0))>0 OR instr(${column},char(13))>0 ` +
+    `THEN 'CAST(X''' || hex(${column}) || ''' AS TEXT)' ELSE quote(${column}) END ` +
+    `WHEN 'real' THEN CASE WHEN abs(${column})<1e-280 AND ${column}<>0 ` +
+    `THEN '(' || quote(${column}${SCALE_UP}) || '${SCALE_DOWN})' ELSE quote(${column}) END ` +
+    `ELSE quote(${column}) END`;
 }
+
+const TWO_TO_THE_62 = "4611686018427387904";
+const SCALE_UP = `*${TWO_TO_THE_62}`.repeat(10);
+const SCALE_DOWN = `/${TWO_TO_THE_62}`.repeat(10);
 
 /** An SQL condition true when `column` holds a REAL zero (+0.0 or -0.0) in the current row. */
 export function realZeroCondition(column: string): string {

@@ -14,6 +14,11 @@ export class StatementSplitter {
   #statementStart = 0;
   /** Whether the statement being scanned is a CREATE TRIGGER; undefined until known. */
   #trigger: boolean | undefined;
+  /** Whether a `;` that did not end the statement (one inside a trigger body) was seen. */
+  #afterSemicolon = false;
+  /** Start and end of the tokens since the last `;`, comments and blanks left out (-1: none). */
+  #tokenStart = -1;
+  #tokenEnd = -1;
   #statements = 0;
 
   /** Complete statements seen so far. */
@@ -34,6 +39,10 @@ export class StatementSplitter {
     this.#length -= end;
     this.#position -= end;
     this.#statementStart -= end;
+    if (this.#tokenStart >= 0) {
+      this.#tokenStart -= end;
+      this.#tokenEnd -= end;
+    }
     return complete;
   }
 
@@ -66,22 +75,37 @@ export class StatementSplitter {
       switch (state) {
         case State.Normal: {
           const c = b[i];
-          if (c === QUOTE) state = State.SingleQuote;
-          else if (c === DOUBLE_QUOTE) state = State.DoubleQuote;
-          else if (c === BACKTICK) state = State.Backtick;
-          else if (c === OPEN_BRACKET) state = State.Bracket;
-          else if (c === DASH || c === SLASH) {
-            if (i + 1 >= length) break scan; // need the next byte to tell
-            if (c === DASH && b[i + 1] === DASH) state = State.LineComment;
-            else if (c === SLASH && b[i + 1] === STAR) {
-              state = State.BlockComment;
-              i++;
+          if (c === SEMICOLON) {
+            if (this.#endsStatement(i)) {
+              lastEnd = i + 1;
+              this.#statementStart = i + 1;
+              this.#trigger = undefined;
+              this.#afterSemicolon = false;
+              this.#statements++;
+            } else {
+              this.#afterSemicolon = true;
             }
-          } else if (c === SEMICOLON && this.#endsStatement(i)) {
-            lastEnd = i + 1;
-            this.#statementStart = i + 1;
-            this.#trigger = undefined;
-            this.#statements++;
+            this.#tokenStart = -1;
+          } else if (!isBlank(c)) {
+            if (c === DASH || c === SLASH) {
+              if (i + 1 >= length) break scan; // need the next byte to tell
+              if (c === DASH && b[i + 1] === DASH) {
+                state = State.LineComment;
+                i += 2;
+                break;
+              }
+              if (c === SLASH && b[i + 1] === STAR) {
+                state = State.BlockComment;
+                i += 2;
+                break;
+              }
+            }
+            if (this.#tokenStart < 0) this.#tokenStart = i;
+            this.#tokenEnd = i + 1;
+            if (c === QUOTE) state = State.SingleQuote;
+            else if (c === DOUBLE_QUOTE) state = State.DoubleQuote;
+            else if (c === BACKTICK) state = State.Backtick;
+            else if (c === OPEN_BRACKET) state = State.Bracket;
           }
           i++;
           break;
@@ -104,6 +128,7 @@ export class StatementSplitter {
             break scan;
           }
           i = at + 1;
+          this.#tokenEnd = i;
           state = State.Normal;
           break;
         }
@@ -153,13 +178,10 @@ export class StatementSplitter {
       this.#trigger = /^CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(head);
     }
     if (!this.#trigger) return true;
-    // In a trigger body: complete only at "; END ;".
-    let i = skipBlankBackwards(this.#buffer, at - 1, this.#statementStart);
-    if (i < this.#statementStart + 3) return false;
-    const word = ascii(this.#buffer, i - 2, i + 1, 3).toUpperCase();
-    if (word !== "END" || isIdentifierByte(this.#buffer[i - 3])) return false;
-    i = skipBlankBackwards(this.#buffer, i - 3, this.#statementStart);
-    return i >= this.#statementStart && this.#buffer[i] === SEMICOLON;
+    // In a trigger body: complete only at "; END ;", with only blanks and comments between.
+    const start = this.#tokenStart;
+    return this.#afterSemicolon && start >= 0 && this.#tokenEnd === start + 3 &&
+      ascii(this.#buffer, start, start + 3, 3).toUpperCase() === "END";
   }
 }
 
@@ -186,16 +208,6 @@ const NEWLINE = 0x0a;
 
 function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0c;
-}
-
-function isIdentifierByte(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
-    c === 0x5f || c === 0x24 || c >= 0x80;
-}
-
-function skipBlankBackwards(b: Uint8Array, i: number, floor: number): number {
-  while (i >= floor && isBlank(b[i])) i--;
-  return i;
 }
 
 /** Skips white space and `--` / `/* *\/` comments from `i`, not past `end`. */

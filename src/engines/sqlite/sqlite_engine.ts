@@ -14,8 +14,7 @@ import { ChunkBuffer } from "../chunk_buffer.ts";
 import { DatabaseError, DatabaseNotFoundError, messageOf } from "../../core/errors.ts";
 import { dumpSqlite, readMigration } from "./_dump.ts";
 import { restoreSqlite } from "./_restore.ts";
-import { readSchema, readTables } from "./_schema.ts";
-import { quoteIdentifier } from "./_sql.ts";
+import { countRows, readSchema, readTables } from "./_schema.ts";
 
 /**
  * SQLite through `node:sqlite`. A location is a file path, optionally written `sqlite:PATH` or
@@ -49,9 +48,7 @@ export class SqliteEngine implements Engine {
         // A virtual table of a module this build lacks cannot be read; dumps record it as 0 rows.
         const counted = tables.map((t) => ({
           name: t.name,
-          rows: t.strategy === "declare-only"
-            ? 0
-            : Number(db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(t.name)}`).get()?.n),
+          rows: t.strategy === "declare-only" ? 0 : countRows(db, t),
         }));
         return {
           engineVersion: String(db.prepare("SELECT sqlite_version() AS v").get()?.v),

@@ -1,0 +1,347 @@
+/**
+ * Damaged backups: a flipped byte, a truncated file, a missing, edited or unparsable sidecar.
+ * For each, `verify` fails and says why, `restore --force` refuses with one line, the target
+ * database is byte-for-byte untouched and no safety backup is written.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { parseMeta, serializeMeta } from "../../src/core/backup_file.ts";
+import { ExitCode } from "../../src/core/errors.ts";
+import { FakeClock, runCli } from "../helpers/cli.ts";
+import {
+  listNames,
+  makeDatabase,
+  sha256File,
+  snapshotDir,
+  withWorkspace,
+  type Workspace,
+} from "../helpers/workspace.ts";
+
+interface Damage {
+  name: string;
+  /** Damages backup `id` in `dir`. */
+  apply(dir: string, id: string): Promise<void>;
+  /** The failing check line `verify` prints, as a pattern. */
+  verifySays: RegExp;
+  /** Exit code and the whole stderr line of `restore --force`. */
+  restoreCode: number;
+  restoreSays(id: string): RegExp;
+}
+
+/** A sidecar as plain JSON, for editing by hand. */
+interface SidecarJson {
+  tables: { rows: number }[];
+  description?: string;
+  file?: unknown;
+}
+
+async function editSidecar(
+  dir: string,
+  id: string,
+  edit: (meta: SidecarJson) => void,
+): Promise<void> {
+  const path = join(dir, `${id}.meta.json`);
+  const meta = JSON.parse(await Deno.readTextFile(path));
+  edit(meta);
+  await Deno.writeTextFile(path, JSON.stringify(meta, null, 2) + "\n");
+}
+
+const checksumRefusal = (id: string) =>
+  new RegExp(
+    `^Error: Cannot restore backup "${id}": its checksum does not match the sidecar \\(\\d+ bytes, sha256 [0-9a-f]{16}…, expected \\d+ bytes, [0-9a-f]{16}…\\); the file is damaged, restore another backup\n$`,
+  );
+const editedSidecar = (id: string) =>
+  new RegExp(
+    `^Error: Backup "${id}" has a sidecar that was edited after it was written \\(its self-checksum does not match\\)\n$`,
+  );
+
+const DAMAGES: Damage[] = [
+  {
+    name: "a flipped byte in the .sql.gz",
+    async apply(dir, id) {
+      const path = join(dir, `${id}.sql.gz`);
+      const bytes = await Deno.readFile(path);
+      bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+      await Deno.writeFile(path, bytes);
+    },
+    verifySays: /\n {2}FAIL checksum: sha256 is [0-9a-f]{64}, the sidecar records [0-9a-f]{64}\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: checksumRefusal,
+  },
+  {
+    name: "a flipped byte in the gzip trailer",
+    async apply(dir, id) {
+      const path = join(dir, `${id}.sql.gz`);
+      const bytes = await Deno.readFile(path);
+      bytes[bytes.length - 6] ^= 0x80; // CRC-32
+      await Deno.writeFile(path, bytes);
+    },
+    verifySays: /\n {2}FAIL gzip: the gzip stream is damaged \(.+\)\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: checksumRefusal,
+  },
+  {
+    name: "a truncated .sql.gz",
+    async apply(dir, id) {
+      const path = join(dir, `${id}.sql.gz`);
+      const bytes = await Deno.readFile(path);
+      await Deno.writeFile(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    },
+    verifySays: /\n {2}FAIL size: data file has \d+ bytes, the sidecar records \d+\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: checksumRefusal,
+  },
+  {
+    name: "a missing .sql.gz",
+    apply: (dir, id) => Deno.remove(join(dir, `${id}.sql.gz`)),
+    verifySays: /\n {2}FAIL data file: cannot read ".+\.sql\.gz": .+\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: (id) =>
+      new RegExp(
+        `^Error: Cannot restore backup "${id}": its data file "${id}\\.sql\\.gz" is missing; restore another backup\n$`,
+      ),
+  },
+  {
+    name: "a missing sidecar",
+    apply: (dir, id) => Deno.remove(join(dir, `${id}.meta.json`)),
+    verifySays: /^$/, // verify refuses before checking: see the stderr assertion below
+    restoreCode: ExitCode.Integrity,
+    restoreSays: (id) =>
+      new RegExp(
+        `^Error: Cannot use backup "${id}": its sidecar "${id}\\.meta\\.json" is missing, so its data cannot be checked \\(left by an interrupted run or a deleted sidecar; use another backup\\)\n$`,
+      ),
+  },
+  {
+    name: "a sidecar with an edited row count",
+    apply: (dir, id) => editSidecar(dir, id, (meta) => meta.tables[0].rows += 1),
+    verifySays:
+      /\n {2}FAIL sidecar: Backup ".+" has a sidecar that was edited after it was written \(its self-checksum does not match\)\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: editedSidecar,
+  },
+  {
+    name: "a sidecar with only its description edited",
+    apply: (dir, id) => editSidecar(dir, id, (meta) => meta.description = "edited by hand"),
+    verifySays:
+      /\n {2}FAIL sidecar: Backup ".+" has a sidecar that was edited after it was written \(its self-checksum does not match\)\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: editedSidecar,
+  },
+  {
+    name: "a sidecar that is not valid JSON",
+    async apply(dir, id) {
+      const path = join(dir, `${id}.meta.json`);
+      const text = await Deno.readTextFile(path);
+      await Deno.writeTextFile(path, text.slice(0, text.length - 20));
+    },
+    verifySays: /\n {2}FAIL sidecar: Backup ".+" has a sidecar that is not valid JSON\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: (id) =>
+      new RegExp(`^Error: Backup "${id}" has a sidecar that is not valid JSON\n$`),
+  },
+  {
+    name: "a sidecar whose schema is broken",
+    apply: (dir, id) => editSidecar(dir, id, (meta) => delete meta.file),
+    verifySays: /\n {2}FAIL sidecar: Backup ".+" has an invalid sidecar: field "file": .+\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: (id) =>
+      new RegExp(`^Error: Backup "${id}" has an invalid sidecar: field "file": .+\n$`),
+  },
+];
+
+/** A database with two backups; the newer one (`id`) is the one the tests damage. */
+async function withTwoBackups(
+  fn: (ws: Workspace, id: string, older: string, clock: FakeClock) => Promise<void>,
+): Promise<void> {
+  await withWorkspace(async (ws) => {
+    makeDatabase(ws.database, { accounts: 50, events: 2000 });
+    const clock = new FakeClock();
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const result = await runCli(
+        ["create", "--database", ws.database, "--dir", ws.dir, "--format", "json"],
+        { clock },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      ids.push(JSON.parse(result.stdout).id);
+      clock.advance();
+    }
+    await fn(ws, ids[1], ids[0], clock);
+  });
+}
+
+for (const damage of DAMAGES) {
+  Deno.test(`restore refuses ${damage.name} and leaves the target untouched`, async () => {
+    await withTwoBackups(async (ws, id, _older, clock) => {
+      await damage.apply(ws.dir, id);
+      const dirBefore = await snapshotDir(ws.dir);
+      const rootBefore = await snapshotDir(ws.root);
+      const runs: [string, string[], boolean][] = [
+        ["--force", ["--force"], false],
+        ["--dry-run", ["--dry-run"], false],
+        ["a terminal", [], true],
+      ];
+      for (const [how, flags, isTerminal] of runs) {
+        const questions: string[] = [];
+        const result = await runCli(
+          ["restore", id, ...flags, "--database", ws.database, "--dir", ws.dir],
+          { clock, isTerminal, answers: ["yes"], questions },
+        );
+        assert.match(result.stderr, damage.restoreSays(id), how);
+        assert.equal(result.code, damage.restoreCode, how);
+        assert.equal(result.stdout, "", how);
+        assert.deepEqual(questions, [], `${how}: a damaged backup is never offered`);
+        assert.deepEqual(await snapshotDir(ws.dir), dirBefore, `${how}: no safety backup`);
+        assert.deepEqual(await snapshotDir(ws.root), rootBefore, `${how}: target untouched`);
+      }
+    });
+  });
+
+  Deno.test(`verify fails on ${damage.name} with exit 5 and says what is wrong`, async () => {
+    await withTwoBackups(async (ws, id, older, clock) => {
+      await damage.apply(ws.dir, id);
+      const dbBefore = await sha256File(ws.database);
+      const one = await runCli(["verify", id, "--dir", ws.dir], { clock });
+      assert.equal(one.code, ExitCode.Integrity);
+      if (damage.name === "a missing sidecar") {
+        assert.equal(one.stdout, "");
+        assert.match(one.stderr, damage.restoreSays(id));
+      } else {
+        assert.match(one.stdout, new RegExp(`^FAIL ${id}\n`));
+        assert.match(one.stdout, damage.verifySays);
+        assert.equal(one.stderr, "1 of 1 backup(s) failed verification\n");
+      }
+      const all = await runCli(["verify", "--all", "--dir", ws.dir], { clock });
+      if (damage.name === "a missing sidecar") {
+        // Without its sidecar the file is not a backup: --all checks the backups that exist.
+        assert.equal(all.code, 0, all.stdout);
+        assert.equal(all.stdout.split("\n")[0], `PASS ${older}`);
+      } else {
+        assert.equal(all.code, ExitCode.Integrity, all.stdout);
+        assert.match(all.stdout, new RegExp(`^FAIL ${id}\n[^]*\nPASS ${older}\n`));
+        assert.equal(all.stderr, "1 of 2 backup(s) failed verification\n");
+      }
+      assert.equal(await sha256File(ws.database), dbBefore);
+    });
+  });
+}
+
+Deno.test("list never shows a backup whose sidecar is missing", async () => {
+  await withTwoBackups(async (ws, id, older) => {
+    await Deno.remove(join(ws.dir, `${id}.meta.json`));
+    const json = await runCli(["list", "--dir", ws.dir, "--format", "json"]);
+    assert.deepEqual(JSON.parse(json.stdout).map((b: { id: string }) => b.id), [older]);
+    const table = await runCli(["list", "--dir", ws.dir]);
+    assert.doesNotMatch(table.stdout, new RegExp(id));
+  });
+});
+
+Deno.test("list marks a damaged backup and status warns about it", async () => {
+  await withTwoBackups(async (ws, id, _older, clock) => {
+    await DAMAGES[2].apply(ws.dir, id); // truncated
+    const table = await runCli(["list", "--dir", ws.dir]);
+    assert.match(table.stdout, new RegExp(`\n${id} +full .+ DAMAGED\n`));
+    assert.match(
+      table.stdout,
+      new RegExp(
+        `\n! Backup "${id}" has a data file of \\d+ bytes where the sidecar records \\d+ \\(truncated or replaced\\)\n$`,
+      ),
+    );
+    const json = JSON.parse((await runCli(["list", "--dir", ws.dir, "--format", "json"])).stdout);
+    assert.equal(json[0].good, false);
+    const status = JSON.parse(
+      (await runCli(
+        ["status", "--dir", ws.dir, "--database", ws.database, "--format", "json"],
+        { clock },
+      )).stdout,
+    );
+    assert.equal(status.systemHealth, "critical");
+    assert.equal(status.goodBackups, 1);
+  });
+});
+
+Deno.test("a sidecar copied over another backup's sidecar is refused", async () => {
+  await withTwoBackups(async (ws, id, older, clock) => {
+    await Deno.copyFile(join(ws.dir, `${older}.meta.json`), join(ws.dir, `${id}.meta.json`));
+    const dbBefore = await sha256File(ws.database);
+    const restore = await runCli(
+      ["restore", id, "--force", "--database", ws.database, "--dir", ws.dir],
+      { clock },
+    );
+    assert.equal(restore.code, ExitCode.Integrity);
+    assert.equal(
+      restore.stderr,
+      `Error: Backup "${id}" has a sidecar that describes another backup\n`,
+    );
+    const verify = await runCli(["verify", id, "--dir", ws.dir], { clock });
+    assert.equal(verify.code, ExitCode.Integrity);
+    assert.equal(await sha256File(ws.database), dbBefore);
+  });
+});
+
+Deno.test("verify --restore-test fails a backup whose SQL restores to other row counts", async () => {
+  await withTwoBackups(async (ws, id, _older, clock) => {
+    // The sidecar is re-sealed consistently, so only the restore test can notice the lie.
+    const path = join(ws.dir, `${id}.meta.json`);
+    const meta = parseMeta(await Deno.readFile(path), id);
+    meta.tables[0].rows += 1;
+    await Deno.writeFile(path, serializeMeta(meta));
+    const result = await runCli(["verify", id, "--restore-test", "--dir", ws.dir], { clock });
+    assert.equal(result.code, ExitCode.Integrity, result.stdout);
+    assert.match(
+      result.stdout,
+      /\n {2}FAIL restore test: table "accounts" has 50 rows, expected 51\n/,
+    );
+    const list = JSON.parse((await runCli(["list", "--dir", ws.dir, "--format", "json"])).stdout);
+    assert.equal(list[0].good, false);
+    assert.equal(list[0].verification.outcome, "failed");
+  });
+});
+
+Deno.test("a backup whose SQL fails to load leaves the target untouched though its checksum matches", async () => {
+  await withTwoBackups(async (ws, id, _older, clock) => {
+    // A sidecar re-sealed over bad SQL, as a buggy writer would leave it: only loading can tell.
+    const cases: [string, number, string][] = [
+      [
+        "BEGIN;\nCREATE TABLE accounts (id INTEGER PRIMARY KEY);\nINSERT INTO nope VALUES (2);\nCOMMIT;\n",
+        ExitCode.Database,
+        "Error: Cannot restore: SQLite rejected the script: no such table: nope",
+      ],
+      [
+        "BEGIN;\nCREATE TABLE accounts (id INTEGER PRIMARY KEY);\nINSERT INTO accounts VALUES (1),\n",
+        ExitCode.Integrity,
+        "Error: Cannot restore: the SQL script ends in the middle of a statement (the backup is truncated)",
+      ],
+      [
+        "BEGIN;\nCREATE TABLE accounts (id INTEGER PRIMARY KEY);\n",
+        ExitCode.Integrity,
+        "Error: Cannot restore: the SQL script never commits (the backup is truncated)",
+      ],
+    ];
+    for (const [sql, code, line] of cases) {
+      const gz = gzipSync(new TextEncoder().encode(sql));
+      await Deno.writeFile(join(ws.dir, `${id}.sql.gz`), gz);
+      const path = join(ws.dir, `${id}.meta.json`);
+      const meta = parseMeta(await Deno.readFile(path), id);
+      meta.sizes = { raw: sql.length, compressed: gz.length };
+      meta.file.sha256 = createHash("sha256").update(gz).digest("hex");
+      delete meta.verification;
+      await Deno.writeFile(path, serializeMeta(meta));
+
+      const dbBefore = await sha256File(ws.database);
+      const rootBefore = await listNames(ws.root);
+      const result = await runCli(
+        ["restore", id, "--force", "--database", ws.database, "--dir", ws.dir],
+        { clock },
+      );
+      clock.advance();
+      assert.equal(result.stderr, `${line}\n`);
+      assert.equal(result.code, code);
+      assert.equal(result.stdout, "");
+      assert.equal(await sha256File(ws.database), dbBefore, sql);
+      assert.deepEqual(await listNames(ws.root), rootBefore, "no temporary file is left");
+    }
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * A throwaway PostgreSQL cluster for tests: initdb in a temporary directory as the `postgres`
+ * user, a free port, a unix socket in that directory; stopped and removed by `stop()`. When
+ * `TEST_DATABASE_URL` is set, tests use that server instead and nothing is started.
+ */
+import { join } from "node:path";
+import { createServer } from "node:net";
+
+const BIN = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
+
+/** A running server and how to reach it. */
+export interface TestCluster {
+  /** `postgres://postgres@127.0.0.1:PORT/postgres` (no password: trust auth). */
+  url: string;
+  host: string;
+  port: number;
+  /** Directory holding the unix socket. */
+  socketDir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a cluster (about a second), or wraps `TEST_DATABASE_URL`. */
+export async function startCluster(): Promise<TestCluster> {
+  const external = Deno.env.get("TEST_DATABASE_URL");
+  if (external) {
+    const url = new URL(external);
+    return {
+      url: external,
+      host: url.hostname,
+      port: Number(url.port || 5432),
+      socketDir: "",
+      stop: () => Promise.resolve(),
+    };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "backup-manager-pg-" });
+  await run("chown", ["postgres", dir]);
+  const data = join(dir, "data");
+  const port = await freePort();
+  await asPostgres(`${BIN}/initdb`, [
+    "-D",
+    data,
+    "-A",
+    "trust",
+    "-U",
+    "postgres",
+    "-E",
+    "UTF8",
+    "--locale=C.UTF-8",
+  ]);
+  await asPostgres(`${BIN}/pg_ctl`, [
+    "-D",
+    data,
+    "-w",
+    "-l",
+    join(dir, "server.log"),
+    "-o",
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
+    "start",
+  ]);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    host: "127.0.0.1",
+    port,
+    socketDir: dir,
+    stop: async () => {
+      await asPostgres(`${BIN}/pg_ctl`, ["-D", data, "-m", "immediate", "stop"]).catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => typeof address === "object" && address ? resolve(address.port) : reject());
+    });
+  });
+}
+
+function asPostgres(command: string, args: string[]): Promise<void> {
+  return Deno.uid() === 0
+    ? run("runuser", ["-u", "postgres", "--", command, ...args])
+    : run(command, args);
+}
+
+async function run(command: string, args: string[]): Promise<void> {
+  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!output.success) {
+    throw new Error(
+      `${command} ${args.join(" ")} failed: ${new TextDecoder().decode(output.stderr)}`,
+    );
+  }
+}
