@@ -346,11 +346,7 @@ Deno.test("restore --force over a WAL database left by a crashed app keeps its l
 
 Deno.test({
   name: "restore --force refuses while another connection has the WAL database open",
-  // Engine bug (src/engines/sqlite/_restore.ts, releaseTarget): an idle connection does not stop
-  // wal_checkpoint(TRUNCATE), the empty -wal passes the "open elsewhere" check, and the target
-  // with its -wal/-shm is replaced under the running app, whose later writes go to the unlinked
-  // old file. Enable when releaseTarget takes exclusive access (e.g. journal_mode=DELETE).
-  ignore: true,
+  // An idle connection does not stop wal_checkpoint(TRUNCATE); leaving WAL mode is the check.
   fn: async () => {
     await withWorkspace(async (ws) => {
       makeDatabase(ws.database, { accounts: 3 });
@@ -531,7 +527,7 @@ Deno.test("cleanup --dry-run lists every backup with its reason and deletes noth
       text.stdout,
       /^Policy: keep the last 2 good backups of each type; always keep the newest good backup \(dry run: nothing is deleted\)\n/,
     );
-    assert.match(text.stdout, /\n3 backup\(s\) would delete, 2 kept, .+ would be freed\n$/);
+    assert.match(text.stdout, /\n3 backup\(s\) would be deleted, 2 kept, .+ would be freed\n$/);
     assert.deepEqual(await snapshotDir(ws.dir), before);
   });
 });
@@ -597,6 +593,26 @@ Deno.test("cleanup keeps the newest good backup when the newest backup is damage
       [ids[4], "delete"],
     ]);
     assert.deepEqual(await listIds(ws), [ids[1]]);
+  });
+});
+
+Deno.test("cleanup exits 7 and names the file when a removal fails, and removes the rest", async () => {
+  await withFiveDailyBackups(async (ws, ids, clock) => {
+    // A directory where the oldest backup's data file should be: it cannot be removed as a file.
+    const stuck = join(ws.dir, `${ids[4]}.sql.gz`);
+    await Deno.remove(stuck);
+    await Deno.mkdir(join(stuck, "inside"), { recursive: true });
+    const result = await runCli(["cleanup", "--dir", ws.dir, "--keep-last", "2"], { clock });
+    assert.equal(result.code, 7);
+    assert.match(
+      result.stderr,
+      new RegExp(`^Error: Cannot remove "${stuck}": [^\\n]+\\n$`),
+    );
+    assert.match(
+      result.stdout,
+      /\n3 backup\(s\) deleted \(1 file\(s\) could not be removed\), 2 kept, .+ freed\n$/,
+    );
+    assert.deepEqual(await listIds(ws), ids.slice(0, 2));
   });
 });
 

@@ -194,18 +194,15 @@ function execute(db: DatabaseSync, sql: string): void {
 }
 
 /**
- * Prepares the old target to be replaced: folds its WAL into the main file and lets SQLite
- * delete the WAL and shared-memory files. A WAL that remains means another process has the
- * database open; replacing it under that process would mix its writes into the restored file.
+ * Prepares the old target to be replaced: leaves WAL mode (folding the WAL into the main file),
+ * which SQLite allows only when no other connection has the database open. An idle connection
+ * elsewhere does not block a checkpoint, so the mode switch is the check that no process would
+ * keep writing to the replaced (unlinked) file. The restored file carries its own journal mode.
  */
 async function releaseTarget(targetPath: string): Promise<void> {
+  let db: DatabaseSync;
   try {
-    const db = new DatabaseSync(targetPath);
-    try {
-      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    } finally {
-      db.close();
-    }
+    db = new DatabaseSync(targetPath);
   } catch (error) {
     throw new DatabaseError(
       `Cannot replace "${targetPath}": ${
@@ -214,11 +211,18 @@ async function releaseTarget(targetPath: string): Promise<void> {
       { cause: error },
     );
   }
-  const wal = await Deno.stat(`${targetPath}-wal`).catch(() => null);
-  if (wal && wal.size > 0) {
+  try {
+    const mode = String(Object.values(db.prepare("PRAGMA journal_mode").get() ?? {})[0]);
+    if (mode.toLowerCase() === "wal") {
+      db.exec("PRAGMA journal_mode=DELETE"); // checkpoints first; fails while others have it open
+    }
+  } catch (error) {
     throw new RefusedError(
       `Cannot replace "${targetPath}": another process has it open (stop the application and retry)`,
+      { cause: error },
     );
+  } finally {
+    db.close();
   }
   for (const suffix of ["-wal", "-shm", "-journal"]) {
     await Deno.remove(targetPath + suffix).catch(() => {});
