@@ -36,7 +36,7 @@ export interface Engine {
 }
 
 /** Engines this build knows. */
-export type EngineKind = "sqlite";
+export type EngineKind = "sqlite" | "postgres";
 
 /** Receives dump output; the returned promise applies backpressure. */
 export type ChunkSink = (chunk: Uint8Array) => Promise<void>;
@@ -45,6 +45,13 @@ export type ChunkSink = (chunk: Uint8Array) => Promise<void>;
 export interface DumpOptions {
   /** `full` (default) writes schema and data; `schema` writes the schema only. */
   type?: "full" | "schema";
+  /**
+   * Only tables matching one of these patterns (`*` and `?` wildcards; `schema.table` or a bare
+   * table name). Empty or absent: every table.
+   */
+  tables?: string[];
+  /** Tables matching one of these patterns are left out (schema and data). */
+  excludeTables?: string[];
   /** Called now and then with the rows written so far; for progress display. */
   onProgress?: (progress: DumpProgress) => void;
 }
@@ -61,6 +68,17 @@ export interface DumpProgress {
 export interface RestoreOptions {
   /** Replace an existing database at the location. Default `false`: refuse if it exists. */
   replace?: boolean;
+  /**
+   * PostgreSQL: drop the objects the backup contains before recreating them, in the same
+   * transaction, so a non-empty target can be restored into.
+   */
+  clean?: boolean;
+  /** PostgreSQL: create the target database when it does not exist. */
+  create?: boolean;
+  /** PostgreSQL: skip `ALTER ... OWNER TO` (restoring into a cluster without the same roles). */
+  noOwner?: boolean;
+  /** PostgreSQL: skip `GRANT`/`REVOKE` (restoring into a cluster without the same roles). */
+  noPrivileges?: boolean;
   /** Called now and then with the SQL bytes consumed so far. */
   onProgress?: (bytes: number) => void;
 }
