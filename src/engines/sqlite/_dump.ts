@@ -2,6 +2,8 @@ import type { DatabaseSync } from "node:sqlite";
 import type { DumpOptions, DumpSummary, MigrationVersion, TableStats } from "../engine.ts";
 import type { ChunkBuffer } from "../chunk_buffer.ts";
 import { MIGRATION_TABLES } from "../migrations.ts";
+import { tableFilter } from "../table_filter.ts";
+import { UsageError } from "../../core/errors.ts";
 import {
   balancedJoin,
   commaSeparated,
@@ -55,9 +57,9 @@ export async function dumpSqlite(
   db.exec("BEGIN");
   try {
     // The first read fixes the snapshot; every later read sees the same state.
-    const schema = readSchema(db);
     const settings = readSettings(db);
-    const tables = readTables(db, schema);
+    const everything = readSchema(db);
+    const { schema, tables } = selectTables(everything, readTables(db, everything), options);
     const dumper = new Dumper(db, out, settings, options);
     const stats = await dumper.run(schema, tables, options.type ?? "full");
     return {
@@ -65,11 +67,49 @@ export async function dumpSqlite(
       database: { name: options.databaseName, path: options.path },
       tables: stats,
       settings: { ...settings },
-      migration: readMigration(db, tables),
+      migration: readMigration(db, everything.filter((e) => e.type === "table")),
     };
   } finally {
     db.exec("ROLLBACK");
   }
+}
+
+/**
+ * Applies `--table` / `--exclude-table`: a virtual table keeps its shadow tables, indexes and
+ * triggers follow their table, and views are kept unless include patterns were given (a view
+ * over a left-out table still restores: SQLite resolves views when they are used).
+ */
+function selectTables(
+  schema: SchemaEntry[],
+  tables: Table[],
+  options: DumpOptions,
+): { schema: SchemaEntry[]; tables: Table[] } {
+  if (!options.tables?.length && !options.excludeTables?.length) return { schema, tables };
+  const filter = tableFilter(options.tables, options.excludeTables);
+  const kept = new Set(
+    tables.filter((t) => t.shadowOf === undefined && filter.includes("main", t.name))
+      .map((t) => t.name),
+  );
+  const unmatched = filter.unmatched();
+  if (unmatched.length > 0) {
+    throw new UsageError(
+      `No table matches --table ${unmatched.join(", ")} (check the name; patterns take * and ?)`,
+    );
+  }
+  const keeps = (name: string) => {
+    const table = tables.find((t) => t.name === name);
+    return kept.has(table?.shadowOf ?? name);
+  };
+  const autoincrement = tables.some((t) => kept.has(t.name) && /\bAUTOINCREMENT\b/i.test(t.sql));
+  const internal = (e: SchemaEntry) =>
+    e.type === "table" && !tables.some((t) => t.name === e.name) &&
+    (e.name !== "sqlite_sequence" || autoincrement);
+  return {
+    tables: tables.filter((t) => keeps(t.name)),
+    schema: schema.filter((e) =>
+      e.type === "view" ? !options.tables?.length : keeps(e.tableName) || internal(e)
+    ),
+  };
 }
 
 /** The persistent settings of the `main` database. */
