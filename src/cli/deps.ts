@@ -3,7 +3,9 @@ import type { Io } from "./io.ts";
 import type { Clock, ServiceContext } from "../core/backup_service.ts";
 import { engineFor } from "../engines/registry.ts";
 import { LocalStorage } from "../storage/local.ts";
-import { resolveSettings } from "./settings.ts";
+import { loadConfig } from "../config/load_config.ts";
+import type { Config } from "../config/schema.ts";
+import type { SettingValue } from "../config/environment.ts";
 
 /** What commands need from outside: io and a clock (tests pass fakes). */
 export interface CommandDeps {
@@ -11,20 +13,52 @@ export interface CommandDeps {
   clock: Clock;
   /** Set by a command's action: the process exit code. */
   setExitCode(code: number): void;
+  /** The global `--config PATH`, read once the command line is parsed. */
+  configPath?(): string | undefined;
 }
 
-/** Builds the service context from the merged settings. */
+/** A setting given as a flag, for {@linkcode settingsFor}; `value` undefined means "not given". */
+export function flagSetting(path: string, flag: string, value: unknown): SettingValue {
+  return { path, value, source: flag };
+}
+
+/**
+ * The validated settings every command reads: defaults < config file < environment < `flags`.
+ * Throws a one-line `UsageError` (exit 2) naming the setting on any mistake.
+ */
+export function settingsFor(deps: CommandDeps, flags: SettingValue[] = []): Config {
+  return loadConfig({
+    configPath: deps.configPath?.(),
+    cwd: deps.io.cwd,
+    env: deps.io.env,
+    flags,
+  });
+}
+
+/** The service context (store, engine, clock) that `config` describes. */
+export function serviceContext(config: Config, deps: CommandDeps): ServiceContext {
+  return {
+    storage: new LocalStorage(config.backupDir),
+    engine: engineFor(config.database),
+    database: config.database,
+    clock: deps.clock,
+  };
+}
+
+/** The `--database` / `--dir` flags as settings. */
+export function locationFlags(flags: { database?: string; dir?: string }): SettingValue[] {
+  return [
+    flagSetting("database", "--database", flags.database),
+    flagSetting("backupDir", "--dir", flags.dir),
+  ];
+}
+
+/** Builds the service context from the merged settings, with `--database` / `--dir` on top. */
 export function contextFor(
   flags: { database?: string; dir?: string },
   deps: CommandDeps,
 ): ServiceContext {
-  const settings = resolveSettings(flags, deps.io.env);
-  return {
-    storage: new LocalStorage(settings.dir),
-    engine: engineFor(settings.database),
-    database: settings.database,
-    clock: deps.clock,
-  };
+  return serviceContext(settingsFor(deps, locationFlags(flags)), deps);
 }
 
 /** Adds `--dir` and (unless `database` is false) `--database` to a command. */

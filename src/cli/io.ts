@@ -7,6 +7,8 @@ export interface Io {
   /** Asks a question on the terminal; `null` when there is no answer (no terminal, EOF). */
   prompt(question: string): Promise<string | null>;
   env: Record<string, string | undefined>;
+  /** Where `backup-manager.json` is looked for; default the process's working directory. */
+  cwd?: string;
 }
 
 /** The real process's io. */

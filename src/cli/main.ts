@@ -19,11 +19,18 @@ export async function run(argv: string[], io: Io, clock: Clock): Promise<number>
   let exitCode: number = ExitCode.Ok;
   const verbose = argv.includes("--verbose");
   const args = argv.filter((a) => a !== "--verbose");
-  const deps: CommandDeps = { io, clock, setExitCode: (code) => exitCode = code };
-  const program = new Command("backup-manager")
+  const program = new Command("backup-manager");
+  const deps: CommandDeps = {
+    io,
+    clock,
+    setExitCode: (code) => exitCode = code,
+    configPath: () => program.opts().config as string | undefined,
+  };
+  program
     .description("Backups of SQLite databases you can trust: create, list, verify, restore, prune")
     .version("0.1.0")
     .option("--verbose", "print the cause of errors")
+    .option("--config <path>", "settings file (default ./backup-manager.json when it exists)")
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({
@@ -33,7 +40,10 @@ export async function run(argv: string[], io: Io, clock: Clock): Promise<number>
   program.addHelpText(
     "after",
     `
-Environment: DATABASE_URL, BACKUP_DIR, BACKUP_RETENTION_DAYS, BACKUP_MAX_BACKUPS.
+Settings: flags win over the environment, the environment over the config file
+(./backup-manager.json or --config PATH), the file over the defaults; see the README, "Settings".
+Environment: DATABASE_URL, BACKUP_DIR, BACKUP_TZ, BACKUP_RETENTION_DAYS, BACKUP_MAX_BACKUPS and
+more (README).
 Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 integrity,
 6 refused (needs --force or confirmation), 7 storage, 8 database, 9 not built yet.`,
   );

@@ -132,7 +132,7 @@ Deno.test("bad --limit, --keep-last and --keep-days values exit 2", async () => 
     assertFails(
       await runCli(["cleanup", "--dir", ws.dir], { env: { BACKUP_MAX_BACKUPS: "many" } }),
       ExitCode.Usage,
-      'Error: Invalid value "many" for --keep-last: expected a whole number ≥ 0',
+      'Error: Invalid value "many" for BACKUP_MAX_BACKUPS (setting "retention.keepLast"): expected a whole number ≥ 0',
     );
     assert.deepEqual(await snapshotDir(ws.dir), before);
   });

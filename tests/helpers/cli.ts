@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/main.ts";
 import type { Io } from "../../src/cli/io.ts";
 import type { Clock } from "../../src/core/backup_service.ts";
+import { ENV_SETTINGS } from "../../src/config/environment.ts";
 
 /** What one command line produced. */
 export interface CliResult {
@@ -50,7 +51,12 @@ export interface RunCliOptions {
   env?: Record<string, string | undefined>;
   /** Receives every question asked. */
   questions?: string[];
+  /** Where `backup-manager.json` is looked for. Default: a directory that has none. */
+  cwd?: string;
 }
+
+/** A directory without a config file, so a developer's own `backup-manager.json` never leaks in. */
+const NO_CONFIG_DIR = fileURLToPath(new URL("./", import.meta.url));
 
 /** Runs `backup-manager <argv>` in-process and captures what it wrote. */
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<CliResult> {
@@ -66,6 +72,7 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
       return Promise.resolve(answers.shift() ?? null);
     },
     env: { ...(options.env ?? {}) },
+    cwd: options.cwd ?? NO_CONFIG_DIR,
   };
   const code = await run(argv, io, options.clock ?? new FakeClock());
   return { code, stdout, stderr };
@@ -77,12 +84,7 @@ export const SCRIPT_PATH: string = fileURLToPath(
 );
 
 /** Settings variables that a subprocess must not inherit from the test runner's environment. */
-const SETTING_VARIABLES = [
-  "DATABASE_URL",
-  "BACKUP_DIR",
-  "BACKUP_RETENTION_DAYS",
-  "BACKUP_MAX_BACKUPS",
-];
+const SETTING_VARIABLES = Object.keys(ENV_SETTINGS);
 
 /** Options of {@linkcode scriptCommand} and {@linkcode runScript}. */
 export interface ScriptOptions {

@@ -1,10 +1,18 @@
 import type { Command } from "commander";
-import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
+import {
+  type CommandDeps,
+  flagSetting,
+  locationFlags,
+  serviceContext,
+  settingsFor,
+  withLocationOptions,
+} from "../deps.ts";
+import type { SettingValue } from "../../config/environment.ts";
 import { cleanup } from "../../core/backup_service.ts";
-import { describePolicy, type RetentionPolicy } from "../../core/retention.ts";
+import { describePolicy } from "../../core/retention.ts";
 import { ExitCode } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
-import { parseCount, parseFormat } from "../settings.ts";
+import { parseFormat } from "../settings.ts";
 
 const HELP = `
 A backup is kept when any rule keeps it; the newest good backup of each type is always kept, and
@@ -18,22 +26,20 @@ Examples:
 
 /** Typed arguments of `cleanup`. */
 export interface CleanupArgs {
-  policy: RetentionPolicy;
+  /** Retention flags given; they win over the environment and the config file. */
+  retention: SettingValue[];
   dryRun: boolean;
   format: "text" | "json";
   dir?: string;
 }
 
-/** Checks and types the raw options of `cleanup`; `BACKUP_RETENTION_DAYS` / `BACKUP_MAX_BACKUPS` fill gaps. */
-export function parseCleanupArgs(
-  raw: Record<string, unknown>,
-  env: Record<string, string | undefined>,
-): CleanupArgs {
+/** Checks and types the raw options of `cleanup`; the retention values are checked with the settings. */
+export function parseCleanupArgs(raw: Record<string, unknown>): CleanupArgs {
   return {
-    policy: {
-      keepDays: parseCount("--keep-days", (raw.keepDays as string) ?? env.BACKUP_RETENTION_DAYS),
-      keepLast: parseCount("--keep-last", (raw.keepLast as string) ?? env.BACKUP_MAX_BACKUPS),
-    },
+    retention: [
+      flagSetting("retention.keepLast", "--keep-last", raw.keepLast),
+      flagSetting("retention.keepDays", "--keep-days", raw.keepDays),
+    ],
     dryRun: raw.dryRun === true,
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     dir: raw.dir as string | undefined,
@@ -42,15 +48,16 @@ export function parseCleanupArgs(
 
 /** Applies the retention policy (or shows what it would do). */
 export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<number> {
-  const context = contextFor({ dir: args.dir }, deps);
-  const report = await cleanup(context, args.policy, args.dryRun);
+  const config = settingsFor(deps, [...locationFlags({ dir: args.dir }), ...args.retention]);
+  const policy = { keepLast: config.retention.keepLast, keepDays: config.retention.keepDays };
+  const report = await cleanup(serviceContext(config, deps), policy, args.dryRun);
   const deleted = report.decisions.filter((d) => d.action === "delete");
   if (args.format === "json") {
-    deps.io.stdout(renderJson({ ...report, policyText: describePolicy(args.policy) }));
+    deps.io.stdout(renderJson({ ...report, policyText: describePolicy(policy) }));
   } else {
     const verb = args.dryRun ? "would be deleted" : "deleted";
     deps.io.stdout(
-      `Policy: ${describePolicy(args.policy)}${
+      `Policy: ${describePolicy(policy)}${
         args.dryRun ? " (dry run: nothing is deleted)" : ""
       }\n\n` +
         (report.decisions.length
@@ -89,6 +96,6 @@ export function registerCleanup(program: Command, deps: CommandDeps): void {
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
   withLocationOptions(command, false).action(async (raw) => {
-    deps.setExitCode(await runCleanup(parseCleanupArgs(raw, deps.io.env), deps));
+    deps.setExitCode(await runCleanup(parseCleanupArgs(raw), deps));
   });
 }

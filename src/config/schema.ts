@@ -1,0 +1,155 @@
+/**
+ * The settings of backup-manager as one zod schema: the merge of defaults, the config file, the
+ * environment and flags is validated here, so every command reads its settings the same way and
+ * every mistake is reported the same way (see `load_config.ts`).
+ */
+import { z } from "zod";
+import { DURATION_HINT, parseDuration } from "./duration.ts";
+
+/** Whether `name` is an IANA time zone this runtime knows ("Europe/Berlin", "UTC"). */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: name });
+    return name.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The time zone of this machine, the default for `timezone`. */
+export function systemTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? "UTC";
+}
+
+const count = () =>
+  z.number({ error: "expected a whole number ≥ 0" })
+    .int({ error: "expected a whole number ≥ 0" })
+    .nonnegative({ error: "expected a whole number ≥ 0" });
+const duration = () =>
+  z.string({ error: `expected ${DURATION_HINT}` })
+    .refine((text) => parseDuration(text) !== undefined, { error: `expected ${DURATION_HINT}` });
+const timeZone = () =>
+  z.string({ error: 'expected an IANA time zone such as "Europe/Berlin" or "UTC"' })
+    .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Berlin" or "UTC"' });
+const httpUrl = () =>
+  z.string({ error: "expected an http:// or https:// URL" })
+    .refine((text) => /^https?:\/\/[^\s/]+/i.test(text) && URL.canParse(text), {
+      error: "expected an http:// or https:// URL",
+    });
+const text = () => z.string({ error: "expected text" }).min(1, { error: "must not be empty" });
+const flag = () => z.boolean({ error: "expected true or false" });
+
+/** Rules that decide which backups of one kind to keep; a backup is kept when any rule keeps it. */
+export const KeepRulesSchema = z.strictObject({
+  keepLast: count().optional(),
+  keepDays: count().optional(),
+  keepHourly: count().optional(),
+  keepDaily: count().optional(),
+  keepWeekly: count().optional(),
+  keepMonthly: count().optional(),
+  keepYearly: count().optional(),
+});
+
+/** `retention`: general rules, per-type rules, and the rule for pre-restore safety backups. */
+export const RetentionSchema = KeepRulesSchema.extend({
+  preRestore: KeepRulesSchema.optional(),
+  perType: z.strictObject({
+    full: KeepRulesSchema.optional(),
+    schema: KeepRulesSchema.optional(),
+  }).optional(),
+});
+
+/** `schedule`: what `auto` runs and when. */
+export const ScheduleSchema = z.strictObject({
+  every: duration().optional(),
+  cron: text().optional(),
+  timezone: timeZone().optional(),
+  type: z.enum(["full", "schema"], { error: 'expected "full" or "schema"' }).default("full"),
+  verify: flag().default(true),
+  restoreTest: flag().default(false),
+  retries: count().default(3),
+  retryBackoff: duration().default("1m"),
+}).refine((s) => s.every === undefined || s.cron === undefined, {
+  error: 'set "schedule.every" or "schedule.cron", not both',
+  path: ["cron"],
+});
+
+/** `health`: thresholds of `status`. */
+export const HealthSchema = z.strictObject({
+  rpo: duration().default("24h"),
+  verifyMaxAge: duration().default("7d"),
+  sizeAnomalyRatio: z.number({ error: "expected a number between 0 and 1" })
+    .min(0, { error: "expected a number between 0 and 1" })
+    .max(1, { error: "expected a number between 0 and 1" })
+    .default(0.5),
+  minFreeBytes: count().default(1024 * 1024 * 1024),
+});
+
+/** Events that notifications are sent on. */
+export const NOTIFY_EVENTS = ["failure", "success", "health"] as const;
+
+/** `notifications`: webhooks, email and healthchecks-style pings. */
+export const NotificationsSchema = z.strictObject({
+  on: z.array(
+    z.enum(NOTIFY_EVENTS, { error: 'expected "failure", "success" or "health"' }),
+    { error: 'expected a list of "failure", "success", "health"' },
+  ).default(["failure"]),
+  webhooks: z.array(
+    z.strictObject({
+      url: httpUrl(),
+      format: z.enum(["json", "slack"], { error: 'expected "json" or "slack"' }).default("json"),
+    }),
+    { error: "expected a list of webhooks" },
+  ).default([]),
+  email: z.strictObject({
+    host: text(),
+    port: z.number({ error: "expected a port number 1-65535" }).int().min(1).max(65535, {
+      error: "expected a port number 1-65535",
+    }).default(587),
+    secure: flag().default(false),
+    starttls: flag().default(true),
+    user: text().optional(),
+    password: text().optional(),
+    from: z.string({ error: "expected an email address" }).refine((t) => /\S@\S/.test(t), {
+      error: 'expected an email address, optionally with a name: "Backups <backups@example.com>"',
+    }),
+    to: z.array(z.email({ error: "expected an email address" }), {
+      error: "expected a list of email addresses",
+    }).min(1, { error: "expected at least one address" }),
+  }).optional(),
+  healthchecks: z.strictObject({
+    start: httpUrl().optional(),
+    success: httpUrl().optional(),
+    fail: httpUrl().optional(),
+  }).optional(),
+});
+
+/** The whole settings file; every section optional, unknown keys refused. */
+export const ConfigSchema = z.strictObject({
+  database: text().default("sqlite:./data/app.db"),
+  backupDir: text().default("./backups"),
+  timezone: timeZone().default(systemTimeZone),
+  retention: RetentionSchema.default({}),
+  schedule: ScheduleSchema.default({
+    type: "full",
+    verify: true,
+    restoreTest: false,
+    retries: 3,
+    retryBackoff: "1m",
+  }),
+  health: HealthSchema.default({
+    rpo: "24h",
+    verifyMaxAge: "7d",
+    sizeAnomalyRatio: 0.5,
+    minFreeBytes: 1024 * 1024 * 1024,
+  }),
+  notifications: NotificationsSchema.default({ on: ["failure"], webhooks: [] }),
+  log: z.strictObject({
+    format: z.enum(["human", "json"], { error: 'expected "human" or "json"' }).default("human"),
+  }).default({ format: "human" }),
+});
+
+/** Validated settings, defaults filled in. Durations stay text: read them with `parseDuration`. */
+export type Config = z.infer<typeof ConfigSchema>;
+/** Retention rules as validated. */
+export type RetentionConfig = z.infer<typeof RetentionSchema>;
