@@ -4,8 +4,19 @@
  */
 import { run } from "../src/cli/main.ts";
 import { processIo } from "../src/cli/io.ts";
-import { systemClock } from "../src/core/backup_service.ts";
+import { Interrupts } from "../src/cli/interrupts.ts";
+import { systemClock } from "../src/core/clock.ts";
+import { ExitCode } from "../src/core/errors.ts";
+import { releaseHeldLocksSync } from "../src/core/lock.ts";
 
 if (import.meta.main) {
-  Deno.exit(await run(Deno.args, processIo(), systemClock));
+  const interrupts = new Interrupts();
+  const onSignal = () => {
+    if (interrupts.receive() !== "exit") return;
+    // a third (scheduler) or second (other commands) signal: no more waiting
+    releaseHeldLocksSync();
+    Deno.exit(ExitCode.Interrupted);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, onSignal);
+  Deno.exit(await run(Deno.args, processIo(), systemClock, interrupts));
 }

@@ -1,16 +1,20 @@
 import type { Command } from "commander";
 import type { Io } from "./io.ts";
-import type { Clock, ServiceContext } from "../core/backup_service.ts";
+import type { ServiceContext } from "../core/backup_service.ts";
+import type { SleepingClock } from "../core/clock.ts";
+import { withLock } from "../core/lock.ts";
+import type { Interrupts } from "./interrupts.ts";
 import { engineFor } from "../engines/registry.ts";
 import { LocalStorage } from "../storage/local.ts";
 import { loadConfig } from "../config/load_config.ts";
 import type { Config } from "../config/schema.ts";
 import type { SettingValue } from "../config/environment.ts";
 
-/** What commands need from outside: io and a clock (tests pass fakes). */
+/** What commands need from outside: io, a clock and the signals (tests pass fakes). */
 export interface CommandDeps {
   io: Io;
-  clock: Clock;
+  clock: SleepingClock;
+  interrupts: Interrupts;
   /** Set by a command's action: the process exit code. */
   setExitCode(code: number): void;
   /** The global `--config PATH`, read once the command line is parsed. */
@@ -42,6 +46,10 @@ export function serviceContext(config: Config, deps: CommandDeps): ServiceContex
     engine: engineFor(config.database),
     database: config.database,
     clock: deps.clock,
+    actor: "cli",
+    onEvent: (event) => {
+      if (event.type === "warning") deps.io.stderr(`Warning: ${event.message}\n`);
+    },
   };
 }
 
@@ -59,6 +67,18 @@ export function contextFor(
   deps: CommandDeps,
 ): ServiceContext {
   return serviceContext(settingsFor(deps, locationFlags(flags)), deps);
+}
+
+/**
+ * Runs `fn` holding the backup directory's lock, so a manual run never collides with `auto` or
+ * cron; a busy lock is a one-line refusal (exit 6) naming the holder.
+ */
+export async function locked<T>(
+  context: ServiceContext,
+  command: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return await withLock(context.storage.location, { command, clock: context.clock }, fn);
 }
 
 /** Adds `--dir` and (unless `database` is false) `--database` to a command. */

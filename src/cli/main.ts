@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import type { Io } from "./io.ts";
-import type { Clock } from "../core/backup_service.ts";
+import type { SleepingClock } from "../core/clock.ts";
+import { Interrupts } from "./interrupts.ts";
 import { BackupManagerError, ExitCode } from "../core/errors.ts";
 import type { CommandDeps } from "./deps.ts";
 import { registerCreate } from "./commands/create.ts";
@@ -15,7 +16,12 @@ import { registerAuto } from "./commands/auto.ts";
  * Runs one command line and returns the exit code. Every expected failure becomes one line on
  * stderr and its documented code; `--verbose` adds the cause chain. Nothing here exits.
  */
-export async function run(argv: string[], io: Io, clock: Clock): Promise<number> {
+export async function run(
+  argv: string[],
+  io: Io,
+  clock: SleepingClock,
+  interrupts: Interrupts = new Interrupts(),
+): Promise<number> {
   let exitCode: number = ExitCode.Ok;
   const verbose = argv.includes("--verbose");
   const args = argv.filter((a) => a !== "--verbose");
@@ -23,6 +29,7 @@ export async function run(argv: string[], io: Io, clock: Clock): Promise<number>
   const deps: CommandDeps = {
     io,
     clock,
+    interrupts,
     setExitCode: (code) => exitCode = code,
     configPath: () => program.opts().config as string | undefined,
   };
@@ -45,7 +52,8 @@ Settings: flags win over the environment, the environment over the config file
 Environment: DATABASE_URL, BACKUP_DIR, BACKUP_TZ, BACKUP_RETENTION_DAYS, BACKUP_MAX_BACKUPS and
 more (README).
 Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 integrity,
-6 refused (needs --force or confirmation), 7 storage, 8 database, 9 not built yet.`,
+6 refused (needs --force or confirmation, or another run holds the lock), 7 storage, 8 database,
+9 not built yet, 130 interrupted.`,
   );
   for (
     const register of [

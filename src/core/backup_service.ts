@@ -21,19 +21,18 @@ import {
   BackupManagerError,
   DatabaseNotFoundError,
   IntegrityError,
+  InterruptedError,
   messageOf,
   RefusedError,
 } from "./errors.ts";
+import { type Actor, type AuditEntry, isRefusal, recordAction } from "./audit.ts";
+import type { EventListener } from "./events.ts";
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
 import { assessHealth, type StatusReport } from "./health.ts";
 
-/** Where "now" comes from; injected so tests control time. */
-export interface Clock {
-  now(): Date;
-}
+import type { Clock } from "./clock.ts";
 
-/** The system clock. */
-export const systemClock: Clock = { now: () => new Date() };
+export { type Clock, systemClock } from "./clock.ts";
 
 /** What every service function works on. */
 export interface ServiceContext {
@@ -42,6 +41,10 @@ export interface ServiceContext {
   /** The database location (path or URL) this context backs up. */
   database: string;
   clock: Clock;
+  /** Who acts, for the audit log. Default `cli`. */
+  actor?: Actor;
+  /** Receives every audited action, and warnings that did not fail the action. */
+  onEvent?: EventListener;
 }
 
 /** Incomplete writes older than this are left by dead runs and may be removed. */
@@ -55,6 +58,8 @@ export interface CreateBackupOptions {
   /** Database to back up; default the context's. */
   database?: string;
   onProgress?: (progress: DumpProgress) => void;
+  /** Abandons the backup (nothing is kept) and throws {@linkcode InterruptedError} when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -66,16 +71,81 @@ export async function createBackup(
   context: ServiceContext,
   options: CreateBackupOptions = {},
 ): Promise<BackupMeta> {
-  const { storage, engine, clock } = context;
   const database = options.database ?? context.database;
-  const type = options.type ?? "full";
-  if (!(await engine.exists(database))) {
+  return await audited(context, "create", context.engine.redact(database), async () => {
+    const meta = await writeBackup(context, database, options);
+    return {
+      result: meta,
+      target: meta.id,
+      details: {
+        type: meta.type,
+        tables: meta.totals.tables,
+        rows: meta.totals.rows,
+        bytes: meta.sizes.compressed,
+        durationMs: meta.durationMs,
+      },
+    };
+  });
+}
+
+/**
+ * Throws {@linkcode DatabaseNotFoundError} unless the database exists. Front ends call it before
+ * taking the lock, so a mistyped path touches nothing, not even the backup directory.
+ */
+export async function checkDatabase(
+  context: ServiceContext,
+  database: string = context.database,
+): Promise<void> {
+  if (!(await context.engine.exists(database))) {
     throw new DatabaseNotFoundError(
       `Cannot back up "${
-        engine.redact(database)
+        context.engine.redact(database)
       }": the database does not exist (check --database or DATABASE_URL)`,
     );
   }
+}
+
+/**
+ * Runs an action and records it in the audit log: success with what `fn` reports, failure with
+ * its one-line message. Refusals are not recorded ({@linkcode isRefusal}).
+ */
+async function audited<T>(
+  context: ServiceContext,
+  action: AuditEntry["action"],
+  target: string,
+  fn: () => Promise<{ result: T; target?: string; details?: Record<string, unknown> }>,
+): Promise<T> {
+  let done;
+  try {
+    done = await fn();
+  } catch (error) {
+    if (!isRefusal(error)) {
+      await recordAction(context, { action, target, outcome: "failed", error: messageOf(error) });
+    }
+    throw error;
+  }
+  await recordAction(context, {
+    action,
+    target: done.target ?? target,
+    outcome: "ok",
+    ...(done.details ? { details: done.details } : {}),
+  });
+  return done.result;
+}
+
+async function writeBackup(
+  context: ServiceContext,
+  database: string,
+  options: CreateBackupOptions,
+): Promise<BackupMeta> {
+  const { storage, engine, clock } = context;
+  const type = options.type ?? "full";
+  const interrupted = () =>
+    new InterruptedError(
+      `Stopped backing up "${engine.redact(database)}": interrupted, nothing was kept`,
+    );
+  if (options.signal?.aborted) throw interrupted();
+  await checkDatabase(context, database);
   const started = clock.now();
   const id = await freeId(storage, type, started);
   const writer = await storage.create(dataKey(id));
@@ -89,6 +159,7 @@ export async function createBackup(
   let raw = 0;
   try {
     const summary = await engine.dump(database, (chunk) => {
+      if (options.signal?.aborted) throw interrupted();
       raw += chunk.length;
       return compressor.write(chunk);
     }, { type: type === "schema" ? "schema" : "full", onProgress: options.onProgress });
@@ -175,6 +246,36 @@ export async function verifyBackup(
   context: ServiceContext,
   query: string,
   options: VerifyOptions = {},
+): Promise<VerifyResult> {
+  let result: VerifyResult;
+  try {
+    result = await checkBackup(context, query, options);
+  } catch (error) {
+    if (!isRefusal(error)) {
+      await recordAction(context, {
+        action: "verify",
+        target: query,
+        outcome: "failed",
+        error: messageOf(error),
+      });
+    }
+    throw error;
+  }
+  const failed = result.checks.filter((c) => !c.ok);
+  await recordAction(context, {
+    action: "verify",
+    target: result.id,
+    outcome: result.ok ? "ok" : "failed",
+    ...(result.ok ? {} : { error: failed.map((c) => `${c.name}: ${c.detail}`).join("; ") }),
+    details: { restoreTest: options.restoreTest ?? false },
+  });
+  return result;
+}
+
+async function checkBackup(
+  context: ServiceContext,
+  query: string,
+  options: VerifyOptions,
 ): Promise<VerifyResult> {
   const { storage, clock } = context;
   const entry = await findBackup(storage, query);
@@ -326,6 +427,8 @@ export interface RestoreBackupOptions {
   /** Replace an existing target without asking (callers ask first on a terminal). */
   force?: boolean;
   onProgress?: (bytes: number) => void;
+  /** Abandons the restore (the target stays as it was) and throws when aborted. */
+  signal?: AbortSignal;
   /**
    * {@linkcode planRestore} only: also check the data file's size and SHA-256, as the restore
    * itself will, so a dry run or a confirmation prompt never offers a damaged backup. Default
@@ -397,6 +500,24 @@ export async function restoreBackup(
   query: string,
   options: RestoreBackupOptions = {},
 ): Promise<RestoreResult> {
+  return await audited(context, "restore", query, async () => {
+    const result = await restoreInto(context, query, options);
+    return {
+      result,
+      target: result.id,
+      details: {
+        to: result.target,
+        ...(result.safetyBackup ? { safetyBackup: result.safetyBackup } : {}),
+      },
+    };
+  });
+}
+
+async function restoreInto(
+  context: ServiceContext,
+  query: string,
+  options: RestoreBackupOptions,
+): Promise<RestoreResult> {
   const { storage, engine } = context;
   const entry = await findBackup(storage, query);
   const meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
@@ -424,11 +545,33 @@ export async function restoreBackup(
     });
     safetyBackup = safety.id;
   }
-  const summary = await engine.restore(target, await storage.read(meta.file.name), {
+  const source = abortable(
+    await storage.read(meta.file.name),
+    options.signal,
+    () =>
+      new InterruptedError(
+        `Stopped restoring backup "${entry.id}": interrupted, "${
+          engine.redact(target)
+        }" was left as it was`,
+      ),
+  );
+  const summary = await engine.restore(target, source, {
     replace: true,
     onProgress: options.onProgress,
   });
   return { id: entry.id, target: engine.redact(target), safetyBackup, bytes: summary.bytes };
+}
+
+/** `stream`, failing with `interrupted()` once `signal` aborts (the engine then rolls back). */
+async function* abortable(
+  stream: AsyncIterable<Uint8Array>,
+  signal: AbortSignal | undefined,
+  interrupted: () => Error,
+): AsyncIterable<Uint8Array> {
+  for await (const chunk of stream) {
+    if (signal?.aborted) throw interrupted();
+    yield chunk;
+  }
 }
 
 async function checkChecksum(storage: Storage, meta: BackupMeta): Promise<void> {
@@ -496,19 +639,23 @@ export async function cleanup(
   });
   const failures: CleanupReport["failures"] = [];
   if (!dryRun) {
-    const keys = [
-      ...decisions.filter((d) => d.action === "delete").flatMap((
-        d,
-      ) => [metaKey(d.id), dataKey(d.id)]),
-      ...incomplete.filter((i) => i.action === "delete").map((i) => i.key),
-    ];
-    for (const key of keys) {
-      try {
-        await removeWithRetry(storage, key);
-      } catch (error) {
-        failures.push({ key, error: messageOf(error) });
-      }
+    for (const decision of decisions.filter((d) => d.action === "delete")) {
+      const failed = await removeKeys(storage, [metaKey(decision.id), dataKey(decision.id)]);
+      failures.push(...failed);
+      await recordAction(context, {
+        action: "delete",
+        target: decision.id,
+        outcome: failed.length ? "failed" : "ok",
+        ...(failed.length ? { error: failed.map((f) => f.error).join("; ") } : {}),
+        details: { reasons: decision.reasons },
+      });
     }
+    failures.push(
+      ...await removeKeys(
+        storage,
+        incomplete.filter((i) => i.action === "delete").map((i) => i.key),
+      ),
+    );
   }
   return { policy, decisions, incomplete, failures, dryRun };
 }
@@ -521,6 +668,19 @@ async function leftovers(storage: Storage, backups: CatalogEntry[]): Promise<Sto
     // the run died between the two renames
     ...(await storage.list()).filter((e) => e.key.endsWith(DATA_SUFFIX) && !known.has(e.key)),
   ];
+}
+
+/** Removes each key (retrying once); returns those that could not be removed. */
+async function removeKeys(storage: Storage, keys: string[]): Promise<CleanupReport["failures"]> {
+  const failures: CleanupReport["failures"] = [];
+  for (const key of keys) {
+    try {
+      await removeWithRetry(storage, key);
+    } catch (error) {
+      failures.push({ key, error: messageOf(error) });
+    }
+  }
+  return failures;
 }
 
 async function removeWithRetry(storage: Storage, key: string): Promise<void> {

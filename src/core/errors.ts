@@ -15,6 +15,8 @@ export const ExitCode = {
   Storage: 7,
   Database: 8,
   NotImplemented: 9,
+  /** Stopped by SIGINT/SIGTERM before it finished (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
 } as const;
 
 /** Base class of every error this tool expects; anything else is a bug and exits with 1. */
@@ -64,6 +66,17 @@ export class IntegrityError extends BackupManagerError {
 /** The operation needs a confirmation (or --force) it did not get. */
 export class RefusedError extends BackupManagerError {
   override readonly exitCode: number = ExitCode.Refused;
+}
+
+/**
+ * Another run holds the lock of the backup directory. A refusal (exit 6), not a failure: the
+ * other run is doing the work, so cron and the scheduler skip rather than alarm.
+ */
+export class LockBusyError extends RefusedError {}
+
+/** The run was asked to stop (SIGINT/SIGTERM) and abandoned its work cleanly. */
+export class InterruptedError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.Interrupted;
 }
 
 /** The backup store could not be read or written. */

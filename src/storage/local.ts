@@ -69,6 +69,25 @@ export class LocalStorage implements Storage {
     return (await this.#entries()).filter((e) => e.key.endsWith(PARTIAL_SUFFIX));
   }
 
+  async append(key: string, bytes: Uint8Array): Promise<void> {
+    checkKey(key);
+    await this.#ensureDirectory();
+    const path = join(this.location, key);
+    try {
+      // O_APPEND: each write lands at the end, so concurrent writers' records never interleave
+      const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
+      try {
+        let offset = 0;
+        while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+        await file.syncData();
+      } finally {
+        file.close();
+      }
+    } catch (error) {
+      throw new StorageError(`Cannot append to "${path}": ${messageOf(error)}`, { cause: error });
+    }
+  }
+
   async remove(key: string): Promise<void> {
     checkKey(key);
     try {

@@ -10,6 +10,7 @@ import { StorageError } from "../core/errors.ts";
  *   object that `list()` never shows and `listIncomplete()` does.
  * - `read(key)` and `stat(key)` of a missing key throw `StorageNotFoundError`.
  * - `remove(key)` is idempotent: removing a missing key succeeds.
+ * - `append(key, bytes)` adds to the end of `key` and is visible at once; `list()` shows the key.
  * - Keys are flat names without `/`.
  */
 export interface Storage {
@@ -25,6 +26,13 @@ export interface Storage {
   list(): Promise<StorageEntry[]>;
   /** Objects left by writes that never committed (crashed or aborted runs). */
   listIncomplete(): Promise<StorageEntry[]>;
+  /**
+   * Appends `bytes` to `key`, creating it (readable by its owner only) when missing: for small
+   * records such as the audit log, which must survive a crash of the writer. One call's bytes land
+   * together, never interleaved with another writer's. An object store has no append; it would
+   * keep one object per record under a prefix (`audit/<time>-<random>.json`), listed in order.
+   */
+  append(key: string, bytes: Uint8Array): Promise<void>;
   /** Deletes `key`, complete or incomplete; succeeds when it is already gone. */
   remove(key: string): Promise<void>;
   /** Free bytes where new backups go, or `undefined` where the store cannot tell. */

@@ -7,6 +7,7 @@ import { DatabaseSync } from "node:sqlite";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { parseMeta } from "../../src/core/backup_file.ts";
+import { AUDIT_KEY } from "../../src/core/audit.ts";
 import { FakeClock, runCli } from "../helpers/cli.ts";
 import {
   countRows,
@@ -56,7 +57,7 @@ Deno.test("create writes a gzip file and a sidecar with every documented field",
     const printed = await create(ws, clock, ["--description", "before migration 8"]);
     const id = "full_20261123T101500123Z";
     assert.equal(printed.id, id);
-    assert.deepEqual(await listNames(ws.dir), [`${id}.meta.json`, `${id}.sql.gz`]);
+    assert.deepEqual(await listNames(ws.dir), [AUDIT_KEY, `${id}.meta.json`, `${id}.sql.gz`]);
 
     const meta = await readSidecar(ws, id);
     assert.deepEqual(printed, JSON.parse(JSON.stringify(meta)));
@@ -551,7 +552,7 @@ Deno.test("cleanup deletes exactly what its dry run showed", async () => {
       assert.deepEqual(await listIds(ws), kept, policy.join(" "));
       assert.deepEqual(
         await listNames(ws.dir),
-        kept.flatMap((id) => [`${id}.meta.json`, `${id}.sql.gz`]).sort(),
+        [AUDIT_KEY, ...kept.flatMap((id) => [`${id}.meta.json`, `${id}.sql.gz`])].sort(),
       );
     });
   }
@@ -660,12 +661,13 @@ Deno.test("cleanup removes files of interrupted runs older than 15 minutes and k
         ["full_20261123T101430000Z.sql.gz", "keep"],
       ],
     );
-    assert.equal((await listNames(ws.dir)).length, 7);
+    assert.equal((await listNames(ws.dir)).length, 8); // with the audit log
     const done = await cleanupJson(ws, clock, ["--keep-last", "5"]);
     assert.deepEqual(done.incomplete, plan.incomplete);
     assert.deepEqual(
       await listNames(ws.dir),
       [
+        AUDIT_KEY,
         `${id}.meta.json`,
         `${id}.sql.gz`,
         "full_20261123T101400000Z.sql.gz.partial",
@@ -684,7 +686,8 @@ Deno.test("status reports figures and a healthy store", async () => {
     const { id } = await create(ws, clock, ["--type", "schema"]);
     clock.advance(HOUR);
     const sizes = await Promise.all(
-      (await listNames(ws.dir)).map(async (n) => (await Deno.stat(join(ws.dir, n))).size),
+      (await listNames(ws.dir)).filter((n) => n !== AUDIT_KEY)
+        .map(async (n) => (await Deno.stat(join(ws.dir, n))).size),
     );
     const total = sizes.reduce((a, b) => a + b, 0);
     const result = await runCli(
@@ -815,7 +818,7 @@ Deno.test("DATABASE_URL and BACKUP_DIR are honoured and flags win over them", as
     assert.equal(fromFlags.code, 0, fromFlags.stderr);
     assert.equal(JSON.parse(fromFlags.stdout).totals.rows, 14);
     assert.equal((await listIds(ws)).length, 1);
-    assert.equal((await listNames(otherDir)).length, 2);
+    assert.equal((await listNames(otherDir)).length, 3); // backup, sidecar, audit log
 
     const listed = await runCli(["list", "--format", "json"], { env });
     assert.deepEqual(JSON.parse(listed.stdout).map((b: { id: string }) => b.id), await listIds(ws));

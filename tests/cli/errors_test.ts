@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ExitCode } from "../../src/core/errors.ts";
+import { AUDIT_KEY, readAudit } from "../../src/core/audit.ts";
 import { type CliResult, FakeClock, runCli, runScript } from "../helpers/cli.ts";
 import {
   ignoresPermissions,
@@ -161,8 +162,18 @@ Deno.test("create of a file that is not a database exits 8 and leaves no file be
       ExitCode.Database,
       `Error: Cannot read database "${notDb}": file is not a database (is it a SQLite database?)`,
     );
-    // The backup directory may have been made before the database was opened, but holds nothing.
-    assert.deepEqual(await snapshotDir(ws.dir) ?? {}, {});
+    // The backup directory may have been made before the database was opened, but holds nothing
+    // except the audit log's record of the failure.
+    assert.deepEqual(Object.keys(await snapshotDir(ws.dir) ?? {}), [AUDIT_KEY]);
+    assert.deepEqual(
+      (await readAudit(ws.dir)).map((e) => [e.action, e.outcome, e.target, e.error]),
+      [[
+        "create",
+        "failed",
+        notDb,
+        `Cannot read database "${notDb}": file is not a database (is it a SQLite database?)`,
+      ]],
+    );
     assert.equal(await sha256File(notDb), before);
   });
 });

@@ -6,7 +6,8 @@
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/main.ts";
 import type { Io } from "../../src/cli/io.ts";
-import type { Clock } from "../../src/core/backup_service.ts";
+import type { SleepingClock } from "../../src/core/clock.ts";
+import { Interrupts } from "../../src/cli/interrupts.ts";
 import { ENV_SETTINGS } from "../../src/config/environment.ts";
 
 /** What one command line produced. */
@@ -16,9 +17,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** A clock that stands still until a test moves it. */
-export class FakeClock implements Clock {
+/**
+ * A clock that stands still until a test moves it. Sleeping jumps it to the wake-up time at once,
+ * so a scheduler runs days of cycles in milliseconds; every wake-up time is kept in `sleeps`.
+ */
+export class FakeClock implements SleepingClock {
   #now: number;
+  /** Every time something slept until, in order. */
+  readonly sleeps: Date[] = [];
 
   /** Default start: 2026-11-23T10:15:00.000Z. */
   constructor(start: Date | string = "2026-11-23T10:15:00.000Z") {
@@ -37,12 +43,20 @@ export class FakeClock implements Clock {
   set(at: Date | string): void {
     this.#now = new Date(at).getTime();
   }
+
+  async sleepUntil(at: Date, signal?: AbortSignal): Promise<void> {
+    this.sleeps.push(at);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // let signals and other tasks run
+    if (!signal?.aborted) this.#now = Math.max(this.#now, at.getTime());
+  }
 }
 
 /** Options of {@linkcode runCli}. */
 export interface RunCliOptions {
   /** Default: a {@linkcode FakeClock} at its default start. */
-  clock?: Clock;
+  clock?: SleepingClock;
+  /** Signals the command sees; a test calls `receive()` to send one. Default: none arrive. */
+  interrupts?: Interrupts;
   /** Whether the fake io claims a terminal. Default `false`. */
   isTerminal?: boolean;
   /** Answers the prompt gives, in order; `null` once they run out (EOF). Default none. */
@@ -74,7 +88,12 @@ export async function runCli(argv: string[], options: RunCliOptions = {}): Promi
     env: { ...(options.env ?? {}) },
     cwd: options.cwd ?? NO_CONFIG_DIR,
   };
-  const code = await run(argv, io, options.clock ?? new FakeClock());
+  const code = await run(
+    argv,
+    io,
+    options.clock ?? new FakeClock(),
+    options.interrupts ?? new Interrupts(),
+  );
   return { code, stdout, stderr };
 }
 

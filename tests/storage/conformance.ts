@@ -58,6 +58,14 @@ export function storageConformance(name: string, open: () => Promise<StorageFixt
     await assert.rejects(() => storage.stat("missing"), StorageNotFoundError);
   });
 
+  test("append creates a key, adds to its end, and the key is listed", async (storage) => {
+    await storage.append("log.jsonl", bytes("one\n"));
+    await storage.append("log.jsonl", bytes("two\n"));
+    assert.equal(await readText(storage, "log.jsonl"), "one\ntwo\n");
+    assert.deepEqual((await storage.list()).map((e) => [e.key, e.size]), [["log.jsonl", 8]]);
+    assert.deepEqual(await storage.listIncomplete(), []);
+  });
+
   test("remove is idempotent", async (storage) => {
     const writer = await storage.create("d");
     await writer.commit();

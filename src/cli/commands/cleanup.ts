@@ -3,6 +3,7 @@ import {
   type CommandDeps,
   flagSetting,
   locationFlags,
+  locked,
   serviceContext,
   settingsFor,
   withLocationOptions,
@@ -50,7 +51,10 @@ export function parseCleanupArgs(raw: Record<string, unknown>): CleanupArgs {
 export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, [...locationFlags({ dir: args.dir }), ...args.retention]);
   const policy = { keepLast: config.retention.keepLast, keepDays: config.retention.keepDays };
-  const report = await cleanup(serviceContext(config, deps), policy, args.dryRun);
+  const context = serviceContext(config, deps);
+  const report = args.dryRun
+    ? await cleanup(context, policy, true)
+    : await locked(context, "cleanup", () => cleanup(context, policy, false));
   const deleted = report.decisions.filter((d) => d.action === "delete");
   if (args.format === "json") {
     deps.io.stdout(renderJson({ ...report, policyText: describePolicy(policy) }));

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
-import { createBackup } from "../../core/backup_service.ts";
+import { type CommandDeps, contextFor, locked, withLocationOptions } from "../deps.ts";
+import { checkDatabase, createBackup } from "../../core/backup_service.ts";
 import type { BackupMeta } from "../../core/backup_file.ts";
 import { UsageError } from "../../core/errors.ts";
 import { formatBytes, formatCount, renderJson, renderTable } from "../format.ts";
@@ -41,13 +41,16 @@ export function parseCreateArgs(raw: Record<string, string | undefined>): Create
 export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<number> {
   const context = contextFor(args, deps);
   const progress = progressReporter(deps.io, args.format === "text");
+  await checkDatabase(context); // before the lock: a mistyped path creates no directory
   let meta: BackupMeta;
   try {
-    meta = await createBackup(context, {
-      type: args.type,
-      description: args.description,
-      onProgress: progress.dump,
-    });
+    meta = await locked(context, "create", () =>
+      createBackup(context, {
+        type: args.type,
+        description: args.description,
+        onProgress: progress.dump,
+        signal: deps.interrupts.abort,
+      }));
   } finally {
     progress.done();
   }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
+import { type CommandDeps, contextFor, locked, withLocationOptions } from "../deps.ts";
 import { planRestore, restoreBackup } from "../../core/backup_service.ts";
 import { RefusedError } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
@@ -96,11 +96,14 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
   const progress = progressReporter(io, args.format === "text");
   let result;
   try {
-    result = await restoreBackup(context, plan.id, {
-      to: args.to,
-      force: true,
-      onProgress: progress.bytes,
-    });
+    // taken after the prompt: a person thinking must not make the scheduler skip its run
+    result = await locked(context, "restore", () =>
+      restoreBackup(context, plan.id, {
+        to: args.to,
+        force: true,
+        onProgress: progress.bytes,
+        signal: deps.interrupts.abort,
+      }));
   } finally {
     progress.done();
   }
