@@ -6,8 +6,8 @@
  * - Taken with `O_EXCL` (`createNew`), holding `{pid, host, startedAt, command}` so whoever finds
  *   it busy learns who holds it.
  * - Stale when its process is dead (same host), or older than a limit (another host, whose
- *   processes we cannot see). A stale lock is taken over under a short `flock` on a companion
- *   file, after re-reading it: two takers can never both remove a live lock and both win.
+ *   processes we cannot see). A stale lock is taken over under a short `flock` of the directory,
+ *   after re-reading it: two takers can never both remove a live lock and both win.
  * - Released on success, on error and (through {@linkcode releaseHeldLocksSync}) on a forced exit.
  *   A SIGKILLed holder leaves a lock whose pid is dead: the next run takes it over.
  *
@@ -20,9 +20,6 @@ import { LockBusyError, messageOf, StorageError } from "./errors.ts";
 
 /** The lock file's name in the backup directory; catalogs skip it (it is not a backup). */
 export const LOCK_KEY = ".backup-manager.lock";
-
-/** Companion file flocked while a stale lock is taken over; never removed. */
-const TAKEOVER_KEY = ".backup-manager.lock.takeover";
 
 /** A lock of another host older than this is stale (its process cannot be checked). */
 export const FOREIGN_STALE_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -231,18 +228,13 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Removes the lock at `path` only if it still holds `expected`, under an exclusive `flock` of a
- * companion file, so that of two processes that both judged the same lock stale, the second finds
- * the first one's fresh lock and leaves it alone. The flock dies with its process: nothing to go
- * stale.
+ * Removes the lock at `path` only if it still holds `expected`, under an exclusive `flock` of the
+ * directory, so that of two processes that both judged the same lock stale, the second finds the
+ * first one's fresh lock and leaves it alone. The flock dies with its process: nothing to go
+ * stale, no extra file.
  */
 async function removeIfUnchanged(directory: string, path: string, expected: string) {
-  const guard = await Deno.open(join(directory, TAKEOVER_KEY), {
-    read: true,
-    write: true,
-    create: true,
-    mode: 0o600,
-  });
+  const guard = await Deno.open(directory, { read: true });
   try {
     await guard.lock(true);
     try {

@@ -14,7 +14,7 @@ Deno.test("backup-manager.json in the working directory sets the database and th
     const clock = new FakeClock();
     const created = await runCli(["create", "--format", "json"], { cwd: ws.root, clock });
     assert.equal(created.code, 0, created.stderr);
-    assert.equal((await listNames(ws.dir)).length, 2);
+    assert.equal((await listNames(ws.dir)).length, 3); // backup, sidecar, audit log
     const listed = await runCli(["list", "--format", "json"], { cwd: ws.root });
     assert.equal(JSON.parse(listed.stdout)[0].id, JSON.parse(created.stdout).id);
   });
@@ -34,8 +34,8 @@ Deno.test("--config names a file anywhere, before or after the command, and flag
     clock.advance();
     const after = await runCli(["create", "--config", config, "--dir", ws.dir], { clock });
     assert.equal(after.code, 0, after.stderr);
-    assert.equal((await listNames(join(ws.root, "from-file"))).length, 2);
-    assert.equal((await listNames(ws.dir)).length, 2);
+    assert.equal((await listNames(join(ws.root, "from-file"))).length, 3); // with the audit log
+    assert.equal((await listNames(ws.dir)).length, 3); // backup, sidecar, audit log
   });
 });
 

@@ -108,6 +108,15 @@ export async function snapshotDir(directory: string): Promise<Record<string, str
   return files;
 }
 
+/** A {@linkcode snapshotDir} without the audit log, for runs that only add an audit line. */
+export function withoutAudit(
+  snapshot: Record<string, string> | null,
+): Record<string, string> | null {
+  if (snapshot === null) return null;
+  const { ["audit.jsonl"]: _audit, ...rest } = snapshot;
+  return rest;
+}
+
 /** File names in `directory`, sorted; empty when it does not exist. */
 export async function listNames(directory: string): Promise<string[]> {
   return Object.keys(await snapshotDir(directory) ?? {});
