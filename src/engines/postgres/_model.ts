@@ -55,6 +55,8 @@ export interface SchemaPlan {
    * an order that restores.
    */
   postData: SchemaItem[];
+  /** Include patterns of `SchemaOptions.tables` that matched no relation, for a clear error. */
+  unmatchedTables?: string[];
 }
 
 /** What to read. */

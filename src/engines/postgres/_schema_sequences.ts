@@ -1,0 +1,176 @@
+/**
+ * Reads sequences: their `CREATE SEQUENCE`, `OWNED BY` links, the values to set after the data,
+ * and the identity clauses of identity columns (whose sequences are created by the column).
+ */
+import type { SchemaGraph } from "./_schema_graph.ts";
+import { catalogKey, Priority } from "./_schema_graph.ts";
+import {
+  type CatalogSql,
+  notInExtension,
+  qualified,
+  query,
+  type ReadContext,
+  roleName,
+  USER_SCHEMA,
+} from "./_schema_sql.ts";
+
+interface SequenceRow {
+  oid: number;
+  schema: string;
+  name: string;
+  q: string;
+  literal: string;
+  owner: string;
+  options: string;
+  unlogged: boolean;
+  /** `i` for an identity column's sequence, `a` for `OWNED BY`, null when free-standing. */
+  link: "i" | "a" | null;
+  relid: number | null;
+  attnum: number | null;
+  column: string | null;
+  tableschema: string | null;
+  tablename: string | null;
+  tableq: string | null;
+}
+
+/** The sequences read, for the table reader (identity clauses) and the post-data reader. */
+export interface Sequences {
+  /** `GENERATED ... AS IDENTITY` option lists by `relid:attnum`. */
+  identity: Map<string, string>;
+  /** Every dumped sequence, for `setval` after the data. */
+  rows: SequenceRow[];
+}
+
+/** Adds free-standing and owned sequences; identity sequences are left to their column. */
+export async function readSequences(ctx: ReadContext): Promise<Sequences> {
+  const rows = await query<SequenceRow>(
+    ctx.sql,
+    `SELECT c.oid, n.nspname AS schema, c.relname AS name, ${qualified("c.relname")} AS q,
+       pg_catalog.quote_literal(${qualified("c.relname")}) AS literal,
+       ${roleName("c.relowner")} AS owner, c.relpersistence = 'u' AS unlogged,
+       'AS ' || pg_catalog.format_type(s.seqtypid, NULL) ||
+       ' START WITH ' || s.seqstart || ' INCREMENT BY ' || s.seqincrement ||
+       ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' CACHE ' || s.seqcache ||
+       CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END AS options,
+       d.deptype AS link, d.refobjid AS relid, d.refobjsubid AS attnum,
+       pg_catalog.quote_ident(a.attname) AS column, tn.nspname AS tableschema,
+       t.relname AS tablename, pg_catalog.format('%I.%I', tn.nspname, t.relname) AS tableq
+     FROM pg_catalog.pg_class c
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
+     LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objid = c.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+     LEFT JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
+     LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+     LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE c.relkind = 'S' AND ${USER_SCHEMA} AND ${notInExtension("pg_class", "c.oid")}
+     ORDER BY n.nspname, c.relname`,
+  );
+  const kept = rows.filter((s) =>
+    s.link === null
+      ? ctx.selected(s.schema, s.name)
+      : ctx.selected(s.tableschema!, s.tablename!) || ctx.selected(s.schema, s.name)
+  );
+  const identity = new Map<string, string>();
+  for (const s of kept) {
+    const key = catalogKey("pg_class", s.oid);
+    if (s.link === "i") {
+      identity.set(`${s.relid}:${s.attnum}`, `(SEQUENCE NAME ${s.q} ${s.options})`);
+      // Named through its table's node: created, owned and dropped with the table.
+      ctx.graph.ref(key, {
+        node: catalogKey("pg_class", s.relid!),
+        kind: "SEQUENCE",
+        name: s.q,
+        aclKind: "SEQUENCE",
+        owner: s.owner,
+      });
+      continue;
+    }
+    ctx.graph.add({
+      key,
+      priority: Priority.Sequence,
+      item: {
+        kind: "SEQUENCE",
+        name: s.name,
+        schema: s.schema,
+        owner: s.owner,
+        sql: `CREATE ${s.unlogged ? "UNLOGGED " : ""}SEQUENCE ${s.q}\n    ${s.options};\n`,
+        drop: `DROP SEQUENCE IF EXISTS ${s.q} CASCADE;\n`,
+      },
+    });
+    ctx.graph.ref(key, {
+      node: key,
+      kind: "SEQUENCE",
+      name: s.q,
+      ownerKind: "SEQUENCE",
+      aclKind: "SEQUENCE",
+      owner: s.owner,
+    });
+    if (s.link === "a" && ctx.selected(s.tableschema!, s.tablename!)) addOwnedBy(ctx.graph, s);
+  }
+  return { identity, rows: kept };
+}
+
+/** `OWNED BY` goes after both the sequence and its table (the table's default uses the sequence). */
+function addOwnedBy(graph: SchemaGraph, s: SequenceRow): void {
+  const key = `owned-by:${s.oid}`;
+  graph.add({
+    key,
+    priority: Priority.SequenceOwnedBy,
+    item: {
+      kind: "SEQUENCE OWNED BY",
+      name: s.name,
+      schema: s.schema,
+      owner: s.owner,
+      sql: `ALTER SEQUENCE ${s.q} OWNED BY ${s.tableq}.${s.column};\n`,
+    },
+    deps: [catalogKey("pg_class", s.oid), catalogKey("pg_class", s.relid!)],
+  });
+}
+
+/**
+ * Adds `setval` for every dumped sequence whose table (if it has one) is dumped, with the value
+ * and `is_called` flag read now, inside the dump's snapshot.
+ */
+export async function addSequenceValues(ctx: ReadContext, sequences: Sequences): Promise<void> {
+  const rows = sequences.rows.filter((s) => ctx.graph.node(catalogKey("pg_class", s.oid)));
+  const values = await readValues(ctx.sql, rows);
+  rows.forEach((s, i) => {
+    const key = `setval:${s.oid}`;
+    ctx.graph.add({
+      key,
+      priority: Priority.SequenceSet,
+      item: {
+        kind: "SEQUENCE SET",
+        name: s.name,
+        schema: s.schema,
+        owner: s.owner,
+        sql: `SELECT pg_catalog.setval(${s.literal}, ${values[i].last_value}, ${
+          values[i].is_called
+        });\n`,
+      },
+      deps: [catalogKey("pg_class", s.oid)],
+    });
+  });
+}
+
+/** Reads all sequence values in batched queries (one row per sequence, in input order). */
+async function readValues(
+  sql: CatalogSql,
+  rows: SequenceRow[],
+): Promise<{ last_value: string; is_called: boolean }[]> {
+  const out: { last_value: string; is_called: boolean }[] = [];
+  for (let i = 0; i < rows.length; i += 500) {
+    const batch = rows.slice(i, i + 500).map((s, j) =>
+      `SELECT ${j} AS i, last_value::text AS last_value, is_called FROM ${s.q}`
+    );
+    const result = await query<{ i: number; last_value: string; is_called: boolean }>(
+      sql,
+      batch.join("\nUNION ALL\n"),
+    );
+    result.sort((a, b) => a.i - b.i);
+    out.push(...result);
+  }
+  return out;
+}

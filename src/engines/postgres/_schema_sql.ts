@@ -1,0 +1,47 @@
+/**
+ * What every catalog reader shares: the connection type, the filters that keep system and
+ * extension-owned objects out, and the context a reader adds its nodes to.
+ */
+import type postgres from "postgres";
+import type { SchemaGraph } from "./_schema_graph.ts";
+
+/** A connection or the dump's transaction; readers only run queries on it. */
+export type CatalogSql = postgres.Sql | postgres.TransactionSql;
+
+/** What a reader works with. */
+export interface ReadContext {
+  sql: CatalogSql;
+  graph: SchemaGraph;
+  /**
+   * Whether a relation (table, view, sequence) is selected. With a table filter only the
+   * selected relations and what hangs off them are dumped, as `pg_dump -t` does.
+   */
+  selected(schema: string, name: string): boolean;
+  /** True when a table filter is in force: then schemas, types, functions... are left out. */
+  filtered: boolean;
+}
+
+/** Runs a catalog query built from fixed text (never from user input). */
+export async function query<T>(sql: CatalogSql, text: string): Promise<T[]> {
+  return await sql.unsafe(text) as unknown as T[];
+}
+
+/** SQL condition on namespace alias `n`: a user schema, not a system or temporary one. */
+export const USER_SCHEMA = "(n.nspname !~ '^pg_' AND n.nspname <> 'information_schema')";
+
+/** SQL condition: the object `oid` of `catalog` is not a member of an extension. */
+export function notInExtension(catalog: string, oid: string): string {
+  return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = ` +
+    `'pg_catalog.${catalog}'::pg_catalog.regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
+}
+
+/** SQL expression: `schema.name` quoted as needed, for namespace alias `n` and a name column. */
+export function qualified(name: string): string {
+  return `pg_catalog.format('%I.%I', n.nspname, ${name})`;
+}
+
+/** SQL expression: a role oid as a quoted role name (`PUBLIC` for 0). */
+export function roleName(oid: string): string {
+  return `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(` +
+    `(SELECT rolname FROM pg_catalog.pg_roles WHERE oid = ${oid})) END`;
+}

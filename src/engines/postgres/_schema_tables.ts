@@ -1,0 +1,314 @@
+/**
+ * Reads tables: columns (types with typmods, collations, defaults, generated expressions,
+ * identity, NOT NULL), valid CHECK constraints inline, inheritance, partitioning and partitions
+ * (created alone, then attached, as pg_dump 15 does), storage options and the rows to copy.
+ */
+import type { TableData } from "./_model.ts";
+import { catalogKey, Priority } from "./_schema_graph.ts";
+import type { Sequences } from "./_schema_sequences.ts";
+import {
+  notInExtension,
+  qualified,
+  query,
+  type ReadContext,
+  roleName,
+  USER_SCHEMA,
+} from "./_schema_sql.ts";
+
+interface TableRow {
+  oid: number;
+  schema: string;
+  name: string;
+  q: string;
+  owner: string;
+  relkind: "r" | "p";
+  unlogged: boolean;
+  ispartition: boolean;
+  bound: string | null;
+  partkey: string | null;
+  parent: string | null;
+  parentoid: number | null;
+  parents: string | null;
+  options: string | null;
+  tablespace: string | null;
+  am: string | null;
+  replident: string;
+  reltuples: number;
+  size: string;
+}
+
+/** A column as the catalogs hold it. */
+export interface ColumnRow {
+  relid: number;
+  attnum: number;
+  name: string;
+  q: string;
+  type: string;
+  notnull: boolean;
+  islocal: boolean;
+  identity: "" | "a" | "d";
+  generated: "" | "s";
+  defval: string | null;
+  defoid: number | null;
+  collation: string | null;
+  stattarget: number;
+  storage: string | null;
+  compression: string;
+  options: string | null;
+}
+
+interface CheckRow {
+  oid: number;
+  relid: number;
+  q: string;
+  def: string;
+  validated: boolean;
+  islocal: boolean;
+  noinherit: boolean;
+}
+
+/** Adds plain and partitioned tables and partitions (`columns`: all columns by table). */
+export async function readTables(
+  ctx: ReadContext,
+  sequences: Sequences,
+  columns: Map<number, ColumnRow[]>,
+): Promise<void> {
+  const tables = (await query<TableRow>(
+    ctx.sql,
+    `SELECT c.oid, n.nspname AS schema, c.relname AS name, ${qualified("c.relname")} AS q,
+       ${roleName("c.relowner")} AS owner, c.relkind, c.relpersistence = 'u' AS unlogged,
+       c.relispartition AS ispartition,
+       pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound,
+       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partkey,
+       (SELECT pg_catalog.format('%I.%I', pn.nspname, p.relname) FROM pg_catalog.pg_inherits i
+          JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+          JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+          WHERE i.inhrelid = c.oid AND c.relispartition) AS parent,
+       (SELECT i.inhparent FROM pg_catalog.pg_inherits i
+          WHERE i.inhrelid = c.oid AND c.relispartition) AS parentoid,
+       (SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', pn.nspname, p.relname), ', '
+            ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i
+          JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+          JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+          WHERE i.inhrelid = c.oid AND NOT c.relispartition) AS parents,
+       (SELECT pg_catalog.string_agg(o, ', ') FROM (
+          SELECT pg_catalog.unnest(c.reloptions) AS o
+          UNION ALL SELECT 'toast.' || pg_catalog.unnest(t.reloptions) FROM pg_catalog.pg_class t
+            WHERE t.oid = c.reltoastrelid) x) AS options,
+       (SELECT pg_catalog.quote_ident(s.spcname) FROM pg_catalog.pg_tablespace s
+          WHERE s.oid = c.reltablespace) AS tablespace,
+       (SELECT pg_catalog.quote_ident(m.amname) FROM pg_catalog.pg_am m
+          WHERE m.oid = c.relam AND m.amname <> 'heap') AS am,
+       c.relreplident AS replident, c.reltuples::float8 AS reltuples,
+       pg_catalog.pg_relation_size(c.oid)::text AS size
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA} AND ${notInExtension("pg_class", "c.oid")}
+     ORDER BY n.nspname, c.relname`,
+  )).filter((t) => ctx.selected(t.schema, t.name));
+  const checks = groupBy(await readChecks(ctx), (c) => c.relid);
+  const tableOids = new Set(tables.map((t) => t.oid));
+  const parentsOf = groupBy(
+    await query<{ relid: number; parent: number }>(
+      ctx.sql,
+      `SELECT inhrelid AS relid, inhparent AS parent FROM pg_catalog.pg_inherits
+       ORDER BY inhrelid, inhseqno`,
+    ),
+    (r) => r.relid,
+  );
+
+  for (const t of tables) {
+    const key = catalogKey("pg_class", t.oid);
+    const cols = columns.get(t.oid) ?? [];
+    const lines: string[] = [];
+    const after: string[] = [];
+    for (const c of cols) {
+      // Inheritance children leave inherited columns to INHERITS; partitions list them all.
+      if (!c.islocal && !t.ispartition) {
+        after.push(...inheritedColumnFixes(t.q, c, parentsOf.get(t.oid) ?? [], columns));
+      } else {
+        lines.push(columnDefinition(c, sequences.identity.get(`${t.oid}:${c.attnum}`)));
+      }
+      after.push(...columnSettings(t.q, c));
+      if (c.defoid !== null) ctx.graph.alias(catalogKey("pg_attrdef", c.defoid), key);
+    }
+    for (const k of checks.get(t.oid) ?? []) {
+      const ckey = catalogKey("pg_constraint", k.oid);
+      const name = `${k.q} ON ${t.q}`;
+      if (!k.islocal && !t.ispartition) {
+        ctx.graph.ref(ckey, { node: key, kind: "CONSTRAINT", name });
+      } else if (k.validated) {
+        lines.push(`CONSTRAINT ${k.q} ${k.def}`);
+        ctx.graph.ref(ckey, { node: key, kind: "CONSTRAINT", name });
+      } else if (k.islocal) {
+        ctx.graph.add({
+          key: ckey,
+          priority: Priority.Constraint,
+          item: {
+            kind: "CHECK CONSTRAINT",
+            name: `${t.name} ${k.q}`,
+            schema: t.schema,
+            owner: t.owner,
+            sql: `ALTER TABLE ${
+              k.noinherit ? "ONLY " : ""
+            }${t.q} ADD CONSTRAINT ${k.q} ${k.def};\n`,
+          },
+          deps: [key],
+        });
+        ctx.graph.ref(ckey, { node: ckey, kind: "CONSTRAINT", name });
+      }
+    }
+    let sql = `CREATE ${t.unlogged ? "UNLOGGED " : ""}TABLE ${t.q} (` +
+      (lines.length ? `\n    ${lines.join(",\n    ")}\n` : "") + ")";
+    if (t.parents) sql += `\nINHERITS (${t.parents})`;
+    if (t.partkey) sql += `\nPARTITION BY ${t.partkey}`;
+    if (t.am) sql += `\nUSING ${t.am}`;
+    if (t.options) sql += `\nWITH (${t.options})`;
+    if (t.tablespace) sql += `\nTABLESPACE ${t.tablespace}`;
+    sql += ";\n";
+    if (t.replident === "f") after.push(`ALTER TABLE ONLY ${t.q} REPLICA IDENTITY FULL;`);
+    if (t.replident === "n") after.push(`ALTER TABLE ONLY ${t.q} REPLICA IDENTITY NOTHING;`);
+    sql += after.map((s) => s + "\n").join("");
+    const data: TableData | undefined = t.relkind === "r"
+      ? {
+        oid: t.oid,
+        schema: t.schema,
+        name: t.name,
+        qualifiedName: t.q,
+        columns: cols.filter((c) => c.generated === "").map((c) => c.q),
+        estimatedRows: t.reltuples,
+        sizeBytes: Number(t.size),
+      }
+      : undefined;
+    ctx.graph.add({
+      key,
+      priority: Priority.Table,
+      item: {
+        kind: "TABLE",
+        name: t.name,
+        schema: t.schema,
+        owner: t.owner,
+        sql,
+        drop: `DROP TABLE IF EXISTS ${t.q} CASCADE;\n`,
+      },
+      table: data,
+      deps: [...(parentsOf.get(t.oid) ?? [])].map((p) => catalogKey("pg_class", p.parent)),
+    });
+    ctx.graph.ref(key, {
+      node: key,
+      kind: "TABLE",
+      name: t.q,
+      ownerKind: "TABLE",
+      aclKind: "TABLE",
+      owner: t.owner,
+      columns: new Map(cols.map((c) => [c.attnum, c.q])),
+    });
+    if (t.ispartition && t.parentoid !== null && tableOids.has(t.parentoid)) {
+      ctx.graph.add({
+        key: `attach:${t.oid}`,
+        priority: Priority.TableAttach,
+        item: {
+          kind: "TABLE ATTACH",
+          name: t.name,
+          schema: t.schema,
+          owner: t.owner,
+          sql: `ALTER TABLE ONLY ${t.parent} ATTACH PARTITION ${t.q} ${t.bound};\n`,
+        },
+        deps: [key, catalogKey("pg_class", t.parentoid)],
+      });
+    }
+  }
+}
+
+/** The column clause of `CREATE TABLE`. */
+function columnDefinition(c: ColumnRow, identity: string | undefined): string {
+  let s = `${c.q} ${c.type}`;
+  if (c.collation) s += ` COLLATE ${c.collation}`;
+  if (c.generated === "s") s += ` GENERATED ALWAYS AS (${c.defval}) STORED`;
+  else if (c.defval !== null) s += ` DEFAULT ${c.defval}`;
+  if (c.notnull) s += " NOT NULL";
+  if (c.identity && identity) {
+    s += ` GENERATED ${c.identity === "a" ? "ALWAYS" : "BY DEFAULT"} AS IDENTITY ${identity}`;
+  }
+  return s;
+}
+
+/** NOT NULL or a default that an inherited column has beyond what its parents give it. */
+function inheritedColumnFixes(
+  table: string,
+  c: ColumnRow,
+  parents: { parent: number }[],
+  columns: Map<number, ColumnRow[]>,
+): string[] {
+  const inParents = parents.map((p) => columns.get(p.parent)?.find((pc) => pc.name === c.name))
+    .filter((pc): pc is ColumnRow => pc !== undefined);
+  const out: string[] = [];
+  if (c.notnull && !inParents.some((p) => p.notnull)) {
+    out.push(`ALTER TABLE ONLY ${table} ALTER COLUMN ${c.q} SET NOT NULL;`);
+  }
+  if (c.defval !== null && c.generated === "" && !inParents.some((p) => p.defval === c.defval)) {
+    out.push(`ALTER TABLE ONLY ${table} ALTER COLUMN ${c.q} SET DEFAULT ${c.defval};`);
+  }
+  return out;
+}
+
+/** Per-column statistics target, storage, compression and options that differ from defaults. */
+function columnSettings(table: string, c: ColumnRow): string[] {
+  const alter = `ALTER TABLE ONLY ${table} ALTER COLUMN ${c.q}`;
+  const out: string[] = [];
+  if (c.stattarget >= 0) out.push(`${alter} SET STATISTICS ${c.stattarget};`);
+  if (c.storage) out.push(`${alter} SET STORAGE ${c.storage};`);
+  if (c.compression) out.push(`${alter} SET COMPRESSION ${c.compression};`);
+  if (c.options) out.push(`${alter} SET (${c.options});`);
+  return out;
+}
+
+/** Columns of every user table, view and materialized view, in column order. */
+export function readColumns(ctx: ReadContext): Promise<ColumnRow[]> {
+  return query<ColumnRow>(
+    ctx.sql,
+    `SELECT a.attrelid AS relid, a.attnum, a.attname AS name, pg_catalog.quote_ident(a.attname) AS q,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
+       a.attislocal AS islocal, a.attidentity AS identity, a.attgenerated AS generated,
+       pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS defval, d.oid AS defoid,
+       (SELECT pg_catalog.format('%I.%I', cn.nspname, co.collname)
+          FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+          WHERE co.oid = a.attcollation AND a.attcollation <> t.typcollation) AS collation,
+       a.attstattarget AS stattarget,
+       CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage WHEN 'p' THEN 'PLAIN'
+         WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END END AS storage,
+       CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' ELSE '' END AS compression,
+       pg_catalog.array_to_string(a.attoptions, ', ') AS options
+     FROM pg_catalog.pg_attribute a
+     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+     LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm')
+       AND ${USER_SCHEMA}
+     ORDER BY a.attrelid, a.attnum`,
+  );
+}
+
+function readChecks(ctx: ReadContext): Promise<CheckRow[]> {
+  return query<CheckRow>(
+    ctx.sql,
+    `SELECT k.oid, k.conrelid AS relid, pg_catalog.quote_ident(k.conname) AS q,
+       pg_catalog.pg_get_constraintdef(k.oid) AS def, k.convalidated AS validated,
+       k.conislocal AS islocal, k.connoinherit AS noinherit
+     FROM pg_catalog.pg_constraint k
+     WHERE k.contype = 'c' AND k.conrelid <> 0
+     ORDER BY k.conrelid, k.conname`,
+  );
+}
+
+/** Groups rows by a key, keeping their order. */
+export function groupBy<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    const list = out.get(k);
+    if (list) list.push(row);
+    else out.set(k, [row]);
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+/**
+ * Reads views and materialized views. Their order among tables, functions and each other comes
+ * from the dependencies of their `_RETURN` rule; a materialized view is created `WITH NO DATA`
+ * and refreshed at the very end (only if it was populated), after the tables it reads are loaded.
+ */
+import { catalogKey, Priority } from "./_schema_graph.ts";
+import type { ColumnRow } from "./_schema_tables.ts";
+import {
+  notInExtension,
+  qualified,
+  query,
+  type ReadContext,
+  roleName,
+  USER_SCHEMA,
+} from "./_schema_sql.ts";
+
+interface ViewRow {
+  oid: number;
+  schema: string;
+  name: string;
+  q: string;
+  owner: string;
+  relkind: "v" | "m";
+  def: string;
+  populated: boolean;
+  options: string | null;
+  tablespace: string | null;
+  rule: number | null;
+}
+
+/** Adds views and materialized views (with the refresh of populated ones). */
+export async function readViews(
+  ctx: ReadContext,
+  columns: Map<number, ColumnRow[]>,
+): Promise<void> {
+  const views = (await query<ViewRow>(
+    ctx.sql,
+    `SELECT c.oid, n.nspname AS schema, c.relname AS name, ${qualified("c.relname")} AS q,
+       ${roleName("c.relowner")} AS owner, c.relkind,
+       pg_catalog.pg_get_viewdef(c.oid) AS def, c.relispopulated AS populated,
+       pg_catalog.array_to_string(c.reloptions, ', ') AS options,
+       (SELECT pg_catalog.quote_ident(s.spcname) FROM pg_catalog.pg_tablespace s
+          WHERE s.oid = c.reltablespace) AS tablespace,
+       (SELECT r.oid FROM pg_catalog.pg_rewrite r
+          WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') AS rule
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('v', 'm') AND ${USER_SCHEMA} AND ${notInExtension("pg_class", "c.oid")}
+     ORDER BY n.nspname, c.relname`,
+  )).filter((v) => ctx.selected(v.schema, v.name));
+  for (const v of views) {
+    const key = catalogKey("pg_class", v.oid);
+    const keyword = v.relkind === "m" ? "MATERIALIZED VIEW" : "VIEW";
+    const body = v.def.trim().replace(/;$/, "");
+    const cols = columns.get(v.oid) ?? [];
+    let sql = `CREATE ${keyword} ${v.q}` + (v.options ? ` WITH (${v.options})` : "") +
+      (v.tablespace ? ` TABLESPACE ${v.tablespace}` : "") + ` AS\n${body}` +
+      (v.relkind === "m" ? "\n  WITH NO DATA;\n" : ";\n");
+    for (const c of cols) {
+      if (c.defval !== null) {
+        sql += `ALTER ${keyword} ${v.q} ALTER COLUMN ${c.q} SET DEFAULT ${c.defval};\n`;
+        if (c.defoid !== null) ctx.graph.alias(catalogKey("pg_attrdef", c.defoid), key);
+      }
+    }
+    ctx.graph.add({
+      key,
+      priority: Priority.View,
+      item: {
+        kind: keyword,
+        name: v.name,
+        schema: v.schema,
+        owner: v.owner,
+        sql,
+        drop: `DROP ${keyword} IF EXISTS ${v.q} CASCADE;\n`,
+      },
+    });
+    ctx.graph.ref(key, {
+      node: key,
+      kind: keyword,
+      name: v.q,
+      ownerKind: keyword,
+      aclKind: "TABLE",
+      owner: v.owner,
+      columns: new Map(cols.map((c) => [c.attnum, c.q])),
+    });
+    if (v.rule !== null) ctx.graph.alias(catalogKey("pg_rewrite", v.rule), key);
+    if (v.relkind === "m" && v.populated) {
+      ctx.graph.add({
+        key: `refresh:${v.oid}`,
+        priority: Priority.MatviewRefresh,
+        item: {
+          kind: "MATERIALIZED VIEW DATA",
+          name: v.name,
+          schema: v.schema,
+          owner: v.owner,
+          sql: `REFRESH MATERIALIZED VIEW ${v.q};\n`,
+        },
+        deps: [key],
+      });
+    }
+  }
+}
