@@ -39,6 +39,8 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
        (SELECT ${aggregateOptions()} FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid) AS agg
      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
      WHERE ${USER_SCHEMA} AND ${notInExtension("pg_proc", "p.oid")}
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid =
+         'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'i')
      ORDER BY n.nspname, p.proname, identity`,
   );
   for (const f of rows) {

@@ -134,6 +134,12 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
     } else if (extra) {
       ctx.graph.node(key)?.after.push({ kind: "INDEX", name: x.name, sql: extra });
     }
+  }
+  // Attachments once every index exists (a partition's index may sort before its parent's).
+  for (const x of indexes) {
+    const table = ctx.graph.node(catalogKey("pg_class", x.relid));
+    if (!table) continue;
+    const key = catalogKey("pg_class", x.oid);
     if (x.parent !== null && ctx.graph.node(catalogKey("pg_class", x.parent))) {
       ctx.graph.add({
         key: `index-attach:${x.oid}`,

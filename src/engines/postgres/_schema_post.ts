@@ -4,13 +4,7 @@
  * event triggers.
  */
 import { catalogKey, Priority } from "./_schema_graph.ts";
-import {
-  notInExtension,
-  qualified,
-  query,
-  type ReadContext,
-  roleName,
-} from "./_schema_sql.ts";
+import { notInExtension, qualified, query, type ReadContext, roleName } from "./_schema_sql.ts";
 
 /** `ALTER ... ENABLE/DISABLE` for a non-default enabled state (`O` is the default). */
 function enabledState(prefix: string, what: string, state: string): string {

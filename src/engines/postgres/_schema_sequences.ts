@@ -21,6 +21,8 @@ interface SequenceRow {
   q: string;
   literal: string;
   owner: string;
+  /** `AS bigint`: left out of identity clauses, where the column's type decides. */
+  astype: string;
   options: string;
   unlogged: boolean;
   /** `i` for an identity column's sequence, `a` for `OWNED BY`, null when free-standing. */
@@ -48,13 +50,14 @@ export async function readSequences(ctx: ReadContext): Promise<Sequences> {
     `SELECT c.oid, n.nspname AS schema, c.relname AS name, ${qualified("c.relname")} AS q,
        pg_catalog.quote_literal(${qualified("c.relname")}) AS literal,
        ${roleName("c.relowner")} AS owner, c.relpersistence = 'u' AS unlogged,
-       'AS ' || pg_catalog.format_type(s.seqtypid, NULL) ||
-       ' START WITH ' || s.seqstart || ' INCREMENT BY ' || s.seqincrement ||
+       'AS ' || pg_catalog.format_type(s.seqtypid, NULL) AS astype,
+       'START WITH ' || s.seqstart || ' INCREMENT BY ' || s.seqincrement ||
        ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' CACHE ' || s.seqcache ||
        CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END AS options,
        d.deptype AS link, d.refobjid AS relid, d.refobjsubid AS attnum,
        pg_catalog.quote_ident(a.attname) AS column, tn.nspname AS tableschema,
-       t.relname AS tablename, pg_catalog.format('%I.%I', tn.nspname, t.relname) AS tableq
+       t.relname AS tablename,
+       CASE WHEN t.oid IS NOT NULL THEN pg_catalog.format('%I.%I', tn.nspname, t.relname) END AS tableq
      FROM pg_catalog.pg_class c
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid
@@ -95,7 +98,9 @@ export async function readSequences(ctx: ReadContext): Promise<Sequences> {
         name: s.name,
         schema: s.schema,
         owner: s.owner,
-        sql: `CREATE ${s.unlogged ? "UNLOGGED " : ""}SEQUENCE ${s.q}\n    ${s.options};\n`,
+        sql: `CREATE ${
+          s.unlogged ? "UNLOGGED " : ""
+        }SEQUENCE ${s.q}\n    ${s.astype} ${s.options};\n`,
         drop: `DROP SEQUENCE IF EXISTS ${s.q} CASCADE;\n`,
       },
     });

@@ -31,8 +31,8 @@ export const USER_SCHEMA = "(n.nspname !~ '^pg_' AND n.nspname <> 'information_s
 
 /** SQL condition: the object `oid` of `catalog` is not a member of an extension. */
 export function notInExtension(catalog: string, oid: string): string {
-  return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = ` +
-    `'pg_catalog.${catalog}'::pg_catalog.regclass AND e.objid = ${oid} AND e.deptype = 'e')`;
+  return `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend xd WHERE xd.classid = ` +
+    `'pg_catalog.${catalog}'::pg_catalog.regclass AND xd.objid = ${oid} AND xd.deptype = 'e')`;
 }
 
 /** SQL expression: `schema.name` quoted as needed, for namespace alias `n` and a name column. */
