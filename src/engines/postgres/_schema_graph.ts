@@ -88,6 +88,16 @@ export class SchemaGraph {
     return full;
   }
 
+  /** Adds an object's node and names it for comments, owner (`item.owner`) and grants. */
+  addObject(
+    node: Parameters<SchemaGraph["add"]>[0],
+    ref: Omit<ObjectRef, "node" | "owner">,
+  ): SchemaNode {
+    const added = this.add(node);
+    this.ref(node.key, { ...ref, node: node.key, owner: node.item.owner });
+    return added;
+  }
+
   /** Records that catalog row `from` is part of the object `to` (a node or another alias). */
   alias(from: string, to: string): void {
     if (from !== to) this.#alias.set(from, to);

@@ -62,7 +62,7 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
     if (fk && k.parentconstraint !== 0) continue;
     const key = catalogKey("pg_constraint", k.oid);
     const only = fk && k.relkind === "p" ? "" : "ONLY ";
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: fk ? Priority.ForeignKey : Priority.Constraint,
       item: {
@@ -73,8 +73,7 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
         sql: `ALTER TABLE ${only}${k.table} ADD CONSTRAINT ${k.q} ${k.def};\n`,
       },
       deps: [table.key],
-    });
-    ctx.graph.ref(key, { node: key, kind: "CONSTRAINT", name: `${k.q} ON ${k.table}` });
+    }, { kind: "CONSTRAINT", name: `${k.q} ON ${k.table}` });
     if (!fk && k.index !== 0) {
       ctx.graph.ref(catalogKey("pg_class", k.index), { node: key, kind: "INDEX", name: k.indexq! });
     }
@@ -117,7 +116,7 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
     }
     if (!x.constraint) {
       if (x.stats) extra += `${x.stats}\n`;
-      ctx.graph.add({
+      ctx.graph.addObject({
         key,
         priority: Priority.Index,
         item: {
@@ -129,8 +128,7 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
           drop: `DROP INDEX IF EXISTS ${x.q} CASCADE;\n`,
         },
         deps: [table.key],
-      });
-      ctx.graph.ref(key, { node: key, kind: "INDEX", name: x.q });
+      }, { kind: "INDEX", name: x.q });
     } else if (extra) {
       ctx.graph.node(key)?.after.push({ kind: "INDEX", name: x.name, sql: extra });
     }

@@ -34,7 +34,7 @@ export async function readTableExtras(ctx: ReadContext): Promise<void> {
     const node = table(g.relid);
     if (!node) continue;
     const key = catalogKey("pg_trigger", g.oid);
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.Trigger,
       item: {
@@ -45,8 +45,7 @@ export async function readTableExtras(ctx: ReadContext): Promise<void> {
         sql: `${g.def};\n` + enabledState(`ALTER TABLE ${g.t}`, `TRIGGER ${g.q}`, g.state),
       },
       deps: [node.key],
-    });
-    ctx.graph.ref(key, { node: key, kind: "TRIGGER", name: `${g.q} ON ${g.t}` });
+    }, { kind: "TRIGGER", name: `${g.q} ON ${g.t}` });
   }
 
   const rules = await query<
@@ -63,7 +62,7 @@ export async function readTableExtras(ctx: ReadContext): Promise<void> {
     const node = table(r.relid);
     if (!node) continue;
     const key = catalogKey("pg_rewrite", r.oid);
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.Rule,
       item: {
@@ -74,8 +73,7 @@ export async function readTableExtras(ctx: ReadContext): Promise<void> {
         sql: `${r.def.trim()}\n` + enabledState(`ALTER TABLE ${r.t}`, `RULE ${r.q}`, r.state),
       },
       deps: [node.key],
-    });
-    ctx.graph.ref(key, { node: key, kind: "RULE", name: `${r.q} ON ${r.t}` });
+    }, { kind: "RULE", name: `${r.q} ON ${r.t}` });
   }
 
   const policies = await query<
@@ -98,7 +96,7 @@ export async function readTableExtras(ctx: ReadContext): Promise<void> {
     const node = table(p.relid);
     if (!node) continue;
     const key = catalogKey("pg_policy", p.oid);
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.Policy,
       item: {
@@ -109,8 +107,7 @@ export async function readTableExtras(ctx: ReadContext): Promise<void> {
         sql: `CREATE POLICY ${p.q} ON ${p.t}${p.sql};\n`,
       },
       deps: [node.key],
-    });
-    ctx.graph.ref(key, { node: key, kind: "POLICY", name: `${p.q} ON ${p.t}` });
+    }, { kind: "POLICY", name: `${p.q} ON ${p.t}` });
   }
 
   const secured = await query<{ oid: number; q: string; enabled: boolean; forced: boolean }>(
@@ -156,7 +153,7 @@ export async function readTableExtras(ctx: ReadContext): Promise<void> {
     const node = table(s.relid);
     if (!node) continue;
     const key = catalogKey("pg_statistic_ext", s.oid);
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.Statistics,
       item: {
@@ -169,14 +166,7 @@ export async function readTableExtras(ctx: ReadContext): Promise<void> {
         drop: `DROP STATISTICS IF EXISTS ${s.q};\n`,
       },
       deps: [node.key],
-    });
-    ctx.graph.ref(key, {
-      node: key,
-      kind: "STATISTICS",
-      name: s.q,
-      ownerKind: "STATISTICS",
-      owner: s.owner,
-    });
+    }, { kind: "STATISTICS", name: s.q, ownerKind: "STATISTICS" });
   }
 }
 
@@ -200,7 +190,7 @@ export async function readEventTriggers(ctx: ReadContext): Promise<void> {
   );
   for (const e of rows) {
     const key = catalogKey("pg_event_trigger", e.oid);
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.EventTrigger,
       item: {
@@ -210,13 +200,6 @@ export async function readEventTriggers(ctx: ReadContext): Promise<void> {
         sql: `${e.sql}\n` + enabledState(`ALTER EVENT TRIGGER ${e.q}`, "", e.state),
         drop: `DROP EVENT TRIGGER IF EXISTS ${e.q};\n`,
       },
-    });
-    ctx.graph.ref(key, {
-      node: key,
-      kind: "EVENT TRIGGER",
-      name: e.q,
-      ownerKind: "EVENT TRIGGER",
-      owner: e.owner,
-    });
+    }, { kind: "EVENT TRIGGER", name: e.q, ownerKind: "EVENT TRIGGER" });
   }
 }

@@ -90,7 +90,7 @@ export async function readSequences(ctx: ReadContext): Promise<Sequences> {
       });
       continue;
     }
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.Sequence,
       item: {
@@ -103,15 +103,7 @@ export async function readSequences(ctx: ReadContext): Promise<Sequences> {
         }SEQUENCE ${s.q}\n    ${s.astype} ${s.options};\n`,
         drop: `DROP SEQUENCE IF EXISTS ${s.q} CASCADE;\n`,
       },
-    });
-    ctx.graph.ref(key, {
-      node: key,
-      kind: "SEQUENCE",
-      name: s.q,
-      ownerKind: "SEQUENCE",
-      aclKind: "SEQUENCE",
-      owner: s.owner,
-    });
+    }, { kind: "SEQUENCE", name: s.q, ownerKind: "SEQUENCE", aclKind: "SEQUENCE" });
     if (s.link === "a" && ctx.selected(s.tableschema!, s.tablename!)) addOwnedBy(ctx.graph, s);
   }
   return { identity, rows: kept };

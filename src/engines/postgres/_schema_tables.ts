@@ -140,7 +140,7 @@ export async function readTables(
         lines.push(`CONSTRAINT ${k.q} ${k.def}`);
         ctx.graph.ref(ckey, { node: key, kind: "CONSTRAINT", name });
       } else if (k.islocal) {
-        ctx.graph.add({
+        ctx.graph.addObject({
           key: ckey,
           priority: Priority.Constraint,
           item: {
@@ -153,8 +153,7 @@ export async function readTables(
             }${t.q} ADD CONSTRAINT ${k.q} ${k.def};\n`,
           },
           deps: [key],
-        });
-        ctx.graph.ref(ckey, { node: ckey, kind: "CONSTRAINT", name });
+        }, { kind: "CONSTRAINT", name });
       }
     }
     let sql = `CREATE ${t.unlogged ? "UNLOGGED " : ""}TABLE ${t.q} (` +
@@ -179,7 +178,7 @@ export async function readTables(
         sizeBytes: Number(t.size),
       }
       : undefined;
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.Table,
       item: {
@@ -192,14 +191,11 @@ export async function readTables(
       },
       table: data,
       deps: [...(parentsOf.get(t.oid) ?? [])].map((p) => catalogKey("pg_class", p.parent)),
-    });
-    ctx.graph.ref(key, {
-      node: key,
+    }, {
       kind: "TABLE",
       name: t.q,
       ownerKind: "TABLE",
       aclKind: "TABLE",
-      owner: t.owner,
       columns: new Map(cols.map((c) => [c.attnum, c.q])),
     });
     if (t.ispartition && t.parentoid !== null && tableOids.has(t.parentoid)) {

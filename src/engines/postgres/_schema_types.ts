@@ -66,7 +66,7 @@ export async function readSchemas(ctx: ReadContext): Promise<void> {
   );
   for (const x of extensions) {
     const key = catalogKey("pg_extension", x.oid);
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.Extension,
       item: {
@@ -75,8 +75,7 @@ export async function readSchemas(ctx: ReadContext): Promise<void> {
         sql: `CREATE EXTENSION IF NOT EXISTS ${x.q} WITH SCHEMA ${x.schema};\n`,
         drop: `DROP EXTENSION IF EXISTS ${x.q} CASCADE;\n`,
       },
-    });
-    ctx.graph.ref(key, { node: key, kind: "EXTENSION", name: x.q });
+    }, { kind: "EXTENSION", name: x.q });
   }
 }
 
@@ -170,7 +169,7 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
       }
       sql += ";\n";
     }
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.Type,
       item: {
@@ -181,15 +180,7 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
         sql,
         drop: `DROP ${keyword} IF EXISTS ${t.q} CASCADE;\n`,
       },
-    });
-    ctx.graph.ref(key, {
-      node: key,
-      kind: keyword,
-      name: t.q,
-      ownerKind: keyword,
-      aclKind: keyword,
-      owner: t.owner,
-    });
+    }, { kind: keyword, name: t.q, ownerKind: keyword, aclKind: keyword });
     // A composite type's columns are a pg_class row: comments on them and their dependencies.
     if (t.typrelid !== 0) {
       ctx.graph.ref(catalogKey("pg_class", t.typrelid), { node: key, kind: "TYPE", name: t.q });
@@ -221,7 +212,7 @@ function addNotValidDomainConstraint(
   c: DomainConstraint,
 ): void {
   const key = catalogKey("pg_constraint", c.oid);
-  ctx.graph.add({
+  ctx.graph.addObject({
     key,
     priority: Priority.Constraint,
     item: {
@@ -232,6 +223,5 @@ function addNotValidDomainConstraint(
       sql: `ALTER DOMAIN ${t.q} ADD CONSTRAINT ${c.q} ${c.def};\n`,
     },
     deps: [catalogKey("pg_type", t.oid)],
-  });
-  ctx.graph.ref(key, { node: key, kind: "CONSTRAINT", name: `${c.q} ON DOMAIN ${t.q}` });
+  }, { kind: "CONSTRAINT", name: `${c.q} ON DOMAIN ${t.q}` });
 }

@@ -61,7 +61,7 @@ export async function readViews(
         if (c.defoid !== null) ctx.graph.alias(catalogKey("pg_attrdef", c.defoid), key);
       }
     }
-    ctx.graph.add({
+    ctx.graph.addObject({
       key,
       priority: Priority.View,
       item: {
@@ -72,14 +72,11 @@ export async function readViews(
         sql,
         drop: `DROP ${keyword} IF EXISTS ${v.q} CASCADE;\n`,
       },
-    });
-    ctx.graph.ref(key, {
-      node: key,
+    }, {
       kind: keyword,
       name: v.q,
       ownerKind: keyword,
       aclKind: "TABLE",
-      owner: v.owner,
       columns: new Map(cols.map((c) => [c.attnum, c.q])),
     });
     if (v.rule !== null) ctx.graph.alias(catalogKey("pg_rewrite", v.rule), key);
