@@ -6,19 +6,14 @@
 import { catalogKey, Priority } from "./_schema_graph.ts";
 import {
   notInExtension,
-  qualified,
+  objectColumns,
+  type ObjectRow,
   query,
   type ReadContext,
-  roleName,
   USER_SCHEMA,
 } from "./_schema_sql.ts";
 
-interface FunctionRow {
-  oid: number;
-  schema: string;
-  name: string;
-  q: string;
-  owner: string;
+interface FunctionRow extends ObjectRow {
   prokind: "f" | "p" | "a" | "w";
   args: string;
   identity: string;
@@ -31,8 +26,8 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
   if (ctx.filtered) return;
   const rows = await query<FunctionRow>(
     ctx.sql,
-    `SELECT p.oid, n.nspname AS schema, p.proname AS name, ${qualified("p.proname")} AS q,
-       ${roleName("p.proowner")} AS owner, p.prokind,
+    `SELECT ${objectColumns("p.oid", "p.proname", "p.proowner")},
+       p.prokind,
        pg_catalog.pg_get_function_arguments(p.oid) AS args,
        pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity,
        CASE WHEN p.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(p.oid) END AS def,

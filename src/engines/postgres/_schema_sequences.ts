@@ -7,20 +7,16 @@ import { catalogKey, Priority } from "./_schema_graph.ts";
 import {
   type CatalogSql,
   notInExtension,
+  objectColumns,
+  type ObjectRow,
   qualified,
   query,
   type ReadContext,
-  roleName,
   USER_SCHEMA,
 } from "./_schema_sql.ts";
 
-interface SequenceRow {
-  oid: number;
-  schema: string;
-  name: string;
-  q: string;
+interface SequenceRow extends ObjectRow {
   literal: string;
-  owner: string;
   /** `AS bigint`: left out of identity clauses, where the column's type decides. */
   astype: string;
   options: string;
@@ -47,9 +43,9 @@ export interface Sequences {
 export async function readSequences(ctx: ReadContext): Promise<Sequences> {
   const rows = await query<SequenceRow>(
     ctx.sql,
-    `SELECT c.oid, n.nspname AS schema, c.relname AS name, ${qualified("c.relname")} AS q,
+    `SELECT ${objectColumns("c.oid", "c.relname", "c.relowner")},
        pg_catalog.quote_literal(${qualified("c.relname")}) AS literal,
-       ${roleName("c.relowner")} AS owner, c.relpersistence = 'u' AS unlogged,
+       c.relpersistence = 'u' AS unlogged,
        'AS ' || pg_catalog.format_type(s.seqtypid, NULL) AS astype,
        'START WITH ' || s.seqstart || ' INCREMENT BY ' || s.seqincrement ||
        ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' CACHE ' || s.seqcache ||

@@ -45,3 +45,20 @@ export function roleName(oid: string): string {
   return `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(` +
     `(SELECT rolname FROM pg_catalog.pg_roles WHERE oid = ${oid})) END`;
 }
+
+/** The columns every schema-qualified, owned object's query returns (see `objectColumns`). */
+export interface ObjectRow {
+  oid: number;
+  schema: string;
+  name: string;
+  /** Quoted `schema.name`. */
+  q: string;
+  /** Quoted owning role. */
+  owner: string;
+}
+
+/** SQL select list for {@linkcode ObjectRow}, over namespace alias `n` and the given columns. */
+export function objectColumns(oid: string, name: string, owner: string): string {
+  return `${oid} AS oid, n.nspname AS schema, ${name} AS name, ${qualified(name)} AS q, ` +
+    `${roleName(owner)} AS owner`;
+}

@@ -8,19 +8,14 @@ import { catalogKey, Priority } from "./_schema_graph.ts";
 import type { Sequences } from "./_schema_sequences.ts";
 import {
   notInExtension,
-  qualified,
+  objectColumns,
+  type ObjectRow,
   query,
   type ReadContext,
-  roleName,
   USER_SCHEMA,
 } from "./_schema_sql.ts";
 
-interface TableRow {
-  oid: number;
-  schema: string;
-  name: string;
-  q: string;
-  owner: string;
+interface TableRow extends ObjectRow {
   relkind: "r" | "p";
   unlogged: boolean;
   ispartition: boolean;
@@ -75,8 +70,8 @@ export async function readTables(
 ): Promise<void> {
   const tables = (await query<TableRow>(
     ctx.sql,
-    `SELECT c.oid, n.nspname AS schema, c.relname AS name, ${qualified("c.relname")} AS q,
-       ${roleName("c.relowner")} AS owner, c.relkind, c.relpersistence = 'u' AS unlogged,
+    `SELECT ${objectColumns("c.oid", "c.relname", "c.relowner")},
+       c.relkind, c.relpersistence = 'u' AS unlogged,
        c.relispartition AS ispartition,
        pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound,
        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partkey,

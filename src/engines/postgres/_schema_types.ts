@@ -6,7 +6,8 @@
 import { catalogKey, Priority } from "./_schema_graph.ts";
 import {
   notInExtension,
-  qualified,
+  objectColumns,
+  type ObjectRow,
   query,
   type ReadContext,
   roleName,
@@ -79,12 +80,7 @@ export async function readSchemas(ctx: ReadContext): Promise<void> {
   }
 }
 
-interface TypeRow {
-  oid: number;
-  schema: string;
-  name: string;
-  q: string;
-  owner: string;
+interface TypeRow extends ObjectRow {
   typtype: "e" | "d" | "c" | "r";
   typrelid: number;
   labels: string | null;
@@ -101,8 +97,8 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
   if (ctx.filtered) return;
   const types = await query<TypeRow>(
     ctx.sql,
-    `SELECT t.oid, n.nspname AS schema, t.typname AS name, ${qualified("t.typname")} AS q,
-       ${roleName("t.typowner")} AS owner, t.typtype, t.typrelid,
+    `SELECT ${objectColumns("t.oid", "t.typname", "t.typowner")},
+       t.typtype, t.typrelid,
        (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', '
           ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) AS labels,
        pg_catalog.format_type(t.typbasetype, t.typtypmod) AS base,

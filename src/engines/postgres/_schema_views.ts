@@ -7,19 +7,14 @@ import { catalogKey, Priority } from "./_schema_graph.ts";
 import type { ColumnRow } from "./_schema_tables.ts";
 import {
   notInExtension,
-  qualified,
+  objectColumns,
+  type ObjectRow,
   query,
   type ReadContext,
-  roleName,
   USER_SCHEMA,
 } from "./_schema_sql.ts";
 
-interface ViewRow {
-  oid: number;
-  schema: string;
-  name: string;
-  q: string;
-  owner: string;
+interface ViewRow extends ObjectRow {
   relkind: "v" | "m";
   def: string;
   populated: boolean;
@@ -35,8 +30,8 @@ export async function readViews(
 ): Promise<void> {
   const views = (await query<ViewRow>(
     ctx.sql,
-    `SELECT c.oid, n.nspname AS schema, c.relname AS name, ${qualified("c.relname")} AS q,
-       ${roleName("c.relowner")} AS owner, c.relkind,
+    `SELECT ${objectColumns("c.oid", "c.relname", "c.relowner")},
+       c.relkind,
        pg_catalog.pg_get_viewdef(c.oid) AS def, c.relispopulated AS populated,
        pg_catalog.array_to_string(c.reloptions, ', ') AS options,
        (SELECT pg_catalog.quote_ident(s.spcname) FROM pg_catalog.pg_tablespace s
