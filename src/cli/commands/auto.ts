@@ -1,16 +1,160 @@
 import type { Command } from "commander";
-import type { CommandDeps } from "../deps.ts";
-import { NotImplementedError } from "../../core/errors.ts";
+import {
+  type CommandDeps,
+  flagSetting,
+  locationFlags,
+  serviceContext,
+  settingsFor,
+  withLocationOptions,
+} from "../deps.ts";
+import type { SettingValue } from "../../config/environment.ts";
+import type { Config } from "../../config/schema.ts";
+import { parseDuration } from "../../config/duration.ts";
+import { BackupManagerError, ExitCode, UsageError } from "../../core/errors.ts";
+import type { EventListener, OpsEvent } from "../../core/events.ts";
+import { checkSchedule, type Schedule } from "../../core/schedule.ts";
+import { runScheduler } from "../../core/scheduler.ts";
+import { formatLogLine } from "../log.ts";
+import { policyOf } from "./cleanup.ts";
 
-/** Registers `auto`, which says plainly that the scheduler is not built yet. */
-export function registerAuto(program: Command, _deps: CommandDeps): void {
-  program.command("auto")
-    .description("scheduled backups (not built yet: use cron with create + cleanup)")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new NotImplementedError(
-        'Cannot run "auto": the scheduler is not built yet (schedule "deno task backup:create" and "deno task backup:cleanup" with cron; see the README)',
-      );
+const HELP = `
+Each run takes the lock, creates a backup, verifies it (--restore-test: also restores it into a
+scratch database), applies the retention policy, and writes a "run" line to the audit log. A failed
+run is retried with doubling backoff; a run that finds the lock busy (a manual run, cron) is
+skipped. With --every, the first run waits until one interval after the newest backup.
+Logs go to stdout, one line per event. SIGINT/SIGTERM: the run in progress finishes, then auto
+exits 0; a second signal abandons it cleanly (no partial file, lock released, exit 130).
+With --once, the exit code is the run's: 0, 6 when the lock was busy, or the failure's code.
+
+Examples:
+  $ backup-manager auto --every 6h
+  $ backup-manager auto --cron "0 2 * * *" --tz Europe/Berlin --keep-daily 7
+  $ backup-manager auto --once --restore-test --log-format json`;
+
+/** Typed arguments of `auto`. */
+export interface AutoArgs {
+  once: boolean;
+  /** Schedule, retry, retention and log flags given; they win over env and the config file. */
+  settings: SettingValue[];
+  database?: string;
+  dir?: string;
+}
+
+/** Checks and types the raw options of `auto`; values are checked with the settings. */
+export function parseAutoArgs(
+  raw: Record<string, unknown>,
+  given: (name: string) => boolean = () => true,
+): AutoArgs {
+  return {
+    once: raw.once === true,
+    settings: [
+      flagSetting("schedule.every", "--every", raw.every),
+      flagSetting("schedule.cron", "--cron", raw.cron),
+      flagSetting("schedule.timezone", "--tz", raw.tz),
+      flagSetting("schedule.type", "--type", raw.type),
+      flagSetting("schedule.verify", "--no-verify", given("verify") ? raw.verify : undefined),
+      flagSetting("schedule.restoreTest", "--restore-test", raw.restoreTest),
+      flagSetting("schedule.retries", "--retries", raw.retries),
+      flagSetting("schedule.retryBackoff", "--retry-backoff", raw.retryBackoff),
+      flagSetting("retention.keepLast", "--keep-last", raw.keepLast),
+      flagSetting("retention.keepDays", "--keep-days", raw.keepDays),
+      flagSetting("log.format", "--log-format", raw.logFormat),
+    ],
+    database: raw.database as string | undefined,
+    dir: raw.dir as string | undefined,
+  };
+}
+
+/** The schedule the settings describe, or `undefined` when none is set. */
+export function scheduleOf(config: Config): Schedule | undefined {
+  const { every, cron, timezone } = config.schedule;
+  if (every !== undefined) return { every: parseDuration(every)! };
+  if (cron !== undefined) return { cron, timezone: timezone ?? config.timezone };
+  return undefined;
+}
+
+/**
+ * Everything that hears the scheduler's events: the log, and (added by health) notifications and
+ * pings. A listener that throws is reported once on stderr and never fails a backup.
+ */
+export function eventListeners(config: Config, deps: CommandDeps): EventListener[] {
+  return [(event) => {
+    const line = formatLogLine(event, config.log.format);
+    if (line) deps.io.stdout(line);
+  }];
+}
+
+/** Runs the scheduler until a signal stops it, or one run with `--once`. */
+export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number> {
+  const config = settingsFor(deps, [...locationFlags(args), ...args.settings]);
+  const schedule = scheduleOf(config);
+  if (!schedule && !args.once) {
+    throw new UsageError(
+      'Cannot run "auto": no schedule is set (use --every 6h or --cron "0 2 * * *", BACKUP_INTERVAL or BACKUP_CRON, "schedule" in the config file, or --once)',
+    );
+  }
+  if (schedule) checkSchedule(schedule);
+  const listeners = eventListeners(config, deps);
+  const onEvent = (event: OpsEvent) => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        deps.io.stderr(`Warning: an event listener failed: ${(error as Error).message}\n`);
+      }
+    }
+  };
+  const { interrupts, clock } = deps;
+  interrupts.allowGracefulStop();
+  const announce = () =>
+    onEvent({
+      type: "warning",
+      time: clock.now(),
+      message: interrupts.abort.aborted
+        ? "abandoning the run in progress (a third signal exits at once)"
+        : "stopping after the run in progress (a second signal abandons it)",
     });
+  interrupts.stop.addEventListener("abort", announce, { once: true });
+  interrupts.abort.addEventListener("abort", announce, { once: true });
+  const result = await runScheduler({ ...serviceContext(config, deps), clock }, {
+    schedule,
+    once: args.once,
+    type: config.schedule.type,
+    verify: config.schedule.verify,
+    restoreTest: config.schedule.restoreTest,
+    retries: config.schedule.retries,
+    retryBackoffMs: parseDuration(config.schedule.retryBackoff)!,
+    policy: policyOf(config),
+    stop: interrupts.stop,
+    signal: interrupts.abort,
+    onEvent,
+  });
+  if (result.interrupted) return ExitCode.Interrupted;
+  if (!args.once || !result.last) return ExitCode.Ok;
+  if (result.last.outcome === "ok") return ExitCode.Ok;
+  const error = result.last.error;
+  return error instanceof BackupManagerError ? error.exitCode : ExitCode.Failure;
+}
+
+/** Registers `auto`. */
+export function registerAuto(program: Command, deps: CommandDeps): void {
+  const command = program.command("auto")
+    .description("run backups on a schedule: create, verify, cleanup (or one run with --once)")
+    .option("--every <duration>", "run at this interval, e.g. 6h (env BACKUP_INTERVAL)")
+    .option("--cron <expression>", 'run at these times, e.g. "0 2 * * *" (env BACKUP_CRON)')
+    .option("--tz <zone>", "time zone of --cron, e.g. Europe/Berlin (env BACKUP_TZ)")
+    .option("--once", "run once now (with retries) and exit: for cron and systemd timers")
+    .option("--type <type>", "full or schema (default full)")
+    .option("--no-verify", "do not verify each new backup")
+    .option("--restore-test", "also restore each new backup into a scratch database")
+    .option("--retries <n>", "retries of a failed run (default 3)")
+    .option("--retry-backoff <duration>", "wait before the first retry, doubling (default 1m)")
+    .option("--keep-last <n>", "after each run, keep the newest n good backups of each type")
+    .option("--keep-days <n>", "after each run, keep every backup younger than n days")
+    .option("--log-format <format>", "human or json (env BACKUP_LOG_FORMAT)")
+    .addHelpText("after", HELP);
+  withLocationOptions(command).action(async (raw, cmd: Command) => {
+    const given = (name: string) => cmd.getOptionValueSource(name) === "cli";
+    deps.setExitCode(await runAuto(parseAutoArgs(raw, given), deps));
+  });
 }

@@ -10,7 +10,8 @@ import {
 } from "../deps.ts";
 import type { SettingValue } from "../../config/environment.ts";
 import { cleanup } from "../../core/backup_service.ts";
-import { describePolicy } from "../../core/retention.ts";
+import { describePolicy, type RetentionPolicy } from "../../core/retention.ts";
+import type { Config } from "../../config/schema.ts";
 import { ExitCode } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseFormat } from "../settings.ts";
@@ -47,10 +48,15 @@ export function parseCleanupArgs(raw: Record<string, unknown>): CleanupArgs {
   };
 }
 
+/** The retention policy the settings describe; `auto` applies the same one after each run. */
+export function policyOf(config: Config): RetentionPolicy {
+  return { keepLast: config.retention.keepLast, keepDays: config.retention.keepDays };
+}
+
 /** Applies the retention policy (or shows what it would do). */
 export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, [...locationFlags({ dir: args.dir }), ...args.retention]);
-  const policy = { keepLast: config.retention.keepLast, keepDays: config.retention.keepDays };
+  const policy = policyOf(config);
   const context = serviceContext(config, deps);
   const report = args.dryRun
     ? await cleanup(context, policy, true)

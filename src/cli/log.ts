@@ -1,0 +1,122 @@
+/**
+ * Log lines: one per event, `human` for people (`2026-11-23T10:15:00Z info  backup created …`) or
+ * `json` for collectors (one object per line with the same facts). Both render the same event
+ * stream the audit log and notifications see.
+ */
+import type { AuditEntry } from "../core/audit.ts";
+import type { OpsEvent } from "../core/events.ts";
+import { formatDuration } from "../config/duration.ts";
+import { formatBytes, formatCount } from "./format.ts";
+
+/** `human` or `json`. */
+export type LogFormat = "human" | "json";
+
+/** How much an event matters. */
+export type LogLevel = "info" | "warn" | "error";
+
+/** One event as one line (with its newline), or `undefined` for events the log leaves out. */
+export function formatLogLine(event: OpsEvent, format: LogFormat): string | undefined {
+  const line = describe(event);
+  if (!line) return undefined;
+  if (format === "json") {
+    const { type, time, ...fields } = event;
+    return JSON.stringify({
+      time: time.toISOString(),
+      level: line.level,
+      event: type === "action" ? `${event.entry.action}` : type,
+      message: line.message,
+      ...(event.type === "action" ? event.entry : fields),
+    }) + "\n";
+  }
+  return `${isoSeconds(event.time)} ${line.level.padEnd(5)} ${line.message}\n`;
+}
+
+/** `2026-11-23T10:15:00Z`: seconds are enough for people. */
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function describe(event: OpsEvent): { level: LogLevel; message: string } | undefined {
+  switch (event.type) {
+    case "scheduler-start":
+      return {
+        level: "info",
+        message: event.next.length
+          ? `scheduler started: ${event.schedule}; next runs ${
+            event.next.map(isoSeconds).join(", ")
+          }`
+          : `scheduler started: ${event.schedule}`,
+      };
+    case "run-start":
+      return {
+        level: "info",
+        message: event.attempt === 1
+          ? "run started"
+          : `run started (attempt ${event.attempt} of ${event.attempts})`,
+      };
+    case "run-ok":
+      return {
+        level: "info",
+        message: `run finished: ${event.backupId} in ${seconds(event.durationMs)}` +
+          (event.deleted ? `, ${event.deleted} old backup(s) deleted` : "") + next(event.next),
+      };
+    case "run-failed":
+      return {
+        level: "error",
+        message: `run failed (attempt ${event.attempt} of ${event.attempts}): ${event.error}` +
+          (event.retryAt
+            ? `; retrying at ${isoSeconds(event.retryAt)}`
+            : event.next
+            ? `; no more retries, next run at ${isoSeconds(event.next)}`
+            : ""),
+      };
+    case "run-skipped":
+      return { level: "warn", message: `run skipped: ${event.reason}${next(event.next)}` };
+    case "scheduler-stop":
+      return { level: "info", message: `scheduler stopped: ${event.reason}` };
+    case "warning":
+      return { level: "warn", message: event.message };
+    case "action":
+      return describeAction(event.entry);
+  }
+}
+
+function describeAction(entry: AuditEntry): { level: LogLevel; message: string } | undefined {
+  if (entry.action === "run") return undefined; // run-ok / run-failed say it, with more
+  if (entry.outcome === "failed") {
+    return { level: "error", message: `${entry.action} ${entry.target} failed: ${entry.error}` };
+  }
+  const d = entry.details ?? {};
+  switch (entry.action) {
+    case "create":
+      return {
+        level: "info",
+        message: `backup created ${entry.target} (${d.tables} tables, ${
+          formatCount(Number(d.rows))
+        } rows, ${formatBytes(Number(d.bytes))})`,
+      };
+    case "verify":
+      return {
+        level: "info",
+        message: `backup verified ${entry.target}${d.restoreTest ? " (with a restore test)" : ""}`,
+      };
+    case "delete":
+      return {
+        level: "info",
+        message: `backup deleted ${entry.target}` +
+          (Array.isArray(d.reasons) && d.reasons.length ? ` (${d.reasons.join("; ")})` : ""),
+      };
+    case "restore":
+      return { level: "info", message: `backup ${entry.target} restored into ${d.to}` };
+    default:
+      return { level: "info", message: `backup ${entry.action}ned ${entry.target}` };
+  }
+}
+
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatDuration(Math.round(ms / 1000) * 1000);
+}
+
+function next(at: Date | undefined): string {
+  return at ? `; next run at ${isoSeconds(at)}` : "";
+}
