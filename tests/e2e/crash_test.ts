@@ -4,27 +4,16 @@
  * file without its sidecar, which `cleanup` removes once they are stale.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { FakeClock, runCli, scriptCommand } from "../helpers/cli.ts";
 import { LOCK_KEY } from "../../src/core/lock.ts";
-import { listNames, snapshotDir, withWorkspace, type Workspace } from "../helpers/workspace.ts";
-
-/** About 45 MB of hardly compressible rows: `create` takes a second or more. */
-function makeLargeDatabase(path: string): void {
-  const db = new DatabaseSync(path);
-  try {
-    db.exec(`
-      PRAGMA journal_mode = WAL;
-      CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, body TEXT, score REAL);
-      WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100000)
-      INSERT INTO items (name, body, score)
-        SELECT 'item ' || i, hex(randomblob(200)), random() / 7.0 FROM c;
-    `);
-  } finally {
-    db.close();
-  }
-}
+import {
+  listNames,
+  makeLargeDatabase,
+  snapshotDir,
+  withWorkspace,
+  type Workspace,
+} from "../helpers/workspace.ts";
 
 /**
  * When to kill the child: a delay after spawning it, or the first sight of a file. `mayComplete`:

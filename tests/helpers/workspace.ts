@@ -63,6 +63,22 @@ export function makeDatabase(path: string, options: MakeDatabaseOptions = {}): v
   }
 }
 
+/** About 45 MB of hardly compressible rows: `create` takes a second or more. */
+export function makeLargeDatabase(path: string): void {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(`
+      PRAGMA journal_mode = WAL;
+      CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, body TEXT, score REAL);
+      WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100000)
+      INSERT INTO items (name, body, score)
+        SELECT 'item ' || i, hex(randomblob(200)), random() / 7.0 FROM c;
+    `);
+  } finally {
+    db.close();
+  }
+}
+
 /** Runs SQL against a database file (for changing it between backups). */
 export function execSql(path: string, sql: string): void {
   const db = new DatabaseSync(path);
