@@ -327,13 +327,6 @@ Deno.test("verify with neither an id nor --all, or with both, exits 2", async ()
   });
 });
 
-Deno.test("auto exits 9 and says the scheduler is not built", async () => {
-  const line =
-    'Error: Cannot run "auto": the scheduler is not built yet (schedule "deno task backup:create" and "deno task backup:cleanup" with cron; see the README)';
-  assertFails(await runCli(["auto"]), ExitCode.NotImplemented, line);
-  assertFails(await runCli(["auto", "--interval", "1h"]), ExitCode.NotImplemented, line);
-});
-
 Deno.test("a PostgreSQL URL exits 9 without printing its password", async () => {
   await withWorkspace(async (ws) => {
     const result = await runCli([
@@ -363,9 +356,9 @@ Deno.test("the real process exits with the documented code and prints one line, 
         `Error: Cannot back up "${missing}": the database does not exist (check --database or DATABASE_URL)`,
       ],
       [
-        ["auto"],
-        ExitCode.NotImplemented,
-        'Error: Cannot run "auto": the scheduler is not built yet (schedule "deno task backup:create" and "deno task backup:cleanup" with cron; see the README)',
+        ["auto", "--dir", ws.dir],
+        ExitCode.Usage,
+        'Error: Cannot run "auto": no schedule is set (use --every 6h or --cron "0 2 * * *", BACKUP_INTERVAL or BACKUP_CRON, "schedule" in the config file, or --once)',
       ],
     ];
     for (const [argv, code, line] of cases) {
