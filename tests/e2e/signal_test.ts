@@ -62,9 +62,9 @@ Deno.test("auto finishes the run in progress on SIGTERM, then exits 0 and releas
     makeLargeDatabase(ws.database);
     const result = await interrupt(ws, ["auto", "--every", "1h"], 1);
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stdout, / warn  stopping after the run in progress/);
-    assert.match(result.stdout, / info  run finished: full_\w+ in /);
-    assert.match(result.stdout, / info  scheduler stopped: asked to stop\n$/);
+    assert.match(result.stdout, / warn {2}stopping after the run in progress/);
+    assert.match(result.stdout, / info {2}run finished: full_\w+ in /);
+    assert.match(result.stdout, / info {2}scheduler stopped: asked to stop\n$/);
     const backups = result.names.filter((n) => n.endsWith(".meta.json"));
     assert.equal(backups.length, 1);
     assert.ok(
@@ -81,7 +81,7 @@ Deno.test("auto abandons the run in progress on a second SIGTERM: no partial fil
     makeLargeDatabase(ws.database);
     const result = await interrupt(ws, ["auto", "--every", "1h"], 2);
     assert.equal(result.code, ExitCode.Interrupted, result.stdout + result.stderr);
-    assert.match(result.stdout, / warn  abandoning the run in progress/);
+    assert.match(result.stdout, / warn {2}abandoning the run in progress/);
     assert.match(
       result.stdout,
       / error run failed \(attempt 1 of 4\): Stopped backing up ".*": interrupted, nothing was kept\n/,
