@@ -7,13 +7,15 @@ import { processIo } from "../src/cli/io.ts";
 import { Interrupts } from "../src/cli/interrupts.ts";
 import { systemClock } from "../src/core/clock.ts";
 import { ExitCode } from "../src/core/errors.ts";
-import { releaseHeldLocksSync } from "../src/core/lock.ts";
+import { holdsLock, releaseHeldLocksSync } from "../src/core/lock.ts";
 
 if (import.meta.main) {
   const interrupts = new Interrupts();
   const onSignal = () => {
-    if (interrupts.receive() !== "exit") return;
-    // a third (scheduler) or second (other commands) signal: no more waiting
+    const action = interrupts.receive();
+    // a command holding no lock (list, status, verify, a prompt) has nothing to unwind: exit now;
+    // otherwise a third (auto) or second (other commands) signal stops waiting for the unwinding
+    if (action !== "exit" && (interrupts.graceful || holdsLock())) return;
     releaseHeldLocksSync();
     Deno.exit(ExitCode.Interrupted);
   };

@@ -19,6 +19,11 @@ export class Interrupts {
     return this.#abort.signal;
   }
 
+  /** Whether the first signal only stops (`auto`), rather than aborting. */
+  get graceful(): boolean {
+    return this.#graceful;
+  }
+
   /** Lets the first signal only stop; the second aborts. For `auto`. */
   allowGracefulStop(): void {
     this.#graceful = true;

@@ -125,6 +125,11 @@ export async function withLock<T>(
   }
 }
 
+/** Whether this process holds a lock (work is in progress that a signal should unwind first). */
+export function holdsLock(): boolean {
+  return held.size > 0;
+}
+
 /** Releases every lock this process holds; for the entry point's forced exit on a signal. */
 export function releaseHeldLocksSync(): void {
   for (const lock of [...held]) lock.releaseSync();

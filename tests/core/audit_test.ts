@@ -9,7 +9,7 @@ import { acquireLock, LOCK_KEY } from "../../src/core/lock.ts";
 import { ExitCode } from "../../src/core/errors.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { FakeClock, runCli } from "../helpers/cli.ts";
-import { makeDatabase, snapshotDir, withWorkspace } from "../helpers/workspace.ts";
+import { makeDatabase, snapshotDir, withWorkspace, type Workspace } from "../helpers/workspace.ts";
 
 const entry = (n: number, action: AuditEntry["action"] = "create"): AuditEntry => ({
   time: `2026-11-23T10:0${n}:00.000Z`,
@@ -132,61 +132,60 @@ Deno.test("a refused request writes no audit line; a failed verification writes 
   });
 });
 
-Deno.test("list and status ignore the audit log and the lock file", async () => {
+/** A store with one backup (taken at 10:00) whose lock an "auto cycle" holds while `fn` runs. */
+async function withHeldLock(fn: (ws: Workspace, clock: FakeClock) => Promise<void>) {
   await withWorkspace(async (ws) => {
     makeDatabase(ws.database);
     const clock = new FakeClock("2026-11-23T10:00:00.000Z");
     await runCli(["create", "--database", ws.database, "--dir", ws.dir], { clock });
     const lock = await acquireLock(ws.dir, { command: "auto cycle", clock });
     try {
-      const names = Object.keys(await snapshotDir(ws.dir) ?? {});
-      assert.ok(names.includes(AUDIT_KEY) && names.includes(LOCK_KEY), names.join(", "));
-      const list = await runCli(["list", "--dir", ws.dir, "--format", "json"], { clock });
-      assert.deepEqual(JSON.parse(list.stdout).map((b: { id: string }) => b.id), [
-        "full_20261123T100000000Z",
-      ]);
-      const status = await runCli(
-        ["status", "--database", ws.database, "--dir", ws.dir, "--format", "json"],
-        { clock },
-      );
-      const report = JSON.parse(status.stdout);
-      assert.equal(report.totalBackups, 1);
-      assert.equal(report.systemHealth, "healthy", report.reasons?.join("; "));
+      await fn(ws, clock);
     } finally {
       await lock.release();
     }
   });
+}
+
+Deno.test("list and status ignore the audit log and the lock file", async () => {
+  await withHeldLock(async (ws, clock) => {
+    const names = Object.keys(await snapshotDir(ws.dir) ?? {});
+    assert.ok(names.includes(AUDIT_KEY) && names.includes(LOCK_KEY), names.join(", "));
+    const list = await runCli(["list", "--dir", ws.dir, "--format", "json"], { clock });
+    assert.deepEqual(JSON.parse(list.stdout).map((b: { id: string }) => b.id), [
+      "full_20261123T100000000Z",
+    ]);
+    const status = await runCli(
+      ["status", "--database", ws.database, "--dir", ws.dir, "--format", "json"],
+      { clock },
+    );
+    const report = JSON.parse(status.stdout);
+    assert.equal(report.totalBackups, 1);
+    assert.equal(report.systemHealth, "healthy", report.reasons?.join("; "));
+  });
 });
 
 Deno.test("create, restore and cleanup refuse with exit 6 while another run holds the lock", async () => {
-  await withWorkspace(async (ws) => {
-    makeDatabase(ws.database);
-    const clock = new FakeClock("2026-11-23T10:00:00.000Z");
-    await runCli(["create", "--database", ws.database, "--dir", ws.dir], { clock });
-    const lock = await acquireLock(ws.dir, { command: "auto cycle", clock });
-    try {
-      const before = await snapshotDir(ws.dir);
-      for (
-        const [command, argv] of [
-          ["create", ["create", "--database", ws.database]],
-          ["restore", ["restore", "full_2026", "--force", "--database", ws.database]],
-          ["cleanup", ["cleanup", "--keep-last", "1"]],
-        ] as const
-      ) {
-        const result = await runCli([...argv, "--dir", ws.dir], { clock });
-        assert.equal(result.code, ExitCode.Refused, command);
-        assert.equal(
-          result.stderr,
-          `Error: Cannot run "${command}": "auto cycle" (pid ${Deno.pid} on ${Deno.hostname()}, ` +
-            `since 2026-11-23T10:00:00.000Z) holds the lock "${join(ws.dir, LOCK_KEY)}" (wait ` +
-            "for it to finish; if that process is gone, remove the file)\n",
-        );
-      }
-      assert.deepEqual(await snapshotDir(ws.dir), before);
-      const dryRun = await runCli(["cleanup", "--keep-last", "1", "--dry-run", "--dir", ws.dir]);
-      assert.equal(dryRun.code, 0, "a dry run needs no lock");
-    } finally {
-      await lock.release();
+  await withHeldLock(async (ws, clock) => {
+    const before = await snapshotDir(ws.dir);
+    for (
+      const [command, argv] of [
+        ["create", ["create", "--database", ws.database]],
+        ["restore", ["restore", "full_2026", "--force", "--database", ws.database]],
+        ["cleanup", ["cleanup", "--keep-last", "1"]],
+      ] as const
+    ) {
+      const result = await runCli([...argv, "--dir", ws.dir], { clock });
+      assert.equal(result.code, ExitCode.Refused, command);
+      assert.equal(
+        result.stderr,
+        `Error: Cannot run "${command}": "auto cycle" (pid ${Deno.pid} on ${Deno.hostname()}, ` +
+          `since 2026-11-23T10:00:00.000Z) holds the lock "${join(ws.dir, LOCK_KEY)}" (wait ` +
+          "for it to finish; if that process is gone, remove the file)\n",
+      );
     }
+    assert.deepEqual(await snapshotDir(ws.dir), before);
+    const dryRun = await runCli(["cleanup", "--keep-last", "1", "--dry-run", "--dir", ws.dir]);
+    assert.equal(dryRun.code, 0, "a dry run needs no lock");
   });
 });
