@@ -84,6 +84,10 @@ export const BackupMetaSchema = z.object({
     restoreTest: z.boolean(),
     detail: z.string(),
   }).optional(),
+  /** Pinned backups are never deleted by a retention policy (`pin`, `unpin`, `create --pin`). */
+  pinned: z.boolean().optional(),
+  pinnedAt: isoDate.optional(),
+  pinReason: z.string().optional(),
   /** SHA-256 of this JSON without this field: an edited sidecar fails verification. */
   sidecarSha256: z.string().regex(/^[0-9a-f]{64}$/),
 });

@@ -25,9 +25,14 @@ import {
   messageOf,
   RefusedError,
 } from "./errors.ts";
-import { type Actor, type AuditEntry, isRefusal, recordAction } from "./audit.ts";
+import { type Actor, type AuditEntry, isRefusal, readAudit, recordAction } from "./audit.ts";
 import type { EventListener } from "./events.ts";
-import { applyRetention, type RetentionDecision, type RetentionPolicy } from "./retention.ts";
+import {
+  applyRetention,
+  type RetentionDecision,
+  type RetentionOptions,
+  type RetentionPolicy,
+} from "./retention.ts";
 import { assessHealth, type StatusReport } from "./health.ts";
 
 import type { Clock } from "./clock.ts";
@@ -604,30 +609,63 @@ async function checkChecksum(storage: Storage, meta: BackupMeta): Promise<void> 
 /** What cleanup decided, and for a real run, what it did. */
 export interface CleanupReport {
   policy: RetentionPolicy;
+  timeZone: string;
   decisions: (RetentionDecision & { size: number })[];
+  /** Why nothing is deleted on principle (empty policy, failed newest run), if so. */
+  hold?: string;
   incomplete: { key: string; size: number; action: "delete" | "keep"; reason: string }[];
   failures: { key: string; error: string }[];
   dryRun: boolean;
 }
 
+/** Options of {@linkcode cleanup}. */
+export interface CleanupOptions {
+  /** Decide and report only. Default `false`. */
+  dryRun?: boolean;
+  /** IANA zone that days, weeks, months and years are counted in. Default `UTC`. */
+  timeZone?: string;
+  /**
+   * The newest backup attempt: a failed one holds all deletes. Default: the newest `create` in
+   * the audit log.
+   */
+  lastAttempt?: RetentionOptions["lastAttempt"];
+}
+
 /**
  * Applies the retention policy to what is in the store now (no state file), deleting what it
- * decides unless `dryRun`. Incomplete files older than {@linkcode STALE_AFTER_MS} are removed
- * (younger ones may belong to a run in progress). Failed deletes are retried once and reported.
+ * decides unless `dryRun`, so a real run does exactly what its dry run showed. Incomplete files
+ * older than {@linkcode STALE_AFTER_MS} are removed (younger ones may belong to a run in
+ * progress). A sidecar goes before its data file, so a half-deleted backup never lists. Failed
+ * deletes are retried and reported.
  */
 export async function cleanup(
   context: ServiceContext,
   policy: RetentionPolicy,
-  dryRun: boolean,
+  options: CleanupOptions = {},
 ): Promise<CleanupReport> {
   const { storage, clock } = context;
+  const dryRun = options.dryRun ?? false;
+  const timeZone = options.timeZone ?? "UTC";
   const now = clock.now();
   const backups = await listBackups(storage);
-  const decisions = applyRetention(
-    backups.map((b) => ({ id: b.id, type: b.type, createdAt: b.createdAt, good: isGood(b) })),
+  const plan = applyRetention(
+    backups.map((b) => ({
+      id: b.id,
+      type: b.type,
+      createdAt: b.createdAt,
+      good: isGood(b),
+      pinned: b.meta?.pinned === true,
+      pinReason: b.meta?.pinReason,
+    })),
     policy,
     now,
-  ).map((d) => ({ ...d, size: sizeOf(backups.find((b) => b.id === d.id)!) }));
+    timeZone,
+    { lastAttempt: options.lastAttempt ?? await lastCreateAttempt(storage) },
+  );
+  const decisions = plan.decisions.map((d) => ({
+    ...d,
+    size: sizeOf(backups.find((b) => b.id === d.id)!),
+  }));
   const incomplete = (await leftovers(storage, backups)).map((e) => {
     const stale = now.getTime() - e.modifiedAt.getTime() > STALE_AFTER_MS;
     return {
@@ -657,7 +695,21 @@ export async function cleanup(
       ),
     );
   }
-  return { policy, decisions, incomplete, failures, dryRun };
+  return {
+    policy,
+    timeZone,
+    decisions,
+    ...(plan.hold ? { hold: plan.hold } : {}),
+    incomplete,
+    failures,
+    dryRun,
+  };
+}
+
+/** The newest `create` in the audit log, as retention's `lastAttempt`. */
+async function lastCreateAttempt(storage: Storage): Promise<RetentionOptions["lastAttempt"]> {
+  const [entry] = await readAudit(storage, { limit: 1, actions: ["create"] });
+  return entry && { at: new Date(entry.time), ok: entry.outcome === "ok", error: entry.error };
 }
 
 /** Files left by interrupted runs: incomplete writes, and data files whose sidecar never arrived. */
@@ -670,7 +722,7 @@ async function leftovers(storage: Storage, backups: CatalogEntry[]): Promise<Sto
   ];
 }
 
-/** Removes each key (retrying once); returns those that could not be removed. */
+/** Removes each key (with retries); returns those that could not be removed. */
 async function removeKeys(storage: Storage, keys: string[]): Promise<CleanupReport["failures"]> {
   const failures: CleanupReport["failures"] = [];
   for (const key of keys) {
@@ -683,12 +735,17 @@ async function removeKeys(storage: Storage, keys: string[]): Promise<CleanupRepo
   return failures;
 }
 
+/** Waits before each retry of a failed delete (a file briefly held open, a flaky mount). */
+const REMOVE_RETRY_DELAYS_MS = [100, 400];
+
 async function removeWithRetry(storage: Storage, key: string): Promise<void> {
-  try {
-    await storage.remove(key);
-  } catch {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await storage.remove(key);
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await storage.remove(key);
+    } catch (error) {
+      if (attempt >= REMOVE_RETRY_DELAYS_MS.length) throw error;
+      await new Promise((resolve) => setTimeout(resolve, REMOVE_RETRY_DELAYS_MS[attempt]));
+    }
   }
 }
 

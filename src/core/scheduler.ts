@@ -27,6 +27,8 @@ export interface CycleOptions {
   restoreTest?: boolean;
   /** Cleanup after a good backup. Default: no rule (nothing is deleted). */
   policy?: RetentionPolicy;
+  /** IANA zone the policy's days, weeks, months and years are counted in. Default `UTC`. */
+  timeZone?: string;
   /** Abandons the cycle in progress (cleanly) when aborted. */
   signal?: AbortSignal;
 }
@@ -171,7 +173,7 @@ export async function runCycle(
           );
         }
       }
-      const report = await cleanup(context, options.policy ?? {}, false);
+      const report = await cleanup(context, options.policy ?? {}, { timeZone: options.timeZone });
       const deleted = report.decisions.filter((d) => d.action === "delete").length;
       const failures = report.failures.map((f) => f.error);
       if (failures.length) {

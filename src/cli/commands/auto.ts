@@ -125,6 +125,7 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
     retries: config.schedule.retries,
     retryBackoffMs: parseDuration(config.schedule.retryBackoff)!,
     policy: policyOf(config),
+    timeZone: config.timezone,
     stop: interrupts.stop,
     signal: interrupts.abort,
     onEvent,

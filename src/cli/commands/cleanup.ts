@@ -9,7 +9,7 @@ import {
   withLocationOptions,
 } from "../deps.ts";
 import type { SettingValue } from "../../config/environment.ts";
-import { cleanup } from "../../core/backup_service.ts";
+import { cleanup, type CleanupReport } from "../../core/backup_service.ts";
 import { describePolicy, type RetentionPolicy } from "../../core/retention.ts";
 import type { Config } from "../../config/schema.ts";
 import { ExitCode } from "../../core/errors.ts";
@@ -17,30 +17,46 @@ import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseFormat } from "../settings.ts";
 
 const HELP = `
-A backup is kept when any rule keeps it; the newest good backup of each type is always kept, and
-with no rule nothing is deleted. Backups that fail their checks never count towards --keep-last.
+A backup is kept when any rule keeps it. The tiers keep the newest good backup of each of the
+last N hours, days, ISO weeks, months or years (in the configured time zone, --tz). Pinned
+backups, and the newest good backup of each type, are always kept. With no rule at all nothing is
+deleted, and when the newest backup is not good nothing is deleted either. Backups that fail
+their checks never fill a rule's slot. Rules from the config file ("retention", with per-type and
+pre-restore rules) and the environment apply too; flags win over them rule by rule.
 Files left by interrupted runs (older than 15 minutes) are removed. --dry-run prints exactly what
 a real run would do. Exits ${ExitCode.Storage} when anything could not be removed.
 
 Examples:
   $ backup-manager cleanup --keep-last 7 --dry-run
+  $ backup-manager cleanup --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --tz Europe/Berlin
   $ backup-manager cleanup --keep-days 30 --keep-last 10 --format json`;
+
+/** Retention flags and the settings they set. */
+const RETENTION_FLAGS = [
+  ["keepLast", "--keep-last"],
+  ["keepDays", "--keep-days"],
+  ["keepHourly", "--keep-hourly"],
+  ["keepDaily", "--keep-daily"],
+  ["keepWeekly", "--keep-weekly"],
+  ["keepMonthly", "--keep-monthly"],
+  ["keepYearly", "--keep-yearly"],
+] as const;
 
 /** Typed arguments of `cleanup`. */
 export interface CleanupArgs {
-  /** Retention flags given; they win over the environment and the config file. */
-  retention: SettingValue[];
+  /** Retention flags given (and `--tz`); they win over the environment and the config file. */
+  settings: SettingValue[];
   dryRun: boolean;
   format: "text" | "json";
   dir?: string;
 }
 
-/** Checks and types the raw options of `cleanup`; the retention values are checked with the settings. */
+/** Checks and types the raw options of `cleanup`; the rule values are checked with the settings. */
 export function parseCleanupArgs(raw: Record<string, unknown>): CleanupArgs {
   return {
-    retention: [
-      flagSetting("retention.keepLast", "--keep-last", raw.keepLast),
-      flagSetting("retention.keepDays", "--keep-days", raw.keepDays),
+    settings: [
+      ...RETENTION_FLAGS.map(([key, flag]) => flagSetting(`retention.${key}`, flag, raw[key])),
+      flagSetting("timezone", "--tz", raw.tz),
     ],
     dryRun: raw.dryRun === true,
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
@@ -50,58 +66,64 @@ export function parseCleanupArgs(raw: Record<string, unknown>): CleanupArgs {
 
 /** The retention policy the settings describe; `auto` applies the same one after each run. */
 export function policyOf(config: Config): RetentionPolicy {
-  return { keepLast: config.retention.keepLast, keepDays: config.retention.keepDays };
+  return config.retention;
 }
 
 /** Applies the retention policy (or shows what it would do). */
 export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<number> {
-  const config = settingsFor(deps, [...locationFlags({ dir: args.dir }), ...args.retention]);
-  const policy = policyOf(config);
+  const config = settingsFor(deps, [...locationFlags({ dir: args.dir }), ...args.settings]);
   const context = serviceContext(config, deps);
+  const options = { timeZone: config.timezone };
   const report = args.dryRun
-    ? await cleanup(context, policy, true)
-    : await locked(context, "cleanup", () => cleanup(context, policy, false));
-  const deleted = report.decisions.filter((d) => d.action === "delete");
-  if (args.format === "json") {
-    deps.io.stdout(renderJson({ ...report, policyText: describePolicy(policy) }));
-  } else {
-    const verb = args.dryRun ? "would be deleted" : "deleted";
-    deps.io.stdout(
-      `Policy: ${describePolicy(policy)}${
-        args.dryRun ? " (dry run: nothing is deleted)" : ""
-      }\n\n` +
-        (report.decisions.length
-          ? renderTable(
-            ["action", "id", "size", "why"],
-            report.decisions.map((
-              d,
-            ) => [d.action, d.id, formatBytes(d.size), d.reasons.join("; ")]),
-          )
-          : "No backups.\n") +
-        report.incomplete.map((i) => `${i.action} incomplete file ${i.key} (${i.reason})\n`).join(
-          "",
-        ) +
-        `\n${deleted.length} backup(s) ${verb}${
-          report.failures.length ? ` (${report.failures.length} file(s) could not be removed)` : ""
-        }, ${report.decisions.length - deleted.length} kept, ` +
-        `${formatBytes(deleted.reduce((s, d) => s + d.size, 0))} ${
-          args.dryRun ? "would be " : ""
-        }freed\n`,
-    );
-  }
+    ? await cleanup(context, policyOf(config), { ...options, dryRun: true })
+    : await locked(context, "cleanup", () => cleanup(context, policyOf(config), options));
+  const policyText = describePolicy(report.policy, report.timeZone);
+  if (args.format === "json") deps.io.stdout(renderJson({ ...report, policyText }));
+  else deps.io.stdout(renderReport(report, policyText));
   for (const failure of report.failures) deps.io.stderr(`Error: ${failure.error}\n`);
   return report.failures.length > 0 ? ExitCode.Storage : 0;
+}
+
+function renderReport(report: CleanupReport, policyText: string): string {
+  const deleted = report.decisions.filter((d) => d.action === "delete");
+  const verb = report.dryRun ? "would be deleted" : "deleted";
+  return `Policy: ${policyText}${report.dryRun ? " (dry run: nothing is deleted)" : ""}\n` +
+    (report.hold ? `Nothing is deleted: ${report.hold}\n` : "") + "\n" +
+    (report.decisions.length
+      ? renderTable(
+        ["action", "id", "size", "why"],
+        report.decisions.map((d) => [
+          d.action,
+          d.id + (d.pinned ? " (pinned)" : ""),
+          formatBytes(d.size),
+          d.reasons.join("; "),
+        ]),
+      )
+      : "No backups.\n") +
+    report.incomplete.map((i) => `${i.action} incomplete file ${i.key} (${i.reason})\n`).join("") +
+    `\n${deleted.length} backup(s) ${verb}${
+      report.failures.length ? ` (${report.failures.length} file(s) could not be removed)` : ""
+    }, ${report.decisions.length - deleted.length} kept, ` +
+    `${formatBytes(deleted.reduce((s, d) => s + d.size, 0))} ${
+      report.dryRun ? "would be " : ""
+    }freed\n`;
 }
 
 /** Registers `cleanup`. */
 export function registerCleanup(program: Command, deps: CommandDeps): void {
   const command = program.command("cleanup")
     .description("delete old backups by a retention policy")
-    .option("--keep-days <n>", "keep every backup younger than n days (env BACKUP_RETENTION_DAYS)")
     .option(
       "--keep-last <n>",
       "keep the newest n good backups of each type (env BACKUP_MAX_BACKUPS)",
     )
+    .option("--keep-days <n>", "keep every backup younger than n days (env BACKUP_RETENTION_DAYS)")
+    .option("--keep-hourly <n>", "keep the newest backup of each of the last n hours")
+    .option("--keep-daily <n>", "keep the newest backup of each of the last n days")
+    .option("--keep-weekly <n>", "keep the newest backup of each of the last n ISO weeks")
+    .option("--keep-monthly <n>", "keep the newest backup of each of the last n months")
+    .option("--keep-yearly <n>", "keep the newest backup of each of the last n years")
+    .option("--tz <zone>", "IANA time zone of the periods (env BACKUP_TZ, default this machine's)")
     .option("--dry-run", "print the plan, delete nothing")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
