@@ -526,7 +526,7 @@ Deno.test("cleanup --dry-run lists every backup with its reason and deletes noth
     });
     assert.match(
       text.stdout,
-      /^Policy: keep the last 2 good backups of each type; always keep the newest good backup \(dry run: nothing is deleted\)\n/,
+      /^Policy: keep the last 2; pinned backups always \(dry run: nothing is deleted\)\n/,
     );
     assert.match(text.stdout, /\n3 backup\(s\) would be deleted, 2 kept, .+ would be freed\n$/);
     assert.deepEqual(await snapshotDir(ws.dir), before);
@@ -582,18 +582,32 @@ Deno.test("cleanup never deletes the newest good backup, even with --keep-last 0
   });
 });
 
-Deno.test("cleanup keeps the newest good backup when the newest backup is damaged", async () => {
+Deno.test("cleanup deletes nothing while the newest backup is damaged, and says so", async () => {
   await withFiveDailyBackups(async (ws, ids, clock) => {
     await Deno.writeFile(join(ws.dir, `${ids[0]}.sql.gz`), new Uint8Array([1, 2, 3]));
+    const before = await snapshotDir(ws.dir);
+    const hold =
+      `the newest backup ${ids[0]} is not good: nothing is deleted until a backup succeeds`;
     const done = await cleanupJson(ws, clock, ["--keep-last", "0", "--keep-days", "0"]);
-    assert.deepEqual(done.decisions.map((d) => [d.id, d.action]), [
-      [ids[0], "delete"],
-      [ids[1], "keep"],
-      [ids[2], "delete"],
-      [ids[3], "delete"],
-      [ids[4], "delete"],
+    assert.equal((done as { hold?: string }).hold, hold);
+    assert.ok(done.decisions.every((d) => d.action === "keep" && d.reasons.at(-1) === hold));
+    assert.deepEqual(await snapshotDir(ws.dir), before);
+    const text = await runCli(["cleanup", "--dir", ws.dir, "--keep-last", "1"], { clock });
+    assert.match(text.stdout, new RegExp(`\nNothing is deleted: ${hold}\n`));
+    assert.match(text.stdout, /\n0 backup\(s\) deleted, 5 kept, 0 B freed\n$/);
+
+    // a good backup after it lifts the hold; the damaged one then counts for no rule
+    clock.advance(DAY);
+    await create(ws, clock);
+    const after = await cleanupJson(ws, clock, ["--keep-last", "2"]);
+    assert.deepEqual(after.decisions.map((d) => d.action), [
+      "keep",
+      "delete",
+      "keep",
+      "delete",
+      "delete",
+      "delete",
     ]);
-    assert.deepEqual(await listIds(ws), [ids[1]]);
   });
 });
 
@@ -622,7 +636,7 @@ Deno.test("cleanup with no policy deletes nothing and says so", async () => {
     const before = await snapshotDir(ws.dir);
     const result = await runCli(["cleanup", "--dir", ws.dir], { clock });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^Policy: no retention rule set: keep everything\n/);
+    assert.match(result.stdout, /^Policy: no retention rule set: nothing is deleted\n/);
     assert.match(result.stdout, /\n0 backup\(s\) deleted, 5 kept, 0 B freed\n$/);
     assert.deepEqual(await snapshotDir(ws.dir), before);
     const json = await cleanupJson(ws, clock, []);
@@ -831,7 +845,7 @@ Deno.test("BACKUP_RETENTION_DAYS and BACKUP_MAX_BACKUPS set the policy and flags
     const fromEnv = await cleanupJson(ws, clock, ["--dry-run"], env);
     assert.equal(
       fromEnv.policyText,
-      "keep the last 1 good backups of each type, and every backup from the last 2 days; always keep the newest good backup",
+      "keep the last 1 and 2 days; pinned backups always",
     );
     assert.deepEqual(fromEnv.decisions.filter((d) => d.action === "keep").map((d) => d.id), [
       ids[0],
