@@ -11,6 +11,7 @@ import { registerVerify } from "./commands/verify.ts";
 import { registerCleanup } from "./commands/cleanup.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerAuto } from "./commands/auto.ts";
+import { registerPin } from "./commands/pin.ts";
 
 /**
  * Runs one command line and returns the exit code. Every expected failure becomes one line on
@@ -62,6 +63,7 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
       registerRestore,
       registerVerify,
       registerCleanup,
+      registerPin,
       registerStatus,
       registerAuto,
     ]

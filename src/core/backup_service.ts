@@ -60,6 +60,8 @@ export interface CreateBackupOptions {
   /** Default `full`. */
   type?: BackupType;
   description?: string;
+  /** Pin the new backup, so no retention policy deletes it. */
+  pin?: { reason?: string };
   /** Database to back up; default the context's. */
   database?: string;
   onProgress?: (progress: DumpProgress) => void;
@@ -114,7 +116,7 @@ export async function checkDatabase(
  * Runs an action and records it in the audit log: success with what `fn` reports, failure with
  * its one-line message. Refusals are not recorded ({@linkcode isRefusal}).
  */
-async function audited<T>(
+export async function audited<T>(
   context: ServiceContext,
   action: AuditEntry["action"],
   target: string,
@@ -192,6 +194,13 @@ async function writeBackup(
       sizes: { raw, compressed },
       file: { name: dataKey(id), compression: "gzip", sha256: hash.digest("hex") },
       ...(summary.migration ? { migration: summary.migration } : {}),
+      ...(options.pin
+        ? {
+          pinned: true,
+          pinnedAt: finished.toISOString(),
+          ...(options.pin.reason ? { pinReason: options.pin.reason } : {}),
+        }
+        : {}),
     };
     await writer.commit();
     try {
@@ -217,7 +226,15 @@ async function freeId(storage: Storage, type: BackupType, at: Date): Promise<str
   }
 }
 
-async function writeMeta(storage: Storage, meta: UnsealedMeta, overwrite: boolean): Promise<void> {
+/**
+ * Writes a sidecar atomically (temporary name, fsync, rename) with a fresh self-checksum;
+ * `overwrite` replaces an existing one (verify, pin).
+ */
+export async function writeMeta(
+  storage: Storage,
+  meta: UnsealedMeta,
+  overwrite: boolean,
+): Promise<void> {
   const writer = await storage.create(metaKey(meta.id), { overwrite });
   try {
     await writer.write(serializeMeta(meta));

@@ -586,8 +586,9 @@ Deno.test("cleanup deletes nothing while the newest backup is damaged, and says 
   await withFiveDailyBackups(async (ws, ids, clock) => {
     await Deno.writeFile(join(ws.dir, `${ids[0]}.sql.gz`), new Uint8Array([1, 2, 3]));
     const before = await snapshotDir(ws.dir);
-    const hold =
-      `the newest backup ${ids[0]} is not good: nothing is deleted until a backup succeeds`;
+    const hold = `the newest backup ${
+      ids[0]
+    } is not good: nothing is deleted until a backup succeeds`;
     const done = await cleanupJson(ws, clock, ["--keep-last", "0", "--keep-days", "0"]);
     assert.equal((done as { hold?: string }).hold, hold);
     assert.ok(done.decisions.every((d) => d.action === "keep" && d.reasons.at(-1) === hold));

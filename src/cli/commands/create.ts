@@ -11,29 +11,37 @@ const HELP = `
 Examples:
   $ backup-manager create
   $ backup-manager create --type schema --description "before migration 42"
+  $ backup-manager create --pin --pin-reason "before the v2 upgrade"
   $ backup-manager create --database ./data/app.db --dir /var/backups/app --format json`;
 
 /** Typed arguments of `create`. */
 export interface CreateArgs {
   type: "full" | "schema";
   description?: string;
+  /** Pin the new backup (cleanup never deletes it), with an optional reason. */
+  pin?: { reason?: string };
   format: "text" | "json";
   database?: string;
   dir?: string;
 }
 
 /** Checks and types the raw options of `create`. */
-export function parseCreateArgs(raw: Record<string, string | undefined>): CreateArgs {
-  const type = raw.type ?? "full";
+export function parseCreateArgs(raw: Record<string, string | boolean | undefined>): CreateArgs {
+  const type = (raw.type as string | undefined) ?? "full";
+  const reason = raw.pinReason as string | undefined;
+  if (reason !== undefined && raw.pin !== true) {
+    throw new UsageError("Cannot use --pin-reason without --pin (add --pin to keep this backup)");
+  }
   if (type !== "full" && type !== "schema") {
     throw new UsageError(`Invalid value "${type}" for --type: expected "full" or "schema"`);
   }
   return {
     type,
-    description: raw.description,
-    format: parseFormat(raw.format, ["text", "json"] as const, "text"),
-    database: raw.database,
-    dir: raw.dir,
+    description: raw.description as string | undefined,
+    ...(raw.pin === true ? { pin: reason ? { reason } : {} } : {}),
+    format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
+    database: raw.database as string | undefined,
+    dir: raw.dir as string | undefined,
   };
 }
 
@@ -48,6 +56,7 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
       createBackup(context, {
         type: args.type,
         description: args.description,
+        pin: args.pin,
         onProgress: progress.dump,
         signal: deps.interrupts.abort,
       }));
@@ -59,7 +68,7 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
     return 0;
   }
   deps.io.stdout(
-    `Created backup ${meta.id}\n` +
+    `Created backup ${meta.id}${meta.pinned ? " (pinned: cleanup never deletes it)" : ""}\n` +
       `  database    ${meta.database.path ?? meta.database.name}\n` +
       `  tables      ${meta.totals.tables}, rows ${formatCount(meta.totals.rows)}\n` +
       `  size        ${formatBytes(meta.sizes.raw)} SQL, ${
@@ -82,6 +91,8 @@ export function registerCreate(program: Command, deps: CommandDeps): void {
     .description("back up the database to <type>_<time>.sql.gz plus a .meta.json sidecar")
     .option("--type <type>", "full (schema and data) or schema", "full")
     .option("--description <text>", "note stored in the sidecar")
+    .option("--pin", "pin the backup: cleanup never deletes it")
+    .option("--pin-reason <text>", "why it is pinned (with --pin)")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw) => {

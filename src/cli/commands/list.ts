@@ -45,6 +45,9 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
       sizeRaw: b.meta?.sizes.raw ?? null,
       description: b.meta?.description ?? null,
       verification: b.meta?.verification ?? null,
+      pinned: b.meta?.pinned === true,
+      pinnedAt: b.meta?.pinnedAt ?? null,
+      pinReason: b.meta?.pinReason ?? null,
     }))));
     return 0;
   }
@@ -60,12 +63,13 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
       b.createdAt.toISOString().replace("T", " ").slice(0, 19),
       b.meta?.totals.rows ?? "-",
       b.dataSize === undefined ? "-" : formatBytes(b.dataSize),
-      isGood(b)
+      (isGood(b)
         ? (b.meta?.verification
           ? `verified ${b.meta.verification.restoreTest ? "(restore)" : ""}`.trim()
           : "ok")
-        : "DAMAGED",
-      b.meta?.description ?? "",
+        : "DAMAGED") + (b.meta?.pinned ? ", pinned" : ""),
+      [b.meta?.description, b.meta?.pinReason ? `pinned: ${b.meta.pinReason}` : undefined]
+        .filter(Boolean).join("; "),
     ]),
   ));
   if (backups.length > shown.length) {
