@@ -195,6 +195,9 @@ Deno.test("list in json format gives each backup's figures", async () => {
         sizeRaw: "number",
         description: "nightly",
         verification: null,
+        pinned: false,
+        pinnedAt: null,
+        pinReason: null,
       },
     );
   });
