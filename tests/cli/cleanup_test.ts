@@ -209,3 +209,21 @@ Deno.test("cleanup deletes nothing after a failed create in the audit log, until
     assert.equal(done.decisions[0].id, next);
   });
 });
+
+Deno.test("auto --once applies the same --keep-* tiers as cleanup after its backup", async () => {
+  await withWorkspace(async (ws) => {
+    makeDatabase(ws.database);
+    const old = [
+      await createAt(ws, "2026-11-21T10:00:00Z"),
+      await createAt(ws, "2026-11-22T10:00:00Z"),
+    ];
+    const result = await runCli(
+      ["auto", "--once", "--keep-daily", "2", "--database", ws.database, "--dir", ws.dir],
+      { clock: new FakeClock("2026-11-23T10:00:00Z"), env: { BACKUP_TZ: "UTC" } },
+    );
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const left = JSON.parse((await runCli(["list", "--dir", ws.dir, "--format", "json"])).stdout);
+    assert.deepEqual(left.length, 2);
+    assert.equal(left[1].id, old[1]);
+  });
+});

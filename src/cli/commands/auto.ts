@@ -16,6 +16,7 @@ import { checkSchedule, type Schedule } from "../../core/schedule.ts";
 import { runScheduler } from "../../core/scheduler.ts";
 import { formatLogLine } from "../log.ts";
 import { policyOf } from "./cleanup.ts";
+import { retentionSettings, withRetentionOptions } from "../retention_flags.ts";
 
 const HELP = `
 Each run takes the lock, creates a backup, verifies it (--restore-test: also restores it into a
@@ -56,8 +57,7 @@ export function parseAutoArgs(
       flagSetting("schedule.restoreTest", "--restore-test", raw.restoreTest),
       flagSetting("schedule.retries", "--retries", raw.retries),
       flagSetting("schedule.retryBackoff", "--retry-backoff", raw.retryBackoff),
-      flagSetting("retention.keepLast", "--keep-last", raw.keepLast),
-      flagSetting("retention.keepDays", "--keep-days", raw.keepDays),
+      ...retentionSettings(raw),
       flagSetting("log.format", "--log-format", raw.logFormat),
     ],
     database: raw.database as string | undefined,
@@ -139,7 +139,7 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
 
 /** Registers `auto`. */
 export function registerAuto(program: Command, deps: CommandDeps): void {
-  const command = program.command("auto")
+  const command = withRetentionOptions(program.command("auto"))
     .description("run backups on a schedule: create, verify, cleanup (or one run with --once)")
     .option("--every <duration>", "run at this interval, e.g. 6h (env BACKUP_INTERVAL)")
     .option("--cron <expression>", 'run at these times, e.g. "0 2 * * *" (env BACKUP_CRON)')
@@ -150,8 +150,6 @@ export function registerAuto(program: Command, deps: CommandDeps): void {
     .option("--restore-test", "also restore each new backup into a scratch database")
     .option("--retries <n>", "retries of a failed run (default 3)")
     .option("--retry-backoff <duration>", "wait before the first retry, doubling (default 1m)")
-    .option("--keep-last <n>", "after each run, keep the newest n good backups of each type")
-    .option("--keep-days <n>", "after each run, keep every backup younger than n days")
     .option("--log-format <format>", "human or json (env BACKUP_LOG_FORMAT)")
     .addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw, cmd: Command) => {

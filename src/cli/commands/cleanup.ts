@@ -15,6 +15,7 @@ import type { Config } from "../../config/schema.ts";
 import { ExitCode } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseFormat } from "../settings.ts";
+import { retentionSettings, withRetentionOptions } from "../retention_flags.ts";
 
 const HELP = `
 A backup is kept when any rule keeps it. The tiers keep the newest good backup of each of the
@@ -31,17 +32,6 @@ Examples:
   $ backup-manager cleanup --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --tz Europe/Berlin
   $ backup-manager cleanup --keep-days 30 --keep-last 10 --format json`;
 
-/** Retention flags and the settings they set. */
-const RETENTION_FLAGS = [
-  ["keepLast", "--keep-last"],
-  ["keepDays", "--keep-days"],
-  ["keepHourly", "--keep-hourly"],
-  ["keepDaily", "--keep-daily"],
-  ["keepWeekly", "--keep-weekly"],
-  ["keepMonthly", "--keep-monthly"],
-  ["keepYearly", "--keep-yearly"],
-] as const;
-
 /** Typed arguments of `cleanup`. */
 export interface CleanupArgs {
   /** Retention flags given (and `--tz`); they win over the environment and the config file. */
@@ -55,7 +45,7 @@ export interface CleanupArgs {
 export function parseCleanupArgs(raw: Record<string, unknown>): CleanupArgs {
   return {
     settings: [
-      ...RETENTION_FLAGS.map(([key, flag]) => flagSetting(`retention.${key}`, flag, raw[key])),
+      ...retentionSettings(raw),
       flagSetting("timezone", "--tz", raw.tz),
     ],
     dryRun: raw.dryRun === true,
@@ -111,18 +101,8 @@ function renderReport(report: CleanupReport, policyText: string): string {
 
 /** Registers `cleanup`. */
 export function registerCleanup(program: Command, deps: CommandDeps): void {
-  const command = program.command("cleanup")
+  const command = withRetentionOptions(program.command("cleanup"))
     .description("delete old backups by a retention policy")
-    .option(
-      "--keep-last <n>",
-      "keep the newest n good backups of each type (env BACKUP_MAX_BACKUPS)",
-    )
-    .option("--keep-days <n>", "keep every backup younger than n days (env BACKUP_RETENTION_DAYS)")
-    .option("--keep-hourly <n>", "keep the newest backup of each of the last n hours")
-    .option("--keep-daily <n>", "keep the newest backup of each of the last n days")
-    .option("--keep-weekly <n>", "keep the newest backup of each of the last n ISO weeks")
-    .option("--keep-monthly <n>", "keep the newest backup of each of the last n months")
-    .option("--keep-yearly <n>", "keep the newest backup of each of the last n years")
     .option("--tz <zone>", "IANA time zone of the periods (env BACKUP_TZ, default this machine's)")
     .option("--dry-run", "print the plan, delete nothing")
     .option("--format <format>", "text or json", "text")
