@@ -1,16 +1,6 @@
 /** Text rendering shared by commands: sizes, tables, JSON. */
 
-/** 1536 -> "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes } from "../core/units.ts";
 
 /** 1234567 -> "1,234,567". */
 export function formatCount(n: number): string {

@@ -1,103 +1,289 @@
 /**
- * Status figures and health rules, as pure functions of what the catalog holds and the time, so
- * every rule has a table-driven test.
+ * Health rules, as one pure function of the facts `status` gathers, a policy and the time, so
+ * every rule and its boundaries have a table-driven test and monitors get the same verdict the
+ * tests pin down.
  */
+import { formatAge, formatBytes } from "./units.ts";
 
 /** What health needs to know about one backup. */
-export interface HealthInput {
+export interface HealthBackup {
+  id: string;
   type: string;
   createdAt: Date;
+  /** Passes its cheap checks and did not fail its last verification. */
   good: boolean;
   /** Bytes on disk (data + sidecar). */
   size: number;
+  /** When a verification of this backup last passed; absent when never verified. */
+  verifiedAt?: Date;
 }
 
-/** Thresholds of the health rules. */
-export interface HealthOptions {
-  /** Newest good backup older than this is a warning. Default 24 h. */
-  warnAgeMs?: number;
-  /** Newest good backup older than this is critical. Default 48 h. */
-  criticalAgeMs?: number;
-  /** Interrupted writes left in the store. */
-  incompleteFiles?: number;
-  /** Whether the database could be found; `undefined` when not checked. */
+/** The outcome of the newest run (a scheduler cycle or a manual `create`). */
+export interface LastRun {
+  time: Date;
+  outcome: "ok" | "failed";
+  /** The one-line error of a failed run. */
+  error?: string;
+}
+
+/** Everything the rules look at, gathered by `getStatus` (or a test). */
+export interface HealthFacts {
+  /** In any order. */
+  backups: HealthBackup[];
+  /** Files left by interrupted runs. */
+  incompleteFiles: number;
+  /** Whether the database answered; `undefined` when not checked. */
   databaseReachable?: boolean;
+  /** Free bytes where backups go; `undefined` when the store cannot tell. */
+  freeBytes?: number;
+  /** `undefined` when no run is recorded. */
+  lastRun?: LastRun;
+  /** Failed runs since the last successful one. */
+  consecutiveFailures: number;
 }
 
-/** The overall verdict, worst rule wins. */
-export type Health = "healthy" | "warning" | "critical";
-
-/** Figures and verdict that `status` prints. */
-export interface StatusReport {
-  totalBackups: number;
-  goodBackups: number;
-  lastBackupDate: string | null;
-  lastBackupType: string | null;
-  lastGoodBackupDate: string | null;
-  totalSize: number;
-  averageBackupSize: number;
-  systemHealth: Health;
-  reasons: string[];
+/** Thresholds of the rules; see {@linkcode DEFAULT_HEALTH_POLICY}. */
+export interface HealthPolicy {
+  /** Recovery point objective: the newest good backup may be this old (critical at twice). */
+  rpoMs: number;
+  /** The newest verified backup may be this old; 0 turns the rule off. */
+  verifyMaxAgeMs: number;
+  /** Newest full backup smaller than this share of the recent median is suspect; 0 turns it off. */
+  sizeAnomalyRatio: number;
+  /** Less free space than this in the backup directory is a warning; 0 turns it off. */
+  minFreeBytes: number;
+  /** This many failed runs in a row is critical (one is a warning). */
+  criticalFailures: number;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
 
-/** Computes the status report; `backups` in any order. */
+/** Defaults that suit a daily backup: RPO 24 h, weekly verification, half the usual size, 1 GiB. */
+export const DEFAULT_HEALTH_POLICY: Readonly<HealthPolicy> = {
+  rpoMs: 24 * HOUR_MS,
+  verifyMaxAgeMs: 7 * 24 * HOUR_MS,
+  sizeAnomalyRatio: 0.5,
+  minFreeBytes: 1024 ** 3,
+  criticalFailures: 3,
+};
+
+/** How many earlier full backups make the "recent median", and how many it needs at least. */
+export const SIZE_WINDOW = { max: 7, min: 3 } as const;
+
+/** The overall verdict, worst rule wins. */
+export type HealthLevel = "healthy" | "warning" | "critical";
+
+/** Which rule raised a reason; stable for machines. */
+export type HealthRule =
+  | "database"
+  | "backups"
+  | "rpo"
+  | "integrity"
+  | "incomplete"
+  | "last-run"
+  | "verification"
+  | "size"
+  | "disk";
+
+/** One finding: a single line for `status --check` and notifications. */
+export interface HealthReason {
+  level: "warning" | "critical";
+  rule: HealthRule;
+  message: string;
+}
+
+/** Every figure `status` prints; dates as ISO strings, ages and sizes as numbers, `null` = none. */
+export interface HealthFigures {
+  totalBackups: number;
+  goodBackups: number;
+  damagedBackups: number;
+  incompleteFiles: number;
+  lastBackupDate: string | null;
+  lastBackupType: string | null;
+  lastGoodBackupDate: string | null;
+  lastGoodBackupAgeMs: number | null;
+  totalSize: number;
+  averageBackupSize: number;
+  lastRunDate: string | null;
+  lastRunOutcome: "ok" | "failed" | null;
+  lastRunError: string | null;
+  consecutiveFailures: number;
+  lastVerifiedBackup: string | null;
+  lastVerifiedBackupDate: string | null;
+  lastVerifiedBackupAgeMs: number | null;
+  lastVerifiedAt: string | null;
+  newestFullBackupSize: number | null;
+  recentMedianSize: number | null;
+  freeBytes: number | null;
+  databaseReachable: boolean | null;
+}
+
+/** The verdict, its reasons (critical first) and the figures behind them. */
+export interface HealthAssessment {
+  level: HealthLevel;
+  reasons: HealthReason[];
+  figures: HealthFigures;
+}
+
+/** Applies every rule of `policy` to `facts` at `now`. */
 export function assessHealth(
-  backups: HealthInput[],
+  facts: HealthFacts,
+  policy: HealthPolicy,
   now: Date,
-  options: HealthOptions = {},
-): StatusReport {
-  const warnAge = options.warnAgeMs ?? 24 * HOUR_MS;
-  const criticalAge = options.criticalAgeMs ?? 48 * HOUR_MS;
-  const sorted = [...backups].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+): HealthAssessment {
+  const sorted = [...facts.backups].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   const good = sorted.filter((b) => b.good);
+  const verified = good.find((b) => b.verifiedAt !== undefined);
+  const size = sizeFigures(good);
   const totalSize = sorted.reduce((sum, b) => sum + b.size, 0);
-  const critical: string[] = [];
-  const warning: string[] = [];
-  if (options.databaseReachable === false) critical.push("the database cannot be found");
-  if (good.length === 0) {
-    critical.push(
-      sorted.length === 0 ? "no backups exist" : "no backup passes its integrity checks",
-    );
-  } else {
-    const age = now.getTime() - good[0].createdAt.getTime();
-    const text = `the newest good backup is ${formatAge(age)} old`;
-    if (age > criticalAge) critical.push(`${text} (limit ${formatAge(criticalAge)})`);
-    else if (age > warnAge) warning.push(`${text} (limit ${formatAge(warnAge)})`);
-  }
-  if (sorted.length > 0 && !sorted[0].good && good.length > 0) {
-    critical.push("the newest backup fails its integrity checks");
-  }
-  const bad = sorted.length - good.length;
-  if (bad > 0) {
-    warning.push(
-      `${bad} backup${bad === 1 ? "" : "s"} fail${bad === 1 ? "s" : ""} integrity checks`,
-    );
-  }
-  if ((options.incompleteFiles ?? 0) > 0) {
-    warning.push(
-      `${options.incompleteFiles} incomplete file(s) from interrupted runs (run cleanup)`,
-    );
-  }
-  return {
+  const figures: HealthFigures = {
     totalBackups: sorted.length,
     goodBackups: good.length,
+    damagedBackups: sorted.length - good.length,
+    incompleteFiles: facts.incompleteFiles,
     lastBackupDate: sorted[0]?.createdAt.toISOString() ?? null,
     lastBackupType: sorted[0]?.type ?? null,
     lastGoodBackupDate: good[0]?.createdAt.toISOString() ?? null,
+    lastGoodBackupAgeMs: good[0] ? ageOf(good[0].createdAt, now) : null,
     totalSize,
     averageBackupSize: sorted.length ? Math.round(totalSize / sorted.length) : 0,
-    systemHealth: critical.length ? "critical" : warning.length ? "warning" : "healthy",
-    reasons: [...critical, ...warning],
+    lastRunDate: facts.lastRun?.time.toISOString() ?? null,
+    lastRunOutcome: facts.lastRun?.outcome ?? null,
+    lastRunError: facts.lastRun?.error ?? null,
+    consecutiveFailures: facts.consecutiveFailures,
+    lastVerifiedBackup: verified?.id ?? null,
+    lastVerifiedBackupDate: verified?.createdAt.toISOString() ?? null,
+    lastVerifiedBackupAgeMs: verified ? ageOf(verified.createdAt, now) : null,
+    lastVerifiedAt: verified?.verifiedAt?.toISOString() ?? null,
+    newestFullBackupSize: size.newest,
+    recentMedianSize: size.median,
+    freeBytes: facts.freeBytes ?? null,
+    databaseReachable: facts.databaseReachable ?? null,
   };
+  const reasons: HealthReason[] = [];
+  const add = (level: HealthReason["level"], rule: HealthRule, message: string) =>
+    reasons.push({ level, rule, message });
+
+  if (facts.databaseReachable === false) {
+    add("critical", "database", "the database cannot be reached");
+  }
+  if (sorted.length === 0) add("critical", "backups", "no backups exist");
+  else if (good.length === 0) add("critical", "backups", "no backup passes its integrity checks");
+
+  if (figures.lastGoodBackupAgeMs !== null) {
+    const age = figures.lastGoodBackupAgeMs;
+    const text = `the newest good backup is ${formatAge(age)} old`;
+    if (age > 2 * policy.rpoMs) {
+      add("critical", "rpo", `${text}, past twice the RPO (limit ${formatAge(2 * policy.rpoMs)})`);
+    } else if (age > policy.rpoMs) {
+      add("warning", "rpo", `${text}, past the RPO (limit ${formatAge(policy.rpoMs)})`);
+    }
+  }
+
+  if (sorted.length > 0 && !sorted[0].good && good.length > 0) {
+    add("critical", "integrity", "the newest backup fails its integrity checks");
+  }
+  const bad = figures.damagedBackups;
+  if (bad > 0 && good.length > 0) {
+    add(
+      "warning",
+      "integrity",
+      `${plural(bad, "backup")} fail${bad === 1 ? "s" : ""} integrity checks`,
+    );
+  }
+  if (facts.incompleteFiles > 0) {
+    add(
+      "warning",
+      "incomplete",
+      `${facts.incompleteFiles} incomplete file(s) from interrupted runs (run cleanup)`,
+    );
+  }
+
+  if (facts.lastRun?.outcome === "failed") {
+    const failures = Math.max(1, facts.consecutiveFailures);
+    const text = `the last run failed at ${facts.lastRun.time.toISOString()}` +
+      (failures > 1 ? ` (${failures} failures in a row)` : "") +
+      (facts.lastRun.error ? `: ${facts.lastRun.error}` : "");
+    add(failures >= policy.criticalFailures ? "critical" : "warning", "last-run", text);
+  }
+
+  if (good.length > 0 && policy.verifyMaxAgeMs > 0) {
+    if (!verified) {
+      add("warning", "verification", "no good backup has been verified (run verify)");
+    } else if (figures.lastVerifiedBackupAgeMs! > policy.verifyMaxAgeMs) {
+      add(
+        "warning",
+        "verification",
+        `the newest verified backup is ${formatAge(figures.lastVerifiedBackupAgeMs!)} old ` +
+          `(limit ${formatAge(policy.verifyMaxAgeMs)}; run verify)`,
+      );
+    }
+  }
+
+  if (
+    size.newest !== null && size.median !== null && policy.sizeAnomalyRatio > 0 &&
+    size.newest < policy.sizeAnomalyRatio * size.median
+  ) {
+    add(
+      "warning",
+      "size",
+      `the newest full backup (${formatBytes(size.newest)}) is ${
+        Math.floor((size.newest / size.median) * 100)
+      }% of the recent median (${formatBytes(size.median)}; limit ${
+        Math.round(policy.sizeAnomalyRatio * 100)
+      }%)`,
+    );
+  }
+
+  if (facts.freeBytes !== undefined) {
+    const free = formatBytes(facts.freeBytes);
+    if (good.length > 0 && facts.freeBytes < good[0].size) {
+      add(
+        "critical",
+        "disk",
+        `only ${free} free in the backup directory, less than the newest backup ` +
+          `(${formatBytes(good[0].size)}): the next one may not fit`,
+      );
+    } else if (facts.freeBytes < policy.minFreeBytes) {
+      add(
+        "warning",
+        "disk",
+        `only ${free} free in the backup directory (limit ${formatBytes(policy.minFreeBytes)})`,
+      );
+    }
+  }
+
+  reasons.sort((a, b) => Number(a.level === "warning") - Number(b.level === "warning"));
+  const level: HealthLevel = reasons.some((r) => r.level === "critical")
+    ? "critical"
+    : reasons.length
+    ? "warning"
+    : "healthy";
+  return { level, reasons, figures };
 }
 
-/** "3h 5m", "2d 4h": ages in messages. */
-export function formatAge(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours}h ${minutes % 60}m`;
-  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+/** The newest full backup's size and the median of up to the 7 good full backups before it. */
+function sizeFigures(good: HealthBackup[]): { newest: number | null; median: number | null } {
+  const full = good.filter((b) => b.type === "full");
+  if (full.length === 0) return { newest: null, median: null };
+  const before = full.slice(1, 1 + SIZE_WINDOW.max).map((b) => b.size).sort((a, b) => a - b);
+  if (before.length < SIZE_WINDOW.min) return { newest: full[0].size, median: null };
+  const middle = Math.floor(before.length / 2);
+  const median = before.length % 2
+    ? before[middle]
+    : Math.round((before[middle - 1] + before[middle]) / 2);
+  return { newest: full[0].size, median };
+}
+
+function ageOf(date: Date, now: Date): number {
+  return Math.max(0, now.getTime() - date.getTime());
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** Orders levels for comparisons ("did it get worse?"). */
+export function severity(level: HealthLevel): number {
+  return level === "critical" ? 2 : level === "warning" ? 1 : 0;
 }
