@@ -18,7 +18,6 @@ import {
 import { type CatalogEntry, findBackup, isGood, listBackups, readAll } from "./catalog.ts";
 import { GzipCompressor } from "./compressor.ts";
 import {
-  BackupManagerError,
   DatabaseNotFoundError,
   IntegrityError,
   InterruptedError,
@@ -33,7 +32,6 @@ import {
   type RetentionOptions,
   type RetentionPolicy,
 } from "./retention.ts";
-import { assessHealth, type StatusReport } from "./health.ts";
 
 import type { Clock } from "./clock.ts";
 
@@ -730,7 +728,10 @@ async function lastCreateAttempt(storage: Storage): Promise<RetentionOptions["la
 }
 
 /** Files left by interrupted runs: incomplete writes, and data files whose sidecar never arrived. */
-async function leftovers(storage: Storage, backups: CatalogEntry[]): Promise<StorageEntry[]> {
+export async function leftovers(
+  storage: Storage,
+  backups: CatalogEntry[],
+): Promise<StorageEntry[]> {
   const known = new Set(backups.flatMap((b) => [dataKey(b.id), metaKey(b.id)]));
   return [
     ...await storage.listIncomplete(),
@@ -766,35 +767,9 @@ async function removeWithRetry(storage: Storage, key: string): Promise<void> {
   }
 }
 
-function sizeOf(entry: CatalogEntry): number {
+/** Bytes a backup takes in the store: data file and sidecar. */
+export function sizeOf(entry: CatalogEntry): number {
   return (entry.dataSize ?? 0) + entry.metaSize;
-}
-
-/** Status figures and health of the store (and whether the database can be found). */
-export async function getStatus(
-  context: ServiceContext,
-): Promise<StatusReport & { backupDir: string }> {
-  const { storage, engine, clock, database } = context;
-  const backups = await listBackups(storage);
-  const incomplete = await leftovers(storage, backups);
-  let databaseReachable: boolean | undefined;
-  try {
-    databaseReachable = await engine.exists(database);
-  } catch (error) {
-    if (!(error instanceof BackupManagerError)) throw error;
-    databaseReachable = false;
-  }
-  const report = assessHealth(
-    backups.map((b) => ({
-      type: b.type,
-      createdAt: b.createdAt,
-      good: isGood(b),
-      size: sizeOf(b),
-    })),
-    clock.now(),
-    { incompleteFiles: incomplete.length, databaseReachable },
-  );
-  return { ...report, backupDir: storage.location };
 }
 
 export type { CatalogEntry };

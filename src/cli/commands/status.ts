@@ -1,60 +1,110 @@
 import type { Command } from "commander";
 import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
-import { getStatus } from "../../core/backup_service.ts";
+import { getStatus, type StatusReport } from "../../core/status.ts";
+import { severity } from "../../core/health.ts";
+import { formatAge } from "../../core/units.ts";
 import { formatBytes, renderJson } from "../format.ts";
 import { parseFormat } from "../settings.ts";
 
 const HELP = `
-Health is "critical" when there is no good backup, the newest good one is older than 48 h, the
-newest backup is damaged or the database cannot be found; "warning" when the newest good backup
-is older than 24 h, any backup is damaged, or interrupted runs left files behind.
+Health is the worst of its rules: the newest good backup's age against the RPO (warning past it,
+critical past twice it), the last run and failures in a row, the newest verified backup's age,
+a newest full backup far smaller than the recent ones, free space in the backup directory,
+damaged backups, files left by interrupted runs, and whether the database answers.
+
+With --check the exit code is the verdict, as monitoring plugins report it: 0 healthy,
+1 warning, 2 critical; one line per reason. Without it, status exits 0 unless it cannot run.
 
 Examples:
   $ backup-manager status
+  $ backup-manager status --check          # cron, Nagios, Icinga, a container health check
   $ backup-manager status --format json`;
 
 /** Typed arguments of `status`. */
 export interface StatusArgs {
   format: "text" | "json";
+  check: boolean;
   database?: string;
   dir?: string;
 }
 
 /** Checks and types the raw options of `status`. */
-export function parseStatusArgs(raw: Record<string, string | undefined>): StatusArgs {
+export function parseStatusArgs(raw: Record<string, string | boolean | undefined>): StatusArgs {
   return {
-    format: parseFormat(raw.format, ["text", "json"] as const, "text"),
-    database: raw.database,
-    dir: raw.dir,
+    format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
+    check: raw.check === true,
+    database: raw.database as string | undefined,
+    dir: raw.dir as string | undefined,
   };
 }
 
-/** Prints the store's figures and health. */
+/** Prints the store's figures and health; with `check`, returns the Nagios code of the verdict. */
 export async function runStatus(args: StatusArgs, deps: CommandDeps): Promise<number> {
   const report = await getStatus(contextFor(args, deps));
-  if (args.format === "json") {
-    deps.io.stdout(renderJson(report));
-    return 0;
+  if (args.format === "json") deps.io.stdout(renderJson(report));
+  else if (args.check) deps.io.stdout(renderCheck(report));
+  else deps.io.stdout(renderText(report));
+  return args.check ? severity(report.systemHealth) : 0;
+}
+
+/** One line per reason, worst first; a single OK line when there is none. */
+function renderCheck(report: StatusReport): string {
+  if (report.reasons.length === 0) {
+    return `OK: ${report.goodBackups} good backup${report.goodBackups === 1 ? "" : "s"}, ` +
+      `the newest ${formatAge(report.lastGoodBackupAgeMs ?? 0)} old\n`;
   }
-  deps.io.stdout(
-    `Backups in ${report.backupDir}: ${report.totalBackups} (${report.goodBackups} good)\n` +
-      `  last backup       ${report.lastBackupDate ?? "never"}${
-        report.lastBackupType ? ` (${report.lastBackupType})` : ""
-      }\n` +
-      `  last good backup  ${report.lastGoodBackupDate ?? "never"}\n` +
-      `  total size        ${formatBytes(report.totalSize)} (average ${
-        formatBytes(report.averageBackupSize)
-      })\n` +
-      `  health            ${report.systemHealth}\n` +
-      report.reasons.map((r) => `    - ${r}\n`).join(""),
-  );
-  return 0;
+  return report.reasons.map((r) => `${r.level.toUpperCase()}: ${r.message}\n`).join("");
+}
+
+function renderText(r: StatusReport): string {
+  const row = (label: string, value: string) => `  ${label.padEnd(18)}${value}\n`;
+  const age = (ms: number | null) => ms === null ? "" : `, ${formatAge(ms)} ago`;
+  const lastRun = r.lastRunOutcome === null
+    ? "none recorded"
+    : `${r.lastRunDate} ${r.lastRunOutcome}` +
+      (r.consecutiveFailures > 1 ? ` (${r.consecutiveFailures} failures in a row)` : "");
+  return `Backups in ${r.backupDir}: ${r.totalBackups} (${r.goodBackups} good)\n` +
+    row(
+      "last backup",
+      r.lastBackupDate ? `${r.lastBackupDate} (${r.lastBackupType})` : "never",
+    ) +
+    row(
+      "last good backup",
+      r.lastGoodBackupDate
+        ? `${r.lastGoodBackupDate}${age(r.lastGoodBackupAgeMs)} (RPO ${formatAge(r.policy.rpoMs)})`
+        : "never",
+    ) +
+    row("last run", lastRun) +
+    row(
+      "last verified",
+      r.lastVerifiedBackup
+        ? `${r.lastVerifiedBackup}${age(r.lastVerifiedBackupAgeMs)} (verified ${r.lastVerifiedAt})`
+        : "never",
+    ) +
+    row(
+      "total size",
+      `${formatBytes(r.totalSize)} (average ${formatBytes(r.averageBackupSize)})`,
+    ) +
+    (r.newestFullBackupSize !== null
+      ? row(
+        "newest full",
+        formatBytes(r.newestFullBackupSize) +
+          (r.recentMedianSize !== null
+            ? ` (recent median ${formatBytes(r.recentMedianSize)})`
+            : ""),
+      )
+      : "") +
+    row("free space", r.freeBytes === null ? "unknown" : formatBytes(r.freeBytes)) +
+    row("database", r.databaseReachable ? "reachable" : "cannot be reached") +
+    row("health", r.systemHealth) +
+    r.reasons.map((reason) => `    - ${reason.level}: ${reason.message}\n`).join("");
 }
 
 /** Registers `status`. */
 export function registerStatus(program: Command, deps: CommandDeps): void {
   const command = program.command("status")
     .description("backup figures and health")
+    .option("--check", "exit 0 healthy, 1 warning, 2 critical (for monitors)")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw) => {
