@@ -55,7 +55,7 @@ export function healthEvent(
   time: Date,
   database: string,
   previous: HealthLevel,
-  assessment: HealthAssessment,
+  assessment: Pick<HealthAssessment, "level" | "reasons">,
 ): NotifyEvent {
   const { level, reasons } = assessment;
   const better = level === "healthy";
