@@ -76,13 +76,21 @@ export const ScheduleSchema = z.strictObject({
 
 /** `health`: thresholds of `status`. */
 export const HealthSchema = z.strictObject({
-  rpo: duration().default("24h"),
+  rpo: duration()
+    .refine((text) => (parseDuration(text) ?? 0) > 0, {
+      error: "expected a duration longer than 0",
+    })
+    .default("24h"),
   verifyMaxAge: duration().default("7d"),
   sizeAnomalyRatio: z.number({ error: "expected a number between 0 and 1" })
     .min(0, { error: "expected a number between 0 and 1" })
     .max(1, { error: "expected a number between 0 and 1" })
     .default(0.5),
   minFreeBytes: count().default(1024 * 1024 * 1024),
+  criticalFailures: z.number({ error: "expected a whole number ≥ 1" })
+    .int({ error: "expected a whole number ≥ 1" })
+    .min(1, { error: "expected a whole number ≥ 1" })
+    .default(3),
 });
 
 /** Events that notifications are sent on. */
@@ -142,6 +150,7 @@ export const ConfigSchema = z.strictObject({
     verifyMaxAge: "7d",
     sizeAnomalyRatio: 0.5,
     minFreeBytes: 1024 * 1024 * 1024,
+    criticalFailures: 3,
   }),
   notifications: NotificationsSchema.default({ on: ["failure"], webhooks: [] }),
   log: z.strictObject({

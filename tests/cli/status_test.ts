@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeClock, runCli } from "../helpers/cli.ts";
+import { startReceiver } from "../helpers/http_receiver.ts";
 import {
   listNames,
   makeDatabase,
@@ -14,6 +15,7 @@ import {
 } from "../helpers/workspace.ts";
 
 const HOUR = 60 * 60 * 1000;
+const TOKEN = "T000/B000/secret-token";
 
 async function create(ws: Workspace, clock: FakeClock, extra: string[] = []): Promise<string> {
   const result = await runCli(
@@ -239,4 +241,74 @@ Deno.test("status --check that cannot run exits with the error's own code, not a
       stderr: 'Error: Invalid value "yaml" for --format: expected "text" or "json"\n',
     });
   });
+});
+
+Deno.test("status --check announces a change of health level once to the webhook", async () => {
+  const receiver = startReceiver();
+  try {
+    await withWorkspace(async (ws) => {
+      makeDatabase(ws.database);
+      const clock = new FakeClock();
+      await create(ws, clock);
+      const env = {
+        BACKUP_WEBHOOK_URL: `${receiver.url}/hook/${TOKEN}`,
+        BACKUP_NOTIFY_ON: "failure,health",
+      };
+      const check = () =>
+        runCli(["status", "--check", "--database", ws.database, "--dir", ws.dir], {
+          clock,
+          env,
+        });
+      assert.equal((await check()).code, 1);
+      assert.equal((await check()).code, 1);
+      assert.equal(receiver.requests.length, 1, "announced once");
+      const body = JSON.parse(receiver.requests[0].body);
+      assert.equal(body.event, "health");
+      assert.deepEqual(body.health.reasons, [{
+        level: "warning",
+        rule: "verification",
+        message: "no good backup has been verified (run verify)",
+      }]);
+      await verifyAll(ws, clock);
+      const healthy = await check();
+      assert.deepEqual(healthy, {
+        code: 0,
+        stdout: "OK: 1 good backup, the newest 0m old\n",
+        stderr: "",
+      });
+      assert.equal(receiver.requests.length, 2);
+      assert.equal(
+        JSON.parse(receiver.requests[1].body).summary.endsWith("is healthy (was warning)"),
+        true,
+      );
+    });
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("status --check with a failing webhook exits with the verdict and warns without the URL's token", async () => {
+  const receiver = startReceiver(500);
+  try {
+    await withWorkspace(async (ws) => {
+      const result = await runCli(
+        ["status", "--check", "--database", ws.database, "--dir", ws.dir],
+        {
+          clock: new FakeClock(),
+          env: {
+            BACKUP_SLACK_WEBHOOK_URL: `${receiver.url}/services/${TOKEN}`,
+            BACKUP_NOTIFY_ON: "health",
+          },
+        },
+      );
+      assert.equal(result.code, 2);
+      assert.equal(
+        result.stderr,
+        `Warning: Cannot send the health notification by webhook "${receiver.url}/…": HTTP 500 Internal Server Error (backups are not affected)\n`,
+      );
+      assert.equal(receiver.requests.length, 1);
+    });
+  } finally {
+    await receiver.close();
+  }
 });

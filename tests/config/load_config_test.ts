@@ -40,7 +40,13 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
     timezone: "-",
     retention: {},
     schedule: { type: "full", verify: true, restoreTest: false, retries: 3, retryBackoff: "1m" },
-    health: { rpo: "24h", verifyMaxAge: "7d", sizeAnomalyRatio: 0.5, minFreeBytes: 1073741824 },
+    health: {
+      rpo: "24h",
+      verifyMaxAge: "7d",
+      sizeAnomalyRatio: 0.5,
+      minFreeBytes: 1073741824,
+      criticalFailures: 3,
+    },
     notifications: { on: ["failure"], webhooks: [] },
     log: { format: "human" },
   });

@@ -1,6 +1,15 @@
 import type { Command } from "commander";
-import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
+import {
+  type CommandDeps,
+  locationFlags,
+  serviceContext,
+  settingsFor,
+  withLocationOptions,
+} from "../deps.ts";
+import { notifierFor, warningLog } from "../notifications.ts";
+import { healthPolicyOf } from "../../config/health_policy.ts";
 import { getStatus, type StatusReport } from "../../core/status.ts";
+import { notifyHealthChange } from "../../core/notify/health_change.ts";
 import { severity } from "../../core/health.ts";
 import { formatAge } from "../../core/units.ts";
 import { formatBytes, renderJson } from "../format.ts";
@@ -38,9 +47,27 @@ export function parseStatusArgs(raw: Record<string, string | boolean | undefined
   };
 }
 
-/** Prints the store's figures and health; with `check`, returns the Nagios code of the verdict. */
+/**
+ * Prints the store's figures and health. With `check`, returns the Nagios code of the verdict and
+ * announces a change of level when health notifications are on (monitors run it regularly, so it
+ * notices a store going stale even when no run happens at all).
+ */
 export async function runStatus(args: StatusArgs, deps: CommandDeps): Promise<number> {
-  const report = await getStatus(contextFor(args, deps));
+  const config = settingsFor(deps, locationFlags(args));
+  const context = serviceContext(config, deps);
+  const report = await getStatus(context, { policy: healthPolicyOf(config.health) });
+  if (args.check) {
+    await notifyHealthChange(
+      context.storage,
+      notifierFor(config, deps),
+      { level: report.systemHealth, reasons: report.reasons },
+      {
+        database: context.engine.redact(context.database),
+        time: deps.clock.now(),
+        log: warningLog(deps),
+      },
+    );
+  }
   if (args.format === "json") deps.io.stdout(renderJson(report));
   else if (args.check) deps.io.stdout(renderCheck(report));
   else deps.io.stdout(renderText(report));

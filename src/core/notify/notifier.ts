@@ -94,7 +94,7 @@ export class Notifier {
       } catch (error) {
         const reason = scrubSecrets(oneLine(messageOf(error)), this.#secrets);
         this.#log(
-          `Cannot send the ${event.kind} notification by ${channel}: ${reason} (the backup is not affected)`,
+          `Cannot send the ${event.kind} notification by ${channel}: ${reason} (backups are not affected)`,
         );
         return { channel, ok: false, error: reason };
       }
@@ -111,7 +111,7 @@ export class Notifier {
       return { channel, ok: true };
     } catch (error) {
       const reason = scrubSecrets(oneLine(messageOf(error)), this.#secrets);
-      this.#log(`Cannot send ${channel}: ${reason} (the backup is not affected)`);
+      this.#log(`Cannot send ${channel}: ${reason} (backups are not affected)`);
       return { channel, ok: false, error: reason };
     }
   }

@@ -78,7 +78,7 @@ Deno.test("notify() logs a receiver's 500 in one line without the hook's secret,
       error: "HTTP 500 Internal Server Error",
     }]);
     assert.deepEqual(log, [
-      `Cannot send the failure notification by webhook "${receiver.url}/…": HTTP 500 Internal Server Error (the backup is not affected)`,
+      `Cannot send the failure notification by webhook "${receiver.url}/…": HTTP 500 Internal Server Error (backups are not affected)`,
     ]);
   } finally {
     await receiver.close();
@@ -105,7 +105,7 @@ Deno.test("notify() gives up on a receiver that hangs, within the timeout, while
     assert.ok(performance.now() - started < 3000, "bounded by the timeout");
     assert.deepEqual(deliveries.map((d) => d.ok), [false, true]);
     assert.deepEqual(log, [
-      `Cannot send the failure notification by webhook "${hanging.url}/…": no answer within 0.3 s (the backup is not affected)`,
+      `Cannot send the failure notification by webhook "${hanging.url}/…": no answer within 0.3 s (backups are not affected)`,
     ]);
     assert.equal(healthy.requests.length, 1);
   } finally {
@@ -223,7 +223,7 @@ Deno.test("ping() skips a stage without a URL and logs a failed ping without thr
     const delivery = await n.ping("fail", "boom");
     assert.equal(delivery?.ok, false);
     assert.deepEqual(log, [
-      `Cannot send ping "${receiver.url}/…" (fail): HTTP 404 Not Found (the backup is not affected)`,
+      `Cannot send ping "${receiver.url}/…" (fail): HTTP 404 Not Found (backups are not affected)`,
     ]);
   } finally {
     await receiver.close();
