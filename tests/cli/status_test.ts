@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeClock, runCli } from "../helpers/cli.ts";
-import { startReceiver } from "../helpers/http_receiver.ts";
+import { withReceiver } from "../helpers/http_receiver.ts";
 import {
   listNames,
   makeDatabase,
@@ -244,8 +244,7 @@ Deno.test("status --check that cannot run exits with the error's own code, not a
 });
 
 Deno.test("status --check announces a change of health level once to the webhook", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     await withWorkspace(async (ws) => {
       makeDatabase(ws.database);
       const clock = new FakeClock();
@@ -282,14 +281,11 @@ Deno.test("status --check announces a change of health level once to the webhook
         true,
       );
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("status --check with a failing webhook exits with the verdict and warns without the URL's token", async () => {
-  const receiver = startReceiver(500);
-  try {
+  await withReceiver(500, async (receiver) => {
     await withWorkspace(async (ws) => {
       const result = await runCli(
         ["status", "--check", "--database", ws.database, "--dir", ws.dir],
@@ -308,7 +304,5 @@ Deno.test("status --check with a failing webhook exits with the verdict and warn
       );
       assert.equal(receiver.requests.length, 1);
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });

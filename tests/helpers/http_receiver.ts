@@ -61,3 +61,16 @@ export function startReceiver(answer: Answer = 200): HttpReceiver {
     },
   };
 }
+
+/** Runs `fn` with a receiver answering `answer` and closes it afterwards, whatever happens. */
+export async function withReceiver<T>(
+  answer: Answer,
+  fn: (receiver: HttpReceiver) => Promise<T>,
+): Promise<T> {
+  const receiver = startReceiver(answer);
+  try {
+    return await fn(receiver);
+  } finally {
+    await receiver.close();
+  }
+}

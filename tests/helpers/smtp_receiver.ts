@@ -5,6 +5,7 @@
  */
 import { SMTPServer } from "smtp-server";
 import type { AddressInfo } from "node:net";
+import { Buffer } from "node:buffer";
 
 /** The TLS certificate (PEM) the receiver offers; clients that trust it pass it as their CA. */
 export const TEST_CERT: string = Deno.readTextFileSync(
@@ -67,7 +68,7 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
         messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((r) => r.address),
-          raw: new TextDecoder().decode(concat(chunks)),
+          raw: Buffer.concat(chunks).toString("utf8"),
           user: typeof session.user === "string" ? session.user : undefined,
           secure: session.secure,
         });
@@ -108,12 +109,15 @@ function decodeBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
+/** Runs `fn` with a receiver and closes it afterwards, whatever happens. */
+export async function withSmtpReceiver<T>(
+  options: SmtpReceiverOptions,
+  fn: (receiver: SmtpReceiver) => Promise<T>,
+): Promise<T> {
+  const receiver = await startSmtpReceiver(options);
+  try {
+    return await fn(receiver);
+  } finally {
+    await receiver.close();
   }
-  return out;
 }

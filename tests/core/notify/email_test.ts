@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type EmailConfig, sendEmail } from "../../../src/core/notify/email.ts";
 import { failureEvent } from "../../../src/core/notify/event.ts";
-import { headerValue, startSmtpReceiver, TEST_CERT } from "../../helpers/smtp_receiver.ts";
+import { headerValue, TEST_CERT, withSmtpReceiver } from "../../helpers/smtp_receiver.ts";
 
 const TIME = new Date("2026-11-23T10:15:00.000Z");
 const PASSWORD = "s3cret-smtp-passw0rd";
@@ -26,8 +26,7 @@ function body(raw: string): string {
 }
 
 Deno.test("sendEmail() logs in and delivers the subject and body, without the password", async () => {
-  const receiver = await startSmtpReceiver({ user: "backup", password: PASSWORD });
-  try {
+  await withSmtpReceiver({ user: "backup", password: PASSWORD }, async (receiver) => {
     const event = failureEvent(TIME, "app.db", 'Cannot back up "app.db": disk full');
     await sendEmail(config(receiver.port), event, { host: "db-1", timeoutMs: 5000 });
     assert.deepEqual(receiver.logins, [{ user: "backup", ok: true }]);
@@ -49,14 +48,11 @@ Deno.test("sendEmail() logs in and delivers the subject and body, without the pa
     );
     assert.ok(!mail.raw.includes(PASSWORD));
     assert.ok(!mail.raw.includes(btoa(PASSWORD)));
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("sendEmail() upgrades with STARTTLS before it logs in", async () => {
-  const receiver = await startSmtpReceiver({ user: "backup", password: PASSWORD });
-  try {
+  await withSmtpReceiver({ user: "backup", password: PASSWORD }, async (receiver) => {
     await sendEmail(
       config(receiver.port, { starttls: true, host: "localhost" }),
       failureEvent(TIME, "app.db", "boom"),
@@ -64,18 +60,15 @@ Deno.test("sendEmail() upgrades with STARTTLS before it logs in", async () => {
     );
     assert.equal(receiver.messages.length, 1);
     assert.equal(receiver.messages[0].secure, true);
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("sendEmail() refuses to send when STARTTLS is required and not offered", async () => {
-  const receiver = await startSmtpReceiver({
+  await withSmtpReceiver({
     user: "backup",
     password: PASSWORD,
     starttls: false,
-  });
-  try {
+  }, async (receiver) => {
     await assert.rejects(() =>
       sendEmail(
         config(receiver.port, { starttls: true }),
@@ -85,14 +78,11 @@ Deno.test("sendEmail() refuses to send when STARTTLS is required and not offered
     );
     assert.deepEqual(receiver.logins, [], "the password never went out in clear");
     assert.equal(receiver.messages.length, 0);
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("sendEmail() refuses a server certificate it does not trust", async () => {
-  const receiver = await startSmtpReceiver({ user: "backup", password: PASSWORD });
-  try {
+  await withSmtpReceiver({ user: "backup", password: PASSWORD }, async (receiver) => {
     await assert.rejects(() =>
       sendEmail(
         config(receiver.port, { starttls: true, host: "localhost" }),
@@ -102,14 +92,11 @@ Deno.test("sendEmail() refuses a server certificate it does not trust", async ()
     );
     assert.deepEqual(receiver.logins, []);
     assert.equal(receiver.messages.length, 0);
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("sendEmail() fails on a wrong password", async () => {
-  const receiver = await startSmtpReceiver({ user: "backup", password: PASSWORD });
-  try {
+  await withSmtpReceiver({ user: "backup", password: PASSWORD }, async (receiver) => {
     await assert.rejects(() =>
       sendEmail(
         config(receiver.port, { password: "wrong" }),
@@ -119,7 +106,5 @@ Deno.test("sendEmail() fails on a wrong password", async () => {
     );
     assert.deepEqual(receiver.logins, [{ user: "backup", ok: false }]);
     assert.equal(receiver.messages.length, 0);
-  } finally {
-    await receiver.close();
-  }
+  });
 });

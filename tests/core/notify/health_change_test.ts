@@ -8,7 +8,7 @@ import {
 } from "../../../src/core/notify/health_change.ts";
 import { Notifier, type NotifyConfig } from "../../../src/core/notify/notifier.ts";
 import type { HealthAssessment } from "../../../src/core/health.ts";
-import { startReceiver } from "../../helpers/http_receiver.ts";
+import { withReceiver } from "../../helpers/http_receiver.ts";
 import { withWorkspace } from "../../helpers/workspace.ts";
 
 const TIME = new Date("2026-11-23T10:15:00.000Z");
@@ -27,8 +27,7 @@ function notifier(url: string, on: NotifyConfig["on"] = ["health"]): Notifier {
 }
 
 Deno.test("notifyHealthChange() announces each change of level once and remembers it", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     await withWorkspace(async (ws) => {
       const storage = new LocalStorage(ws.dir);
       const n = notifier(receiver.url);
@@ -53,14 +52,11 @@ Deno.test("notifyHealthChange() announces each change of level once and remember
         since: "2026-11-23T10:15:00.000Z",
       });
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("notifyHealthChange() announces again a change no channel delivered", async () => {
-  const receiver = startReceiver(503);
-  try {
+  await withReceiver(503, async (receiver) => {
     await withWorkspace(async (ws) => {
       const storage = new LocalStorage(ws.dir);
       const n = notifier(receiver.url);
@@ -71,14 +67,11 @@ Deno.test("notifyHealthChange() announces again a change no channel delivered", 
       assert.equal(await notifyHealthChange(storage, n, WARNING, options), true);
       assert.equal(receiver.requests.length, 2);
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("notifyHealthChange() does nothing, and writes nothing, unless health notifications are on", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     await withWorkspace(async (ws) => {
       const storage = new LocalStorage(ws.dir);
       const n = notifier(receiver.url, ["failure", "success"]);
@@ -87,14 +80,11 @@ Deno.test("notifyHealthChange() does nothing, and writes nothing, unless health 
       assert.equal(receiver.requests.length, 0);
       await assert.rejects(() => Deno.stat(ws.dir), Deno.errors.NotFound);
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("notifyHealthChange() takes an unreadable state file for healthy", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     await withWorkspace(async (ws) => {
       await Deno.mkdir(ws.dir);
       await Deno.writeTextFile(join(ws.dir, HEALTH_STATE_KEY), "{ torn");
@@ -107,14 +97,11 @@ Deno.test("notifyHealthChange() takes an unreadable state file for healthy", asy
       );
       assert.equal((await readHealthState(storage))?.level, "warning");
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("notifyHealthChange() logs a state file it cannot write and does not throw", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     await withWorkspace(async (ws) => {
       await Deno.mkdir(ws.dir);
       // a leftover from a crashed writer blocks the next write of the state file
@@ -132,7 +119,5 @@ Deno.test("notifyHealthChange() logs a state file it cannot write and does not t
         /^Cannot keep track of health notifications: Cannot write ".*health-state\.json\.partial"/,
       );
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });

@@ -1,11 +1,25 @@
 import assert from "node:assert/strict";
 import { Notifier, type NotifyConfig } from "../../../src/core/notify/notifier.ts";
 import { failureEvent, successEvent } from "../../../src/core/notify/event.ts";
-import { startReceiver } from "../../helpers/http_receiver.ts";
+import type { EmailConfig } from "../../../src/core/notify/email.ts";
+import { startReceiver, withReceiver } from "../../helpers/http_receiver.ts";
 import { startSmtpReceiver } from "../../helpers/smtp_receiver.ts";
 
 const TIME = new Date("2026-11-23T10:15:00.000Z");
 const TOKEN = "T000/B000/XXXXsecretXXXX";
+
+/** SMTP without TLS to a receiver on 127.0.0.1. */
+function plainEmail(port: number, login: { user?: string; password?: string } = {}): EmailConfig {
+  return {
+    host: "127.0.0.1",
+    port,
+    secure: false,
+    starttls: false,
+    from: "backups@example.com",
+    to: ["ops@example.com"],
+    ...login,
+  };
+}
 
 function notifier(config: Partial<NotifyConfig>, log: string[] = [], timeoutMs = 5000): Notifier {
   return new Notifier(
@@ -24,16 +38,7 @@ Deno.test("notify() sends one event to every webhook and the email at once", asy
         { url: `${receiver.url}/json`, format: "json" },
         { url: `${receiver.url}/slack/${TOKEN}`, format: "slack" },
       ],
-      email: {
-        host: "127.0.0.1",
-        port: smtp.port,
-        secure: false,
-        starttls: false,
-        user: "u",
-        password: "smtp-pass-123",
-        from: "backups@example.com",
-        to: ["ops@example.com"],
-      },
+      email: plainEmail(smtp.port, { user: "u", password: "smtp-pass-123" }),
     }, log).notify(failureEvent(TIME, "app.db", "boom"));
     assert.deepEqual(deliveries, [
       { channel: `webhook "${receiver.url}/…"`, ok: true },
@@ -50,22 +55,18 @@ Deno.test("notify() sends one event to every webhook and the email at once", asy
 });
 
 Deno.test("notify() sends only the kinds listed in `on`", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     const n = notifier({ on: ["failure"], webhooks: [{ url: receiver.url, format: "json" }] });
     assert.equal(n.wants("success"), false);
     assert.deepEqual(await n.notify(successEvent(TIME, "app.db", "full_1")), []);
     assert.equal(receiver.requests.length, 0);
     assert.equal((await n.notify(failureEvent(TIME, "app.db", "boom"))).length, 1);
     assert.equal(receiver.requests.length, 1);
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("notify() logs a receiver's 500 in one line without the hook's secret, and does not throw", async () => {
-  const receiver = startReceiver(500);
-  try {
+  await withReceiver(500, async (receiver) => {
     const log: string[] = [];
     const n = notifier(
       { webhooks: [{ url: `${receiver.url}/hook/${TOKEN}`, format: "slack" }] },
@@ -80,9 +81,7 @@ Deno.test("notify() logs a receiver's 500 in one line without the hook's secret,
     assert.deepEqual(log, [
       `Cannot send the failure notification by webhook "${receiver.url}/…": HTTP 500 Internal Server Error (backups are not affected)`,
     ]);
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("notify() gives up on a receiver that hangs, within the timeout, while others get through", async () => {
@@ -135,18 +134,9 @@ Deno.test("notify() never logs the SMTP password", async () => {
   const smtp = await startSmtpReceiver({ user: "u", password: "another" });
   try {
     const log: string[] = [];
-    await notifier({
-      email: {
-        host: "127.0.0.1",
-        port: smtp.port,
-        secure: false,
-        starttls: false,
-        user: "u",
-        password,
-        from: "backups@example.com",
-        to: ["ops@example.com"],
-      },
-    }, log).notify(failureEvent(TIME, "app.db", "boom"));
+    await notifier({ email: plainEmail(smtp.port, { user: "u", password }) }, log).notify(
+      failureEvent(TIME, "app.db", "boom"),
+    );
     assert.equal(log.length, 1);
     assert.match(
       log[0],
@@ -166,20 +156,9 @@ Deno.test("notify() gives up on an SMTP server that never greets", async () => {
   })();
   try {
     const log: string[] = [];
-    await notifier(
-      {
-        email: {
-          host: "127.0.0.1",
-          port: listener.addr.port,
-          secure: false,
-          starttls: false,
-          from: "backups@example.com",
-          to: ["ops@example.com"],
-        },
-      },
-      log,
-      300,
-    ).notify(failureEvent(TIME, "app.db", "boom"));
+    await notifier({ email: plainEmail(listener.addr.port) }, log, 300).notify(
+      failureEvent(TIME, "app.db", "boom"),
+    );
     assert.equal(log.length, 1);
     assert.match(log[0], /^Cannot send the failure notification by email "127\.0\.0\.1:\d+": /);
   } finally {
@@ -190,8 +169,7 @@ Deno.test("notify() gives up on an SMTP server that never greets", async () => {
 });
 
 Deno.test("ping() hits start, then success or fail with the error, in order", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     const n = notifier({
       healthchecks: {
         start: `${receiver.url}/uuid/start`,
@@ -209,14 +187,11 @@ Deno.test("ping() hits start, then success or fail with the error, in order", as
       ["POST", "/uuid/start", ""],
       ["POST", "/uuid/fail", 'Cannot back up "app.db": disk full'],
     ]);
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("ping() skips a stage without a URL and logs a failed ping without throwing", async () => {
-  const receiver = startReceiver(404);
-  try {
+  await withReceiver(404, async (receiver) => {
     const log: string[] = [];
     const n = notifier({ healthchecks: { fail: `${receiver.url}/${TOKEN}/fail` } }, log);
     assert.equal(await n.ping("start"), undefined);
@@ -225,7 +200,5 @@ Deno.test("ping() skips a stage without a URL and logs a failed ping without thr
     assert.deepEqual(log, [
       `Cannot send ping "${receiver.url}/…" (fail): HTTP 404 Not Found (backups are not affected)`,
     ]);
-  } finally {
-    await receiver.close();
-  }
+  });
 });

@@ -3,13 +3,12 @@ import { LocalStorage } from "../../../src/storage/local.ts";
 import { Notifier } from "../../../src/core/notify/notifier.ts";
 import { RunReporter } from "../../../src/core/notify/run_reporter.ts";
 import type { HealthAssessment } from "../../../src/core/health.ts";
-import { startReceiver } from "../../helpers/http_receiver.ts";
+import { withReceiver } from "../../helpers/http_receiver.ts";
 import { FakeClock } from "../../helpers/cli.ts";
 import { withWorkspace } from "../../helpers/workspace.ts";
 
 Deno.test("RunReporter pings start, then success or fail, notifies, then announces a health change", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     await withWorkspace(async (ws) => {
       let health: Pick<HealthAssessment, "level" | "reasons"> = { level: "healthy", reasons: [] };
       const notifier = new Notifier({
@@ -49,9 +48,7 @@ Deno.test("RunReporter pings start, then success or fail, notifies, then announc
       assert.deepEqual(seen.slice(4, 6).sort(), ["/ping/fail disk full", "hook failure"]);
       assert.deepEqual(seen.slice(6), ["hook health"]);
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("RunReporter logs a health check that fails and carries on", async () => {

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { sendWebhook } from "../../../src/core/notify/webhook.ts";
 import { failureEvent, healthEvent, successEvent } from "../../../src/core/notify/event.ts";
-import { startReceiver } from "../../helpers/http_receiver.ts";
+import { withReceiver } from "../../helpers/http_receiver.ts";
 
 const TIME = new Date("2026-11-23T10:15:00.000Z");
 const OPTIONS = { host: "db-1", timeoutMs: 5000 };
 
 Deno.test("sendWebhook() posts the generic JSON body of a failure", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     const event = failureEvent(TIME, "app.db", 'Cannot back up "app.db": disk full');
     await sendWebhook({ url: `${receiver.url}/hook/secret`, format: "json" }, event, OPTIONS);
     assert.equal(receiver.requests.length, 1);
@@ -26,14 +25,11 @@ Deno.test("sendWebhook() posts the generic JSON body of a failure", async () => 
       details: ['Cannot back up "app.db": disk full'],
       error: 'Cannot back up "app.db": disk full',
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("sendWebhook() posts a health change with its levels and reasons", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     const reasons = [{ level: "warning" as const, rule: "rpo" as const, message: "too old" }];
     const event = healthEvent(TIME, "app.db", "healthy", { level: "warning", reasons });
     await sendWebhook({ url: receiver.url, format: "json" }, event, OPTIONS);
@@ -42,14 +38,11 @@ Deno.test("sendWebhook() posts a health change with its levels and reasons", asy
     assert.equal(body.summary, 'Backup health of "app.db" is warning (was healthy)');
     assert.deepEqual(body.details, ["warning: too old"]);
     assert.deepEqual(body.health, { level: "warning", previous: "healthy", reasons });
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("sendWebhook() posts a Slack-compatible body with text and blocks", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     const event = successEvent(TIME, "app.db", "full_20261123T101500000Z");
     await sendWebhook({ url: receiver.url, format: "slack" }, event, OPTIONS);
     assert.deepEqual(JSON.parse(receiver.requests[0].body), {
@@ -71,14 +64,11 @@ Deno.test("sendWebhook() posts a Slack-compatible body with text and blocks", as
         },
       ],
     });
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("sendWebhook() escapes Slack's control characters in details", async () => {
-  const receiver = startReceiver();
-  try {
+  await withReceiver(200, async (receiver) => {
     const event = failureEvent(TIME, "app.db", "a <b> & c");
     await sendWebhook({ url: receiver.url, format: "slack" }, event, OPTIONS);
     const body = JSON.parse(receiver.requests[0].body);
@@ -86,27 +76,21 @@ Deno.test("sendWebhook() escapes Slack's control characters in details", async (
       body.blocks[0].text.text,
       '*Backup of "app.db" failed on db-1*\n• a &lt;b&gt; &amp; c',
     );
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("sendWebhook() throws on a non-2xx answer", async () => {
-  const receiver = startReceiver(500);
-  try {
+  await withReceiver(500, async (receiver) => {
     await assert.rejects(
       () =>
         sendWebhook({ url: receiver.url, format: "json" }, successEvent(TIME, "a", "b"), OPTIONS),
       { message: "HTTP 500 Internal Server Error" },
     );
-  } finally {
-    await receiver.close();
-  }
+  });
 });
 
 Deno.test("sendWebhook() gives up on a receiver that never answers", async () => {
-  const receiver = startReceiver("hang");
-  try {
+  await withReceiver("hang", async (receiver) => {
     await assert.rejects(
       () =>
         sendWebhook({ url: receiver.url, format: "json" }, successEvent(TIME, "a", "b"), {
@@ -115,7 +99,5 @@ Deno.test("sendWebhook() gives up on a receiver that never answers", async () =>
         }),
       { message: "no answer within 0.2 s" },
     );
-  } finally {
-    await receiver.close();
-  }
+  });
 });
