@@ -28,6 +28,10 @@ const count = () =>
 const duration = () =>
   z.string({ error: `expected ${DURATION_HINT}` })
     .refine((text) => parseDuration(text) !== undefined, { error: `expected ${DURATION_HINT}` });
+const positiveDuration = () =>
+  duration().refine((text) => (parseDuration(text) ?? 0) > 0, {
+    error: "expected a duration longer than 0",
+  });
 const timeZone = () =>
   z.string({ error: 'expected an IANA time zone such as "Europe/Berlin" or "UTC"' })
     .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Berlin" or "UTC"' });
@@ -130,6 +134,8 @@ export const NotificationsSchema = z.strictObject({
     success: httpUrl().optional(),
     fail: httpUrl().optional(),
   }).optional(),
+  /** Each HTTP request or SMTP conversation gives up after this long. */
+  timeout: positiveDuration().default("10s"),
 });
 
 /** The whole settings file; every section optional, unknown keys refused. */
@@ -152,7 +158,7 @@ export const ConfigSchema = z.strictObject({
     minFreeBytes: 1024 * 1024 * 1024,
     criticalFailures: 3,
   }),
-  notifications: NotificationsSchema.default({ on: ["failure"], webhooks: [] }),
+  notifications: NotificationsSchema.default({ on: ["failure"], webhooks: [], timeout: "10s" }),
   log: z.strictObject({
     format: z.enum(["human", "json"], { error: 'expected "human" or "json"' }).default("human"),
   }).default({ format: "human" }),

@@ -15,14 +15,13 @@ import {
   type HealthPolicy,
   type HealthReason,
 } from "./health.ts";
-import type { RunSummary } from "./run_history.ts";
+import { summarizeRuns } from "./run_history.ts";
+import { readAudit } from "./audit.ts";
 
 /** Options of {@linkcode getStatus}. */
 export interface StatusOptions {
   /** Default {@linkcode DEFAULT_HEALTH_POLICY}. */
   policy?: HealthPolicy;
-  /** The run history (from the audit log); default: no run recorded. */
-  runs?: RunSummary;
 }
 
 /** What `status` prints: every figure, the verdict, every reason, and the thresholds applied. */
@@ -33,7 +32,10 @@ export interface StatusReport extends HealthFigures {
   policy: HealthPolicy;
 }
 
-/** Status figures and health of the store (and whether the database answers). */
+/**
+ * Status figures and health of the store, whether the database answers, and the run history
+ * from the audit log (so health needs no state of its own).
+ */
 export async function getStatus(
   context: ServiceContext,
   options: StatusOptions = {},
@@ -42,6 +44,7 @@ export async function getStatus(
   const policy = options.policy ?? DEFAULT_HEALTH_POLICY;
   const backups = await listBackups(storage);
   const incomplete = await leftovers(storage, backups);
+  const runs = summarizeRuns(await readAudit(storage, { actions: ["run", "create"] }));
   let databaseReachable: boolean;
   try {
     databaseReachable = await engine.exists(database);
@@ -67,8 +70,7 @@ export async function getStatus(
       incompleteFiles: incomplete.length,
       databaseReachable,
       freeBytes: await storage.freeBytes(),
-      lastRun: options.runs?.lastRun,
-      consecutiveFailures: options.runs?.consecutiveFailures ?? 0,
+      ...runs,
     },
     policy,
     clock.now(),

@@ -306,3 +306,39 @@ Deno.test("status --check with a failing webhook exits with the verdict and warn
     });
   });
 });
+
+Deno.test("status --check reads the last run and failures in a row from the audit log", async () => {
+  await withWorkspace(async (ws) => {
+    makeDatabase(ws.database);
+    const clock = new FakeClock("2026-11-23T10:00:00.000Z");
+    await create(ws, clock);
+    await verifyAll(ws, clock);
+    await Deno.writeTextFile(
+      ws.database,
+      "this is not a SQLite database, it is long enough to look",
+    );
+    const failures: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      clock.advance();
+      const failed = await runCli(
+        ["create", "--database", ws.database, "--dir", ws.dir],
+        { clock },
+      );
+      assert.notEqual(failed.code, 0);
+      failures.push(failed.stderr.replace(/^Error: /, "").trim());
+    }
+    const json = await statusJson(ws, clock);
+    assert.equal(json.lastRunOutcome, "failed");
+    assert.equal(json.lastRunDate, "2026-11-23T10:03:00.000Z");
+    assert.equal(json.lastRunError, failures[2]);
+    assert.equal(json.consecutiveFailures, 3);
+    const check = await status(ws, clock, ["--check"]);
+    assert.deepEqual(check, {
+      code: 2,
+      stdout: `CRITICAL: the last run failed at 2026-11-23T10:03:00.000Z (3 failures in a row): ${
+        failures[2]
+      }\n`,
+      stderr: "",
+    });
+  });
+});

@@ -47,7 +47,7 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
       minFreeBytes: 1073741824,
       criticalFailures: 3,
     },
-    notifications: { on: ["failure"], webhooks: [] },
+    notifications: { on: ["failure"], webhooks: [], timeout: "10s" },
     log: { format: "human" },
   });
 });
@@ -126,6 +126,7 @@ Deno.test("loadConfig() maps every documented environment variable", async () =>
   assert.equal(config.health.rpo, "12h");
   assert.deepEqual(config.notifications, {
     on: ["failure", "success"],
+    timeout: "10s",
     webhooks: [
       { url: "https://example.com/hook?token=abc", format: "json" },
       { url: "https://hooks.slack.com/services/T/B/X", format: "slack" },

@@ -1,13 +1,25 @@
 import type { Command } from "commander";
-import { type CommandDeps, contextFor, locked, withLocationOptions } from "../deps.ts";
+import {
+  type CommandDeps,
+  locationFlags,
+  locked,
+  serviceContext,
+  settingsFor,
+  withLocationOptions,
+} from "../deps.ts";
+import { runReporterFor } from "../notifications.ts";
 import { checkDatabase, createBackup } from "../../core/backup_service.ts";
 import type { BackupMeta } from "../../core/backup_file.ts";
-import { UsageError } from "../../core/errors.ts";
+import { LockBusyError, messageOf, UsageError } from "../../core/errors.ts";
 import { formatBytes, formatCount, renderJson, renderTable } from "../format.ts";
 import { parseFormat } from "../settings.ts";
 import { progressReporter } from "../progress.ts";
 
 const HELP = `
+With notifications configured, a run pings the healthchecks "start" URL first, then "success" or
+"fail", and notifies on failure (and on success, or a change of health, when asked); a
+notification that fails is a warning on stderr and never fails the backup.
+
 Examples:
   $ backup-manager create
   $ backup-manager create --type schema --description "before migration 42"
@@ -47,22 +59,32 @@ export function parseCreateArgs(raw: Record<string, string | boolean | undefined
 
 /** Takes a backup and prints what it holds. */
 export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<number> {
-  const context = contextFor(args, deps);
+  const config = settingsFor(deps, locationFlags(args));
+  const context = serviceContext(config, deps);
+  const reporter = runReporterFor(config, context, deps);
   const progress = progressReporter(deps.io, args.format === "text");
-  await checkDatabase(context); // before the lock: a mistyped path creates no directory
   let meta: BackupMeta;
+  await reporter.started();
   try {
-    meta = await locked(context, "create", () =>
-      createBackup(context, {
-        type: args.type,
-        description: args.description,
-        pin: args.pin,
-        onProgress: progress.dump,
-        signal: deps.interrupts.abort,
-      }));
-  } finally {
-    progress.done();
+    try {
+      await checkDatabase(context); // before the lock: a mistyped path creates no directory
+      meta = await locked(context, "create", () =>
+        createBackup(context, {
+          type: args.type,
+          description: args.description,
+          pin: args.pin,
+          onProgress: progress.dump,
+          signal: deps.interrupts.abort,
+        }));
+    } finally {
+      progress.done();
+    }
+  } catch (error) {
+    // a busy lock means another run is doing the work: it reports, this one stays quiet
+    if (!(error instanceof LockBusyError)) await reporter.failed(messageOf(error));
+    throw error;
   }
+  await reporter.succeeded(meta.id);
   if (args.format === "json") {
     deps.io.stdout(renderJson(meta));
     return 0;
