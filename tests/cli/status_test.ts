@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { AUDIT_KEY } from "../../src/core/audit.ts";
 import { FakeClock, runCli } from "../helpers/cli.ts";
 import { withReceiver } from "../helpers/http_receiver.ts";
 import {
@@ -54,7 +55,7 @@ Deno.test("status --format json gives every figure of a healthy, verified store"
     clock.advance(HOUR);
     await verifyAll(ws, clock);
     const sizes: Record<string, number> = {};
-    for (const name of await listNames(ws.dir)) {
+    for (const name of (await listNames(ws.dir)).filter((n) => n !== AUDIT_KEY)) {
       sizes[name] = (await Deno.stat(join(ws.dir, name))).size;
     }
     const total = Object.values(sizes).reduce((a, b) => a + b, 0);
@@ -72,8 +73,8 @@ Deno.test("status --format json gives every figure of a healthy, verified store"
       lastGoodBackupAgeMs: HOUR,
       totalSize: total,
       averageBackupSize: Math.round(total / 2),
-      lastRunDate: null,
-      lastRunOutcome: null,
+      lastRunDate: "2026-11-23T11:00:00.000Z",
+      lastRunOutcome: "ok",
       lastRunError: null,
       consecutiveFailures: 0,
       lastVerifiedBackup: schema,
@@ -112,7 +113,7 @@ Deno.test("status prints the figures for people and exits 0", async () => {
       `  last backup       ${id.replace(/.*/, "2026-11-23T10:00:00.000Z")} (full)`,
     );
     assert.equal(lines[2], "  last good backup  2026-11-23T10:00:00.000Z, 1h 0m ago (RPO 24h 0m)");
-    assert.equal(lines[3], "  last run          none recorded");
+    assert.equal(lines[3], "  last run          2026-11-23T10:00:00.000Z ok");
     assert.equal(lines[4], "  last verified     never");
     assert.match(lines[5], /^ {2}total size {8}\d/);
     assert.match(lines[6], /^ {2}newest full {7}\d/);
