@@ -15,28 +15,34 @@ export function warningLog(deps: CommandDeps): (message: string) => void {
   return (message) => deps.io.stderr(`Warning: ${message}\n`);
 }
 
-/** The notifier the settings describe, warning on stderr when a delivery fails. */
-export function notifierFor(config: Config, deps: CommandDeps): Notifier {
+/** The notifier the settings describe; a failed delivery is a warning on stderr unless `log` says. */
+export function notifierFor(
+  config: Config,
+  deps: CommandDeps,
+  log: (message: string) => void = warningLog(deps),
+): Notifier {
   return new Notifier(config.notifications, {
-    log: warningLog(deps),
+    log,
     timeoutMs: parseDuration(config.notifications.timeout),
   });
 }
 
 /**
  * Pings, outcome notifications and health-change announcements for runs in `context`, as the
- * settings describe them; health is assessed with the configured thresholds.
+ * settings describe them; health is assessed with the configured thresholds. Problems go to `log`
+ * (default: warnings on stderr; `auto` passes its own log).
  */
 export function runReporterFor(
   config: Config,
   context: ServiceContext,
   deps: CommandDeps,
+  log: (message: string) => void = warningLog(deps),
 ): RunReporter {
-  return new RunReporter(notifierFor(config, deps), {
+  return new RunReporter(notifierFor(config, deps, log), {
     database: context.engine.redact(context.database),
     storage: context.storage,
     clock: deps.clock,
-    log: warningLog(deps),
+    log,
     assess: async () => {
       const report = await getStatus(context, { policy: healthPolicyOf(config.health) });
       return { level: report.systemHealth, reasons: report.reasons };

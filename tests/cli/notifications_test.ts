@@ -130,3 +130,64 @@ Deno.test("create without notification settings sends nothing and prints no warn
     assert.equal(result.stderr, "");
   });
 });
+
+function auto(ws: Workspace, extra: string[], options: { env?: Record<string, string> } = {}) {
+  return runCli(["auto", "--once", "--database", ws.database, "--dir", ws.dir, ...extra], {
+    clock: new FakeClock("2026-11-23T10:15:00.000Z"),
+    env: options.env,
+  });
+}
+
+Deno.test("auto --once pings start, then success with a success notification, before it exits", async () => {
+  await withReceiver(200, async (receiver) => {
+    await withWorkspace(async (ws) => {
+      makeDatabase(ws.database);
+      const result = await auto(ws, [], { env: env(receiver) });
+      assert.equal(result.code, 0, result.stderr);
+      const events = seen(receiver);
+      assert.equal(events[0], "ping /start");
+      assert.deepEqual(events.slice(1).sort(), [
+        "hook success",
+        "ping / backup full_20261123T101500000Z",
+      ]);
+      assert.ok(!result.stdout.includes("warn"), result.stdout);
+    });
+  });
+});
+
+Deno.test("auto --once that fails after its retries pings fail and notifies once, after the last attempt", async () => {
+  await withReceiver(200, async (receiver) => {
+    await withWorkspace(async (ws) => {
+      const result = await auto(ws, ["--retries", "1", "--retry-backoff", "1s"], {
+        env: env(receiver),
+      });
+      assert.equal(result.code, 3);
+      const error =
+        `Cannot back up "${ws.database}": the database does not exist (check --database or DATABASE_URL)`;
+      const events = seen(receiver);
+      assert.deepEqual(events.slice(0, 2), ["ping /start", "ping /start"]);
+      assert.deepEqual(events.slice(2).sort(), ["hook failure", `ping /fail ${error}`]);
+    });
+  });
+});
+
+Deno.test("auto --once logs a failing webhook as a warning line of its log and exits 0", async () => {
+  await withReceiver(500, async (receiver) => {
+    await withWorkspace(async (ws) => {
+      makeDatabase(ws.database);
+      const result = await auto(ws, ["--log-format", "json"], {
+        env: { BACKUP_WEBHOOK_URL: `${receiver.url}/${UUID}`, BACKUP_NOTIFY_ON: "success" },
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, "");
+      const warnings = result.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l))
+        .filter((l) => l.level === "warn" || l.event === "warning");
+      assert.equal(warnings.length, 1, result.stdout);
+      assert.equal(
+        warnings[0].message,
+        `Cannot send the success notification by webhook "${receiver.url}/…": HTTP 500 Internal Server Error (backups are not affected)`,
+      );
+      assert.ok(!result.stdout.includes(UUID));
+    });
+  });
+});

@@ -17,6 +17,7 @@ import { runScheduler } from "../../core/scheduler.ts";
 import { formatLogLine } from "../log.ts";
 import { policyOf } from "./cleanup.ts";
 import { retentionSettings, withRetentionOptions } from "../retention_flags.ts";
+import { runReporterFor } from "../notifications.ts";
 
 const HELP = `
 Each run takes the lock, creates a backup, verifies it (--restore-test: also restores it into a
@@ -74,8 +75,8 @@ export function scheduleOf(config: Config): Schedule | undefined {
 }
 
 /**
- * Everything that hears the scheduler's events: the log, and (added by health) notifications and
- * pings. A listener that throws is reported once on stderr and never fails a backup.
+ * The log's listener of the scheduler's events (notifications and pings listen too, see
+ * `runAuto`). A listener that throws is reported once on stderr and never fails a backup.
  */
 export function eventListeners(config: Config, deps: CommandDeps): EventListener[] {
   return [(event) => {
@@ -94,7 +95,15 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
     );
   }
   if (schedule) checkSchedule(schedule);
-  const listeners = eventListeners(config, deps);
+  const context = { ...serviceContext(config, deps), clock: deps.clock };
+  // reporting problems become warning lines of the log, in its format
+  const reporter = runReporterFor(
+    config,
+    context,
+    deps,
+    (message) => onEvent({ type: "warning", time: deps.clock.now(), message }),
+  );
+  const listeners = [...eventListeners(config, deps), reporter.listener];
   const onEvent = (event: OpsEvent) => {
     for (const listener of listeners) {
       try {
@@ -116,7 +125,7 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
     });
   interrupts.stop.addEventListener("abort", announce, { once: true });
   interrupts.abort.addEventListener("abort", announce, { once: true });
-  const result = await runScheduler({ ...serviceContext(config, deps), clock }, {
+  const result = await runScheduler(context, {
     schedule,
     once: args.once,
     type: config.schedule.type,
@@ -130,6 +139,7 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
     signal: interrupts.abort,
     onEvent,
   });
+  await reporter.settled(); // pings and notifications of the last run go out before exiting
   if (result.interrupted) return ExitCode.Interrupted;
   if (!args.once || !result.last) return ExitCode.Ok;
   if (result.last.outcome === "ok") return ExitCode.Ok;

@@ -7,6 +7,7 @@
 import type { Storage } from "../../storage/storage.ts";
 import type { HealthAssessment } from "../health.ts";
 import { messageOf } from "../errors.ts";
+import type { EventListener, OpsEvent } from "../events.ts";
 import { failureEvent, successEvent } from "./event.ts";
 import { notifyHealthChange } from "./health_change.ts";
 import type { Notifier } from "./notifier.ts";
@@ -28,10 +29,43 @@ export interface RunReporterOptions {
 export class RunReporter {
   readonly #notifier: Notifier;
   readonly #options: RunReporterOptions;
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(notifier: Notifier, options: RunReporterOptions) {
     this.#notifier = notifier;
     this.#options = options;
+  }
+
+  /**
+   * The scheduler's event listener: `run-start` pings start; `run-ok` reports success; a
+   * `run-failed` with no retry left reports failure (one with a retry ahead stays quiet: the next
+   * attempt pings start again). Listeners are synchronous, so the work is queued in event order
+   * and runs while the scheduler goes on; {@linkcode settled} waits for it before exiting.
+   */
+  readonly listener: EventListener = (event) => {
+    const work = this.#workFor(event);
+    if (!work) return;
+    this.#queue = this.#queue.then(work).catch((error) =>
+      this.#options.log(`Cannot report the run: ${messageOf(error)}`)
+    );
+  };
+
+  /** Resolves when everything the listener queued is done (each step bounded by the timeout). */
+  settled(): Promise<void> {
+    return this.#queue;
+  }
+
+  #workFor(event: OpsEvent): (() => Promise<void>) | undefined {
+    switch (event.type) {
+      case "run-start":
+        return () => this.started();
+      case "run-ok":
+        return () => this.succeeded(event.backupId);
+      case "run-failed":
+        return event.retryAt ? undefined : () => this.failed(event.error);
+      default:
+        return undefined;
+    }
   }
 
   /** A run begins: the `start` ping, so a monitor can time it and notice one that hangs. */
