@@ -22,18 +22,27 @@
 
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import {
+  CLI,
+  fileSize,
+  MIB,
+  mib,
+  ours,
+  printRss,
+  printTable,
+  remove,
+  type Run,
+  run,
+  seconds,
+  shell,
+  WORK,
+} from "./_measure.ts";
 
-const MIB = 1024 * 1024;
-const REPO = new URL("../", import.meta.url).pathname;
-const WORK = new URL(".work/", import.meta.url).pathname;
-const CLI = "scripts/backup-manager.ts";
 /** Bumped when the generated schema or content changes, so old databases are rebuilt. */
 const GENERATOR_VERSION = 3;
 /** Database bytes per "unit" (1 customer, 4 orders, 3 events), measured with this generator. */
 const BYTES_PER_UNIT = 1250;
 const SIZE_TOLERANCE = 0.1;
-const RSS_LIMIT_KB = 300 * 1024;
-const RSS_GROWTH_LIMIT = 1.1;
 const TARGET = { create: 0.55, restore: 0.5 };
 
 interface Options {
@@ -41,20 +50,6 @@ interface Options {
   largeMiB: number;
   reps: number;
   largeReps: number;
-}
-
-interface Run {
-  seconds: number;
-  /** Peak resident set size in kB, when measured. */
-  rssKb?: number;
-  stdout: string;
-}
-
-interface Comparison {
-  operation: string;
-  ours: Run[];
-  reference: Run[];
-  target: number;
 }
 
 // ---------------------------------------------------------------- options
@@ -78,80 +73,13 @@ function parseOptions(): Options {
   };
 }
 
-// ---------------------------------------------------------------- processes
-
-const ENV = { RUST_BACKTRACE: "0", NO_COLOR: "1" };
-
-/** Runs a command to completion; throws with its stderr if it fails. Returns wall time. */
-async function run(cmd: string, args: string[], stdin?: string): Promise<Run> {
-  const command = new Deno.Command(cmd, {
-    args,
-    cwd: REPO,
-    env: ENV,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const start = performance.now();
-  const child = command.spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const seconds = (performance.now() - start) / 1000;
-  const decoder = new TextDecoder();
-  if (!out.success) {
-    throw new Error(
-      `${cmd} ${args.join(" ")} failed (${out.code}):\n${decoder.decode(out.stderr)}`,
-    );
-  }
-  return { seconds, stdout: decoder.decode(out.stdout) };
-}
-
-/** Runs `bash -c script` with pipefail, so a failing stage of a pipeline is not hidden. */
-function shell(script: string): Promise<Run> {
-  return run("bash", ["-c", `set -euo pipefail; ${script}`]);
-}
-
-/** Runs our CLI in a fresh Deno process under GNU time, recording wall time and peak RSS. */
-async function ours(args: string[]): Promise<Run> {
-  const rssFile = `${WORK}rss.txt`;
-  const result = await run("/usr/bin/time", [
-    "-f",
-    "%M",
-    "-o",
-    rssFile,
-    Deno.execPath(),
-    "run",
-    "-A",
-    CLI,
-    ...args,
-  ]);
-  const rssKb = Number((await Deno.readTextFile(rssFile)).trim().split("\n").at(-1));
-  return { ...result, rssKb };
-}
-
 /** Reads the database once so that every timed run starts from the same (warm) page cache. */
 async function warmUp(db: string): Promise<void> {
   await shell(`cat '${db}' > /dev/null`);
 }
 
-async function remove(...paths: string[]): Promise<void> {
-  for (const path of paths) {
-    await Deno.remove(path, { recursive: true }).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    });
-  }
-}
-
 function removeDatabase(path: string): Promise<void> {
   return remove(path, `${path}-wal`, `${path}-shm`, `${path}-journal`);
-}
-
-async function fileSize(path: string): Promise<number> {
-  return (await Deno.stat(path)).size;
 }
 
 // ---------------------------------------------------------------- database generation
@@ -363,52 +291,6 @@ async function benchRestore(
 }
 
 // ---------------------------------------------------------------- report
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-const seconds = (runs: Run[]) => median(runs.map((r) => r.seconds));
-const peakRss = (runs: Run[]) => Math.max(...runs.map((r) => r.rssKb ?? 0));
-const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
-const verdict = (ok: boolean) => ok ? "pass" : "FAIL";
-
-function printTable(rows: Comparison[]): void {
-  const header = ["operation", "ours (s)", "reference (s)", "ratio", "target", "result"];
-  const lines = rows.map((row) => {
-    const ratio = seconds(row.ours) / seconds(row.reference);
-    return [
-      row.operation,
-      seconds(row.ours).toFixed(2),
-      seconds(row.reference).toFixed(2),
-      ratio.toFixed(2),
-      `≤ ${row.target}`,
-      verdict(ratio <= row.target),
-    ];
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  console.log(format(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const line of lines) console.log(format(line));
-  for (const row of rows) {
-    const all = (runs: Run[]) => runs.map((r) => r.seconds.toFixed(2)).join(" ");
-    console.log(`  ${row.operation} samples: ours [${all(row.ours)}], ref [${all(row.reference)}]`);
-  }
-}
-
-function printRss(operation: string, small: Run[], large: Run[]): void {
-  const [s, l] = [peakRss(small), peakRss(large)];
-  const growth = l / s;
-  const ok = growth <= RSS_GROWTH_LIMIT && l < RSS_LIMIT_KB && s < RSS_LIMIT_KB;
-  console.log(
-    `peak RSS ${operation.padEnd(7)}: small ${(s / 1024).toFixed(0)} MiB, large ` +
-      `${(l / 1024).toFixed(0)} MiB, large/small ${growth.toFixed(2)} ` +
-      `(target ≤ ${RSS_GROWTH_LIMIT} and < ${RSS_LIMIT_KB / 1024} MiB): ${verdict(ok)}`,
-  );
-}
 
 // ---------------------------------------------------------------- main
 

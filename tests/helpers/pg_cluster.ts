@@ -19,8 +19,20 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/** Options of {@linkcode startCluster}. */
+export interface StartClusterOptions {
+  /**
+   * Keep the cluster in this directory (created if missing, initdb only the first time) instead
+   * of a temporary one, and leave it on disk at `stop()`: for benchmarks that reuse databases.
+   * Default: a temporary directory, removed at `stop()`.
+   */
+  directory?: string;
+  /** Extra server settings (`-c name=value`), e.g. `{ shared_buffers: "256MB" }`. Default none. */
+  settings?: Record<string, string | number>;
+}
+
 /** Starts a cluster (about a second), or wraps `TEST_DATABASE_URL`. */
-export async function startCluster(): Promise<TestCluster> {
+export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
   const external = Deno.env.get("TEST_DATABASE_URL");
   if (external) {
     const url = new URL(external);
@@ -32,21 +44,26 @@ export async function startCluster(): Promise<TestCluster> {
       stop: () => Promise.resolve(),
     };
   }
-  const dir = await Deno.makeTempDir({ prefix: "backup-manager-pg-" });
+  const dir = options.directory ??
+    await Deno.makeTempDir({ prefix: "backup-manager-pg-" });
+  await Deno.mkdir(dir, { recursive: true });
   await run("chown", ["postgres", dir]);
   const data = join(dir, "data");
   const port = await freePort();
-  await asPostgres(`${BIN}/initdb`, [
-    "-D",
-    data,
-    "-A",
-    "trust",
-    "-U",
-    "postgres",
-    "-E",
-    "UTF8",
-    "--locale=C.UTF-8",
-  ]);
+  if (!await exists(join(data, "PG_VERSION"))) {
+    await asPostgres(`${BIN}/initdb`, [
+      "-D",
+      data,
+      "-A",
+      "trust",
+      "-U",
+      "postgres",
+      "-E",
+      "UTF8",
+      "--locale=C.UTF-8",
+    ]);
+  }
+  const settings = Object.entries(options.settings ?? {}).map(([k, v]) => ` -c ${k}=${v}`);
   await asPostgres(`${BIN}/pg_ctl`, [
     "-D",
     data,
@@ -54,7 +71,8 @@ export async function startCluster(): Promise<TestCluster> {
     "-l",
     join(dir, "server.log"),
     "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off` +
+    settings.join(""),
     "start",
   ]);
   return {
@@ -63,10 +81,24 @@ export async function startCluster(): Promise<TestCluster> {
     port,
     socketDir: dir,
     stop: async () => {
+      if (options.directory) {
+        await asPostgres(`${BIN}/pg_ctl`, ["-D", data, "-m", "fast", "-w", "stop"]);
+        return;
+      }
       await asPostgres(`${BIN}/pg_ctl`, ["-D", data, "-m", "immediate", "stop"]).catch(() => {});
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 async function freePort(): Promise<number> {
