@@ -14,7 +14,7 @@
  *   and must stay under 300 MiB.
  *
  * The server is a cluster of our own in `bench/.work/pg/` (kept between runs with its
- * databases, rebuilt when the generator changes), tuned like a real server: shared_buffers
+ * databases, rebuilt when the generator or the size changes), tuned like a real server: shared_buffers
  * 256MB, max_wal_size 8GB, checkpoint_timeout 30min, maintenance_work_mem 256MB. fsync and
  * full_page_writes are off, for both sides alike: the machine's disk is not what is compared.
  * The databases hold realistic rows (see `_pg_generator.ts`). Every timed run reads warm data:
@@ -47,7 +47,6 @@ import { startCluster } from "../tests/helpers/pg_cluster.ts";
 import { databaseUrl, dropDatabase, PG_BIN, psql } from "../tests/helpers/pg_tools.ts";
 
 const TARGET = { create: 0.6, restore: 0.8 };
-const SIZE_TOLERANCE = 0.15;
 const SERVER_SETTINGS = {
   shared_buffers: "256MB",
   max_wal_size: "8GB",
@@ -112,11 +111,8 @@ async function ensureDatabase(server: string, name: string, targetMiB: number): 
   const url = databaseUrl(server, name);
   const units = Math.round(targetMiB * MIB / BYTES_PER_UNIT);
   if (await marker(url) === `generator version ${GENERATOR_VERSION}, ${units} units`) {
-    const size = await databaseSize(url);
-    if (Math.abs(size / (targetMiB * MIB) - 1) <= SIZE_TOLERANCE) {
-      console.log(`reusing ${name} (${mib(size)})`);
-      return url;
-    }
+    console.log(`reusing ${name} (${mib(await databaseSize(url))})`);
+    return url;
   }
   await dropDatabase(server, name);
   await psql(server, `CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8'`);
@@ -208,6 +204,8 @@ async function benchRestore(
         "--to",
         databaseUrl(server, target),
         "--create",
+        "--database",
+        source,
         "--dir",
         dir,
       ]),

@@ -4,7 +4,8 @@ const encoder = new TextEncoder();
 
 /**
  * Coalesces many small writes into large chunks before they reach a sink. Compressing and hashing
- * a few hundred KiB at a time is several times cheaper than one call per row.
+ * a few hundred KiB at a time is several times cheaper than one call per row. Every chunk the sink
+ * gets is its own: never a buffer the caller of `write` still holds.
  */
 export class ChunkBuffer {
   #buffer: Uint8Array;
@@ -54,7 +55,9 @@ export class ChunkBuffer {
   async #spill(bytes: Uint8Array): Promise<void> {
     await this.flush();
     if (bytes.length >= this.#buffer.length) {
-      await this.#sink(bytes);
+      // A copy: the sink may keep or transfer what it gets (the gzip worker detaches it), and
+      // the caller's bytes may be a view of a buffer it still uses (a driver's socket buffer).
+      await this.#sink(bytes.slice());
       return;
     }
     this.#buffer.set(bytes, 0);
