@@ -43,7 +43,7 @@ export function settingsFor(deps: CommandDeps, flags: SettingValue[] = []): Conf
 export function serviceContext(config: Config, deps: CommandDeps): ServiceContext {
   return {
     storage: new LocalStorage(config.backupDir),
-    engine: engineFor(config.database),
+    engine: engineFor(config.database, deps.io.env),
     database: config.database,
     clock: deps.clock,
     actor: "cli",

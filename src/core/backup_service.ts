@@ -62,6 +62,10 @@ export interface CreateBackupOptions {
   pin?: { reason?: string };
   /** Database to back up; default the context's. */
   database?: string;
+  /** Only tables matching these patterns (see `DumpOptions.tables`). */
+  tables?: string[];
+  /** Leave out tables matching these patterns. */
+  excludeTables?: string[];
   onProgress?: (progress: DumpProgress) => void;
   /** Abandons the backup (nothing is kept) and throws {@linkcode InterruptedError} when aborted. */
   signal?: AbortSignal;
@@ -167,7 +171,12 @@ async function writeBackup(
       if (options.signal?.aborted) throw interrupted();
       raw += chunk.length;
       return compressor.write(chunk);
-    }, { type: type === "schema" ? "schema" : "full", onProgress: options.onProgress });
+    }, {
+      type: type === "schema" ? "schema" : "full",
+      tables: options.tables,
+      excludeTables: options.excludeTables,
+      onProgress: options.onProgress,
+    });
     await compressor.end();
     const finished = clock.now();
     const meta: UnsealedMeta = {
@@ -446,6 +455,14 @@ export interface RestoreBackupOptions {
   to?: string;
   /** Replace an existing target without asking (callers ask first on a terminal). */
   force?: boolean;
+  /** PostgreSQL: drop the backup's objects in the target first (see `RestoreOptions.clean`). */
+  clean?: boolean;
+  /** PostgreSQL: create the target database if it does not exist. */
+  create?: boolean;
+  /** PostgreSQL: skip ownership statements. */
+  noOwner?: boolean;
+  /** PostgreSQL: skip GRANT/REVOKE statements. */
+  noPrivileges?: boolean;
   onProgress?: (bytes: number) => void;
   /** Abandons the restore (the target stays as it was) and throws when aborted. */
   signal?: AbortSignal;
@@ -462,6 +479,8 @@ export interface RestorePlan {
   id: string;
   target: string;
   targetExists: boolean;
+  /** Whether the restore changes an existing database (it needs --force or confirmation). */
+  replaces: boolean;
   meta: BackupMeta;
   migration: { backup?: string; current?: string };
   tables: { name: string; backupRows: number | null; currentRows: number | null }[];
@@ -479,6 +498,7 @@ export async function planRestore(
   if (options.checkData) await checkChecksum(storage, meta);
   const target = options.to ?? context.database;
   const targetExists = await engine.exists(target);
+  const replaces = targetExists && !(await engine.isEmpty?.(target) ?? false);
   const current = targetExists ? await engine.describe(target) : undefined;
   const names = [
     ...new Set([...meta.tables.map((t) => t.name), ...(current?.tables ?? []).map((t) => t.name)]),
@@ -487,6 +507,7 @@ export async function planRestore(
     id: entry.id,
     target: engine.redact(target),
     targetExists,
+    replaces,
     meta,
     migration: {
       backup: meta.migration ? `${meta.migration.version} (${meta.migration.table})` : undefined,
@@ -549,7 +570,16 @@ async function restoreInto(
   await checkChecksum(storage, meta);
   const target = options.to ?? context.database;
   const targetExists = await engine.exists(target);
-  if (targetExists && !options.force) {
+  const empty = targetExists ? await engine.isEmpty?.(target) : undefined;
+  if (empty === false && !options.clean) {
+    throw new RefusedError(
+      `Cannot restore backup "${entry.id}": "${
+        engine.redact(target)
+      }" is not empty (use --clean to replace the objects the backup contains, or --to NAME --create)`,
+    );
+  }
+  const replaces = targetExists && empty !== true;
+  if (replaces && !options.force) {
     throw new RefusedError(
       `Cannot restore backup "${entry.id}": "${
         engine.redact(target)
@@ -557,7 +587,7 @@ async function restoreInto(
     );
   }
   let safetyBackup: string | undefined;
-  if (targetExists) {
+  if (replaces) {
     const safety = await createBackup(context, {
       type: "pre-restore",
       database: target,
@@ -577,6 +607,10 @@ async function restoreInto(
   );
   const summary = await engine.restore(target, source, {
     replace: true,
+    clean: options.clean,
+    create: options.create,
+    noOwner: options.noOwner,
+    noPrivileges: options.noPrivileges,
     onProgress: options.onProgress,
   });
   return { id: entry.id, target: engine.redact(target), safetyBackup, bytes: summary.bytes };

@@ -14,6 +14,13 @@ export interface Engine {
   redact(location: string): string;
   /** Whether the database at `location` exists (and can be reached). */
   exists(location: string): Promise<boolean>;
+  /**
+   * Whether an existing database holds no objects of its own. Engines that restore into an
+   * existing database (PostgreSQL) implement it: an empty target is restored into without
+   * replacing anything, a non-empty one only with `clean`. Absent: an existing target is always
+   * replaced as a whole (SQLite).
+   */
+  isEmpty?(location: string): Promise<boolean>;
   /** Tables, row counts, versions of the database; throws `DatabaseNotFoundError` if absent. */
   describe(location: string): Promise<DatabaseInfo>;
   /**

@@ -1,16 +1,16 @@
 import type { Engine } from "./engine.ts";
 import { SqliteEngine } from "./sqlite/sqlite_engine.ts";
-import { NotImplementedError } from "../core/errors.ts";
+import { PostgresEngine } from "./postgres/postgres_engine.ts";
 
 /**
  * The engine for a database location, by its scheme: `postgres://` / `postgresql://` URLs are
- * PostgreSQL; everything else (`sqlite:PATH`, a file path) is SQLite.
+ * PostgreSQL; everything else (`sqlite:PATH`, a file path) is SQLite. `env` supplies the
+ * PostgreSQL `PG*` variables (default: the process environment).
  */
-export function engineFor(location: string): Engine {
-  if (/^postgres(ql)?:\/\//i.test(location)) {
-    throw new NotImplementedError(
-      "Cannot back up PostgreSQL yet: the PostgreSQL engine is not built (use a SQLite database)",
-    );
-  }
+export function engineFor(
+  location: string,
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Engine {
+  if (/^postgres(ql)?:\/\//i.test(location)) return new PostgresEngine(location, env);
   return new SqliteEngine();
 }

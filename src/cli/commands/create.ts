@@ -24,7 +24,10 @@ Examples:
   $ backup-manager create
   $ backup-manager create --type schema --description "before migration 42"
   $ backup-manager create --pin --pin-reason "before the v2 upgrade"
-  $ backup-manager create --database ./data/app.db --dir /var/backups/app --format json`;
+  $ backup-manager create --database ./data/app.db --dir /var/backups/app --format json
+  $ backup-manager create --database postgres://app@db.internal:5432/app --table 'public.*' \
+      --exclude-table 'public.audit_*'
+  $ PGHOST=/var/run/postgresql PGDATABASE=app backup-manager create --database postgres://`;
 
 /** Typed arguments of `create`. */
 export interface CreateArgs {
@@ -32,13 +35,17 @@ export interface CreateArgs {
   description?: string;
   /** Pin the new backup (cleanup never deletes it), with an optional reason. */
   pin?: { reason?: string };
+  /** `--table` patterns (repeatable); empty: every table. */
+  tables: string[];
+  /** `--exclude-table` patterns (repeatable). */
+  excludeTables: string[];
   format: "text" | "json";
   database?: string;
   dir?: string;
 }
 
 /** Checks and types the raw options of `create`. */
-export function parseCreateArgs(raw: Record<string, string | boolean | undefined>): CreateArgs {
+export function parseCreateArgs(raw: Record<string, unknown>): CreateArgs {
   const type = (raw.type as string | undefined) ?? "full";
   const reason = raw.pinReason as string | undefined;
   if (reason !== undefined && raw.pin !== true) {
@@ -51,10 +58,20 @@ export function parseCreateArgs(raw: Record<string, string | boolean | undefined
     type,
     description: raw.description as string | undefined,
     ...(raw.pin === true ? { pin: reason ? { reason } : {} } : {}),
+    tables: patterns(raw.table, "--table"),
+    excludeTables: patterns(raw.excludeTable, "--exclude-table"),
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
   };
+}
+
+function patterns(value: unknown, flag: string): string[] {
+  const list = Array.isArray(value) ? value as string[] : [];
+  if (list.some((p) => p.trim() === "")) {
+    throw new UsageError(`Invalid value "" for ${flag}: expected a table name or pattern`);
+  }
+  return list;
 }
 
 /** Takes a backup and prints what it holds. */
@@ -73,6 +90,8 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
           type: args.type,
           description: args.description,
           pin: args.pin,
+          tables: args.tables,
+          excludeTables: args.excludeTables,
           onProgress: progress.dump,
           signal: deps.interrupts.abort,
         }));
@@ -107,6 +126,10 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
   return 0;
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 /** Registers `create`. */
 export function registerCreate(program: Command, deps: CommandDeps): void {
   const command = program.command("create")
@@ -115,6 +138,13 @@ export function registerCreate(program: Command, deps: CommandDeps): void {
     .option("--description <text>", "note stored in the sidecar")
     .option("--pin", "pin the backup: cleanup never deletes it")
     .option("--pin-reason <text>", "why it is pinned (with --pin)")
+    .option(
+      "--table <pattern>",
+      "only tables matching (schema.table or table, * and ?; repeatable)",
+      collect,
+      [],
+    )
+    .option("--exclude-table <pattern>", "leave out tables matching (repeatable)", collect, [])
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw) => {

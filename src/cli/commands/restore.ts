@@ -11,10 +11,16 @@ The id may be any part of a backup id that matches exactly one backup.
 Replacing an existing database asks for confirmation on a terminal; without a terminal (cron,
 scripts) --force is required. A "pre-restore" safety backup of the target is taken first.
 
+PostgreSQL: --to names a database on the same server (or is a full URL). A target that holds
+objects is refused unless --clean, which drops the objects the backup contains first, in the
+same transaction as the load: on any error the target is exactly as it was.
+
 Examples:
   $ backup-manager restore 20261123T1015 --dry-run
   $ backup-manager restore full_20261123T101500123Z --force
-  $ backup-manager restore 1123T10 --to ./restored.db`;
+  $ backup-manager restore 1123T10 --to ./restored.db
+  $ backup-manager restore 1123T10 --database postgres://app@db/app --to app_copy --create
+  $ backup-manager restore 1123T10 --database postgres://app@db/app --clean --force`;
 
 /** Typed arguments of `restore`. */
 export interface RestoreArgs {
@@ -22,6 +28,10 @@ export interface RestoreArgs {
   to?: string;
   force: boolean;
   dryRun: boolean;
+  clean: boolean;
+  create: boolean;
+  noOwner: boolean;
+  noPrivileges: boolean;
   format: "text" | "json";
   database?: string;
   dir?: string;
@@ -34,6 +44,11 @@ export function parseRestoreArgs(id: string, raw: Record<string, unknown>): Rest
     to: raw.to as string | undefined,
     force: raw.force === true,
     dryRun: raw.dryRun === true,
+    clean: raw.clean === true,
+    create: raw.create === true,
+    // commander turns --no-owner into owner: false
+    noOwner: raw.owner === false,
+    noPrivileges: raw.privileges === false,
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
@@ -57,8 +72,10 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
     io.stdout(
       `Dry run: restore ${plan.id} (${plan.meta.type}, ${plan.meta.createdAt}) into ${plan.target}\n` +
         `  target ${
-          plan.targetExists
+          plan.replaces
             ? "exists and would be replaced (after a safety backup)"
+            : plan.targetExists
+            ? "exists and is empty"
             : "does not exist and would be created"
         }\n` +
         `  migration: backup ${plan.migration.backup ?? "none"}, current ${
@@ -71,7 +88,7 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
     );
     return 0;
   }
-  if (plan.targetExists && !args.force) {
+  if (plan.replaces && !args.force) {
     if (!io.isTerminal) {
       throw new RefusedError(
         `Cannot restore backup "${plan.id}": "${plan.target}" exists and there is no terminal to confirm (use --force)`,
@@ -101,6 +118,10 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
       restoreBackup(context, plan.id, {
         to: args.to,
         force: true,
+        clean: args.clean,
+        create: args.create,
+        noOwner: args.noOwner,
+        noPrivileges: args.noPrivileges,
         onProgress: progress.bytes,
         signal: deps.interrupts.abort,
       }));
@@ -125,9 +146,16 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
   const command = program.command("restore")
     .description("restore a backup into the database (or --to another path)")
     .argument("<id>", "backup id, or any part of one that matches exactly one backup")
-    .option("--to <path>", "restore into this database instead of --database")
+    .option(
+      "--to <path|name|url>",
+      "restore into this database instead of --database (PostgreSQL: a database name or URL)",
+    )
     .option("--force", "replace an existing database without asking")
     .option("--dry-run", "show per-table row counts, backup vs current, and change nothing")
+    .option("--clean", "PostgreSQL: drop the backup's objects in the target first")
+    .option("--create", "PostgreSQL: create the target database if it does not exist")
+    .option("--no-owner", "PostgreSQL: skip ALTER ... OWNER TO (roles missing on this server)")
+    .option("--no-privileges", "PostgreSQL: skip GRANT and REVOKE")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
   withLocationOptions(command).action(async (id, raw) => {

@@ -1,0 +1,85 @@
+/**
+ * Databases as wholes: whether one exists, creating one for `restore --create`, dropping a
+ * scratch or half-made one. These statements cannot run inside the database they are about,
+ * so they go through the server's maintenance database (`postgres`, else `template1`).
+ */
+import { DatabaseError, DatabaseNotFoundError, messageOf } from "../../core/errors.ts";
+import {
+  type Connection,
+  type ConnectionConfig,
+  connectionError,
+  describeConfig,
+  openConnection,
+  withDatabase,
+} from "./_connection.ts";
+
+/** Whether the database exists; connection failures other than "no such database" throw. */
+export async function databaseExists(config: ConnectionConfig): Promise<boolean> {
+  const connection = openConnection(config);
+  try {
+    await connection.sql`SELECT 1`;
+    return true;
+  } catch (error) {
+    const typed = connectionError(error, config);
+    if (typed instanceof DatabaseNotFoundError) return false;
+    throw typed;
+  } finally {
+    await connection.end();
+  }
+}
+
+/** `CREATE DATABASE` from `template0` with the backup's encoding (the cluster's locale). */
+export async function createDatabase(config: ConnectionConfig, encoding: string): Promise<void> {
+  if (!/^[A-Za-z0-9_]+$/.test(encoding)) encoding = "UTF8";
+  await withMaintenance(config, async (connection) => {
+    try {
+      await connection.sql.unsafe(
+        `CREATE DATABASE ${quoteIdentifier(config.database)} TEMPLATE template0 ENCODING '${encoding}'`,
+      );
+    } catch (error) {
+      throw new DatabaseError(
+        `Cannot create database "${describeConfig(config)}": ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+  });
+}
+
+/** Ends every other session on the database, then drops it (if it exists). */
+export async function dropDatabase(config: ConnectionConfig): Promise<void> {
+  await withMaintenance(config, async ({ sql }) => {
+    await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = ${config.database} AND pid <> pg_backend_pid()`;
+    await sql.unsafe(`DROP DATABASE IF EXISTS ${quoteIdentifier(config.database)}`);
+  });
+}
+
+async function withMaintenance<T>(
+  config: ConnectionConfig,
+  fn: (connection: Connection) => Promise<T>,
+): Promise<T> {
+  let lastError: unknown;
+  for (const name of ["postgres", "template1"]) {
+    if (name === config.database) continue;
+    const connection = openConnection(withDatabase(config, name));
+    try {
+      await connection.sql`SELECT 1`;
+    } catch (error) {
+      lastError = connectionError(error, connection.config);
+      await connection.end();
+      if (lastError instanceof DatabaseNotFoundError) continue;
+      throw lastError;
+    }
+    try {
+      return await fn(connection);
+    } finally {
+      await connection.end();
+    }
+  }
+  throw lastError ?? new DatabaseError("Cannot reach a maintenance database on the server");
+}
+
+/** A double-quoted identifier. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

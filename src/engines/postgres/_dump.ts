@@ -1,0 +1,163 @@
+import type postgres from "postgres";
+import type { DumpOptions, DumpSummary, MigrationVersion, TableStats } from "../engine.ts";
+import type { ChunkBuffer } from "../chunk_buffer.ts";
+import { MIGRATION_TABLES } from "../migrations.ts";
+import { tableFilter } from "../table_filter.ts";
+import { UsageError } from "../../core/errors.ts";
+import type { SchemaItem, SchemaPlan, TableData } from "./_model.ts";
+import { readSchemaPlan } from "./_interim_schema.ts";
+import { type Connection, hostLabel } from "./_connection.ts";
+import { copyTableOut } from "./_copy.ts";
+import { dumpLargeObjects } from "./_large_objects.ts";
+import { cleanDirectives, renderItem, SCRIPT_TRAILER, scriptHeader } from "./_script.ts";
+
+/** What the dump reads about the database itself. */
+interface DatabaseFacts {
+  serverVersion: string;
+  name: string;
+  encoding: string;
+  collate: string;
+  ctype: string;
+}
+
+/**
+ * Writes the database as a plain SQL script that stock `psql` restores: pg_dump's header, the
+ * `--clean` directives, pre-data schema, one COPY block per table, post-data schema (so
+ * constraints, indexes and triggers come after the rows), then large objects. Everything is
+ * read in one `REPEATABLE READ, READ ONLY` transaction: one consistent snapshot while writers
+ * continue.
+ */
+export async function dumpPostgres(
+  connection: Connection,
+  out: ChunkBuffer,
+  options: DumpOptions = {},
+): Promise<DumpSummary> {
+  return await connection.sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
+    const facts = await readFacts(tx);
+    const plan = await readSchemaPlan(tx, {
+      tables: options.tables,
+      excludeTables: options.excludeTables,
+    });
+    checkPatterns(plan, options.tables);
+    await out.writeText(scriptHeader({ ...facts, database: facts.name }));
+    await out.writeText(cleanDirectives(dropsOf(plan)));
+    for (const item of plan.preData) await out.writeText(renderItem(item));
+    const full = (options.type ?? "full") === "full";
+    const tables = full
+      ? await copyTables(tx, connection, plan, out, options)
+      : plan.data.map((t) => ({ name: tableName(t), rows: 0, bytes: 0 }));
+    for (const item of plan.postData) await out.writeText(renderItem(item));
+    const noFilter = (options.tables ?? []).length === 0;
+    const largeObjects = full && noFilter ? await dumpLargeObjects(tx, out) : undefined;
+    await out.writeText(SCRIPT_TRAILER);
+    await out.flush();
+    return {
+      engineVersion: facts.serverVersion,
+      database: { name: facts.name, host: hostLabel(connection.config) },
+      tables,
+      settings: {
+        encoding: facts.encoding,
+        lc_collate: facts.collate,
+        lc_ctype: facts.ctype,
+        ...(largeObjects ? { large_objects: largeObjects.count } : {}),
+      },
+      migration: await readMigration(tx, plan.data),
+    };
+  });
+}
+
+async function readFacts(tx: postgres.TransactionSql): Promise<DatabaseFacts> {
+  const [row] = await tx<DatabaseFacts[]>`
+    SELECT current_setting('server_version') AS "serverVersion", datname AS name,
+           pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+    FROM pg_database WHERE datname = current_database()`;
+  return row;
+}
+
+/** An include pattern that matches no table is a mistake worth stopping for (exit 2). */
+function checkPatterns(plan: SchemaPlan, patterns: string[] = []): void {
+  if (patterns.length === 0) return;
+  const filter = tableFilter(patterns);
+  for (const table of plan.data) filter.includes(table.schema, table.name);
+  const unmatched = filter.unmatched();
+  if (unmatched.length > 0) {
+    throw new UsageError(
+      `Cannot back up: no table matches --table "${unmatched[0]}" (patterns are schema.table or table, with * and ?)`,
+    );
+  }
+}
+
+/** The `--clean` statements: every droppable item, last created first. */
+function dropsOf(plan: SchemaPlan): string[] {
+  return [...plan.preData, ...plan.postData].filter((item) => item.drop !== undefined)
+    .map((item) => item.drop!).reverse();
+}
+
+async function copyTables(
+  tx: postgres.TransactionSql,
+  connection: Connection,
+  plan: SchemaPlan,
+  out: ChunkBuffer,
+  options: DumpOptions,
+): Promise<TableStats[]> {
+  const owners = ownersOf(plan.preData);
+  const stats: TableStats[] = [];
+  let totalRows = 0;
+  for (const table of plan.data) {
+    const name = tableName(table);
+    const copied = await copyTableOut(
+      tx,
+      { ...table, owner: owners.get(`${table.schema}.${table.name}`) },
+      out,
+      () => connection.resumeSockets(),
+      (rows) =>
+        options.onProgress?.({
+          table: name,
+          tableRows: rows,
+          totalRows: totalRows + rows,
+          bytes: out.total,
+        }),
+    );
+    totalRows += copied.rows;
+    stats.push({ name, rows: copied.rows, bytes: copied.bytes });
+  }
+  return stats;
+}
+
+function ownersOf(items: SchemaItem[]): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const item of items) {
+    if (item.kind === "TABLE" && item.owner) owners.set(`${item.schema}.${item.name}`, item.owner);
+  }
+  return owners;
+}
+
+/** The name a table has in sidecars and `describe`: `schema.table`, unquoted. */
+export function tableName(table: { schema: string; name: string }): string {
+  return `${table.schema}.${table.name}`;
+}
+
+/**
+ * The migration version from the first known migrations table among `tables`. Each probe runs
+ * in a savepoint: a table of that name with other columns (not the tool we know) fails its
+ * query without aborting the dump's transaction.
+ */
+export async function readMigration(
+  tx: postgres.TransactionSql,
+  tables: Pick<TableData, "name" | "qualifiedName">[],
+): Promise<MigrationVersion | undefined> {
+  for (const { table, query } of MIGRATION_TABLES) {
+    const found = tables.find((t) => t.name === table);
+    if (!found) continue;
+    try {
+      const rows = await tx.savepoint((sp) =>
+        sp.unsafe(query.replace(`"${table}"`, found.qualifiedName))
+      );
+      const value = rows[0] ? Object.values(rows[0])[0] : undefined;
+      if (value !== undefined && value !== null) return { table, version: String(value) };
+    } catch {
+      // not the migration tool we know
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,82 @@
+/**
+ * Large objects, which live outside every table: created with their original oids (columns of
+ * type `oid` refer to them), filled with `lo_put` in bounded pieces read with `lo_get`, so that no
+ * whole object is ever held in memory, then their owner, grants and comment. Plain SQL that
+ * stock psql runs, unlike pg_dump's `lowrite` on a descriptor number.
+ */
+import type postgres from "postgres";
+import type { ChunkBuffer } from "../chunk_buffer.ts";
+import { ACL_MARKER, itemComment, OWNER_MARKER } from "./_script.ts";
+
+/** Bytes of a large object read (and written as one `lo_put`) at a time. */
+const PIECE_BYTES = 256 * 1024;
+
+/** What {@linkcode dumpLargeObjects} wrote. */
+export interface LargeObjectStats {
+  count: number;
+  bytes: number;
+}
+
+/** Writes every large object visible in the snapshot of `tx`. */
+export async function dumpLargeObjects(
+  tx: postgres.TransactionSql,
+  out: ChunkBuffer,
+): Promise<LargeObjectStats> {
+  const objects = await tx<
+    { oid: string; owner: string; quotedOwner: string; comment: string | null }[]
+  >`
+    SELECT m.oid::int8::text AS oid, pg_get_userbyid(m.lomowner) AS owner,
+           quote_ident(pg_get_userbyid(m.lomowner)) AS "quotedOwner",
+           obj_description(m.oid, 'pg_largeobject') AS comment
+    FROM pg_largeobject_metadata m ORDER BY m.oid`;
+  if (objects.length === 0) return { count: 0, bytes: 0 };
+  const grants = new Map<string, string[]>();
+  for (
+    const g of await tx<{ oid: string; grantee: string; privilege: string; grantable: boolean }[]>`
+      SELECT m.oid::int8::text AS oid, a.privilege_type AS privilege, a.is_grantable AS grantable,
+             CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee
+      FROM pg_largeobject_metadata m, aclexplode(m.lomacl) a
+      WHERE m.lomacl IS NOT NULL ORDER BY m.oid, a.grantee, a.privilege_type`
+  ) {
+    const list = grants.get(g.oid) ?? [];
+    list.push(
+      `${ACL_MARKER}GRANT ${g.privilege} ON LARGE OBJECT ${g.oid} TO ${g.grantee}${
+        g.grantable ? " WITH GRANT OPTION" : ""
+      };`,
+    );
+    grants.set(g.oid, list);
+  }
+  const start = out.total;
+  for (const object of objects) {
+    await out.writeText(
+      itemComment({ name: object.oid, kind: "LARGE OBJECT", owner: object.owner }) +
+        `SELECT pg_catalog.lo_create('${object.oid}');\n`,
+    );
+    for (let offset = 0;; offset += PIECE_BYTES) {
+      const [piece] = await tx<{ hex: string }[]>`
+        SELECT encode(lo_get(${object.oid}::oid, ${offset}::int8, ${PIECE_BYTES}), 'hex') AS hex`;
+      if (piece.hex.length > 0) {
+        await out.writeText(
+          `SELECT pg_catalog.lo_put('${object.oid}', ${offset}, '\\x${piece.hex}');\n`,
+        );
+      }
+      if (piece.hex.length < PIECE_BYTES * 2) break;
+    }
+    let tail = `${OWNER_MARKER}ALTER LARGE OBJECT ${object.oid} OWNER TO ${object.quotedOwner};\n`;
+    const acl = grants.get(object.oid);
+    if (acl) {
+      tail += `${ACL_MARKER}REVOKE ALL ON LARGE OBJECT ${object.oid} FROM ${object.quotedOwner};\n${acl.join("\n")}\n`;
+    }
+    if (object.comment !== null) {
+      tail += `COMMENT ON LARGE OBJECT ${object.oid} IS ${quoteLiteral(object.comment)};\n`;
+    }
+    await out.writeText(tail + "\n");
+  }
+  return { count: objects.length, bytes: out.total - start };
+}
+
+/** A string literal under `standard_conforming_strings = on`. */
+export function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}

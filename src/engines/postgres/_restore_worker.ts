@@ -1,0 +1,89 @@
+/// <reference lib="deno.worker" />
+/**
+ * The restore's reading half, on its own thread: gunzip, cut into statements and COPY data
+ * (`_script_reader.ts`), drop owner/grant statements when asked, and join runs of statements
+ * into batches the server takes in one round trip. The main thread only talks to PostgreSQL.
+ * Protocol: {options} first; {chunk} in -> {events, ack}; {end} in -> {done, ...summary}.
+ */
+import { createGunzip } from "node:zlib";
+import { ScriptReader, type ScriptEvent } from "./_script_reader.ts";
+
+/** Statements joined into one simple-protocol query, up to this many bytes. */
+const BATCH_BYTES = 1 << 20;
+
+const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+const reader = new ScriptReader();
+let skip = { owner: false, acl: false };
+let batch: Uint8Array[] = [];
+let batchBytes = 0;
+let events: ScriptEvent[] = [];
+
+function flushBatch(): void {
+  if (batchBytes === 0) return;
+  const joined = new Uint8Array(batchBytes + batch.length);
+  let offset = 0;
+  for (const part of batch) {
+    joined.set(part, offset);
+    joined[offset + part.length] = 0x0a;
+    offset += part.length + 1;
+  }
+  events.push({ type: "statement", sql: joined });
+  batch = [];
+  batchBytes = 0;
+}
+
+function take(event: ScriptEvent): void {
+  if (event.type !== "statement") {
+    flushBatch();
+    events.push(event);
+    return;
+  }
+  if (event.category && skip[event.category]) return;
+  batch.push(event.sql);
+  batchBytes += event.sql.length;
+  if (batchBytes >= BATCH_BYTES) flushBatch();
+}
+
+function post(ack: number): void {
+  const out = events;
+  events = [];
+  const transfer = out.flatMap((e) =>
+    e.type === "statement" ? [e.sql.buffer] : e.type === "data" ? [e.bytes.buffer] : []
+  ) as ArrayBuffer[];
+  self.postMessage({ events: out, ack }, [...new Set(transfer)]);
+}
+
+gunzip.on("data", (data: Uint8Array) => {
+  for (const event of reader.push(data)) take(event);
+});
+gunzip.on("end", () => {
+  flushBatch();
+  post(0);
+  const { rest, inCopy } = reader.finish();
+  self.postMessage({
+    done: true,
+    rest,
+    inCopy,
+    complete: reader.complete,
+    statements: reader.statements,
+  });
+});
+gunzip.on("error", (error: Error) => {
+  self.postMessage({ error: `the backup is not a valid gzip stream (${error.message})` });
+});
+
+self.onmessage = (event: MessageEvent) => {
+  const message = event.data as {
+    options?: { noOwner?: boolean; noPrivileges?: boolean };
+    chunk?: Uint8Array;
+    end?: boolean;
+  };
+  if (message.options) {
+    skip = { owner: message.options.noOwner ?? false, acl: message.options.noPrivileges ?? false };
+  }
+  if (message.chunk) {
+    const size = message.chunk.length;
+    gunzip.write(message.chunk, () => post(size));
+  }
+  if (message.end) gunzip.end();
+};

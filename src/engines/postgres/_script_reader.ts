@@ -1,0 +1,359 @@
+/**
+ * Cuts a PostgreSQL script, as it streams in, into what the restore runs: statements (a `;`
+ * ends one unless it is inside a standard or `E''` string, a quoted identifier, a dollar-quoted
+ * body, a `--` comment or a nested block comment), the data of `COPY ... FROM stdin;` blocks in
+ * pieces up to their `\.` line (never a whole table at once), and our comment directives
+ * (`_script.ts`). Leading comments are dropped from statements; the server never needs them.
+ */
+import { Buffer } from "node:buffer";
+import {
+  ACL_MARKER,
+  CLEAN_MARKER,
+  ENCODING_MARKER,
+  END_COMMENT,
+  OWNER_MARKER,
+} from "./_script.ts";
+
+/** One thing the restore does, in script order. */
+export type ScriptEvent =
+  | { type: "statement"; sql: Uint8Array; category?: "owner" | "acl" }
+  | { type: "clean"; sql: string }
+  | { type: "encoding"; name: string }
+  | { type: "copy"; sql: string }
+  | { type: "data"; bytes: Uint8Array }
+  | { type: "copyEnd" };
+
+const enum State {
+  Normal,
+  Single,
+  Escape,
+  Double,
+  Dollar,
+  LineComment,
+  BlockComment,
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const COPY_END = Buffer.from("\n\\.\n");
+const OWNER = encoder.encode(OWNER_MARKER);
+const ACL = encoder.encode(ACL_MARKER);
+const COPY_FROM_STDIN = /^COPY\s[\s\S]*\sFROM\s+stdin\s*;$/i;
+
+const NL = 0x0a, QUOTE = 0x27, DQUOTE = 0x22, DOLLAR = 0x24, SEMI = 0x3b, DASH = 0x2d;
+const SLASH = 0x2f, STAR = 0x2a, BACKSLASH = 0x5c;
+
+/** The streaming cutter; `push` chunks, then `finish`. */
+export class ScriptReader {
+  #buffer = Buffer.alloc(1 << 16);
+  #length = 0;
+  #position = 0;
+  /** Start of the statement, or of the COPY data not yet handed out. */
+  #start = 0;
+  #state = State.Normal;
+  #inData = false;
+  /** A COPY statement has ended; its data starts after the end of the line. */
+  #awaitingData = false;
+  /** Whether the statement has content other than comments and blanks. */
+  #hasToken = false;
+  #dollarTag: Buffer = Buffer.alloc(0);
+  #depth = 0;
+  #statements = 0;
+  #complete = false;
+
+  /** Whether the script's closing comment (`-- PostgreSQL database dump complete`) was seen. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** Statements seen so far (COPY included). */
+  get statements(): number {
+    return this.#statements;
+  }
+
+  /** Adds a chunk; returns the events it completed, in order. */
+  push(chunk: Uint8Array): ScriptEvent[] {
+    this.#append(chunk);
+    const events: ScriptEvent[] = [];
+    this.#scan(events);
+    this.#compact();
+    return events;
+  }
+
+  /**
+   * Ends the input. Returns the text after the last complete statement, which for a whole
+   * script is empty: anything else means the script was cut short.
+   */
+  finish(): { rest: string; inCopy: boolean } {
+    const rest = this.#hasToken || this.#state !== State.Normal
+      ? decoder.decode(this.#buffer.subarray(this.#start, this.#length))
+      : "";
+    return { rest, inCopy: this.#inData || this.#awaitingData };
+  }
+
+  #append(chunk: Uint8Array): void {
+    if (this.#length + chunk.length > this.#buffer.length) {
+      const grown = Buffer.alloc(Math.max(this.#buffer.length * 2, this.#length + chunk.length));
+      this.#buffer.copy(grown, 0, 0, this.#length);
+      this.#buffer = grown;
+    }
+    this.#buffer.set(chunk, this.#length);
+    this.#length += chunk.length;
+  }
+
+  /** Drops what was handed out, keeping one byte before the start (the COPY end search needs it). */
+  #compact(): void {
+    const keep = Math.max(0, this.#start - 1);
+    if (keep === 0) return;
+    this.#buffer.copy(this.#buffer, 0, keep, this.#length);
+    this.#length -= keep;
+    this.#position -= keep;
+    this.#start -= keep;
+  }
+
+  #scan(events: ScriptEvent[]): void {
+    for (;;) {
+      if (this.#awaitingData && !this.#enterData()) return;
+      if (this.#inData) {
+        if (!this.#scanData(events)) return;
+        continue;
+      }
+      if (!this.#scanSql(events)) return;
+    }
+  }
+
+  /** Skips the rest of the COPY statement's line; false when the line is not complete yet. */
+  #enterData(): boolean {
+    const newline = this.#buffer.indexOf(NL, this.#position);
+    if (newline < 0 || newline >= this.#length) return false;
+    this.#awaitingData = false;
+    this.#inData = true;
+    this.#position = this.#start = newline + 1;
+    return true;
+  }
+
+  /** Hands out COPY data up to its `\.` line; false when more input is needed. */
+  #scanData(events: ScriptEvent[]): boolean {
+    const end = this.#buffer.subarray(0, this.#length).indexOf(COPY_END, this.#start - 1);
+    if (end >= 0) {
+      if (end + 1 > this.#start) {
+        events.push({ type: "data", bytes: this.#copy(this.#start, end + 1) });
+      }
+      events.push({ type: "copyEnd" });
+      this.#inData = false;
+      this.#position = this.#start = end + COPY_END.length;
+      return true;
+    }
+    const safe = this.#length - (COPY_END.length - 1);
+    if (safe > this.#start) {
+      events.push({ type: "data", bytes: this.#copy(this.#start, safe) });
+      this.#position = this.#start = safe;
+    }
+    return false;
+  }
+
+  /** Scans SQL until a statement or directive completes (true) or input runs out (false). */
+  #scanSql(events: ScriptEvent[]): boolean {
+    const b = this.#buffer;
+    const length = this.#length;
+    while (this.#position < length) {
+      const at = this.#position;
+      const c = b[at];
+      switch (this.#state) {
+        case State.Normal: {
+          if (c === SEMI) {
+            this.#position = at + 1;
+            this.#endStatement(events);
+            return true;
+          }
+          if (c === DASH || c === SLASH) {
+            if (at + 1 >= length) return false;
+            if (c === DASH && b[at + 1] === DASH) {
+              if (!this.#hasToken) {
+                const newline = b.indexOf(NL, at);
+                if (newline < 0 || newline >= length) return false;
+                this.#directive(decoder.decode(b.subarray(at, newline)), events);
+                this.#position = this.#start = newline + 1;
+                continue;
+              }
+              this.#state = State.LineComment;
+              this.#position = at + 2;
+              continue;
+            }
+            if (c === SLASH && b[at + 1] === STAR) {
+              this.#markToken(at);
+              this.#state = State.BlockComment;
+              this.#depth = 1;
+              this.#position = at + 2;
+              continue;
+            }
+          }
+          if (c === QUOTE) {
+            const prefix = at - 1 >= this.#start ? b[at - 1] : 0;
+            const isEscape = (prefix === 0x45 || prefix === 0x65) &&
+              (at - 2 < this.#start || !isIdentifierByte(b[at - 2]));
+            this.#markToken(at);
+            this.#state = isEscape ? State.Escape : State.Single;
+            this.#position = at + 1;
+            continue;
+          }
+          if (c === DQUOTE) {
+            this.#markToken(at);
+            this.#state = State.Double;
+            this.#position = at + 1;
+            continue;
+          }
+          if (c === DOLLAR && !(at - 1 >= this.#start && isIdentifierByte(b[at - 1]))) {
+            let end = at + 1;
+            while (end < length && isTagByte(b[end], end === at + 1)) end++;
+            if (end >= length) return false;
+            this.#markToken(at);
+            if (b[end] === DOLLAR) {
+              this.#dollarTag = Buffer.from(b.subarray(at, end + 1));
+              this.#state = State.Dollar;
+              this.#position = end + 1;
+              continue;
+            }
+            this.#position = at + 1;
+            continue;
+          }
+          if (c !== 0x20 && c !== NL && c !== 0x09 && c !== 0x0d) this.#markToken(at);
+          else if (!this.#hasToken) this.#start = at + 1;
+          this.#position = at + 1;
+          continue;
+        }
+        case State.Single:
+        case State.Double: {
+          const quote = this.#state === State.Single ? QUOTE : DQUOTE;
+          const close = b.indexOf(quote, at);
+          if (close < 0 || close >= length) {
+            this.#position = length;
+            return false;
+          }
+          if (close + 1 >= length) {
+            this.#position = close;
+            return false;
+          }
+          if (b[close + 1] === quote) {
+            this.#position = close + 2;
+            continue;
+          }
+          this.#state = State.Normal;
+          this.#position = close + 1;
+          continue;
+        }
+        case State.Escape: {
+          if (c === BACKSLASH) {
+            if (at + 1 >= length) return false;
+            this.#position = at + 2;
+            continue;
+          }
+          if (c === QUOTE) {
+            if (at + 1 >= length) return false;
+            if (b[at + 1] === QUOTE) {
+              this.#position = at + 2;
+              continue;
+            }
+            this.#state = State.Normal;
+          }
+          this.#position = at + 1;
+          continue;
+        }
+        case State.Dollar: {
+          const close = b.subarray(0, length).indexOf(this.#dollarTag, at);
+          if (close < 0) {
+            this.#position = Math.max(at, length - this.#dollarTag.length + 1);
+            return false;
+          }
+          this.#state = State.Normal;
+          this.#position = close + this.#dollarTag.length;
+          continue;
+        }
+        case State.LineComment: {
+          const newline = b.indexOf(NL, at);
+          if (newline < 0 || newline >= length) {
+            this.#position = length;
+            return false;
+          }
+          this.#state = State.Normal;
+          this.#position = newline + 1;
+          continue;
+        }
+        case State.BlockComment: {
+          if (at + 1 >= length) return false;
+          if (c === STAR && b[at + 1] === SLASH) {
+            this.#position = at + 2;
+            if (--this.#depth === 0) this.#state = State.Normal;
+            continue;
+          }
+          if (c === SLASH && b[at + 1] === STAR) {
+            this.#depth++;
+            this.#position = at + 2;
+            continue;
+          }
+          this.#position = at + 1;
+          continue;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** A copy with its own buffer (a Buffer's `slice` is a view; events outlive the buffer). */
+  #copy(from: number, to: number): Uint8Array {
+    return new Uint8Array(this.#buffer.subarray(from, to));
+  }
+
+  #markToken(at: number): void {
+    if (!this.#hasToken) {
+      this.#hasToken = true;
+      this.#start = at;
+    }
+  }
+
+  #directive(line: string, events: ScriptEvent[]): void {
+    if (line.startsWith(CLEAN_MARKER)) {
+      events.push({ type: "clean", sql: line.slice(CLEAN_MARKER.length) });
+    } else if (line === END_COMMENT) {
+      this.#complete = true;
+    } else if (line.startsWith(ENCODING_MARKER)) {
+      events.push({ type: "encoding", name: line.slice(ENCODING_MARKER.length).trim() });
+    }
+  }
+
+  #endStatement(events: ScriptEvent[]): void {
+    const sql = this.#copy(this.#start, this.#position);
+    this.#statements++;
+    this.#hasToken = false;
+    this.#start = this.#position;
+    if (sql[0] === 0x43 || sql[0] === 0x63) { // C, c: maybe COPY
+      const text = decoder.decode(sql);
+      if (COPY_FROM_STDIN.test(text)) {
+        events.push({ type: "copy", sql: text });
+        this.#awaitingData = true;
+        return;
+      }
+    }
+    const category = startsWith(sql, OWNER) ? "owner" : startsWith(sql, ACL) ? "acl" : undefined;
+    events.push(category ? { type: "statement", sql, category } : { type: "statement", sql });
+  }
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** Letters, digits, `_`, `$` and any non-ASCII byte (part of a UTF-8 letter). */
+function isIdentifierByte(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
+    c === 0x5f || c === DOLLAR || c >= 0x80;
+}
+
+/** A dollar-quote tag byte: like an identifier, without `$`, and no digit first. */
+function isTagByte(c: number, first: boolean): boolean {
+  if (c === DOLLAR) return false;
+  if (first && c >= 0x30 && c <= 0x39) return false;
+  return isIdentifierByte(c);
+}

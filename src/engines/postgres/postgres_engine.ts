@@ -1,0 +1,117 @@
+import type {
+  ChunkSink,
+  DatabaseInfo,
+  DumpOptions,
+  DumpSummary,
+  Engine,
+  RestoreOptions,
+  RestoreSummary,
+  ScratchDatabase,
+} from "../engine.ts";
+import { ChunkBuffer } from "../chunk_buffer.ts";
+import { BackupManagerError, DatabaseError, DatabaseNotFoundError } from "../../core/errors.ts";
+import {
+  checkConnection,
+  type ConnectionConfig,
+  describeConfig,
+  type Environment,
+  openConnection,
+  parseLocation,
+  redactUrl,
+  withDatabase,
+} from "./_connection.ts";
+import { createDatabase, databaseExists, dropDatabase } from "./_databases.ts";
+import { describeDatabase, isEmptyDatabase } from "./_describe.ts";
+import { dumpPostgres } from "./_dump.ts";
+import { restorePostgres } from "./_restore.ts";
+
+/**
+ * PostgreSQL through postgres.js, without pg_dump. A location is a `postgres://` URL (blanks
+ * filled from the `PG*` variables), or a bare database name on the same server as `base`, the
+ * URL the engine was made for: `restore --to otherdb` and scratch databases use that.
+ */
+export class PostgresEngine implements Engine {
+  readonly kind = "postgres" as const;
+  readonly #base: string;
+  readonly #env: Environment;
+
+  /** `env` supplies `PGHOST`, `PGPASSWORD`, ...; the CLI passes its own environment. */
+  constructor(base: string, env: Environment) {
+    this.#base = base;
+    this.#env = env;
+  }
+
+  redact(location: string): string {
+    try {
+      return describeConfig(this.#config(location));
+    } catch {
+      return redactUrl(location);
+    }
+  }
+
+  exists(location: string): Promise<boolean> {
+    return databaseExists(this.#config(location));
+  }
+
+  async isEmpty(location: string): Promise<boolean> {
+    return await this.#with(location, ({ sql }) => isEmptyDatabase(sql));
+  }
+
+  async describe(location: string): Promise<DatabaseInfo> {
+    return await this.#with(location, (connection) => describeDatabase(connection));
+  }
+
+  async dump(location: string, sink: ChunkSink, options: DumpOptions = {}): Promise<DumpSummary> {
+    return await this.#with(
+      location,
+      (connection) => dumpPostgres(connection, new ChunkBuffer(sink), options),
+    );
+  }
+
+  restore(
+    location: string,
+    gzippedSql: AsyncIterable<Uint8Array>,
+    options: RestoreOptions = {},
+  ): Promise<RestoreSummary> {
+    return restorePostgres(this.#config(location), gzippedSql, options);
+  }
+
+  async createScratch(): Promise<ScratchDatabase> {
+    const name = `backup_manager_scratch_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const config = withDatabase(this.#config(this.#base), name);
+    await createDatabase(config, "UTF8");
+    return { location: name, drop: () => dropDatabase(config) };
+  }
+
+  #config(location: string): ConnectionConfig {
+    if (/^postgres(ql)?:\/\//i.test(location)) return parseLocation(location, this.#env);
+    return withDatabase(parseLocation(this.#base, this.#env), location);
+  }
+
+  /** Runs `fn` on a fresh connection; connection and query failures become typed errors. */
+  async #with<T>(location: string, fn: (connection: ReturnType<typeof openConnection>) => Promise<T>) {
+    const config = this.#config(location);
+    const connection = openConnection(config);
+    try {
+      await checkConnection(connection);
+      return await fn(connection);
+    } catch (error) {
+      if (error instanceof BackupManagerError) throw error;
+      const code = (error as { code?: string }).code;
+      if (code === "3D000") {
+        throw new DatabaseNotFoundError(
+          `Cannot open database "${describeConfig(config)}": it does not exist`,
+          { cause: error },
+        );
+      }
+      throw new DatabaseError(
+        `Cannot read database "${describeConfig(config)}": ${
+          String((error as Error)?.message ?? error).replace(/\s+/g, " ")
+        }`,
+        { cause: error },
+      );
+    } finally {
+      await connection.end();
+    }
+  }
+}
