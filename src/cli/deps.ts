@@ -87,7 +87,7 @@ export function withLocationOptions(command: Command, database = true): Command 
   if (database) {
     command.option(
       "--database <url|path>",
-      "database: a SQLite path or sqlite:PATH (env DATABASE_URL, default ./data/app.db)",
+      "database: a SQLite path, sqlite:PATH or postgres://user@host:port/db (env DATABASE_URL)",
     );
   }
   return command;

@@ -9,6 +9,7 @@
 import net from "node:net";
 import postgres from "postgres";
 import { DatabaseError, DatabaseNotFoundError, UsageError } from "../../core/errors.ts";
+import type { ErrorSniffer } from "./_error_sniffer.ts";
 
 /** Everything needed to open a connection; `password` must never be printed. */
 export interface ConnectionConfig {
@@ -36,7 +37,9 @@ export function parseLocation(location: string, env: Environment = {}): Connecti
     url = new URL(location.replace(/^postgresql:/i, "postgres:"));
   } catch {
     throw new UsageError(
-      `Invalid PostgreSQL URL "${redactUrl(location)}": expected postgres://user@host:port/database`,
+      `Invalid PostgreSQL URL "${
+        redactUrl(location)
+      }": expected postgres://user@host:port/database`,
     );
   }
   const query = url.searchParams;
@@ -104,6 +107,8 @@ export function redactUrl(location: string): string {
 export interface OpenOptions {
   /** Connections in the pool. Default 1. */
   max?: number;
+  /** Also read server errors off the wire (see `_error_sniffer.ts`). Default `false`. */
+  sniffer?: ErrorSniffer;
 }
 
 /** A postgres.js client and the sockets it runs on (see {@linkcode resumeSockets}). */
@@ -164,6 +169,8 @@ export function openConnection(config: ConnectionConfig, options: OpenOptions = 
       const socket = await openSocket(config);
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
+      const sniffer = options.sniffer;
+      if (sniffer) socket.on("data", (data: Uint8Array) => sniffer.feed(data));
       return socket;
     },
   };

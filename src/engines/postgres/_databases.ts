@@ -34,7 +34,9 @@ export async function createDatabase(config: ConnectionConfig, encoding: string)
   await withMaintenance(config, async (connection) => {
     try {
       await connection.sql.unsafe(
-        `CREATE DATABASE ${quoteIdentifier(config.database)} TEMPLATE template0 ENCODING '${encoding}'`,
+        `CREATE DATABASE ${
+          quoteIdentifier(config.database)
+        } TEMPLATE template0 ENCODING '${encoding}'`,
       );
     } catch (error) {
       throw new DatabaseError(

@@ -82,7 +82,7 @@ function checkPatterns(plan: SchemaPlan, patterns: string[] = []): void {
   const unmatched = filter.unmatched();
   if (unmatched.length > 0) {
     throw new UsageError(
-      `Cannot back up: no table matches --table "${unmatched[0]}" (patterns are schema.table or table, with * and ?)`,
+      `No table matches --table ${unmatched.join(", ")} (check the name; patterns take * and ?)`,
     );
   }
 }

@@ -28,7 +28,9 @@ export async function readSchemaPlan(
   const data: TableData[] = [];
   for (const t of tables) {
     const qualified = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
-    const columns = await tx<{ name: string; type: string; notnull: boolean; def: string | null }[]>`
+    const columns = await tx<
+      { name: string; type: string; notnull: boolean; def: string | null }[]
+    >`
       SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
              a.attnotnull AS notnull, pg_get_expr(d.adbin, d.adrelid) AS def
       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum

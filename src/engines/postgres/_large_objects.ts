@@ -66,7 +66,9 @@ export async function dumpLargeObjects(
     let tail = `${OWNER_MARKER}ALTER LARGE OBJECT ${object.oid} OWNER TO ${object.quotedOwner};\n`;
     const acl = grants.get(object.oid);
     if (acl) {
-      tail += `${ACL_MARKER}REVOKE ALL ON LARGE OBJECT ${object.oid} FROM ${object.quotedOwner};\n${acl.join("\n")}\n`;
+      tail += `${ACL_MARKER}REVOKE ALL ON LARGE OBJECT ${object.oid} FROM ${object.quotedOwner};\n${
+        acl.join("\n")
+      }\n`;
     }
     if (object.comment !== null) {
       tail += `COMMENT ON LARGE OBJECT ${object.oid} IS ${quoteLiteral(object.comment)};\n`;

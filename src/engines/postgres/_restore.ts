@@ -22,6 +22,7 @@ import {
 import { isEmptyDatabase } from "./_describe.ts";
 import { createDatabase, databaseExists, dropDatabase } from "./_databases.ts";
 import { ScriptSource } from "./_script_source.ts";
+import { ErrorSniffer } from "./_error_sniffer.ts";
 import type { ScriptEvent } from "./_script_reader.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -35,7 +36,8 @@ export async function restorePostgres(
   const where = `"${describeConfig(config)}"`;
   const source = new ScriptSource(gzippedSql, options);
   let created = false;
-  const connection = openConnection(config);
+  const sniffer = new ErrorSniffer();
+  const connection = openConnection(config, { sniffer });
   try {
     let event = await source.next();
     let encoding = "UTF8";
@@ -60,7 +62,7 @@ export async function restorePostgres(
           `Cannot restore into ${where}: the database is not empty (use --clean to replace the objects the backup contains, or restore into a new database with --to NAME --create)`,
         );
       }
-      await runScript(tx, first, source, options);
+      await runScript(tx, first, source, { ...options, sniffer });
       const end = source.end!;
       if (end.rest.trim() !== "" || end.inCopy || !end.complete) {
         throw new IntegrityError(
@@ -82,7 +84,7 @@ async function runScript(
   tx: postgres.TransactionSql,
   first: ScriptEvent | undefined,
   source: ScriptSource,
-  options: RestoreOptions,
+  options: RestoreOptions & { sniffer: ErrorSniffer },
 ): Promise<void> {
   for (let event = first; event !== undefined; event = await source.next()) {
     switch (event.type) {
@@ -93,7 +95,7 @@ async function runScript(
         if (options.clean) await runStatements(tx, event.sql);
         break;
       case "copy":
-        await copyIn(tx, event.sql, source);
+        await copyIn(tx, event.sql, source, options.sniffer);
         break;
       case "data":
       case "copyEnd":
@@ -117,7 +119,13 @@ async function runStatements(tx: postgres.TransactionSql, text: string): Promise
  * sent the end of the data, a query is queued right behind it: it fails at once if the COPY
  * failed, and the wait cannot hang.
  */
-async function copyIn(tx: postgres.TransactionSql, sql: string, source: ScriptSource) {
+async function copyIn(
+  tx: postgres.TransactionSql,
+  sql: string,
+  source: ScriptSource,
+  sniffer: ErrorSniffer,
+) {
+  sniffer.reset();
   const writable = await tx.unsafe(sql).writable() as Writable & {
     _final(callback: (error?: Error | null) => void): void;
   };
@@ -141,7 +149,9 @@ async function copyIn(tx: postgres.TransactionSql, sql: string, source: ScriptSo
         );
       }
       if (event.type === "copyEnd") break;
-      if (event.type !== "data") throw new IntegrityError("Cannot restore: a COPY block is damaged");
+      if (event.type !== "data") {
+        throw new IntegrityError("Cannot restore: a COPY block is damaged");
+      }
       if (failure) break;
       if (!writable.write(event.bytes)) {
         await Promise.race([new Promise((resolve) => writable.once("drain", resolve)), failed]);
@@ -152,8 +162,9 @@ async function copyIn(tx: postgres.TransactionSql, sql: string, source: ScriptSo
     writable.end();
     await Promise.race([dataSent.promise, failed]);
     const probe = tx`SELECT 1`.then(() => {}, (error) => {
-      throw (error as { code?: string }).code === "25P02"
-        ? new Error("the server rejected the data at its end")
+      const lost = sniffer.first;
+      throw (error as { code?: string }).code === "25P02" && lost
+        ? Object.assign(new Error(lost.message), lost)
         : error;
     });
     await Promise.race([Promise.all([finished, probe]), failed]);
@@ -188,19 +199,18 @@ function decodeScript(bytes: Uint8Array): string {
 }
 
 function restoreError(error: unknown, where: string, created: boolean): Error {
-  const undone = created
-    ? "the database created for it was dropped again"
-    : "nothing was changed";
+  const undone = created ? "the database created for it was dropped again" : "nothing was changed";
   if (error instanceof ScriptError) {
     const original = error.original as { code?: string };
     if (original instanceof IntegrityError) return original;
     const sqlState = original?.code && /^[0-9A-Z]{5}$/.test(original.code)
       ? ` [${original.code}]`
       : "";
+    const context = (original as { where?: string })?.where;
     return new DatabaseError(
       `Cannot restore into ${where}: PostgreSQL rejected "${error.statement}": ${
         oneLine(messageOf(original))
-      }${sqlState} (${undone})`,
+      }${context ? ` (${oneLine(context)})` : ""}${sqlState} (${undone})`,
       { cause: original },
     );
   }

@@ -6,7 +6,7 @@
  * Protocol: {options} first; {chunk} in -> {events, ack}; {end} in -> {done, ...summary}.
  */
 import { createGunzip } from "node:zlib";
-import { ScriptReader, type ScriptEvent } from "./_script_reader.ts";
+import { type ScriptEvent, ScriptReader } from "./_script_reader.ts";
 
 /** Statements joined into one simple-protocol query, up to this many bytes. */
 const BATCH_BYTES = 1 << 20;

@@ -6,13 +6,7 @@
  * (`_script.ts`). Leading comments are dropped from statements; the server never needs them.
  */
 import { Buffer } from "node:buffer";
-import {
-  ACL_MARKER,
-  CLEAN_MARKER,
-  ENCODING_MARKER,
-  END_COMMENT,
-  OWNER_MARKER,
-} from "./_script.ts";
+import { ACL_MARKER, CLEAN_MARKER, ENCODING_MARKER, END_COMMENT, OWNER_MARKER } from "./_script.ts";
 
 /** One thing the restore does, in script order. */
 export type ScriptEvent =

@@ -97,7 +97,7 @@ export class ScriptSource {
         this.#wakePump = undefined;
       }
       if (this.#failure) return;
-      const owned = chunk.slice();
+      const owned = new Uint8Array(chunk); // a copy: the caller's buffer stays usable
       this.#inFlight += owned.length;
       this.#read += owned.length;
       this.#worker.postMessage({ chunk: owned }, [owned.buffer]);
@@ -106,12 +106,14 @@ export class ScriptSource {
     this.#worker.postMessage({ end: true });
   }
 
-  #receive(message: {
-    events?: ScriptEvent[];
-    ack?: number;
-    error?: string;
-    done?: boolean;
-  } & Partial<ScriptEnd>): void {
+  #receive(
+    message: {
+      events?: ScriptEvent[];
+      ack?: number;
+      error?: string;
+      done?: boolean;
+    } & Partial<ScriptEnd>,
+  ): void {
     if (message.events) {
       for (const event of message.events) {
         this.#queue.push(event);

@@ -89,7 +89,10 @@ export class PostgresEngine implements Engine {
   }
 
   /** Runs `fn` on a fresh connection; connection and query failures become typed errors. */
-  async #with<T>(location: string, fn: (connection: ReturnType<typeof openConnection>) => Promise<T>) {
+  async #with<T>(
+    location: string,
+    fn: (connection: ReturnType<typeof openConnection>) => Promise<T>,
+  ) {
     const config = this.#config(location);
     const connection = openConnection(config);
     try {

@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { type ScriptEvent, ScriptReader } from "../../../src/engines/postgres/_script_reader.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Events as text, the script fed in pieces of `size` bytes (1: every boundary is tried). */
+function read(script: string, size: number): string[] {
+  const bytes = encoder.encode(script);
+  const reader = new ScriptReader();
+  const events: ScriptEvent[] = [];
+  for (let at = 0; at < bytes.length; at += size) {
+    events.push(...reader.push(bytes.subarray(at, at + size)));
+  }
+  const out: string[] = [];
+  let data = "";
+  for (const event of events) {
+    if (event.type === "data") {
+      data += decoder.decode(event.bytes);
+      continue;
+    }
+    if (event.type === "copyEnd") {
+      out.push(`data:${data}`);
+      data = "";
+      continue;
+    }
+    out.push(
+      event.type === "statement"
+        ? `${event.category ?? "sql"}:${decoder.decode(event.sql)}`
+        : event.type === "copy"
+        ? `copy:${event.sql}`
+        : event.type === "clean"
+        ? `clean:${event.sql}`
+        : `encoding:${event.name}`,
+    );
+  }
+  const { rest } = reader.finish();
+  if (rest !== "") out.push(`rest:${rest}`);
+  return out;
+}
+
+const cases: { name: string; script: string; expected: string[] }[] = [
+  {
+    name: "plain statements, leading comments dropped",
+    script: "-- hello\nSELECT 1;\n  SELECT 2 -- trailing\n;\n",
+    expected: ["sql:SELECT 1;", "sql:SELECT 2 -- trailing\n;"],
+  },
+  {
+    name: "semicolons inside strings, identifiers and comments",
+    script: `SELECT 'a;''b', "x;""y" /* c; /* nested; */ still; */ FROM t;`,
+    expected: [`sql:SELECT 'a;''b', "x;""y" /* c; /* nested; */ still; */ FROM t;`],
+  },
+  {
+    name: "E'' strings with backslash escapes",
+    script: "SELECT E'it\\'s; \\\\', e'\\\\';SELECT 'a\\';",
+    expected: ["sql:SELECT E'it\\'s; \\\\', e'\\\\';", "sql:SELECT 'a\\';"],
+  },
+  {
+    name: "an identifier ending in e is no escape-string prefix",
+    script: "SELECT some'x\\';SELECT 2;",
+    expected: ["sql:SELECT some'x\\';", "sql:SELECT 2;"],
+  },
+  {
+    name: "dollar-quoted bodies with and without tags",
+    script:
+      "CREATE FUNCTION f() RETURNS int AS $fn$ SELECT 1; $x$ ; $fn$ LANGUAGE sql;DO $$ BEGIN; END $$;",
+    expected: [
+      "sql:CREATE FUNCTION f() RETURNS int AS $fn$ SELECT 1; $x$ ; $fn$ LANGUAGE sql;",
+      "sql:DO $$ BEGIN; END $$;",
+    ],
+  },
+  {
+    name: "positional parameters and identifiers with $ are not dollar quotes",
+    script: "SELECT $1, a$b; SELECT 3;",
+    expected: ["sql:SELECT $1, a$b;", "sql:SELECT 3;"],
+  },
+  {
+    name: "COPY data up to the \\. line, with \\. and \\N inside values",
+    script: "COPY public.t (a) FROM stdin;\nx\\\\.\n\\N\n\\.\nSELECT 1;\nCOPY t FROM stdin;\n\\.\n",
+    expected: [
+      "copy:COPY public.t (a) FROM stdin;",
+      "data:x\\\\.\n\\N\n",
+      "sql:SELECT 1;",
+      "copy:COPY t FROM stdin;",
+      "data:",
+    ],
+  },
+  {
+    name: "directives and owner/acl markers",
+    script: "-- backup-manager:encoding LATIN1\n-- backup-manager:clean DROP TABLE IF EXISTS t;\n" +
+      "/* backup-manager:owner */ ALTER TABLE t OWNER TO a;\n/* backup-manager:acl */ GRANT SELECT ON t TO b;\n",
+    expected: [
+      "encoding:LATIN1",
+      "clean:DROP TABLE IF EXISTS t;",
+      "owner:/* backup-manager:owner */ ALTER TABLE t OWNER TO a;",
+      "acl:/* backup-manager:acl */ GRANT SELECT ON t TO b;",
+    ],
+  },
+  {
+    name: "a cut-off statement is left over",
+    script: "SELECT 1;\nSELECT 'unterminated;",
+    expected: ["sql:SELECT 1;", "rest:SELECT 'unterminated;"],
+  },
+  {
+    name: "unicode identifiers and text",
+    script: `CREATE TABLE "tàblé ☃" (ü text DEFAULT 'ß;');`,
+    expected: [`sql:CREATE TABLE "tàblé ☃" (ü text DEFAULT 'ß;');`],
+  },
+];
+
+for (const { name, script, expected } of cases) {
+  Deno.test(`ScriptReader cuts ${name}, whatever the chunk boundaries`, () => {
+    for (const size of [1, 2, 3, 7, 64, 1 << 20]) {
+      assert.deepEqual(read(script, size), expected, `chunk size ${size}`);
+    }
+  });
+}
+
+Deno.test("ScriptReader notices a script without its closing comment", () => {
+  const reader = new ScriptReader();
+  reader.push(encoder.encode("SELECT 1;\n"));
+  assert.equal(reader.complete, false);
+  reader.push(encoder.encode("--\n-- PostgreSQL database dump complete\n--\n"));
+  assert.equal(reader.complete, true);
+});
+
+Deno.test("ScriptReader hands out a large COPY block in pieces, not at once", () => {
+  const reader = new ScriptReader();
+  const row = encoder.encode("1\tsome text\n");
+  let pieces = 0;
+  const count = (events: ScriptEvent[]) => pieces += events.filter((e) => e.type === "data").length;
+  count(reader.push(encoder.encode("COPY t (a, b) FROM stdin;\n")));
+  for (let i = 0; i < 10_000; i++) count(reader.push(row));
+  const last = reader.push(encoder.encode("\\.\n"));
+  assert.equal(last.at(-1)?.type, "copyEnd");
+  assert.ok(pieces > 1000, `${pieces} pieces`);
+});
