@@ -8,7 +8,7 @@ import type { SchemaItem, SchemaPlan, TableData } from "./_model.ts";
 import { readSchemaPlan } from "./_interim_schema.ts";
 import { type Connection, hostLabel } from "./_connection.ts";
 import { copyTableOut } from "./_copy.ts";
-import { dumpLargeObjects } from "./_large_objects.ts";
+import { dumpLargeObjects, largeObjectIds, unlinkLargeObject } from "./_large_objects.ts";
 import { cleanDirectives, renderItem, SCRIPT_TRAILER, scriptHeader } from "./_script.ts";
 
 /** What the dump reads about the database itself. */
@@ -39,16 +39,17 @@ export async function dumpPostgres(
       excludeTables: options.excludeTables,
     });
     checkPatterns(plan, options.tables);
-    await out.writeText(scriptHeader({ ...facts, database: facts.name }));
-    await out.writeText(cleanDirectives(dropsOf(plan)));
-    for (const item of plan.preData) await out.writeText(renderItem(item));
     const full = (options.type ?? "full") === "full";
+    const withLargeObjects = full && (options.tables ?? []).length === 0;
+    const objects = withLargeObjects ? await largeObjectIds(tx) : [];
+    await out.writeText(scriptHeader({ ...facts, database: facts.name }));
+    await out.writeText(cleanDirectives([...objects.map(unlinkLargeObject), ...dropsOf(plan)]));
+    for (const item of plan.preData) await out.writeText(renderItem(item));
     const tables = full
       ? await copyTables(tx, connection, plan, out, options)
       : plan.data.map((t) => ({ name: tableName(t), rows: 0, bytes: 0 }));
     for (const item of plan.postData) await out.writeText(renderItem(item));
-    const noFilter = (options.tables ?? []).length === 0;
-    const largeObjects = full && noFilter ? await dumpLargeObjects(tx, out) : undefined;
+    const largeObjects = withLargeObjects ? await dumpLargeObjects(tx, out) : undefined;
     await out.writeText(SCRIPT_TRAILER);
     await out.flush();
     return {

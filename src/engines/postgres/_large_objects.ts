@@ -78,6 +78,18 @@ export async function dumpLargeObjects(
   return { count: objects.length, bytes: out.total - start };
 }
 
+/** The oids of the large objects in the snapshot, for the `--clean` directives. */
+export async function largeObjectIds(tx: postgres.TransactionSql): Promise<string[]> {
+  const rows = await tx<{ oid: string }[]>`
+    SELECT oid::int8::text AS oid FROM pg_largeobject_metadata ORDER BY oid`;
+  return rows.map((r) => r.oid);
+}
+
+/** pg_dump's `--clean --if-exists` statement for a large object. */
+export function unlinkLargeObject(oid: string): string {
+  return `SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = '${oid}';`;
+}
+
 /** A string literal under `standard_conforming_strings = on`. */
 export function quoteLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;

@@ -180,14 +180,12 @@ class ScriptError extends Error {
   }
 }
 
+/** The first line of the statement the error points at; empty when the server gave no position. */
 function failingStatement(batch: string, error: unknown): string {
   const position = Number((error as { position?: string }).position ?? 0);
-  let start = 0;
-  if (position > 0) {
-    const before = batch.lastIndexOf(";\n", position - 1);
-    start = before < 0 ? 0 : before + 2;
-  }
-  return batch.slice(start).trimStart().split("\n")[0].slice(0, 120);
+  if (position <= 0) return "";
+  const before = batch.lastIndexOf(";\n", position - 1);
+  return batch.slice(before < 0 ? 0 : before + 2).trimStart().split("\n")[0].slice(0, 120);
 }
 
 function decodeScript(bytes: Uint8Array): string {
@@ -208,9 +206,11 @@ function restoreError(error: unknown, where: string, created: boolean): Error {
       : "";
     const context = (original as { where?: string })?.where;
     return new DatabaseError(
-      `Cannot restore into ${where}: PostgreSQL rejected "${error.statement}": ${
-        oneLine(messageOf(original))
-      }${context ? ` (${oneLine(context)})` : ""}${sqlState} (${undone})`,
+      `Cannot restore into ${where}: PostgreSQL rejected ${
+        error.statement ? `"${error.statement}"` : "the script"
+      }: ${oneLine(messageOf(original))}${
+        context ? ` (${oneLine(context)})` : ""
+      }${sqlState} (${undone})`,
       { cause: original },
     );
   }
