@@ -6,17 +6,8 @@
 import type postgres from "postgres";
 import type { DatabaseInfo } from "../engine.ts";
 import type { Connection } from "./_connection.ts";
-import { readMigration, tableName } from "./_dump.ts";
-
-/** Tables with rows of their own, as the dump copies them: not partitioned parents, views. */
-const TABLES_QUERY = `
-  SELECT n.nspname AS schema, c.relname AS name,
-         quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS "qualifiedName"
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                    AND d.objid = c.oid AND d.deptype = 'e')
-  ORDER BY n.nspname, c.relname`;
+import { tableName } from "./_dump.ts";
+import { listTables, readMigrationVersion } from "./_schema_info.ts";
 
 /** Server version, size, tables with exact row counts, and the migration version. */
 export async function describeDatabase(connection: Connection): Promise<DatabaseInfo> {
@@ -24,19 +15,12 @@ export async function describeDatabase(connection: Connection): Promise<Database
     const [facts] = await tx<{ version: string; size: string }[]>`
       SELECT current_setting('server_version') AS version,
              pg_database_size(current_database())::text AS size`;
-    const tables = await tx.unsafe<{ schema: string; name: string; qualifiedName: string }[]>(
-      TABLES_QUERY,
-    );
-    const counted = [];
-    for (const table of tables) {
-      const [row] = await tx.unsafe(`SELECT count(*)::text AS n FROM ${table.qualifiedName}`);
-      counted.push({ name: tableName(table), rows: Number(row.n) });
-    }
+    const tables = await listTables(tx);
     return {
       engineVersion: facts.version,
       sizeBytes: Number(facts.size),
-      tables: counted,
-      migration: await readMigration(tx, tables),
+      tables: tables.map((t) => ({ name: tableName(t), rows: t.rows })),
+      migration: await readMigrationVersion(tx),
     };
   });
 }

@@ -1,11 +1,11 @@
 import type postgres from "postgres";
-import type { DumpOptions, DumpSummary, MigrationVersion, TableStats } from "../engine.ts";
+import type { DumpOptions, DumpSummary, TableStats } from "../engine.ts";
 import type { ChunkBuffer } from "../chunk_buffer.ts";
-import { MIGRATION_TABLES } from "../migrations.ts";
 import { tableFilter } from "../table_filter.ts";
 import { UsageError } from "../../core/errors.ts";
-import type { SchemaItem, SchemaPlan, TableData } from "./_model.ts";
-import { readSchemaPlan } from "./_interim_schema.ts";
+import type { SchemaItem, SchemaPlan } from "./_model.ts";
+import { readSchemaPlan } from "./_schema.ts";
+import { readMigrationVersion } from "./_schema_info.ts";
 import { type Connection, hostLabel } from "./_connection.ts";
 import { copyTableOut } from "./_copy.ts";
 import { dumpLargeObjects, largeObjectIds, unlinkLargeObject } from "./_large_objects.ts";
@@ -62,7 +62,7 @@ export async function dumpPostgres(
         lc_ctype: facts.ctype,
         ...(largeObjects ? { large_objects: largeObjects.count } : {}),
       },
-      migration: await readMigration(tx, plan.data),
+      migration: await readMigrationVersion(tx),
     };
   });
 }
@@ -136,29 +136,4 @@ function ownersOf(items: SchemaItem[]): Map<string, string> {
 /** The name a table has in sidecars and `describe`: `schema.table`, unquoted. */
 export function tableName(table: { schema: string; name: string }): string {
   return `${table.schema}.${table.name}`;
-}
-
-/**
- * The migration version from the first known migrations table among `tables`. Each probe runs
- * in a savepoint: a table of that name with other columns (not the tool we know) fails its
- * query without aborting the dump's transaction.
- */
-export async function readMigration(
-  tx: postgres.TransactionSql,
-  tables: Pick<TableData, "name" | "qualifiedName">[],
-): Promise<MigrationVersion | undefined> {
-  for (const { table, query } of MIGRATION_TABLES) {
-    const found = tables.find((t) => t.name === table);
-    if (!found) continue;
-    try {
-      const rows = await tx.savepoint((sp) =>
-        sp.unsafe(query.replace(`"${table}"`, found.qualifiedName))
-      );
-      const value = rows[0] ? Object.values(rows[0])[0] : undefined;
-      if (value !== undefined && value !== null) return { table, version: String(value) };
-    } catch {
-      // not the migration tool we know
-    }
-  }
-  return undefined;
 }

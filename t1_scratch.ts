@@ -1,0 +1,33 @@
+import { startCluster } from "./tests/helpers/pg_cluster.ts";
+import { runCli } from "./tests/helpers/cli.ts";
+import postgres from "postgres";
+const c = await startCluster();
+const dir = await Deno.makeTempDir();
+try {
+  const sql = postgres(c.url);
+  await sql.unsafe(`create database app; `);
+  const app = postgres(c.url.replace(/postgres$/, "app"));
+  await app.unsafe(`create table accounts(id int primary key, name text not null, balance bigint default 0);
+    insert into accounts select g, 'n' || g || E'\\\\.\\n\\\\N', g*10 from generate_series(1,1000) g;
+    create table "Weird ""T"""(x text, y numeric); insert into "Weird ""T""" values ('a;b', 'NaN'), (E'\\\\.', -0.0), (NULL, 1e100);
+    create index on accounts(name);
+    create table schema_migrations(version text); insert into schema_migrations values ('20260101'), ('20260202');
+    select lo_from_bytea(0, '\\x00010203'::bytea);`);
+  await app.end(); 
+  const db = c.url.replace(/postgres$/, "app");
+  let r = await runCli(["create", "--database", db, "--dir", dir, "--format", "json"]);
+  console.log(r.code, r.stderr, r.stdout.slice(0, 1500));
+  r = await runCli(["list", "--dir", dir]);
+  console.log(r.code, r.stderr, r.stdout);
+  r = await runCli(["verify", "--database", db, "--dir", dir, "--restore-test", "full"]);
+  console.log(r.code, r.stderr, r.stdout);
+  r = await runCli(["restore", "--database", db, "--dir", dir, "full", "--to", "copy", "--create"]);
+  console.log(r.code, r.stderr, r.stdout);
+  r = await runCli(["restore", "--database", db, "--dir", dir, "full", "--to", "copy", "--dry-run"]);
+  console.log(r.code, r.stderr, r.stdout);
+  r = await runCli(["restore", "--database", db, "--dir", dir, "full", "--to", "copy"]);
+  console.log(r.code, r.stderr, r.stdout);
+  const p = new Deno.Command("bash", {args: ["-c", `gunzip -c ${dir}/full*.sql.gz | head -80; /usr/lib/postgresql/15/bin/pg_dump -d ${c.url.replace(/postgres$/, "copy")} | grep -A5 'COPY public.acc'`]}).outputSync();
+  console.log(new TextDecoder().decode(p.stdout), new TextDecoder().decode(p.stderr));
+  await sql.end();
+} finally { await c.stop(); }
