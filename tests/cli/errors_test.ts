@@ -327,19 +327,19 @@ Deno.test("verify with neither an id nor --all, or with both, exits 2", async ()
   });
 });
 
-Deno.test("a PostgreSQL URL exits 9 without printing its password", async () => {
+Deno.test("an unreachable PostgreSQL server exits 8 without printing the password", async () => {
   await withWorkspace(async (ws) => {
     const result = await runCli([
       "create",
       "--database",
-      "postgres://admin:s3cret@db.example.com/app",
+      "postgres://admin:s3cret@db.example.invalid/app",
       "--dir",
       ws.dir,
     ]);
     assertFails(
       result,
-      ExitCode.NotImplemented,
-      "Error: Cannot back up PostgreSQL yet: the PostgreSQL engine is not built (use a SQLite database)",
+      ExitCode.Database,
+      'Error: Cannot connect to PostgreSQL at "postgres://admin@db.example.invalid:5432/app": unknown host "db.example.invalid" (check the host name)',
     );
     assert.equal(await snapshotDir(ws.dir), null);
   });
