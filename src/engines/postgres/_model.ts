@@ -41,6 +41,14 @@ export interface TableData {
   estimatedRows: number;
   /** On-disk size in bytes, for scheduling parallel COPY. */
   sizeBytes: number;
+  /**
+   * Only rows matching this clause are copied (`WHERE ...`), when present: an extension's
+   * configuration table holds the rows its `pg_extension_config_dump` filter selects (the rest
+   * are the extension's own and come back with `CREATE EXTENSION`). Read them with
+   * `COPY (SELECT <columns> FROM <qualifiedName> <where>) TO STDOUT`; the script still says
+   * `COPY <qualifiedName> (<columns>) FROM stdin;`, as pg_dump writes it.
+   */
+  where?: string;
 }
 
 /** The schema of one database, split around its data. */

@@ -8,6 +8,7 @@ import type { SchemaItem, SchemaOptions, SchemaPlan } from "./_model.ts";
 import { orderByDependencies } from "./_order.ts";
 import { addOwners, readAcls, readDefaultAcls } from "./_schema_acl.ts";
 import { addComments } from "./_schema_comments.ts";
+import { splitCyclicDefaults } from "./_schema_defaults.ts";
 import { readFunctions } from "./_schema_functions.ts";
 import { catalogKey, POST_DATA, SchemaGraph, type SchemaNode } from "./_schema_graph.ts";
 import { readIndexes } from "./_schema_indexes.ts";
@@ -50,6 +51,7 @@ export async function readSchemaPlan(
   await addSequenceValues(ctx, sequences);
   await addAliases(ctx);
   await addDependencies(ctx);
+  splitCyclicDefaults(graph);
   chainRefreshes(graph);
   addOwners(graph);
   await addComments(ctx);
@@ -142,7 +144,8 @@ async function addDependencies(ctx: ReadContext): Promise<void> {
     // A sequence OWNED BY a column depends on the table, but the table's default uses the
     // sequence: the link is a separate statement after both.
     if (r.deptype === "a" && node.item.kind === "SEQUENCE") continue;
-    node.deps.add(target.key);
+    node.deps.add(ctx.graph.dependency(node.key, target.key));
+    ctx.graph.defaults.get(catalogKey(r.cat, r.oid))?.deps.add(target.key);
   }
 }
 

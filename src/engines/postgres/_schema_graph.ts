@@ -9,33 +9,51 @@ import type { SchemaItem, TableData } from "./_model.ts";
 /** Kind ranks, as pg_dump orders objects when no dependency says otherwise. */
 export const Priority = {
   Schema: 1,
-  Extension: 2,
-  Type: 3,
-  Function: 4,
-  Aggregate: 5,
-  Sequence: 6,
-  Table: 7,
-  TableAttach: 8,
-  View: 9,
-  ColumnSetting: 10,
-  SequenceOwnedBy: 11,
+  Language: 2,
+  Collation: 3,
+  Extension: 4,
+  Type: 5,
+  Cast: 6,
+  Function: 7,
+  Aggregate: 8,
+  Operator: 9,
+  OperatorFamily: 10,
+  OperatorClass: 11,
+  OperatorFamilyMembers: 12,
+  Conversion: 13,
+  TextSearchParser: 14,
+  TextSearchTemplate: 15,
+  TextSearchDictionary: 16,
+  TextSearchConfiguration: 17,
+  ForeignDataWrapper: 18,
+  ForeignServer: 19,
+  UserMapping: 20,
+  Sequence: 21,
+  Table: 22,
+  TableAttach: 23,
+  View: 24,
+  ColumnSetting: 25,
+  ColumnDefault: 26,
+  SequenceOwnedBy: 27,
   // post-data
-  SequenceSet: 20,
-  Constraint: 21,
-  Index: 22,
-  IndexAttach: 23,
-  Statistics: 24,
-  Rule: 25,
-  Trigger: 26,
-  ForeignKey: 27,
-  Policy: 28,
-  RowSecurity: 29,
-  EventTrigger: 30,
-  MatviewRefresh: 31,
+  SequenceSet: 50,
+  Constraint: 51,
+  Index: 52,
+  IndexAttach: 53,
+  Statistics: 54,
+  Rule: 55,
+  Trigger: 56,
+  ForeignKey: 57,
+  Policy: 58,
+  RowSecurity: 59,
+  Publication: 60,
+  PublicationMember: 61,
+  EventTrigger: 62,
+  MatviewRefresh: 63,
 } as const;
 
 /** Priorities from here on belong after the data. */
-export const POST_DATA = 20;
+export const POST_DATA = 50;
 
 /** A catalog row's key: `pg_class:16384`. */
 export function catalogKey(catalog: string, oid: number): string {
@@ -73,10 +91,29 @@ export interface ObjectRef {
   columns?: Map<number, string>;
 }
 
+/**
+ * A column default written inside its `CREATE TABLE` that can move out into an
+ * `ALTER TABLE ... SET DEFAULT` when it closes a dependency cycle (see `_schema_defaults.ts`).
+ */
+export interface ColumnDefault {
+  /** The table's node key. */
+  table: string;
+  /** The column clause as written in the table's statement, and the same without the default. */
+  clause: string;
+  bare: string;
+  /** The statement that sets the default afterwards. */
+  alter: string;
+  /** Node keys the default's expression depends on (filled with the `pg_depend` edges). */
+  deps: Set<string>;
+}
+
 /** Nodes plus the catalog-row-to-node map every reader fills. */
 export class SchemaGraph {
   readonly nodes: SchemaNode[] = [];
   readonly refs = new Map<string, ObjectRef>();
+  /** Splittable column defaults by their `pg_attrdef` catalog key. */
+  readonly defaults = new Map<string, ColumnDefault>();
+  #redirects = new Map<string, string>();
   #byKey = new Map<string, SchemaNode>();
   #alias = new Map<string, string>();
 
@@ -107,6 +144,19 @@ export class SchemaGraph {
   ref(key: string, ref: ObjectRef): void {
     this.refs.set(key, ref);
     this.alias(key, ref.node);
+  }
+
+  /**
+   * Makes node `from` follow `instead` where the catalogs say it depends on `to`: a range type's
+   * canonical function takes the type's shell, not the full type that needs the function.
+   */
+  redirect(from: string, to: string, instead: string): void {
+    this.#redirects.set(`${from} ${to}`, instead);
+  }
+
+  /** The key node `from` must follow for a dependency on node `to`. */
+  dependency(from: string, to: string): string {
+    return this.#redirects.get(`${from} ${to}`) ?? to;
   }
 
   /** The node a catalog key (or node key) stands for, if it is one we dump. */

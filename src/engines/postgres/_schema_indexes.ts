@@ -35,6 +35,8 @@ interface IndexRow {
   table: string;
   stats: string | null;
   constraint: boolean;
+  /** A tablespace other than the database's default (`pg_get_indexdef` leaves it out). */
+  tablespace: string | null;
 }
 
 /** Adds constraints, indexes and index attachments for the dumped tables. */
@@ -98,6 +100,8 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
             ${qualified("ic.relname")}, a.attnum, a.attstattarget), E'\\n' ORDER BY a.attnum)
           FROM pg_catalog.pg_attribute a
           WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0) AS stats,
+       (SELECT pg_catalog.quote_ident(s.spcname) FROM pg_catalog.pg_tablespace s
+          WHERE s.oid = ic.reltablespace) AS tablespace,
        EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid
          AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) AS constraint
      FROM pg_catalog.pg_index i
@@ -124,7 +128,7 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
           name: x.name,
           schema: table.item.schema,
           owner: table.item.owner,
-          sql: `${x.def};\n${extra}`,
+          sql: inTablespace(x.tablespace, `${x.def};\n`) + extra,
           drop: `DROP INDEX IF EXISTS ${x.q} CASCADE;\n`,
         },
         deps: [table.key],
@@ -152,4 +156,13 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
       });
     }
   }
+}
+
+/**
+ * An index statement created in a tablespace: as pg_dump does, through `default_tablespace`,
+ * because `CREATE INDEX` puts its `TABLESPACE` clause in the middle (before `WHERE`).
+ */
+function inTablespace(tablespace: string | null, sql: string): string {
+  if (!tablespace) return sql;
+  return `SET default_tablespace = ${tablespace};\n${sql}SET default_tablespace = '';\n`;
 }

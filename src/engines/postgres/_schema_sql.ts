@@ -40,6 +40,13 @@ export function qualified(name: string): string {
   return `pg_catalog.format('%I.%I', n.nspname, ${name})`;
 }
 
+/**
+ * SQL aggregate over `pg_options_to_table(...)` rows: a generic option list (`host 'x', port
+ * '5432'`) for `OPTIONS (...)` of wrappers, servers, user mappings and foreign tables.
+ */
+export const OPTIONS =
+  "pg_catalog.string_agg(pg_catalog.format('%I %L', option_name, option_value), ', ')";
+
 /** SQL expression: a role oid as a quoted role name (`PUBLIC` for 0). */
 export function roleName(oid: string): string {
   return `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(` +

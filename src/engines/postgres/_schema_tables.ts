@@ -10,13 +10,19 @@ import {
   notInExtension,
   objectColumns,
   type ObjectRow,
+  OPTIONS,
   query,
   type ReadContext,
   USER_SCHEMA,
 } from "./_schema_sql.ts";
 
 interface TableRow extends ObjectRow {
-  relkind: "r" | "p";
+  relkind: "r" | "p" | "f";
+  /** The composite type of a typed table (`CREATE TABLE ... OF type`). */
+  oftype: string | null;
+  /** A foreign table's server and options. */
+  server: string | null;
+  ftoptions: string | null;
   unlogged: boolean;
   ispartition: boolean;
   bound: string | null;
@@ -50,6 +56,8 @@ export interface ColumnRow {
   storage: string | null;
   compression: string;
   options: string | null;
+  /** A foreign table column's options, `name 'value', ...`. */
+  fdwoptions: string | null;
 }
 
 interface CheckRow {
@@ -72,6 +80,12 @@ export async function readTables(
     ctx.sql,
     `SELECT ${objectColumns("c.oid", "c.relname", "c.relowner")},
        c.relkind, c.relpersistence = 'u' AS unlogged,
+       CASE WHEN c.reloftype <> 0 THEN pg_catalog.format_type(c.reloftype, NULL) END AS oftype,
+       (SELECT pg_catalog.quote_ident(fs.srvname) FROM pg_catalog.pg_foreign_table ft
+          JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver
+          WHERE ft.ftrelid = c.oid) AS server,
+       (SELECT ${OPTIONS} FROM pg_catalog.pg_foreign_table ft,
+          pg_catalog.pg_options_to_table(ft.ftoptions) WHERE ft.ftrelid = c.oid) AS ftoptions,
        c.relispartition AS ispartition,
        pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound,
        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partkey,
@@ -97,7 +111,9 @@ export async function readTables(
        c.relreplident AS replident, c.reltuples::float8 AS reltuples,
        pg_catalog.pg_relation_size(c.oid)::text AS size
      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p') AND ${USER_SCHEMA} AND ${notInExtension("pg_class", "c.oid")}
+     WHERE c.relkind IN ('r', 'p', 'f') AND ${USER_SCHEMA} AND ${
+      notInExtension("pg_class", "c.oid")
+    }
      ORDER BY n.nspname, c.relname`,
   )).filter((t) => ctx.selected(t.schema, t.name));
   const checks = groupBy(await readChecks(ctx), (c) => c.relid);
@@ -113,18 +129,35 @@ export async function readTables(
 
   for (const t of tables) {
     const key = catalogKey("pg_class", t.oid);
+    const keyword = t.relkind === "f" ? "FOREIGN TABLE" : "TABLE";
     const cols = columns.get(t.oid) ?? [];
     const lines: string[] = [];
     const after: string[] = [];
     for (const c of cols) {
-      // Inheritance children leave inherited columns to INHERITS; partitions list them all.
-      if (!c.islocal && !t.ispartition) {
+      const identity = sequences.identity.get(`${t.oid}:${c.attnum}`);
+      // Inheritance children leave inherited columns to INHERITS; partitions list them all;
+      // typed tables take theirs from the type and only add defaults and NOT NULL.
+      if (t.oftype) {
+        if (c.defval !== null || c.notnull) lines.push(columnDefinition(c, identity, false));
+      } else if (!c.islocal && !t.ispartition) {
         after.push(...inheritedColumnFixes(t.q, c, parentsOf.get(t.oid) ?? [], columns));
       } else {
-        lines.push(columnDefinition(c, sequences.identity.get(`${t.oid}:${c.attnum}`)));
+        lines.push(columnDefinition(c, identity));
       }
-      after.push(...columnSettings(t.q, c));
-      if (c.defoid !== null) ctx.graph.alias(catalogKey("pg_attrdef", c.defoid), key);
+      after.push(...columnSettings(`${keyword} ONLY ${t.q}`, c));
+      if (c.defoid === null) continue;
+      const defaultKey = catalogKey("pg_attrdef", c.defoid);
+      ctx.graph.alias(defaultKey, key);
+      const clause = lines.at(-1);
+      if (c.generated === "" && clause?.startsWith(`${c.q} `)) {
+        ctx.graph.defaults.set(defaultKey, {
+          table: key,
+          clause,
+          bare: columnDefinition({ ...c, defval: null }, identity, !t.oftype),
+          alter: `ALTER ${keyword} ONLY ${t.q} ALTER COLUMN ${c.q} SET DEFAULT ${c.defval};`,
+          deps: new Set(),
+        });
+      }
     }
     for (const k of checks.get(t.oid) ?? []) {
       const ckey = catalogKey("pg_constraint", k.oid);
@@ -151,13 +184,16 @@ export async function readTables(
         }, { kind: "CONSTRAINT", name });
       }
     }
-    let sql = `CREATE ${t.unlogged ? "UNLOGGED " : ""}TABLE ${t.q} (` +
-      (lines.length ? `\n    ${lines.join(",\n    ")}\n` : "") + ")";
+    const body = lines.length ? ` (\n    ${lines.join(",\n    ")}\n)` : t.oftype ? "" : " ()";
+    let sql = `CREATE ${t.unlogged ? "UNLOGGED " : ""}${keyword} ${t.q}` +
+      (t.oftype ? ` OF ${t.oftype}` : "") + body;
     if (t.parents) sql += `\nINHERITS (${t.parents})`;
     if (t.partkey) sql += `\nPARTITION BY ${t.partkey}`;
     if (t.am) sql += `\nUSING ${t.am}`;
     if (t.options) sql += `\nWITH (${t.options})`;
     if (t.tablespace) sql += `\nTABLESPACE ${t.tablespace}`;
+    if (t.server) sql += `\nSERVER ${t.server}`;
+    if (t.ftoptions) sql += `\nOPTIONS (${t.ftoptions})`;
     sql += ";\n";
     if (t.replident === "f") after.push(`ALTER TABLE ONLY ${t.q} REPLICA IDENTITY FULL;`);
     if (t.replident === "n") after.push(`ALTER TABLE ONLY ${t.q} REPLICA IDENTITY NOTHING;`);
@@ -177,19 +213,19 @@ export async function readTables(
       key,
       priority: Priority.Table,
       item: {
-        kind: "TABLE",
+        kind: keyword,
         name: t.name,
         schema: t.schema,
         owner: t.owner,
         sql,
-        drop: `DROP TABLE IF EXISTS ${t.q} CASCADE;\n`,
+        drop: `DROP ${keyword} IF EXISTS ${t.q} CASCADE;\n`,
       },
       table: data,
       deps: [...(parentsOf.get(t.oid) ?? [])].map((p) => catalogKey("pg_class", p.parent)),
     }, {
-      kind: "TABLE",
+      kind: keyword,
       name: t.q,
-      ownerKind: "TABLE",
+      ownerKind: keyword,
       aclKind: "TABLE",
       columns: new Map(cols.map((c) => [c.attnum, c.q])),
     });
@@ -210,10 +246,10 @@ export async function readTables(
   }
 }
 
-/** The column clause of `CREATE TABLE`. */
-function columnDefinition(c: ColumnRow, identity: string | undefined): string {
-  let s = `${c.q} ${c.type}`;
-  if (c.collation) s += ` COLLATE ${c.collation}`;
+/** The column clause of `CREATE TABLE` (without type and collation in a typed table). */
+function columnDefinition(c: ColumnRow, identity: string | undefined, typed = true): string {
+  let s = typed ? `${c.q} ${c.type}` : c.q;
+  if (typed && c.collation) s += ` COLLATE ${c.collation}`;
   if (c.generated === "s") s += ` GENERATED ALWAYS AS (${c.defval}) STORED`;
   else if (c.defval !== null) s += ` DEFAULT ${c.defval}`;
   if (c.notnull) s += " NOT NULL";
@@ -242,14 +278,18 @@ function inheritedColumnFixes(
   return out;
 }
 
-/** Per-column statistics target, storage, compression and options that differ from defaults. */
-function columnSettings(table: string, c: ColumnRow): string[] {
-  const alter = `ALTER TABLE ONLY ${table} ALTER COLUMN ${c.q}`;
+/**
+ * Per-column statistics target, storage, compression and options that differ from defaults
+ * (`relation`: `TABLE ONLY s.t` or `FOREIGN TABLE ONLY s.t`).
+ */
+function columnSettings(relation: string, c: ColumnRow): string[] {
+  const alter = `ALTER ${relation} ALTER COLUMN ${c.q}`;
   const out: string[] = [];
   if (c.stattarget >= 0) out.push(`${alter} SET STATISTICS ${c.stattarget};`);
   if (c.storage) out.push(`${alter} SET STORAGE ${c.storage};`);
   if (c.compression) out.push(`${alter} SET COMPRESSION ${c.compression};`);
   if (c.options) out.push(`${alter} SET (${c.options});`);
+  if (c.fdwoptions) out.push(`${alter} OPTIONS (${c.fdwoptions});`);
   return out;
 }
 
@@ -268,13 +308,14 @@ export function readColumns(ctx: ReadContext): Promise<ColumnRow[]> {
        CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage WHEN 'p' THEN 'PLAIN'
          WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END END AS storage,
        CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' ELSE '' END AS compression,
-       pg_catalog.array_to_string(a.attoptions, ', ') AS options
+       pg_catalog.array_to_string(a.attoptions, ', ') AS options,
+       (SELECT ${OPTIONS} FROM pg_catalog.pg_options_to_table(a.attfdwoptions)) AS fdwoptions
      FROM pg_catalog.pg_attribute a
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
      LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-     WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm')
+     WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
        AND ${USER_SCHEMA}
      ORDER BY a.attrelid, a.attnum`,
   );

@@ -90,6 +90,10 @@ interface TypeRow extends ObjectRow {
   defval: string | null;
   attrs: string | null;
   range: string | null;
+  /** A range type's canonical function, which must be created between its shell and it. */
+  canonical: number | null;
+  /** A composite type's columns as `[attnum, quoted name]`, for comments on them. */
+  columns: [number, string][] | null;
 }
 
 /** Adds enum, domain, composite and range types (with domain constraints). */
@@ -133,7 +137,13 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
         JOIN pg_catalog.pg_type st ON st.oid = r.rngsubtype
         JOIN pg_catalog.pg_opclass oc ON oc.oid = r.rngsubopc
         JOIN pg_catalog.pg_namespace ocn ON ocn.oid = oc.opcnamespace
-        WHERE r.rngtypid = t.oid) AS range
+        WHERE r.rngtypid = t.oid) AS range,
+       (SELECT NULLIF(r.rngcanonical, 0) FROM pg_catalog.pg_range r
+          WHERE r.rngtypid = t.oid) AS canonical,
+       (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attnum,
+            pg_catalog.quote_ident(a.attname)) ORDER BY a.attnum)
+        FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
      FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
      WHERE ${USER_SCHEMA} AND ${notInExtension("pg_type", "t.oid")}
        AND (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND
@@ -179,9 +189,37 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
     }, { kind: keyword, name: t.q, ownerKind: keyword, aclKind: keyword });
     // A composite type's columns are a pg_class row: comments on them and their dependencies.
     if (t.typrelid !== 0) {
-      ctx.graph.ref(catalogKey("pg_class", t.typrelid), { node: key, kind: "TYPE", name: t.q });
+      ctx.graph.ref(catalogKey("pg_class", t.typrelid), {
+        node: key,
+        kind: "TYPE",
+        name: t.q,
+        columns: new Map(t.columns ?? []),
+      });
     }
+    if (t.canonical !== null) addShellType(ctx, t, t.canonical);
   }
+}
+
+/**
+ * A range type with a canonical function is created in three steps, as pg_dump does: the shell
+ * type, the function (which takes and returns the shell), then the full type.
+ */
+function addShellType(ctx: ReadContext, t: TypeRow, canonical: number): void {
+  const key = catalogKey("pg_type", t.oid);
+  const shell = `shell:${t.oid}`;
+  ctx.graph.add({
+    key: shell,
+    priority: Priority.Type,
+    item: {
+      kind: "SHELL TYPE",
+      name: t.name,
+      schema: t.schema,
+      owner: t.owner,
+      sql: `CREATE TYPE ${t.q};\n`,
+    },
+  });
+  ctx.graph.node(key)!.deps.add(shell);
+  ctx.graph.redirect(catalogKey("pg_proc", canonical), key, shell);
 }
 
 interface DomainConstraint {

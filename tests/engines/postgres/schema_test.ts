@@ -6,11 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import postgres from "postgres";
-import { readSchemaPlan } from "../../../src/engines/postgres/_schema.ts";
 import { listTables, readMigrationVersion } from "../../../src/engines/postgres/_schema_info.ts";
-import type { SchemaOptions, SchemaPlan } from "../../../src/engines/postgres/_model.ts";
 import { startCluster } from "../../helpers/pg_cluster.ts";
+import { loadScript, readPlan, scriptOf, withConnection } from "../../helpers/pg_plan_script.ts";
 import { schemaOf } from "../../helpers/pg_schema_dump.ts";
 import {
   createDatabase,
@@ -22,19 +20,6 @@ import {
 
 const FIXTURE = fileURLToPath(new URL("../../fixtures/postgres/schema.sql", import.meta.url));
 
-/** The session settings pg_dump writes first; the dump writer writes the same. */
-const HEADER = `SET statement_timeout = 0;
-SET lock_timeout = 0;
-SET idle_in_transaction_session_timeout = 0;
-SET client_encoding = 'UTF8';
-SET standard_conforming_strings = on;
-SELECT pg_catalog.set_config('search_path', '', false);
-SET check_function_bodies = false;
-SET xmloption = content;
-SET client_min_messages = warning;
-SET row_security = off;
-`;
-
 const ROLES = ["bm_owner", "bm_reader", "bm Writer"];
 
 async function createRoles(url: string): Promise<void> {
@@ -44,48 +29,6 @@ async function createRoles(url: string): Promise<void> {
       url,
       `DO $$ BEGIN CREATE ROLE ${q}; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`,
     );
-  }
-}
-
-async function withConnection<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
-  try {
-    return await fn(sql);
-  } finally {
-    await sql.end();
-  }
-}
-
-/** Reads the plan in a snapshot, as the dump does. */
-function readPlan(url: string, options: SchemaOptions = {}): Promise<SchemaPlan> {
-  return withConnection(url, (sql) =>
-    sql.begin(
-      "isolation level repeatable read read only",
-      (tx) => readSchemaPlan(tx, options),
-    ) as Promise<SchemaPlan>);
-}
-
-/** The plan as a restorable script, with each table's rows copied by psql. */
-async function scriptOf(url: string, plan: SchemaPlan): Promise<string> {
-  let script = HEADER;
-  for (const item of plan.preData) script += item.sql;
-  for (const t of plan.data) {
-    const columns = t.columns.join(", ");
-    const rows = await psql(url, `COPY ${t.qualifiedName} (${columns}) TO STDOUT`);
-    script += `COPY ${t.qualifiedName} (${columns}) FROM stdin;\n${rows}\\.\n`;
-  }
-  for (const item of plan.postData) script += item.sql;
-  return script;
-}
-
-/** Writes the script to a file and loads it into `url` the way the README tells users to. */
-async function load(url: string, script: string): Promise<void> {
-  const file = await Deno.makeTempFile({ suffix: ".sql" });
-  try {
-    await Deno.writeTextFile(file, script);
-    await psqlFile(url, file, { singleTransaction: true });
-  } finally {
-    await Deno.remove(file);
   }
 }
 
@@ -135,7 +78,7 @@ Deno.test("readSchemaPlan()", async (t) => {
     await t.step("rebuilds every object kind so pg_dump sees the same schema", async () => {
       const plan = await readPlan(src);
       await withTarget(async (dst) => {
-        await load(dst, await scriptOf(src, plan));
+        await loadScript(dst, await scriptOf(src, plan));
         assertSameStatements(await schemaOf(dst), await schemaOf(src));
         assert.equal(await sequenceValues(dst), await sequenceValues(src));
         assert.equal(await matviewStates(dst), await matviewStates(src));
@@ -221,7 +164,7 @@ Deno.test("readSchemaPlan()", async (t) => {
       assert.ok(!plan.preData.some((i) => i.kind === "SCHEMA" || i.kind === "FUNCTION"));
       await withTarget(async (dst) => {
         await psql(dst, "CREATE SCHEMA app AUTHORIZATION bm_owner;");
-        await load(dst, await scriptOf(src, plan));
+        await loadScript(dst, await scriptOf(src, plan));
         assertSameStatements(
           await schemaOf(dst, ["--table=app.scratch"]),
           await schemaOf(src, ["--table=app.scratch"]),
@@ -232,7 +175,7 @@ Deno.test("readSchemaPlan()", async (t) => {
     await t.step("with excluded tables leaves just those out", async () => {
       const plan = await readPlan(src, { excludeTables: ["app.scratch", "app.unchecked"] });
       await withTarget(async (dst) => {
-        await load(dst, await scriptOf(src, plan));
+        await loadScript(dst, await scriptOf(src, plan));
         assertSameStatements(
           await schemaOf(dst),
           await schemaOf(src, ["--exclude-table=app.scratch", "--exclude-table=app.unchecked"]),
