@@ -53,6 +53,12 @@ export async function readAcls(ctx: ReadContext): Promise<SchemaItem[]> {
          WHERE p.proacl IS NOT NULL AND p.oid >= 16384
        UNION ALL SELECT 'pg_type', t.oid, 0, t.typacl FROM pg_catalog.pg_type t
          WHERE t.typacl IS NOT NULL AND t.oid >= 16384
+       UNION ALL SELECT 'pg_language', l.oid, 0, l.lanacl FROM pg_catalog.pg_language l
+         WHERE l.lanacl IS NOT NULL AND l.oid >= 16384
+       UNION ALL SELECT 'pg_foreign_data_wrapper', w.oid, 0, w.fdwacl
+         FROM pg_catalog.pg_foreign_data_wrapper w WHERE w.fdwacl IS NOT NULL
+       UNION ALL SELECT 'pg_foreign_server', s.oid, 0, s.srvacl FROM pg_catalog.pg_foreign_server s
+         WHERE s.srvacl IS NOT NULL
      ) o
      LEFT JOIN LATERAL pg_catalog.aclexplode(o.acl) WITH ORDINALITY
        AS x(grantor, grantee, privilege_type, is_grantable, n) ON true

@@ -19,6 +19,8 @@ interface ConstraintRow {
   table: string;
   relkind: string;
   owner: string;
+  /** The tablespace of the constraint's index, when not the default. */
+  tablespace: string | null;
 }
 
 interface IndexRow {
@@ -49,7 +51,10 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
        (SELECT pg_catalog.format('%I.%I', n.nspname, ic.relname) FROM pg_catalog.pg_class ic
           JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
           WHERE ic.oid = k.conindid) AS indexq,
-       ${qualified("c.relname")} AS table
+       ${qualified("c.relname")} AS table,
+       (SELECT pg_catalog.quote_ident(s.spcname) FROM pg_catalog.pg_class ic
+          JOIN pg_catalog.pg_tablespace s ON s.oid = ic.reltablespace
+          WHERE ic.oid = k.conindid AND k.contype <> 'f') AS tablespace
      FROM pg_catalog.pg_constraint k
      JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -72,7 +77,10 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
         name: `${table.item.name} ${k.name}`,
         schema: table.item.schema,
         owner: table.item.owner,
-        sql: `ALTER TABLE ${only}${k.table} ADD CONSTRAINT ${k.q} ${k.def};\n`,
+        sql: inTablespace(
+          k.tablespace,
+          `ALTER TABLE ${only}${k.table} ADD CONSTRAINT ${k.q} ${k.def};\n`,
+        ),
       },
       deps: [table.key],
     }, { kind: "CONSTRAINT", name: `${k.q} ON ${k.table}` });

@@ -128,7 +128,7 @@ function addOwnedBy(graph: SchemaGraph, s: SequenceRow): void {
  */
 export async function addSequenceValues(ctx: ReadContext, sequences: Sequences): Promise<void> {
   const rows = sequences.rows.filter((s) => ctx.graph.node(catalogKey("pg_class", s.oid)));
-  const values = await readValues(ctx.sql, rows);
+  const values = await readSequenceValues(ctx.sql, rows.map((s) => s.q));
   rows.forEach((s, i) => {
     const key = `setval:${s.oid}`;
     ctx.graph.add({
@@ -148,15 +148,18 @@ export async function addSequenceValues(ctx: ReadContext, sequences: Sequences):
   });
 }
 
-/** Reads all sequence values in batched queries (one row per sequence, in input order). */
-async function readValues(
+/**
+ * Reads the values of the sequences named (quoted `schema.name`) in batched queries: one row
+ * per sequence, in input order.
+ */
+export async function readSequenceValues(
   sql: CatalogSql,
-  rows: SequenceRow[],
+  names: string[],
 ): Promise<{ last_value: string; is_called: boolean }[]> {
   const out: { last_value: string; is_called: boolean }[] = [];
-  for (let i = 0; i < rows.length; i += 500) {
-    const batch = rows.slice(i, i + 500).map((s, j) =>
-      `SELECT ${j} AS i, last_value::text AS last_value, is_called FROM ${s.q}`
+  for (let i = 0; i < names.length; i += 500) {
+    const batch = names.slice(i, i + 500).map((q, j) =>
+      `SELECT ${j} AS i, last_value::text AS last_value, is_called FROM ${q}`
     );
     const result = await query<{ i: number; last_value: string; is_called: boolean }>(
       sql,

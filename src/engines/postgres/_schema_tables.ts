@@ -70,6 +70,9 @@ interface CheckRow {
   noinherit: boolean;
 }
 
+/** `REPLICA IDENTITY` settings other than the default (and index ones, set with the index). */
+const REPLICA_IDENTITY: Record<string, string> = { f: "FULL", n: "NOTHING" };
+
 /** Adds plain and partitioned tables and partitions (`columns`: all columns by table). */
 export async function readTables(
   ctx: ReadContext,
@@ -195,8 +198,9 @@ export async function readTables(
     if (t.server) sql += `\nSERVER ${t.server}`;
     if (t.ftoptions) sql += `\nOPTIONS (${t.ftoptions})`;
     sql += ";\n";
-    if (t.replident === "f") after.push(`ALTER TABLE ONLY ${t.q} REPLICA IDENTITY FULL;`);
-    if (t.replident === "n") after.push(`ALTER TABLE ONLY ${t.q} REPLICA IDENTITY NOTHING;`);
+    // A foreign table has no replica identity to set.
+    const identity = t.relkind === "f" ? undefined : REPLICA_IDENTITY[t.replident];
+    if (identity) after.push(`ALTER TABLE ONLY ${t.q} REPLICA IDENTITY ${identity};`);
     sql += after.map((s) => s + "\n").join("");
     const data: TableData | undefined = t.relkind === "r"
       ? {

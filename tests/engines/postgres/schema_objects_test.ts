@@ -14,7 +14,8 @@ import { createDatabase, dropDatabase, psql, uniqueName } from "../../helpers/pg
 
 /** Which relations live in which tablespace (the oracle's pg_dump statements do not say). */
 const TABLESPACES = `SELECT c.relname, t.spcname FROM pg_class c
-  JOIN pg_tablespace t ON t.oid = c.reltablespace ORDER BY 1`;
+  JOIN pg_tablespace t ON t.oid = c.reltablespace WHERE c.relnamespace = 's'::regnamespace
+  ORDER BY 1`;
 
 interface Case {
   name: string;
@@ -117,7 +118,7 @@ const CASES: Case[] = [
       CREATE FUNCTION s.mood_score(s.mood) RETURNS integer LANGUAGE sql IMMUTABLE
         RETURN CASE $1 WHEN 'happy' THEN 1 ELSE 0 END;
       CREATE CAST (s.mood AS integer) WITH FUNCTION s.mood_score(s.mood) AS ASSIGNMENT;
-      CREATE CAST (s.mood AS text) WITH INOUT AS IMPLICIT;
+      CREATE CAST (s.mood AS text) WITH INOUT AS ASSIGNMENT;
       COMMENT ON CAST (s.mood AS integer) IS 'happiness';
       CREATE TABLE s.t (m s.mood, score integer DEFAULT ('happy'::s.mood)::integer);`,
   },
