@@ -58,17 +58,12 @@ export async function readCasts(ctx: ReadContext): Promise<void> {
      ORDER BY n.nspname, c.conname`,
   );
   for (const c of conversions) {
-    ctx.graph.addObject({
-      key: catalogKey("pg_conversion", c.oid),
+    ctx.graph.addNamed({
+      catalog: "pg_conversion",
+      keyword: "CONVERSION",
       priority: Priority.Conversion,
-      item: {
-        kind: "CONVERSION",
-        name: c.name,
-        schema: c.schema,
-        owner: c.owner,
-        sql: `CREATE ${c.def};\n`,
-        drop: `DROP CONVERSION IF EXISTS ${c.q};\n`,
-      },
-    }, { kind: "CONVERSION", name: c.q, ownerKind: "CONVERSION" });
+      row: c,
+      sql: `CREATE ${c.def};\n`,
+    });
   }
 }

@@ -3,7 +3,7 @@
  * COLLATION` is assembled from `pg_collation` the way pg_dump 15 writes it (the version is left
  * out: the restoring server records its own library's version).
  */
-import { catalogKey, Priority } from "./_schema_graph.ts";
+import { Priority } from "./_schema_graph.ts";
 import {
   notInExtension,
   objectColumns,
@@ -37,17 +37,12 @@ export async function readCollations(ctx: ReadContext): Promise<void> {
      ORDER BY n.nspname, c.collname`,
   );
   for (const c of rows) {
-    ctx.graph.addObject({
-      key: catalogKey("pg_collation", c.oid),
+    ctx.graph.addNamed({
+      catalog: "pg_collation",
+      keyword: "COLLATION",
       priority: Priority.Collation,
-      item: {
-        kind: "COLLATION",
-        name: c.name,
-        schema: c.schema,
-        owner: c.owner,
-        sql: `CREATE COLLATION ${c.q} (${c.options});\n`,
-        drop: `DROP COLLATION IF EXISTS ${c.q} CASCADE;\n`,
-      },
-    }, { kind: "COLLATION", name: c.q, ownerKind: "COLLATION" });
+      row: c,
+      sql: `CREATE COLLATION ${c.q} (${c.options});\n`,
+    });
   }
 }

@@ -5,7 +5,7 @@
  * values set after the data.
  */
 import { catalogKey, Priority } from "./_schema_graph.ts";
-import { readSequenceValues } from "./_schema_sequences.ts";
+import { addSetval, readSequenceValues } from "./_schema_sequences.ts";
 import { qualified, query, type ReadContext } from "./_schema_sql.ts";
 import type { ColumnRow } from "./_schema_tables.ts";
 
@@ -64,19 +64,7 @@ export async function readExtensionData(
   }
   const sequences = rows.filter((r) => r.relkind === "S");
   const values = await readSequenceValues(ctx.sql, sequences.map((s) => s.q));
-  sequences.forEach((s, i) => {
-    ctx.graph.add({
-      key: `setval:${s.oid}`,
-      priority: Priority.SequenceSet,
-      item: {
-        kind: "SEQUENCE SET",
-        name: s.name,
-        schema: s.schema,
-        sql: `SELECT pg_catalog.setval(${s.literal}, ${values[i].last_value}, ${
-          values[i].is_called
-        });\n`,
-      },
-      deps: [catalogKey("pg_extension", s.extension)],
-    });
-  });
+  sequences.forEach((s, i) =>
+    addSetval(ctx.graph, s, values[i], [catalogKey("pg_extension", s.extension)])
+  );
 }

@@ -27,21 +27,13 @@ export async function readForeignServers(ctx: ReadContext): Promise<void> {
      ORDER BY w.fdwname`,
   );
   for (const w of wrappers) {
-    ctx.graph.addObject({
-      key: catalogKey("pg_foreign_data_wrapper", w.oid),
+    ctx.graph.addNamed({
+      catalog: "pg_foreign_data_wrapper",
+      keyword: "FOREIGN DATA WRAPPER",
       priority: Priority.ForeignDataWrapper,
-      item: {
-        kind: "FOREIGN DATA WRAPPER",
-        name: w.name,
-        owner: w.owner,
-        sql: `CREATE FOREIGN DATA WRAPPER ${w.q}${w.def};\n`,
-        drop: `DROP FOREIGN DATA WRAPPER IF EXISTS ${w.q} CASCADE;\n`,
-      },
-    }, {
-      kind: "FOREIGN DATA WRAPPER",
-      name: w.q,
-      ownerKind: "FOREIGN DATA WRAPPER",
-      aclKind: "FOREIGN DATA WRAPPER",
+      row: w,
+      sql: `CREATE FOREIGN DATA WRAPPER ${w.q}${w.def};\n`,
+      acl: "FOREIGN DATA WRAPPER",
     });
   }
 
@@ -60,17 +52,14 @@ export async function readForeignServers(ctx: ReadContext): Promise<void> {
      ORDER BY s.srvname`,
   );
   for (const s of servers) {
-    ctx.graph.addObject({
-      key: catalogKey("pg_foreign_server", s.oid),
+    ctx.graph.addNamed({
+      catalog: "pg_foreign_server",
+      keyword: "SERVER",
       priority: Priority.ForeignServer,
-      item: {
-        kind: "SERVER",
-        name: s.name,
-        owner: s.owner,
-        sql: `CREATE SERVER ${s.q}${s.def};\n`,
-        drop: `DROP SERVER IF EXISTS ${s.q} CASCADE;\n`,
-      },
-    }, { kind: "SERVER", name: s.q, ownerKind: "SERVER", aclKind: "FOREIGN SERVER" });
+      row: s,
+      sql: `CREATE SERVER ${s.q}${s.def};\n`,
+      acl: "FOREIGN SERVER",
+    });
   }
 
   // pg_user_mappings shows the options to whom pg_dump shows them (superuser, the user, owner).

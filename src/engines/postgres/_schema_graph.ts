@@ -107,6 +107,29 @@ export interface ColumnDefault {
   deps: Set<string>;
 }
 
+/** What {@linkcode SchemaGraph.addNamed} needs to know of an object. */
+export interface NamedObject {
+  /** The object's catalog (`pg_collation`), keyed with `row.oid`. */
+  catalog: string;
+  /** `COLLATION`, `TEXT SEARCH DICTIONARY`, ...: the item's kind and the statements' keyword. */
+  keyword: string;
+  priority: number;
+  row: { oid: number; schema?: string; name: string; q: string; owner?: string };
+  /** The object's statements. */
+  sql: string;
+  /** The name after the keyword (`s.op (integer, integer)`); default `row.q`. */
+  name?: string;
+  /** The item's display name; default `row.name`. */
+  label?: string;
+  /** Whether it has an owner to restore (when `row.owner` is set); default true. */
+  owned?: boolean;
+  /** `GRANT ... ON <acl>` keyword, for objects with an ACL. */
+  acl?: string;
+  /** The `--clean` statement; default `DROP <keyword> IF EXISTS <name> CASCADE;`. */
+  drop?: string;
+  deps?: Iterable<string>;
+}
+
 /** Nodes plus the catalog-row-to-node map every reader fills. */
 export class SchemaGraph {
   readonly nodes: SchemaNode[] = [];
@@ -133,6 +156,28 @@ export class SchemaGraph {
     const added = this.add(node);
     this.ref(node.key, { ...ref, node: node.key, owner: node.item.owner });
     return added;
+  }
+
+  /**
+   * Adds a named object whose one keyword serves `CREATE`, `DROP`, `COMMENT ON` and
+   * `ALTER ... OWNER TO` (collations, operators, text search objects, servers, ...).
+   */
+  addNamed(o: NamedObject): SchemaNode {
+    const name = o.name ?? o.row.q;
+    const owned = (o.owned ?? true) && o.row.owner !== undefined;
+    return this.addObject({
+      key: catalogKey(o.catalog, o.row.oid),
+      priority: o.priority,
+      item: {
+        kind: o.keyword,
+        name: o.label ?? o.row.name,
+        schema: o.row.schema,
+        owner: owned ? o.row.owner : undefined,
+        sql: o.sql,
+        drop: o.drop ?? `DROP ${o.keyword} IF EXISTS ${name} CASCADE;\n`,
+      },
+      deps: o.deps,
+    }, { kind: o.keyword, name, ownerKind: owned ? o.keyword : undefined, aclKind: o.acl });
   }
 
   /** Records that catalog row `from` is part of the object `to` (a node or another alias). */

@@ -3,7 +3,7 @@
  * come back with their extension): the language after its handler functions, and before the
  * functions written in it.
  */
-import { catalogKey, Priority } from "./_schema_graph.ts";
+import { Priority } from "./_schema_graph.ts";
 import { notInExtension, query, type ReadContext, roleName } from "./_schema_sql.ts";
 
 /** Adds procedural languages (database-wide objects, so not with a table filter). */
@@ -25,16 +25,13 @@ export async function readLanguages(ctx: ReadContext): Promise<void> {
      ORDER BY l.lanname`,
   );
   for (const l of rows) {
-    ctx.graph.addObject({
-      key: catalogKey("pg_language", l.oid),
+    ctx.graph.addNamed({
+      catalog: "pg_language",
+      keyword: "LANGUAGE",
       priority: Priority.Language,
-      item: {
-        kind: "PROCEDURAL LANGUAGE",
-        name: l.name,
-        owner: l.owner,
-        sql: `CREATE ${l.def};\n`,
-        drop: `DROP LANGUAGE IF EXISTS ${l.q} CASCADE;\n`,
-      },
-    }, { kind: "LANGUAGE", name: l.q, ownerKind: "LANGUAGE", aclKind: "LANGUAGE" });
+      row: l,
+      sql: `CREATE ${l.def};\n`,
+      acl: "LANGUAGE",
+    });
   }
 }

@@ -65,19 +65,15 @@ async function readOperatorRows(ctx: ReadContext): Promise<void> {
      ORDER BY n.nspname, o.oprname, o.oid`,
   );
   for (const o of rows) {
-    const signature = `${o.q} (${o.args})`;
-    ctx.graph.addObject({
-      key: catalogKey("pg_operator", o.oid),
+    ctx.graph.addNamed({
+      catalog: "pg_operator",
+      keyword: "OPERATOR",
       priority: Priority.Operator,
-      item: {
-        kind: "OPERATOR",
-        name: `${o.name} (${o.args})`,
-        schema: o.schema,
-        owner: o.owner,
-        sql: `CREATE OPERATOR ${o.q} (\n    ${o.options}\n);\n`,
-        drop: `DROP OPERATOR IF EXISTS ${signature} CASCADE;\n`,
-      },
-    }, { kind: "OPERATOR", name: signature, ownerKind: "OPERATOR" });
+      row: o,
+      name: `${o.q} (${o.args})`,
+      label: `${o.name} (${o.args})`,
+      sql: `CREATE OPERATOR ${o.q} (\n    ${o.options}\n);\n`,
+    });
   }
 }
 
@@ -158,18 +154,14 @@ async function readFamiliesAndClasses(ctx: ReadContext): Promise<void> {
   for (const f of families) {
     const key = catalogKey("pg_opfamily", f.oid);
     const name = `${f.q} USING ${f.am}`;
-    ctx.graph.addObject({
-      key,
+    ctx.graph.addNamed({
+      catalog: "pg_opfamily",
+      keyword: "OPERATOR FAMILY",
       priority: Priority.OperatorFamily,
-      item: {
-        kind: "OPERATOR FAMILY",
-        name: f.name,
-        schema: f.schema,
-        owner: f.owner,
-        sql: `CREATE OPERATOR FAMILY ${name};\n`,
-        drop: `DROP OPERATOR FAMILY IF EXISTS ${name} CASCADE;\n`,
-      },
-    }, { kind: "OPERATOR FAMILY", name, ownerKind: "OPERATOR FAMILY" });
+      row: f,
+      name,
+      sql: `CREATE OPERATOR FAMILY ${name};\n`,
+    });
     const loose = membersOf("pg_opfamily", f.oid);
     if (loose.length === 0) continue;
     const membersKey = `opfamily-members:${f.oid}`;
@@ -196,21 +188,16 @@ async function readFamiliesAndClasses(ctx: ReadContext): Promise<void> {
     // A class needs one item; with every member loose, pg_dump's no-op `STORAGE <its type>`.
     const storage = c.storage ?? (own.length === 0 ? c.type : null);
     const items = [...own.map((m) => m.sql), ...(storage ? [`STORAGE ${storage}`] : [])];
-    ctx.graph.addObject({
-      key,
+    ctx.graph.addNamed({
+      catalog: "pg_opclass",
+      keyword: "OPERATOR CLASS",
       priority: Priority.OperatorClass,
-      item: {
-        kind: "OPERATOR CLASS",
-        name: c.name,
-        schema: c.schema,
-        owner: c.owner,
-        sql:
-          `CREATE OPERATOR CLASS ${c.q}\n    ${c.isdefault ? "DEFAULT " : ""}FOR TYPE ${c.type} ` +
-          `USING ${c.am} FAMILY ${c.familyq} AS\n    ${items.join(",\n    ")};\n`,
-        drop: `DROP OPERATOR CLASS IF EXISTS ${name} CASCADE;\n`,
-      },
+      row: c,
+      name,
+      sql: `CREATE OPERATOR CLASS ${c.q}\n    ${c.isdefault ? "DEFAULT " : ""}FOR TYPE ${c.type} ` +
+        `USING ${c.am} FAMILY ${c.familyq} AS\n    ${items.join(",\n    ")};\n`,
       deps: [catalogKey("pg_opfamily", c.family)],
-    }, { kind: "OPERATOR CLASS", name, ownerKind: "OPERATOR CLASS" });
+    });
     for (const m of own) ctx.graph.alias(catalogKey(m.cat, m.oid), key);
   }
 }

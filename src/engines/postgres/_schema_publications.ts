@@ -24,17 +24,14 @@ export async function readPublications(ctx: ReadContext): Promise<void> {
      FROM pg_catalog.pg_publication p ORDER BY p.pubname`,
   );
   for (const p of publications) {
-    ctx.graph.addObject({
-      key: catalogKey("pg_publication", p.oid),
+    ctx.graph.addNamed({
+      catalog: "pg_publication",
+      keyword: "PUBLICATION",
       priority: Priority.Publication,
-      item: {
-        kind: "PUBLICATION",
-        name: p.name,
-        owner: p.owner,
-        sql: `CREATE PUBLICATION ${p.q}${p.def};\n`,
-        drop: `DROP PUBLICATION IF EXISTS ${p.q};\n`,
-      },
-    }, { kind: "PUBLICATION", name: p.q, ownerKind: "PUBLICATION" });
+      row: p,
+      sql: `CREATE PUBLICATION ${p.q}${p.def};\n`,
+      drop: `DROP PUBLICATION IF EXISTS ${p.q};\n`,
+    });
   }
 
   const members = await query<

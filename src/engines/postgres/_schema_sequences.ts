@@ -129,22 +129,27 @@ function addOwnedBy(graph: SchemaGraph, s: SequenceRow): void {
 export async function addSequenceValues(ctx: ReadContext, sequences: Sequences): Promise<void> {
   const rows = sequences.rows.filter((s) => ctx.graph.node(catalogKey("pg_class", s.oid)));
   const values = await readSequenceValues(ctx.sql, rows.map((s) => s.q));
-  rows.forEach((s, i) => {
-    const key = `setval:${s.oid}`;
-    ctx.graph.add({
-      key,
-      priority: Priority.SequenceSet,
-      item: {
-        kind: "SEQUENCE SET",
-        name: s.name,
-        schema: s.schema,
-        owner: s.owner,
-        sql: `SELECT pg_catalog.setval(${s.literal}, ${values[i].last_value}, ${
-          values[i].is_called
-        });\n`,
-      },
-      deps: [catalogKey("pg_class", s.oid)],
-    });
+  rows.forEach((s, i) => addSetval(ctx.graph, s, values[i], [catalogKey("pg_class", s.oid)]));
+}
+
+/** Adds the `setval` of a sequence (`literal`: its quoted name as a string literal). */
+export function addSetval(
+  graph: SchemaGraph,
+  s: { oid: number; name: string; schema: string; owner?: string; literal: string },
+  value: { last_value: string; is_called: boolean },
+  deps: string[],
+): void {
+  graph.add({
+    key: `setval:${s.oid}`,
+    priority: Priority.SequenceSet,
+    item: {
+      kind: "SEQUENCE SET",
+      name: s.name,
+      schema: s.schema,
+      owner: s.owner,
+      sql: `SELECT pg_catalog.setval(${s.literal}, ${value.last_value}, ${value.is_called});\n`,
+    },
+    deps,
   });
 }
 

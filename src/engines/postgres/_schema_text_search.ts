@@ -3,7 +3,7 @@
  * build on each other. A configuration is created on its parser and given its token mappings
  * in one item, so a column or index using it finds it complete.
  */
-import { catalogKey, Priority } from "./_schema_graph.ts";
+import { Priority } from "./_schema_graph.ts";
 import {
   notInExtension,
   objectColumns,
@@ -29,7 +29,6 @@ interface Kind {
   catalog: string;
   keyword: string;
   priority: number;
-  owned: boolean;
   /** SQL over the catalog alias `x`: the `(...)` option list of `CREATE`. */
   options: string;
   name: string;
@@ -42,7 +41,6 @@ const KINDS: Kind[] = [
     catalog: "pg_ts_parser",
     keyword: "TEXT SEARCH PARSER",
     priority: Priority.TextSearchParser,
-    owned: false,
     name: "x.prsname",
     namespace: "x.prsnamespace",
     options: `pg_catalog.concat_ws(E',\\n    ', 'START = ' || ${proc("x.prsstart")},
@@ -54,7 +52,6 @@ const KINDS: Kind[] = [
     catalog: "pg_ts_template",
     keyword: "TEXT SEARCH TEMPLATE",
     priority: Priority.TextSearchTemplate,
-    owned: false,
     name: "x.tmplname",
     namespace: "x.tmplnamespace",
     options: `pg_catalog.concat_ws(E',\\n    ',
@@ -65,7 +62,6 @@ const KINDS: Kind[] = [
     catalog: "pg_ts_dict",
     keyword: "TEXT SEARCH DICTIONARY",
     priority: Priority.TextSearchDictionary,
-    owned: true,
     name: "x.dictname",
     namespace: "x.dictnamespace",
     owner: "x.dictowner",
@@ -78,7 +74,6 @@ const KINDS: Kind[] = [
     catalog: "pg_ts_config",
     keyword: "TEXT SEARCH CONFIGURATION",
     priority: Priority.TextSearchConfiguration,
-    owned: true,
     name: "x.cfgname",
     namespace: "x.cfgnamespace",
     owner: "x.cfgowner",
@@ -105,21 +100,16 @@ export async function readTextSearch(ctx: ReadContext): Promise<void> {
     );
     for (const r of rows) {
       const mapped = mappings.get(r.oid) ?? [];
-      ctx.graph.addObject({
-        key: catalogKey(kind.catalog, r.oid),
+      ctx.graph.addNamed({
+        catalog: kind.catalog,
+        keyword: kind.keyword,
         priority: kind.priority,
-        item: {
-          kind: kind.keyword,
-          name: r.name,
-          schema: r.schema,
-          owner: r.owner,
-          sql: `CREATE ${kind.keyword} ${r.q} (\n    ${r.options}\n);\n` +
-            mapped.map((m) =>
-              `ALTER ${kind.keyword} ${r.q} ADD MAPPING FOR ${m.token} WITH ${m.dicts};\n`
-            ).join(""),
-          drop: `DROP ${kind.keyword} IF EXISTS ${r.q} CASCADE;\n`,
-        },
-      }, { kind: kind.keyword, name: r.q, ownerKind: kind.owned ? kind.keyword : undefined });
+        row: r,
+        sql: `CREATE ${kind.keyword} ${r.q} (\n    ${r.options}\n);\n` +
+          mapped.map((m) =>
+            `ALTER ${kind.keyword} ${r.q} ADD MAPPING FOR ${m.token} WITH ${m.dicts};\n`
+          ).join(""),
+      });
     }
   }
 }
