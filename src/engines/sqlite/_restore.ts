@@ -4,10 +4,12 @@ import type { RestoreOptions, RestoreSummary } from "../engine.ts";
 import { DatabaseError, IntegrityError, messageOf, RefusedError } from "../../core/errors.ts";
 import { syncDirectory } from "../../storage/local.ts";
 import { decodeSql } from "./_decode.ts";
+import { checkIntegrity } from "./_integrity.ts";
 
 /**
  * Loads a gzip-compressed SQL script into a new database file beside `targetPath` (journaling off: the file is
- * thrown away on any failure), checks it with `PRAGMA integrity_check`, and only then renames it
+ * thrown away on any failure), checks it with the coverage of `PRAGMA integrity_check` (see
+ * `_integrity.ts`), and only then renames it
  * over the target. On any error the target is untouched.
  */
 export async function restoreSqlite(
@@ -54,8 +56,29 @@ const RESTORE_CONNECTION = {
   enableDoubleQuotedStringLiterals: true,
 } as ConstructorParameters<typeof DatabaseSync>[1];
 
-/** Runs the script against a fresh database at `path`; checks integrity; closes it. */
+/**
+ * Runs the script against a fresh database at `path`, closes it, then checks its integrity. The
+ * load connection and the reader thread are gone before the check starts, so their memory is not
+ * held while the checking threads run.
+ */
 async function loadInto(
+  path: string,
+  gzippedSql: AsyncIterable<Uint8Array>,
+  options: RestoreOptions,
+): Promise<RestoreSummary> {
+  const summary = await load(path, gzippedSql, options);
+  const problems = await checkIntegrity(path);
+  if (problems.length > 0) {
+    throw new IntegrityError(
+      `Cannot restore: the restored database fails its integrity check (${
+        problems.slice(0, 3).join("; ")
+      })`,
+    );
+  }
+  return summary;
+}
+
+async function load(
   path: string,
   gzippedSql: AsyncIterable<Uint8Array>,
   options: RestoreOptions,
@@ -81,35 +104,11 @@ async function loadInto(
         "Cannot restore: the SQL script never commits (the backup is truncated)",
       );
     }
-    const problems = db.prepare("PRAGMA integrity_check").all()
-      .map((r) => String(Object.values(r)[0]))
-      .filter((problem) => !isUncheckableContentlessFts4(db, problem));
-    if (problems.some((problem) => problem !== "ok")) {
-      throw new IntegrityError(
-        `Cannot restore: the restored database fails its integrity check (${
-          problems.slice(0, 3).join("; ")
-        })`,
-      );
-    }
     return { bytes, statements };
   } finally {
     reader.close();
     db.close();
   }
-}
-
-/**
- * SQLite (3.44 and later) cannot check the index of a contentless FTS4 table, which cannot be
- * scanned, and reports that as a problem even for an empty, healthy table. The line says nothing
- * about the file; any other problem still fails the restore.
- */
-function isUncheckableContentlessFts4(db: DatabaseSync, problem: string): boolean {
-  const table = /^unable to validate the inverted index for FTS4 table main\.(.+): SQL logic error$/
-    .exec(problem)?.[1];
-  if (table === undefined) return false;
-  const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?")
-    .get(table)?.sql;
-  return /\bUSING\s+fts4\s*\(.*\bcontent\s*=\s*(?:''|"")/is.test(String(sql ?? ""));
 }
 
 /** Bytes of compressed input handed to the reader thread and not yet processed. */
