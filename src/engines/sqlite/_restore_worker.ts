@@ -2,12 +2,20 @@
 /**
  * The restore's reading half, on its own thread: gunzip, cut into complete statements, decode to
  * text. The main thread only runs SQLite. Protocol: {chunk} in -> {ack} once it is processed and
- * its statements posted as {sql}; {end} in -> {rest, statements, done}.
+ * its statements posted as {sql}; {consumed: bytes} in once the main thread has run a group;
+ * {end} in -> {rest, statements, done}.
  */
 import { createGunzip } from "node:zlib";
 import { StatementSplitter } from "./_statement_splitter.ts";
 
 const SQL_BATCH_BYTES = 1 << 20;
+/**
+ * SQL posted and not yet run before gunzip pauses. Pausing holds back the acks of the input
+ * chunks, so the main thread stops reading too: memory is bounded on the SQL side, not only on
+ * the compressed side, where a very compressible dump would let tens of MiB pile up.
+ */
+const MAX_UNCONSUMED = 4 << 20;
+let unconsumed = 0;
 const gunzip = createGunzip({ chunkSize: 256 * 1024 });
 const splitter = new StatementSplitter();
 let pending: Uint8Array[] = [];
@@ -23,7 +31,9 @@ function post(force: boolean): void {
   }
   pending = [];
   pendingBytes = 0;
+  unconsumed += joined.length;
   self.postMessage({ sql: joined }, [joined.buffer]);
+  if (unconsumed > MAX_UNCONSUMED) gunzip.pause();
 }
 
 gunzip.on("data", (data: Uint8Array) => {
@@ -43,7 +53,11 @@ gunzip.on("error", (error: Error) => {
 });
 
 self.onmessage = (event: MessageEvent) => {
-  const message = event.data as { chunk?: Uint8Array; end?: boolean };
+  const message = event.data as { chunk?: Uint8Array; end?: boolean; consumed?: number };
+  if (message.consumed) {
+    unconsumed -= message.consumed;
+    if (unconsumed <= MAX_UNCONSUMED && gunzip.isPaused()) gunzip.resume();
+  }
   if (message.chunk) {
     const size = message.chunk.length;
     gunzip.write(message.chunk, () => self.postMessage({ ack: size }));
