@@ -8,8 +8,8 @@ import { parseFormat } from "../settings.ts";
 
 const HELP = `
 Checks the sidecar (schema, self-checksum), the data file's size and SHA-256, and that the gzip
-stream is whole. --restore-test also restores into a scratch database, runs integrity_check and
-compares row counts with the sidecar. The outcome is recorded in the sidecar. Exits ${ExitCode.Integrity}
+stream is whole. --restore-test also restores into a scratch database (SQLite: then runs integrity_check; PostgreSQL:
+a scratch database on the same server, dropped afterwards) and compares row counts with the sidecar. The outcome is recorded in the sidecar. Exits ${ExitCode.Integrity}
 when any backup fails.
 
 Examples:
