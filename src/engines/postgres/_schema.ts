@@ -7,6 +7,7 @@
 import type { SchemaItem, SchemaOptions, SchemaPlan } from "./_model.ts";
 import { orderByDependencies } from "./_order.ts";
 import { addOwners, readAcls, readDefaultAcls } from "./_schema_acl.ts";
+import { readBaseTypes } from "./_schema_base_types.ts";
 import { readCasts } from "./_schema_casts.ts";
 import { readCollations } from "./_schema_collations.ts";
 import { addComments } from "./_schema_comments.ts";
@@ -50,6 +51,7 @@ export async function readSchemaPlan(
   await readLanguages(ctx);
   await readCollations(ctx);
   await readTypes(ctx);
+  await readBaseTypes(ctx);
   await readFunctions(ctx);
   await readCasts(ctx);
   await readOperators(ctx);

@@ -3,6 +3,7 @@
  * schema graph. Types are what tables and functions are built from, so they come first unless a
  * dependency (a domain CHECK calling a function) says otherwise.
  */
+import { addShellType } from "./_schema_base_types.ts";
 import { catalogKey, Priority } from "./_schema_graph.ts";
 import {
   notInExtension,
@@ -196,30 +197,8 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
         columns: new Map(t.columns ?? []),
       });
     }
-    if (t.canonical !== null) addShellType(ctx, t, t.canonical);
+    if (t.canonical !== null) addShellType(ctx, t, [t.canonical]);
   }
-}
-
-/**
- * A range type with a canonical function is created in three steps, as pg_dump does: the shell
- * type, the function (which takes and returns the shell), then the full type.
- */
-function addShellType(ctx: ReadContext, t: TypeRow, canonical: number): void {
-  const key = catalogKey("pg_type", t.oid);
-  const shell = `shell:${t.oid}`;
-  ctx.graph.add({
-    key: shell,
-    priority: Priority.Type,
-    item: {
-      kind: "SHELL TYPE",
-      name: t.name,
-      schema: t.schema,
-      owner: t.owner,
-      sql: `CREATE TYPE ${t.q};\n`,
-    },
-  });
-  ctx.graph.node(key)!.deps.add(shell);
-  ctx.graph.redirect(catalogKey("pg_proc", canonical), key, shell);
 }
 
 interface DomainConstraint {

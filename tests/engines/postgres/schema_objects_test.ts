@@ -36,6 +36,27 @@ const CASES: Case[] = [
       INSERT INTO s.spans VALUES ('[1,5]'), ('(2,9)'), (NULL);`,
   },
   {
+    name: "creates a base type's shell, its I/O functions, then the type",
+    sql: `CREATE SCHEMA s;
+      CREATE TYPE s.mytext;
+      CREATE FUNCTION s.mytext_in(cstring) RETURNS s.mytext LANGUAGE internal IMMUTABLE STRICT
+        AS 'textin';
+      CREATE FUNCTION s.mytext_out(s.mytext) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT
+        AS 'textout';
+      CREATE FUNCTION s.mytext_recv(internal) RETURNS s.mytext LANGUAGE internal STABLE STRICT
+        AS 'textrecv';
+      CREATE FUNCTION s.mytext_send(s.mytext) RETURNS bytea LANGUAGE internal STABLE STRICT
+        AS 'textsend';
+      CREATE TYPE s.mytext (INPUT = s.mytext_in, OUTPUT = s.mytext_out, RECEIVE = s.mytext_recv,
+        SEND = s.mytext_send, LIKE = text, CATEGORY = 'S', COLLATABLE = true, DELIMITER = ';',
+        DEFAULT = 'none');
+      CREATE FUNCTION s.shout(s.mytext) RETURNS text LANGUAGE sql RETURN upper($1::text);
+      CREATE CAST (s.mytext AS text) WITHOUT FUNCTION AS IMPLICIT;
+      COMMENT ON TYPE s.mytext IS 'text again';
+      CREATE TABLE s.t (v s.mytext, vs s.mytext[]);
+      INSERT INTO s.t VALUES ('hello', '{a;b}');`,
+  },
+  {
     name: "comments on the columns of a composite type",
     sql: `CREATE SCHEMA s;
       CREATE TYPE s.pair AS (a integer, "B" text);
