@@ -24,6 +24,16 @@ export function copyTarget(table: TableData): string {
 }
 
 /**
+ * What `COPY ... TO STDOUT` reads: the table, or for an extension's configuration table only the
+ * rows its filter selects (the extension's own rows come back with `CREATE EXTENSION`).
+ */
+function copySource(table: TableData): string {
+  if (table.where === undefined) return copyTarget(table);
+  const columns = table.columns.length === 0 ? "*" : table.columns.join(", ");
+  return `(SELECT ${columns} FROM ${table.qualifiedName} ${table.where})`;
+}
+
+/**
  * Streams one table's rows into `out` as a COPY block. `afterStream` runs when the server's
  * stream has ended (the postgres.js socket workaround); `onRows` reports progress now and then.
  */
@@ -42,7 +52,7 @@ export async function copyTableOut(
       "Data for ",
     ) + `COPY ${target} FROM stdin;\n`,
   );
-  const stream = await tx.unsafe(`COPY ${target} TO STDOUT`).readable();
+  const stream = await tx.unsafe(`COPY ${copySource(table)} TO STDOUT`).readable();
   let rows = 0;
   let reported = 0;
   try {
