@@ -8,19 +8,7 @@ import postgres from "postgres";
 import { readSchemaPlan } from "../../src/engines/postgres/_schema.ts";
 import type { SchemaOptions, SchemaPlan } from "../../src/engines/postgres/_model.ts";
 import { psql, psqlFile } from "./pg_tools.ts";
-
-/** The session settings pg_dump writes first; the dump writer writes the same. */
-const HEADER = `SET statement_timeout = 0;
-SET lock_timeout = 0;
-SET idle_in_transaction_session_timeout = 0;
-SET client_encoding = 'UTF8';
-SET standard_conforming_strings = on;
-SELECT pg_catalog.set_config('search_path', '', false);
-SET check_function_bodies = false;
-SET xmloption = content;
-SET client_min_messages = warning;
-SET row_security = off;
-`;
+import { SESSION_SETTINGS } from "../../src/engines/postgres/_script.ts";
 
 /** Runs `fn` on a one-connection client to `url`, closed afterwards. */
 export async function withConnection<T>(
@@ -46,7 +34,7 @@ export function readPlan(url: string, options: SchemaOptions = {}): Promise<Sche
 
 /** The plan as a restorable script, with each table's rows copied from `url` by psql. */
 export async function scriptOf(url: string, plan: SchemaPlan): Promise<string> {
-  let script = HEADER;
+  let script = SESSION_SETTINGS;
   for (const item of plan.preData) script += item.sql;
   for (const t of plan.data) {
     const columns = t.columns.join(", ");

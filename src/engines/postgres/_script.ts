@@ -20,6 +20,19 @@ export const END_COMMENT = "-- PostgreSQL database dump complete";
 /** What a dump ends with. */
 export const SCRIPT_TRAILER = `--\n${END_COMMENT}\n--\n\n`;
 
+/** The session settings pg_dump starts a script with: empty search_path, no body checks. */
+export const SESSION_SETTINGS = `SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+`;
+
 /** What a dump starts with; the settings are pg_dump's. */
 export function scriptHeader(
   info: { serverVersion: string; database: string; encoding: string },
@@ -32,17 +45,7 @@ export function scriptHeader(
 -- Dumped by backup-manager (database "${info.database.replace(/\n/g, " ")}")
 ${ENCODING_MARKER}${info.encoding.replace(/\s/g, "")}
 
-SET statement_timeout = 0;
-SET lock_timeout = 0;
-SET idle_in_transaction_session_timeout = 0;
-SET client_encoding = 'UTF8';
-SET standard_conforming_strings = on;
-SELECT pg_catalog.set_config('search_path', '', false);
-SET check_function_bodies = false;
-SET xmloption = content;
-SET client_min_messages = warning;
-SET row_security = off;
-
+${SESSION_SETTINGS}
 `;
 }
 
