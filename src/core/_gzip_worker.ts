@@ -1,29 +1,34 @@
 /// <reference lib="deno.worker" />
 /**
- * Compresses on its own thread: Deno's node:zlib runs on the thread that calls it, so a dump that
- * both renders SQL and compresses on one thread does the two one after the other.
- * Protocol: {chunk} in (transferred) -> {ack: bytes} when zlib has taken it, {output} out;
- * {end: true} in -> {done: true} after the last output.
+ * Compresses whole slices of the backup, each into a complete gzip member, on its own thread:
+ * Deno's node:zlib runs on the thread that calls it, and independent members let several of
+ * these workers compress at once while the writer puts the members back in order.
+ * Protocol: {level} first; {seq, slice} in (transferred) -> {seq, output, slice} (both
+ * transferred), or {seq, error}.
  */
-import { createGzip } from "node:zlib";
+import { gzipSync } from "node:zlib";
 
-let gzip: ReturnType<typeof createGzip> | undefined;
+let level = 6;
 
 self.onmessage = (event: MessageEvent) => {
-  const message = event.data as { level?: number; chunk?: Uint8Array; end?: boolean };
-  if (message.level !== undefined) {
-    gzip = createGzip({ level: message.level, chunkSize: 256 * 1024 });
-    gzip.on("data", (data: Uint8Array) => {
-      const output = new Uint8Array(data); // own buffer, safe to transfer
-      self.postMessage({ output }, [output.buffer]);
-    });
-    gzip.on("end", () => self.postMessage({ done: true }));
-    gzip.on("error", (error: Error) => self.postMessage({ error: error.message }));
-    return;
+  const message = event.data as { level?: number; seq?: number; slice?: Uint8Array };
+  if (message.level !== undefined) level = message.level;
+  if (message.slice === undefined) return;
+  try {
+    const compressed = gzipSync(message.slice, { level });
+    // Its own buffer: zlib may hand out a view of a larger pool, which must not be transferred.
+    const output = compressed.byteOffset === 0 &&
+        compressed.byteLength === compressed.buffer.byteLength
+      ? new Uint8Array(compressed.buffer as ArrayBuffer)
+      : new Uint8Array(compressed);
+    // The slice goes back too: the compressor reuses it, instead of leaving garbage that the
+    // collector, which does not count buffers' memory as heap, frees late.
+    const slice = message.slice;
+    self.postMessage({ seq: message.seq, output, slice }, [
+      output.buffer,
+      slice.buffer as ArrayBuffer,
+    ]);
+  } catch (error) {
+    self.postMessage({ seq: message.seq, error: (error as Error).message });
   }
-  if (message.chunk) {
-    const size = message.chunk.length;
-    gzip!.write(message.chunk, () => self.postMessage({ ack: size }));
-  }
-  if (message.end) gzip!.end();
 };
