@@ -57,7 +57,8 @@ export class ChunkBuffer {
     if (bytes.length >= this.#buffer.length) {
       // A copy: the sink may keep or transfer what it gets (the gzip worker detaches it), and
       // the caller's bytes may be a view of a buffer it still uses (a driver's socket buffer).
-      await this.#sink(bytes.slice());
+      // Not `bytes.slice()`: on a node Buffer (postgres.js COPY data) that is a view, no copy.
+      await this.#sink(new Uint8Array(bytes));
       return;
     }
     this.#buffer.set(bytes, 0);

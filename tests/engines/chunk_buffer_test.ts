@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { ChunkBuffer } from "../../src/engines/chunk_buffer.ts";
 
 /** A sink that transfers what it gets, as the gzip worker does (detaching the buffer). */
@@ -9,12 +10,13 @@ function transferringSink(received: Uint8Array[]) {
   };
 }
 
-Deno.test("ChunkBuffer hands the sink copies, never a buffer the writer still holds", async () => {
+Deno.test("ChunkBuffer hands the sink copies, never a buffer the writer still holds (node Buffers too)", async () => {
   const received: Uint8Array[] = [];
   const buffer = new ChunkBuffer(transferringSink(received), 4);
-  // Two views of one buffer, like rows of a driver's socket buffer: the first is larger than a
-  // chunk and goes straight through; the second must stay readable afterwards.
-  const socket = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  // Two views of one node Buffer (whose slice() is a view), like rows in postgres.js's socket
+  // buffer: the first is larger than a chunk and goes straight through; the second must stay
+  // readable afterwards.
+  const socket = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   await buffer.write(socket.subarray(0, 8));
   assert.equal(socket.byteLength, 10, "the writer's buffer was detached");
   await buffer.write(socket.subarray(8));
