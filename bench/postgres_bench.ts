@@ -215,7 +215,7 @@ async function benchRestore(
       const refUrl = databaseUrl(server, refTarget);
       refRuns.push(
         await shell(
-          `'${PG_BIN}/createdb' -d '${server}' '${refTarget}' && ` +
+          `'${PG_BIN}/createdb' --maintenance-db='${server}' '${refTarget}' && ` +
             `gunzip -c '${created.refDump}' | '${PG_BIN}/psql' -X -q -v ON_ERROR_STOP=1 ` +
             `-d '${refUrl}' > /dev/null`,
         ),
