@@ -1,0 +1,14 @@
+/**
+ * Every benchmark, one after the other, each with the same arguments:
+ * `deno task bench [--quick]` runs `sqlite_bench.ts` then `postgres_bench.ts`.
+ */
+const BENCHES = ["sqlite_bench.ts", "postgres_bench.ts"];
+
+for (const bench of BENCHES) {
+  console.log(`\n=== ${bench} ${Deno.args.join(" ")}`);
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(bench, import.meta.url).pathname, ...Deno.args],
+    stdin: "null",
+  }).spawn().status;
+  if (!status.success) Deno.exit(status.code);
+}

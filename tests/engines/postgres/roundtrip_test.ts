@@ -1,0 +1,219 @@
+/**
+ * PostgreSQL round trips through the command line, judged by the fidelity oracle
+ * (`tests/helpers/pg_compare.ts`): our backup of the fixture database, restored by us and by
+ * stock psql, must be the same database as the original.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startCluster, type TestCluster } from "../../helpers/pg_cluster.ts";
+import { assertSameDatabase } from "../../helpers/pg_compare.ts";
+import { dataDigests } from "../../helpers/pg_digests.ts";
+import { loadFixture } from "../../helpers/pg_fixture.ts";
+import { schemaOf } from "../../helpers/pg_schema_dump.ts";
+import {
+  createDatabase,
+  databaseUrl,
+  dropDatabase,
+  psql,
+  restoreWithPsql,
+  uniqueName,
+} from "../../helpers/pg_tools.ts";
+import { runCli } from "../../helpers/cli.ts";
+import { withWorkspace } from "../../helpers/workspace.ts";
+
+/** Runs `create` with `args`; returns the new backup's id. */
+async function createBackup(args: string[]): Promise<string> {
+  const result = await runCli(["create", ...args, "--format", "json"]);
+  assert.equal(result.stderr, "");
+  assert.equal(result.code, 0);
+  return JSON.parse(result.stdout).id;
+}
+
+/** Runs `restore <id> --to <url> --create` for a backup of `source`; fails on a non-zero exit. */
+async function restoreBackup(source: string, dir: string, id: string, to: string): Promise<void> {
+  const result = await runCli([
+    "restore",
+    id,
+    "--to",
+    to,
+    "--create",
+    "--database",
+    source,
+    "--dir",
+    dir,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+}
+
+/** A cluster, a workspace, and the names of the databases to drop at the end. */
+interface Context {
+  cluster: TestCluster;
+  dir: string;
+  /** A URL on the cluster for a new database name (dropped at the end). */
+  newUrl(prefix: string): string;
+}
+
+async function withContext(fn: (context: Context) => Promise<void>): Promise<void> {
+  const cluster = await startCluster();
+  const names: string[] = [];
+  try {
+    await withWorkspace(async (ws) => {
+      await fn({
+        cluster,
+        dir: ws.dir,
+        newUrl(prefix) {
+          const name = uniqueName(prefix);
+          names.push(name);
+          return databaseUrl(cluster.url, name);
+        },
+      });
+    });
+  } finally {
+    for (const name of names) await dropDatabase(cluster.url, name).catch(() => {});
+    await cluster.stop();
+  }
+}
+
+/** Creates the database at `url` (a URL from `newUrl`). */
+function create(context: Context, url: string): Promise<string> {
+  return createDatabase(context.cluster.url, decodeURIComponent(new URL(url).pathname.slice(1)));
+}
+
+Deno.test("a backup of the fixture database restores identical, by us and by stock psql", async (t) => {
+  await withContext(async (context) => {
+    const source = await create(context, context.newUrl("source"));
+    await loadFixture(source);
+    const id = await createBackup(["--database", source, "--dir", context.dir]);
+
+    await t.step("restore --to a new database --create", async () => {
+      const target = context.newUrl("restored");
+      await restoreBackup(source, context.dir, id, target);
+      await assertSameDatabase(source, target);
+    });
+
+    await t.step("gunzip -c | psql -v ON_ERROR_STOP=1 --single-transaction", async () => {
+      const target = await create(context, context.newUrl("stock"));
+      await restoreWithPsql(target, join(context.dir, `${id}.sql.gz`));
+      await assertSameDatabase(source, target);
+    });
+  });
+});
+
+Deno.test("a schema backup restores the same schema and no rows", async () => {
+  await withContext(async (context) => {
+    const source = await create(context, context.newUrl("source"));
+    await loadFixture(source);
+    const id = await createBackup([
+      "--database",
+      source,
+      "--dir",
+      context.dir,
+      "--type",
+      "schema",
+    ]);
+    const target = context.newUrl("schema");
+    await restoreBackup(source, context.dir, id, target);
+    assert.deepEqual(await schemaOf(target), await schemaOf(source));
+    const restored = await dataDigests(target);
+    const tables = Object.entries(restored.tables);
+    assert.deepEqual(Object.keys(restored.tables), Object.keys((await dataDigests(source)).tables));
+    assert.deepEqual(tables.filter(([, digest]) => digest.rows !== 0), []);
+    assert.deepEqual(restored.largeObjects, {});
+  });
+});
+
+Deno.test("--table backs up only the tables it selects, like pg_dump -t (not their schema)", async () => {
+  await withContext(async (context) => {
+    const source = await create(context, context.newUrl("source"));
+    await loadFixture(source);
+    const original = (await dataDigests(source)).tables;
+    const id = await createBackup([
+      "--database",
+      source,
+      "--dir",
+      context.dir,
+      "--table",
+      "vals.float*",
+      "--table",
+      "texts",
+    ]);
+    // As with pg_dump -t, the schema the tables live in is not part of the backup: restore into
+    // a database that has it (which makes it non-empty: --clean).
+    const target = await create(context, context.newUrl("some"));
+    await psql(target, "CREATE SCHEMA vals");
+    const result = await runCli([
+      "restore",
+      id,
+      "--to",
+      target,
+      "--clean",
+      "--force",
+      "--database",
+      source,
+      "--dir",
+      context.dir,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const restored = (await dataDigests(target)).tables;
+    const tables = ['"vals"."float_labels"', '"vals"."floats"', '"vals"."texts"'];
+    assert.deepEqual(Object.keys(restored).sort(), tables);
+    for (const table of tables) assert.deepEqual(restored[table], original[table], table);
+  });
+});
+
+Deno.test("--exclude-table leaves out the tables it matches and keeps everything else", async () => {
+  await withContext(async (context) => {
+    const source = await create(context, context.newUrl("source"));
+    await loadFixture(source);
+    const original = (await dataDigests(source)).tables;
+    const id = await createBackup([
+      "--database",
+      source,
+      "--dir",
+      context.dir,
+      "--exclude-table",
+      "vals.*",
+    ]);
+    const target = context.newUrl("most");
+    await restoreBackup(source, context.dir, id, target);
+    const restored = (await dataDigests(target)).tables;
+    const kept = Object.keys(original).filter((t) => !t.startsWith('"vals".'));
+    assert.ok(kept.length > 5, `only ${kept.length} tables outside vals`);
+    assert.deepEqual(Object.keys(restored), kept);
+    for (const table of kept) assert.deepEqual(restored[table], original[table], table);
+  });
+});
+
+Deno.test("the migration version is recorded in the sidecar and shown by restore --dry-run", async () => {
+  await withContext(async (context) => {
+    const source = await create(context, context.newUrl("app"));
+    await psql(
+      source,
+      `CREATE TABLE schema_migrations (version text PRIMARY KEY);
+       INSERT INTO schema_migrations VALUES ('20240101000000'), ('20260314120000');
+       CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+       INSERT INTO alembic_version VALUES ('ae1027a6acf');`,
+    );
+    const id = await createBackup(["--database", source, "--dir", context.dir]);
+    const sidecar = JSON.parse(await Deno.readTextFile(join(context.dir, `${id}.meta.json`)));
+    assert.deepEqual(sidecar.migration, { table: "alembic_version", version: "ae1027a6acf" });
+
+    await psql(source, "INSERT INTO alembic_version VALUES ('f00dfeed')");
+    await psql(source, "DELETE FROM alembic_version WHERE version_num = 'ae1027a6acf'");
+    const dryRun = await runCli([
+      "restore",
+      id,
+      "--dry-run",
+      "--database",
+      source,
+      "--dir",
+      context.dir,
+    ]);
+    assert.equal(dryRun.code, 0, dryRun.stderr);
+    assert.match(
+      dryRun.stdout,
+      /migration: backup ae1027a6acf \(alembic_version\), current f00dfeed \(alembic_version\)\n/,
+    );
+    assert.match(dryRun.stdout, /Nothing was changed\.\n$/);
+  });
+});
