@@ -79,10 +79,27 @@ function create(context: Context, url: string): Promise<string> {
   return createDatabase(context.cluster.url, decodeURIComponent(new URL(url).pathname.slice(1)));
 }
 
-Deno.test("a backup of the fixture database restores identical, by us and by stock psql", async (t) => {
-  await withContext(async (context) => {
+/** {@linkcode withContext} with a source database holding the fixture. */
+function withFixture(fn: (context: Context, source: string) => Promise<void>): Promise<void> {
+  return withContext(async (context) => {
     const source = await create(context, context.newUrl("source"));
     await loadFixture(source);
+    await fn(context, source);
+  });
+}
+
+/** Asserts that `target` holds exactly `tables`, each with the same rows as in `source`. */
+async function assertTables(source: string, target: string, tables: string[]): Promise<void> {
+  const [original, restored] = [
+    (await dataDigests(source)).tables,
+    (await dataDigests(target)).tables,
+  ];
+  assert.deepEqual(Object.keys(restored).sort(), [...tables].sort());
+  for (const table of tables) assert.deepEqual(restored[table], original[table], table);
+}
+
+Deno.test("a backup of the fixture database restores identical, by us and by stock psql", async (t) => {
+  await withFixture(async (context, source) => {
     const id = await createBackup(["--database", source, "--dir", context.dir]);
 
     await t.step("restore --to a new database --create", async () => {
@@ -100,9 +117,7 @@ Deno.test("a backup of the fixture database restores identical, by us and by sto
 });
 
 Deno.test("a schema backup restores the same schema and no rows", async () => {
-  await withContext(async (context) => {
-    const source = await create(context, context.newUrl("source"));
-    await loadFixture(source);
+  await withFixture(async (context, source) => {
     const id = await createBackup([
       "--database",
       source,
@@ -123,10 +138,7 @@ Deno.test("a schema backup restores the same schema and no rows", async () => {
 });
 
 Deno.test("--table backs up only the tables it selects, like pg_dump -t (not their schema)", async () => {
-  await withContext(async (context) => {
-    const source = await create(context, context.newUrl("source"));
-    await loadFixture(source);
-    const original = (await dataDigests(source)).tables;
+  await withFixture(async (context, source) => {
     const id = await createBackup([
       "--database",
       source,
@@ -154,18 +166,16 @@ Deno.test("--table backs up only the tables it selects, like pg_dump -t (not the
       context.dir,
     ]);
     assert.equal(result.code, 0, result.stderr);
-    const restored = (await dataDigests(target)).tables;
-    const tables = ['"vals"."float_labels"', '"vals"."floats"', '"vals"."texts"'];
-    assert.deepEqual(Object.keys(restored).sort(), tables);
-    for (const table of tables) assert.deepEqual(restored[table], original[table], table);
+    await assertTables(source, target, [
+      '"vals"."float_labels"',
+      '"vals"."floats"',
+      '"vals"."texts"',
+    ]);
   });
 });
 
 Deno.test("--exclude-table leaves out the tables it matches and keeps everything else", async () => {
-  await withContext(async (context) => {
-    const source = await create(context, context.newUrl("source"));
-    await loadFixture(source);
-    const original = (await dataDigests(source)).tables;
+  await withFixture(async (context, source) => {
     const id = await createBackup([
       "--database",
       source,
@@ -176,11 +186,10 @@ Deno.test("--exclude-table leaves out the tables it matches and keeps everything
     ]);
     const target = context.newUrl("most");
     await restoreBackup(source, context.dir, id, target);
-    const restored = (await dataDigests(target)).tables;
-    const kept = Object.keys(original).filter((t) => !t.startsWith('"vals".'));
+    const kept = Object.keys((await dataDigests(source)).tables)
+      .filter((t) => !t.startsWith('"vals".'));
     assert.ok(kept.length > 5, `only ${kept.length} tables outside vals`);
-    assert.deepEqual(Object.keys(restored), kept);
-    for (const table of kept) assert.deepEqual(restored[table], original[table], table);
+    await assertTables(source, target, kept);
   });
 });
 
