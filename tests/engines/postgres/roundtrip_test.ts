@@ -21,9 +21,18 @@ import {
 import { runCli } from "../../helpers/cli.ts";
 import { withWorkspace } from "../../helpers/workspace.ts";
 
-/** Runs `create` with `args`; returns the new backup's id. */
-async function createBackup(args: string[]): Promise<string> {
-  const result = await runCli(["create", ...args, "--format", "json"]);
+/** Runs `create --database <source> --dir <dir> <args>`; returns the new backup's id. */
+async function createBackup(source: string, dir: string, ...args: string[]): Promise<string> {
+  const result = await runCli([
+    "create",
+    "--database",
+    source,
+    "--dir",
+    dir,
+    ...args,
+    "--format",
+    "json",
+  ]);
   assert.equal(result.stderr, "");
   assert.equal(result.code, 0);
   return JSON.parse(result.stdout).id;
@@ -100,7 +109,7 @@ async function assertTables(source: string, target: string, tables: string[]): P
 
 Deno.test("a backup of the fixture database restores identical, by us and by stock psql", async (t) => {
   await withFixture(async (context, source) => {
-    const id = await createBackup(["--database", source, "--dir", context.dir]);
+    const id = await createBackup(source, context.dir);
 
     await t.step("restore --to a new database --create", async () => {
       const target = context.newUrl("restored");
@@ -118,14 +127,7 @@ Deno.test("a backup of the fixture database restores identical, by us and by sto
 
 Deno.test("a schema backup restores the same schema and no rows", async () => {
   await withFixture(async (context, source) => {
-    const id = await createBackup([
-      "--database",
-      source,
-      "--dir",
-      context.dir,
-      "--type",
-      "schema",
-    ]);
+    const id = await createBackup(source, context.dir, "--type", "schema");
     const target = context.newUrl("schema");
     await restoreBackup(source, context.dir, id, target);
     assert.deepEqual(await schemaOf(target), await schemaOf(source));
@@ -139,16 +141,14 @@ Deno.test("a schema backup restores the same schema and no rows", async () => {
 
 Deno.test("--table backs up only the tables it selects, like pg_dump -t (not their schema)", async () => {
   await withFixture(async (context, source) => {
-    const id = await createBackup([
-      "--database",
+    const id = await createBackup(
       source,
-      "--dir",
       context.dir,
       "--table",
       "vals.float*",
       "--table",
       "texts",
-    ]);
+    );
     // As with pg_dump -t, the schema the tables live in is not part of the backup: restore into
     // a database that has it (which makes it non-empty: --clean).
     const target = await create(context, context.newUrl("some"));
@@ -176,14 +176,7 @@ Deno.test("--table backs up only the tables it selects, like pg_dump -t (not the
 
 Deno.test("--exclude-table leaves out the tables it matches and keeps everything else", async () => {
   await withFixture(async (context, source) => {
-    const id = await createBackup([
-      "--database",
-      source,
-      "--dir",
-      context.dir,
-      "--exclude-table",
-      "vals.*",
-    ]);
+    const id = await createBackup(source, context.dir, "--exclude-table", "vals.*");
     const target = context.newUrl("most");
     await restoreBackup(source, context.dir, id, target);
     const kept = Object.keys((await dataDigests(source)).tables)
@@ -203,7 +196,7 @@ Deno.test("the migration version is recorded in the sidecar and shown by restore
        CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
        INSERT INTO alembic_version VALUES ('ae1027a6acf');`,
     );
-    const id = await createBackup(["--database", source, "--dir", context.dir]);
+    const id = await createBackup(source, context.dir);
     const sidecar = JSON.parse(await Deno.readTextFile(join(context.dir, `${id}.meta.json`)));
     assert.deepEqual(sidecar.migration, { table: "alembic_version", version: "ae1027a6acf" });
 
