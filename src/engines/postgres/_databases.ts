@@ -47,6 +47,25 @@ export async function createDatabase(config: ConnectionConfig, encoding: string)
   });
 }
 
+/**
+ * Renames the database to `name` (which must not exist). Nobody may be connected to it: the
+ * caller has closed its own sessions, and the database was never known to anyone else.
+ */
+export async function renameDatabase(config: ConnectionConfig, name: string): Promise<void> {
+  await withMaintenance(config, async ({ sql }) => {
+    try {
+      await sql.unsafe(
+        `ALTER DATABASE ${quoteIdentifier(config.database)} RENAME TO ${quoteIdentifier(name)}`,
+      );
+    } catch (error) {
+      throw new DatabaseError(
+        `Cannot rename the restored database to "${name}": ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+  });
+}
+
 /** Ends every other session on the database, then drops it (if it exists). */
 export async function dropDatabase(config: ConnectionConfig): Promise<void> {
   await withMaintenance(config, async ({ sql }) => {

@@ -14,6 +14,9 @@ const BATCH_BYTES = 1 << 20;
 const gunzip = createGunzip({ chunkSize: 256 * 1024 });
 const reader = new ScriptReader();
 let skip = { owner: false, acl: false };
+/** Past the first COPY, hand statements out one by one (the parallel load schedules them). */
+let splitAfterData = false;
+let seenData = false;
 let batch: Uint8Array[] = [];
 let batchBytes = 0;
 let events: ScriptEvent[] = [];
@@ -34,6 +37,7 @@ function flushBatch(): void {
 
 function take(event: ScriptEvent): void {
   if (event.type !== "statement") {
+    if (event.type === "copy") seenData = true;
     flushBatch();
     events.push(event);
     return;
@@ -41,7 +45,7 @@ function take(event: ScriptEvent): void {
   if (event.category && skip[event.category]) return;
   batch.push(event.sql);
   batchBytes += event.sql.length;
-  if (batchBytes >= BATCH_BYTES) flushBatch();
+  if (batchBytes >= BATCH_BYTES || (splitAfterData && seenData)) flushBatch();
 }
 
 function post(ack: number): void {
@@ -74,12 +78,13 @@ gunzip.on("error", (error: Error) => {
 
 self.onmessage = (event: MessageEvent) => {
   const message = event.data as {
-    options?: { noOwner?: boolean; noPrivileges?: boolean };
+    options?: { noOwner?: boolean; noPrivileges?: boolean; splitAfterData?: boolean };
     chunk?: Uint8Array;
     end?: boolean;
   };
   if (message.options) {
     skip = { owner: message.options.noOwner ?? false, acl: message.options.noPrivileges ?? false };
+    splitAfterData = message.options.splitAfterData ?? false;
   }
   if (message.chunk) {
     const size = message.chunk.length;

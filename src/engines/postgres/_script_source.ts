@@ -25,6 +25,11 @@ export interface ScriptEnd {
 export interface ScriptSourceOptions {
   noOwner?: boolean;
   noPrivileges?: boolean;
+  /**
+   * After the first COPY block, one `statement` event per statement instead of batches (the
+   * parallel load runs index and key statements side by side). Default `false`.
+   */
+  splitAfterData?: boolean;
   /** Compressed bytes read so far. */
   onProgress?: (bytes: number) => void;
 }
@@ -50,7 +55,11 @@ export class ScriptSource {
       this.#fail(new DatabaseError(`Cannot restore: the reader failed: ${event.message}`));
     };
     this.#worker.postMessage({
-      options: { noOwner: options.noOwner, noPrivileges: options.noPrivileges },
+      options: {
+        noOwner: options.noOwner,
+        noPrivileges: options.noPrivileges,
+        splitAfterData: options.splitAfterData,
+      },
     });
     this.#pump(input, options.onProgress).catch((error) => this.#fail(error));
   }
