@@ -4,7 +4,7 @@
  * leaves neither the target nor the database it was loading into.
  */
 import assert from "node:assert/strict";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import { startCluster } from "../../helpers/pg_cluster.ts";
 import { createDatabase, databaseUrl, psql, uniqueName } from "../../helpers/pg_tools.ts";
 import { assertSameDatabase } from "../../helpers/pg_compare.ts";
