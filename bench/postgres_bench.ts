@@ -204,8 +204,6 @@ async function benchRestore(
         "--to",
         databaseUrl(server, target),
         "--create",
-        "--database",
-        source,
         "--dir",
         dir,
       ]),

@@ -58,7 +58,10 @@ export function parseRestoreArgs(id: string, raw: Record<string, unknown>): Rest
 /** Restores a backup, or with --dry-run shows what would change. */
 export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<number> {
   const { io } = deps;
-  const context = contextFor(args, deps);
+  // `--to postgres://...` names the engine by itself; without it the engine would come from the
+  // configured database (by default a SQLite path) and the restore be refused.
+  const database = args.database ?? (isUrl(args.to) ? args.to : undefined);
+  const context = contextFor({ ...args, database }, deps);
   const plan = await planRestore(context, args.id, {
     to: args.to,
     // a dry run or a prompt must not vouch for a damaged backup; a forced run checks in restore
@@ -161,4 +164,9 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
   withLocationOptions(command).action(async (id, raw) => {
     deps.setExitCode(await runRestore(parseRestoreArgs(id, raw), deps));
   });
+}
+
+/** Whether a `--to` value is a database URL (`postgres://...`) rather than a path or a name. */
+function isUrl(to: string | undefined): to is string {
+  return to !== undefined && /^postgres(ql)?:\/\//i.test(to);
 }

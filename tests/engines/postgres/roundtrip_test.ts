@@ -38,19 +38,12 @@ async function createBackup(source: string, dir: string, ...args: string[]): Pro
   return JSON.parse(result.stdout).id;
 }
 
-/** Runs `restore <id> --to <url> --create` for a backup of `source`; fails on a non-zero exit. */
-async function restoreBackup(source: string, dir: string, id: string, to: string): Promise<void> {
-  const result = await runCli([
-    "restore",
-    id,
-    "--to",
-    to,
-    "--create",
-    "--database",
-    source,
-    "--dir",
-    dir,
-  ]);
+/**
+ * Runs `restore <id> --to <url> --create` (no `--database`: the URL names the engine); fails on
+ * a non-zero exit.
+ */
+async function restoreBackup(dir: string, id: string, to: string): Promise<void> {
+  const result = await runCli(["restore", id, "--to", to, "--create", "--dir", dir]);
   assert.equal(result.code, 0, result.stderr);
 }
 
@@ -113,7 +106,7 @@ Deno.test("a backup of the fixture database restores identical, by us and by sto
 
     await t.step("restore --to a new database --create", async () => {
       const target = context.newUrl("restored");
-      await restoreBackup(source, context.dir, id, target);
+      await restoreBackup(context.dir, id, target);
       await assertSameDatabase(source, target);
     });
 
@@ -129,7 +122,7 @@ Deno.test("a schema backup restores the same schema and no rows", async () => {
   await withFixture(async (context, source) => {
     const id = await createBackup(source, context.dir, "--type", "schema");
     const target = context.newUrl("schema");
-    await restoreBackup(source, context.dir, id, target);
+    await restoreBackup(context.dir, id, target);
     assert.deepEqual(await schemaOf(target), await schemaOf(source));
     const restored = await dataDigests(target);
     const tables = Object.entries(restored.tables);
@@ -178,7 +171,7 @@ Deno.test("--exclude-table leaves out the tables it matches and keeps everything
   await withFixture(async (context, source) => {
     const id = await createBackup(source, context.dir, "--exclude-table", "vals.*");
     const target = context.newUrl("most");
-    await restoreBackup(source, context.dir, id, target);
+    await restoreBackup(context.dir, id, target);
     const kept = Object.keys((await dataDigests(source)).tables)
       .filter((t) => !t.startsWith('"vals".'));
     assert.ok(kept.length > 5, `only ${kept.length} tables outside vals`);
