@@ -237,8 +237,9 @@ async function main(): Promise<void> {
   const cluster = await startCluster({ directory: `${WORK}pg`, settings: SERVER_SETTINGS });
   try {
     const server = cluster.url;
-    const small = await ensureDatabase(server, "bench_small", options.smallMiB);
-    const large = await ensureDatabase(server, "bench_large", options.largeMiB);
+    // Named by size, so a --quick run does not replace the full-size databases.
+    const small = await ensureDatabase(server, `bench_${options.smallMiB}mb`, options.smallMiB);
+    const large = await ensureDatabase(server, `bench_${options.largeMiB}mb`, options.largeMiB);
     const smallDir = `${WORK}pg-backups-small`;
     const largeDir = `${WORK}pg-backups-large`;
 

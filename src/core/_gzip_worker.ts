@@ -7,8 +7,24 @@
  * transferred), or {seq, error}.
  */
 import { gzipSync } from "node:zlib";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 let level = 6;
+
+/**
+ * Each gzipSync() leaves its zlib state and buffers (outside the JS heap) to the garbage
+ * collector, which hardly ever runs here: this worker's JS heap barely grows. Left alone, RSS
+ * grew by about 30 MiB per worker over its first ~400 slices, so a backup's peak memory grew
+ * with the database (create of a 127 MB PostgreSQL database: 186 MiB, of a 48 MB one: 167 MiB;
+ * collecting every 16 slices: 170 and 166 MiB, a few percent slower). A full collection every
+ * {@linkcode COLLECT_EVERY} slices keeps it flat. `gc` is only reachable with --expose-gc, which
+ * can be set at runtime.
+ */
+const COLLECT_EVERY = 32;
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as (() => void) | undefined;
+let compressed = 0;
 
 self.onmessage = (event: MessageEvent) => {
   const message = event.data as { level?: number; seq?: number; slice?: Uint8Array };
@@ -31,4 +47,5 @@ self.onmessage = (event: MessageEvent) => {
   } catch (error) {
     self.postMessage({ seq: message.seq, error: (error as Error).message });
   }
+  if (++compressed % COLLECT_EVERY === 0) collect?.();
 };
