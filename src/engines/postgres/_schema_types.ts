@@ -21,7 +21,7 @@ const PUBLIC_ACL = "{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner
 
 /** Adds extensions and schemas. */
 export async function readSchemas(ctx: ReadContext): Promise<void> {
-  if (ctx.filtered) return;
+  if (ctx.filtered) return await readSchemasOfSelectedTables(ctx);
   const schemas = await query<
     { oid: number; name: string; q: string; owner: string; acl: string | null }
   >(
@@ -78,6 +78,31 @@ export async function readSchemas(ctx: ReadContext): Promise<void> {
         drop: `DROP EXTENSION IF EXISTS ${x.q} CASCADE;\n`,
       },
     }, { kind: "EXTENSION", name: x.q });
+  }
+}
+
+/**
+ * With `--table`, like `pg_dump -t`, schemas are not part of the backup; but a backup of
+ * `sales.orders` restored into a new database would then fail on the missing schema, so the
+ * schemas holding selected tables are created if absent (never dropped by `--clean`, no owner).
+ */
+async function readSchemasOfSelectedTables(ctx: ReadContext): Promise<void> {
+  const tables = await query<{ oid: number; schema: string; q: string; name: string }>(
+    ctx.sql,
+    `SELECT n.oid, n.nspname AS schema, pg_catalog.quote_ident(n.nspname) AS q, c.relname AS name
+     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'f') AND n.nspname <> 'public' AND ${USER_SCHEMA}
+     ORDER BY n.nspname`,
+  );
+  const added = new Set<number>();
+  for (const t of tables) {
+    if (added.has(t.oid) || !ctx.selected(t.schema, t.name)) continue;
+    added.add(t.oid);
+    ctx.graph.add({
+      key: catalogKey("pg_namespace", t.oid),
+      priority: Priority.Schema,
+      item: { kind: "SCHEMA", name: t.schema, sql: `CREATE SCHEMA IF NOT EXISTS ${t.q};\n` },
+    });
   }
 }
 

@@ -132,7 +132,7 @@ Deno.test("a schema backup restores the same schema and no rows", async () => {
   });
 });
 
-Deno.test("--table backs up only the tables it selects, like pg_dump -t (not their schema)", async () => {
+Deno.test("--table backs up only the tables it selects, like pg_dump -t, and creates their schema if absent", async (t) => {
   await withFixture(async (context, source) => {
     const id = await createBackup(
       source,
@@ -142,28 +142,36 @@ Deno.test("--table backs up only the tables it selects, like pg_dump -t (not the
       "--table",
       "texts",
     );
-    // As with pg_dump -t, the schema the tables live in is not part of the backup: restore into
-    // a database that has it (which makes it non-empty: --clean).
-    const target = await create(context, context.newUrl("some"));
-    await psql(target, "CREATE SCHEMA vals");
-    const result = await runCli([
-      "restore",
-      id,
-      "--to",
-      target,
-      "--clean",
-      "--force",
-      "--database",
-      source,
-      "--dir",
-      context.dir,
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-    await assertTables(source, target, [
-      '"vals"."float_labels"',
-      '"vals"."floats"',
-      '"vals"."texts"',
-    ]);
+    const selected = ['"vals"."float_labels"', '"vals"."floats"', '"vals"."texts"'];
+
+    await t.step("into a new database (--create): the schema is created", async () => {
+      const target = context.newUrl("some_new");
+      await restoreBackup(context.dir, id, target);
+      await assertTables(source, target, selected);
+    });
+
+    await t.step("into a database that has the schema (--clean keeps it)", async () => {
+      const target = await create(context, context.newUrl("some"));
+      await psql(target, "CREATE SCHEMA vals; COMMENT ON SCHEMA vals IS 'kept'");
+      const result = await runCli([
+        "restore",
+        id,
+        "--to",
+        target,
+        "--clean",
+        "--force",
+        "--database",
+        source,
+        "--dir",
+        context.dir,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      await assertTables(source, target, selected);
+      assert.equal(
+        await psql(target, "SELECT obj_description('vals'::regnamespace, 'pg_namespace')"),
+        "kept\n",
+      );
+    });
   });
 });
 

@@ -161,7 +161,12 @@ Deno.test("readSchemaPlan()", async (t) => {
       const plan = await readPlan(src, { tables: ["app.scratch", "nothing_like_this"] });
       assert.deepEqual(plan.data.map((t) => t.qualifiedName), ["app.scratch"]);
       assert.deepEqual(plan.unmatchedTables, ["nothing_like_this"]);
-      assert.ok(!plan.preData.some((i) => i.kind === "SCHEMA" || i.kind === "FUNCTION"));
+      assert.ok(!plan.preData.some((i) => i.kind === "FUNCTION"));
+      // Unlike pg_dump -t, the table's schema is created if absent (never owned or dropped).
+      assert.deepEqual(
+        plan.preData.filter((i) => i.kind === "SCHEMA").map((i) => [i.sql, i.drop]),
+        [["CREATE SCHEMA IF NOT EXISTS app;\n", undefined]],
+      );
       await withTarget(async (dst) => {
         await psql(dst, "CREATE SCHEMA app AUTHORIZATION bm_owner;");
         await loadScript(dst, await scriptOf(src, plan));
