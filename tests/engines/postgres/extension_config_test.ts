@@ -4,10 +4,9 @@
  * them made the restore fail on the shipped rows' keys.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
-import { gzipSync } from "node:zlib";
 import { PostgresEngine } from "../../../src/engines/postgres/postgres_engine.ts";
 import { startCluster } from "../../helpers/pg_cluster.ts";
+import { dumpGzipped, once } from "../../helpers/engine_io.ts";
 import { assertSameDatabase } from "../../helpers/pg_compare.ts";
 import { installTestExtension } from "../../helpers/pg_test_extension.ts";
 import { createDatabase, databaseUrl, psql, uniqueName } from "../../helpers/pg_tools.ts";
@@ -24,20 +23,8 @@ Deno.test("the engine copies only the user's rows of an extension's configuratio
       INSERT INTO bm_ext.rules (pattern) VALUES ('user-1'), ('user-2');`,
     );
     const engine = new PostgresEngine(cluster.url, {});
-    const parts: Uint8Array[] = [];
-    await engine.dump(src, (chunk) => {
-      parts.push(chunk.slice());
-      return Promise.resolve();
-    });
-    const gz = gzipSync(Buffer.concat(parts));
     const name = uniqueName("ext_dst");
-    await engine.restore(
-      name,
-      (async function* () {
-        yield gz;
-      })(),
-      { create: true },
-    );
+    await engine.restore(name, once(await dumpGzipped(engine, src)), { create: true });
     const dst = databaseUrl(cluster.url, name);
     assert.equal(
       await psql(dst, "SELECT pattern, builtin FROM bm_ext.rules ORDER BY id"),

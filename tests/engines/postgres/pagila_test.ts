@@ -4,10 +4,9 @@
  * restore. Both copies must be the same as the original to the fidelity oracle.
  */
 import { fileURLToPath } from "node:url";
-import { Buffer } from "node:buffer";
-import { gzipSync } from "node:zlib";
 import { PostgresEngine } from "../../../src/engines/postgres/postgres_engine.ts";
 import { startCluster } from "../../helpers/pg_cluster.ts";
+import { dumpGzipped, once } from "../../helpers/engine_io.ts";
 import { assertSameDatabase } from "../../helpers/pg_compare.ts";
 import { loadScript, readPlan, scriptOf } from "../../helpers/pg_plan_script.ts";
 import {
@@ -41,20 +40,9 @@ Deno.test("a pagila-like database", async (t) => {
 
     await t.step("restores from the engine's backup with the engine and with psql", async () => {
       const engine = new PostgresEngine(cluster.url, {});
-      const parts: Uint8Array[] = [];
-      await engine.dump(src, (chunk) => {
-        parts.push(chunk.slice());
-        return Promise.resolve();
-      });
-      const gz = gzipSync(Buffer.concat(parts));
+      const gz = await dumpGzipped(engine, src);
       const name = uniqueName("pagila_engine");
-      await engine.restore(
-        name,
-        (async function* () {
-          yield gz;
-        })(),
-        { create: true },
-      );
+      await engine.restore(name, once(gz), { create: true });
       await assertSameDatabase(src, databaseUrl(cluster.url, name));
 
       const file = await Deno.makeTempFile({ suffix: ".sql.gz" });

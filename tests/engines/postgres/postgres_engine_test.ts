@@ -16,30 +16,7 @@ import { copyTableOut } from "../../../src/engines/postgres/_copy.ts";
 import { ChunkBuffer } from "../../../src/engines/chunk_buffer.ts";
 import { GzipCompressor } from "../../../src/core/compressor.ts";
 import { DatabaseError, DatabaseNotFoundError, RefusedError } from "../../../src/core/errors.ts";
-
-/** Dumps `url` with the engine into gzip bytes. */
-async function dumpGz(engine: PostgresEngine, url: string): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  await engine.dump(url, (chunk) => {
-    parts.push(chunk.slice());
-    return Promise.resolve();
-  });
-  return gzipSync(concat(parts));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
-}
+import { dumpGzipped, once } from "../../helpers/engine_io.ts";
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -222,7 +199,7 @@ Deno.test("PostgreSQL engine", async (t) => {
       let gz: Uint8Array;
       try {
         await new Promise((r) => setTimeout(r, 50));
-        gz = await dumpGz(engine, url);
+        gz = await dumpGzipped(engine, url);
       } finally {
         stop = true;
         await writing;
@@ -244,7 +221,7 @@ Deno.test("PostgreSQL engine", async (t) => {
         url,
         "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one'), (2, 'two');",
       );
-      const gz = await dumpGz(engine, url);
+      const gz = await dumpGzipped(engine, url);
       const target = uniqueName("dst");
       const targetUrl = await createDatabase(cluster.url, target);
       await psql(
@@ -271,7 +248,7 @@ Deno.test("PostgreSQL engine", async (t) => {
         url,
         "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 1000) g;",
       );
-      const script = new TextDecoder().decode(gunzipSync(await dumpGz(engine, url)));
+      const script = new TextDecoder().decode(gunzipSync(await dumpGzipped(engine, url)));
       const broken = gzipSync(
         new TextEncoder().encode(script.replace("\n999\tv999\n", "\nnot-a-number\tv999\n")),
       );
@@ -299,7 +276,7 @@ Deno.test("PostgreSQL engine", async (t) => {
     await t.step("a truncated script is refused and changes nothing", async () => {
       const url = await createDatabase(cluster.url, uniqueName("src"));
       await psql(url, "CREATE TABLE t (id int); INSERT INTO t VALUES (1);");
-      const script = gunzipSync(await dumpGz(engine, url));
+      const script = gunzipSync(await dumpGzipped(engine, url));
       const cut = gzipSync(script.subarray(0, script.length - 60));
       const target = uniqueName("dst");
       await createDatabase(cluster.url, target);
@@ -313,7 +290,7 @@ Deno.test("PostgreSQL engine", async (t) => {
         url,
         "CREATE ROLE app_owner; CREATE TABLE t (id int); ALTER TABLE t OWNER TO app_owner;",
       );
-      const gz = await dumpGz(engine, url);
+      const gz = await dumpGzipped(engine, url);
       const target = uniqueName("dst");
       const targetUrl = await createDatabase(cluster.url, target);
       await engine.restore(target, once(gz), { noOwner: true, noPrivileges: true });
