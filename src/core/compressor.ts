@@ -1,4 +1,5 @@
 import { BackupManagerError } from "./errors.ts";
+import { collectGarbage, GC_EVERY_BYTES } from "./collect_garbage.ts";
 
 /**
  * Uncompressed bytes per gzip member. Each member starts with an empty dictionary, but deflate's
@@ -43,6 +44,8 @@ export class GzipCompressor {
    * per worker.
    */
   readonly #free: Uint8Array<ArrayBuffer>[] = [];
+  /** Bytes sent since the last collection (see {@linkcode collectGarbage} for why). */
+  #sinceCollection = 0;
   #writing = false;
   #waiters: (() => void)[] = [];
   #failure: Error | undefined;
@@ -110,6 +113,11 @@ export class GzipCompressor {
       ? this.#slice
       : this.#slice.slice(0, this.#sliceLength);
     const seq = this.#sent++;
+    this.#sinceCollection += slice.length;
+    if (this.#sinceCollection >= GC_EVERY_BYTES) {
+      this.#sinceCollection = 0;
+      collectGarbage();
+    }
     this.#workers[seq % this.#workers.length].postMessage({ seq, slice }, [
       slice.buffer as ArrayBuffer,
     ]);

@@ -1,0 +1,32 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+/**
+ * Bytes of data (uncompressed) a thread streams between two calls of {@linkcode collectGarbage}
+ * in the backup's streaming loops. Measured on a 100 MB and a 300 MB SQLite database (create,
+ * median of runs alternated on a loaded 2-core machine): without pacing, peak RSS 226 / 266 MB;
+ * every 16 MiB in the main thread and in each gzip worker, 160 / 164 MB for about 6 % more CPU;
+ * every 4 MiB, 126 / 126 MB for about 25 % more CPU; every 32 MiB, 202 / 206 MB.
+ */
+export const GC_EVERY_BYTES = 16 << 20;
+
+let gc: (() => void) | undefined;
+
+/**
+ * Runs a full garbage collection in the calling isolate (main thread or worker).
+ *
+ * Why: the streaming loops turn every MiB of data into short-lived `ArrayBuffer`s and native
+ * objects (zlib streams, SQLite results) whose memory lives outside the V8 heap. V8 frees them
+ * only when it collects, and it paces collections by the heap, which stays at a few MiB here, so
+ * the freed-late memory scatters over the malloc arenas of each thread and peak RSS grew with the
+ * size of the database. Collecting after a fixed amount of data keeps it flat. Each isolate must
+ * collect its own garbage: a worker's is out of reach of the main thread's collector.
+ */
+export function collectGarbage(): void {
+  if (gc === undefined) {
+    // `gc` is installed only in contexts created after the flag is set, hence the new context.
+    setFlagsFromString("--expose-gc");
+    gc = runInNewContext("gc") as () => void;
+  }
+  gc();
+}
