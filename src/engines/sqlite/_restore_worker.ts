@@ -7,6 +7,7 @@
  */
 import { createGunzip } from "node:zlib";
 import { StatementSplitter } from "./_statement_splitter.ts";
+import { collectGarbage, GC_EVERY_BYTES } from "../../core/collect_garbage.ts";
 
 const SQL_BATCH_BYTES = 1 << 20;
 /**
@@ -16,6 +17,8 @@ const SQL_BATCH_BYTES = 1 << 20;
  */
 const MAX_UNCONSUMED = 4 << 20;
 let unconsumed = 0;
+/** SQL bytes posted since this worker last collected (gunzip's buffers; see collectGarbage). */
+let sinceCollection = 0;
 const gunzip = createGunzip({ chunkSize: 256 * 1024 });
 const splitter = new StatementSplitter();
 let pending: Uint8Array[] = [];
@@ -32,7 +35,12 @@ function post(force: boolean): void {
   pending = [];
   pendingBytes = 0;
   unconsumed += joined.length;
+  sinceCollection += joined.length;
   self.postMessage({ sql: joined }, [joined.buffer]);
+  if (sinceCollection >= GC_EVERY_BYTES) {
+    sinceCollection = 0;
+    collectGarbage();
+  }
   if (unconsumed > MAX_UNCONSUMED) gunzip.pause();
 }
 
