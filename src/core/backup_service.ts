@@ -483,6 +483,8 @@ export interface RestorePlan {
   targetExists: boolean;
   /** Whether the restore changes an existing database (it needs --force or confirmation). */
   replaces: boolean;
+  /** A non-empty PostgreSQL target without `clean`: the restore would be refused. */
+  needsClean: boolean;
   meta: BackupMeta;
   migration: { backup?: string; current?: string };
   tables: { name: string; backupRows: number | null; currentRows: number | null }[];
@@ -500,7 +502,8 @@ export async function planRestore(
   if (options.checkData) await checkChecksum(storage, meta);
   const target = options.to ?? context.database;
   const targetExists = await engine.exists(target);
-  const replaces = targetExists && !(await engine.isEmpty?.(target) ?? false);
+  const empty = targetExists ? await engine.isEmpty?.(target) : undefined;
+  const replaces = targetExists && empty !== true;
   const current = targetExists ? await engine.describe(target) : undefined;
   const names = [
     ...new Set([...meta.tables.map((t) => t.name), ...(current?.tables ?? []).map((t) => t.name)]),
@@ -510,6 +513,7 @@ export async function planRestore(
     target: engine.redact(target),
     targetExists,
     replaces,
+    needsClean: empty === false && !options.clean,
     meta,
     migration: {
       backup: meta.migration ? `${meta.migration.version} (${meta.migration.table})` : undefined,

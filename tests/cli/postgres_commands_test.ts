@@ -77,6 +77,20 @@ Deno.test("PostgreSQL through the command line", async (t) => {
           /migration: backup 20261122 \(schema_migrations\), current 20261122/,
         );
         assert.match(dry.stdout, /public\.accounts\s+500\s+500/);
+        assert.match(dry.stdout, /target is not empty: refused without --clean/);
+        const dryClean = await runCli([
+          "restore",
+          ...common,
+          meta.id,
+          "--to",
+          target,
+          "--clean",
+          "--dry-run",
+        ]);
+        assert.match(
+          dryClean.stdout,
+          /target exists and would be replaced \(after a safety backup\)/,
+        );
 
         const stock = await createDatabase(cluster.url, uniqueName("stock"));
         await restoreWithPsql(stock, join(ws.dir, meta.file.name));

@@ -64,6 +64,7 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
   const context = contextFor({ ...args, database }, deps);
   const plan = await planRestore(context, args.id, {
     to: args.to,
+    clean: args.clean,
     // a dry run or a prompt must not vouch for a damaged backup; a forced run checks in restore
     checkData: args.dryRun || (!args.force && io.isTerminal),
   });
@@ -75,7 +76,9 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
     io.stdout(
       `Dry run: restore ${plan.id} (${plan.meta.type}, ${plan.meta.createdAt}) into ${plan.target}\n` +
         `  target ${
-          plan.replaces
+          plan.needsClean
+            ? "is not empty: refused without --clean (which replaces the backup's objects)"
+            : plan.replaces
             ? "exists and would be replaced (after a safety backup)"
             : plan.targetExists
             ? "exists and is empty"
