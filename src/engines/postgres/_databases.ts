@@ -4,6 +4,8 @@
  * so they go through the server's maintenance database (`postgres`, else `template1`).
  */
 import { DatabaseError, DatabaseNotFoundError, messageOf } from "../../core/errors.ts";
+import type { DatabaseLocale } from "./_script.ts";
+import { quoteLiteral } from "./_large_objects.ts";
 import {
   type Connection,
   type ConnectionConfig,
@@ -28,23 +30,50 @@ export async function databaseExists(config: ConnectionConfig): Promise<boolean>
   }
 }
 
-/** `CREATE DATABASE` from `template0` with the backup's encoding (the cluster's locale). */
-export async function createDatabase(config: ConnectionConfig, encoding: string): Promise<void> {
-  if (!/^[A-Za-z0-9_]+$/.test(encoding)) encoding = "UTF8";
+/** What a new database is made with: the backup's encoding and, when known, its locale. */
+export interface NewDatabase {
+  encoding: string;
+  locale?: DatabaseLocale;
+}
+
+/**
+ * `CREATE DATABASE` from `template0` with the backup's encoding and locale (collation decides sort
+ * and index order, so a restored database must keep the original's). A locale this server lacks
+ * is an error naming it, not a silent fallback to another sort order.
+ */
+export async function createDatabase(config: ConnectionConfig, made: NewDatabase): Promise<void> {
+  const encoding = /^[A-Za-z0-9_]+$/.test(made.encoding) ? made.encoding : "UTF8";
   await withMaintenance(config, async (connection) => {
     try {
       await connection.sql.unsafe(
         `CREATE DATABASE ${
           quoteIdentifier(config.database)
-        } TEMPLATE template0 ENCODING '${encoding}'`,
+        } TEMPLATE template0 ENCODING '${encoding}'` +
+          localeClause(made.locale),
       );
     } catch (error) {
+      const hint = made.locale && /locale|collation|provider/i.test(messageOf(error))
+        ? ` (the backup's locale is collate "${made.locale.collate}", ctype "${made.locale.ctype}"${
+          made.locale.icuLocale ? `, ICU "${made.locale.icuLocale}"` : ""
+        }: install it on the server, or create the database yourself and restore with --to NAME)`
+        : "";
       throw new DatabaseError(
-        `Cannot create database "${describeConfig(config)}": ${messageOf(error)}`,
+        `Cannot create database "${describeConfig(config)}": ${messageOf(error)}${hint}`,
         { cause: error },
       );
     }
   });
+}
+
+function localeClause(locale: DatabaseLocale | undefined): string {
+  if (!locale) return "";
+  const clause = ` LC_COLLATE ${quoteLiteral(locale.collate)} LC_CTYPE ${
+    quoteLiteral(locale.ctype)
+  }`;
+  if (locale.provider === "i" && locale.icuLocale) {
+    return `${clause} LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(locale.icuLocale)}`;
+  }
+  return locale.provider === "c" ? `${clause} LOCALE_PROVIDER libc` : clause;
 }
 
 /**

@@ -9,7 +9,13 @@ import { readMigrationVersion } from "./_schema_info.ts";
 import { type Connection, hostLabel } from "./_connection.ts";
 import { copyTableOut } from "./_copy.ts";
 import { dumpLargeObjects, largeObjectIds, unlinkLargeObject } from "./_large_objects.ts";
-import { cleanDirectives, renderItem, SCRIPT_TRAILER, scriptHeader } from "./_script.ts";
+import {
+  cleanDirectives,
+  type DatabaseLocale,
+  renderItem,
+  SCRIPT_TRAILER,
+  scriptHeader,
+} from "./_script.ts";
 
 /** What the dump reads about the database itself. */
 interface DatabaseFacts {
@@ -18,6 +24,8 @@ interface DatabaseFacts {
   encoding: string;
   collate: string;
   ctype: string;
+  provider: string;
+  icuLocale: string | null;
 }
 
 /**
@@ -42,7 +50,13 @@ export async function dumpPostgres(
     const full = (options.type ?? "full") === "full";
     const withLargeObjects = full && (options.tables ?? []).length === 0;
     const objects = withLargeObjects ? await largeObjectIds(tx) : [];
-    await out.writeText(scriptHeader({ ...facts, database: facts.name }));
+    const locale: DatabaseLocale = {
+      collate: facts.collate,
+      ctype: facts.ctype,
+      provider: facts.provider,
+      icuLocale: facts.icuLocale,
+    };
+    await out.writeText(scriptHeader({ ...facts, database: facts.name, locale }));
     await out.writeText(cleanDirectives([...objects.map(unlinkLargeObject), ...dropsOf(plan)]));
     for (const item of plan.preData) await out.writeText(renderItem(item));
     const tables = full
@@ -70,7 +84,8 @@ export async function dumpPostgres(
 async function readFacts(tx: postgres.TransactionSql): Promise<DatabaseFacts> {
   const [row] = await tx<DatabaseFacts[]>`
     SELECT current_setting('server_version') AS "serverVersion", datname AS name,
-           pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+           pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+           datlocprovider::text AS provider, daticulocale AS "icuLocale"
     FROM pg_database WHERE datname = current_database()`;
   return row;
 }

@@ -20,7 +20,7 @@ import {
   openConnection,
   withDatabase,
 } from "./_connection.ts";
-import { createDatabase, dropDatabase, renameDatabase } from "./_databases.ts";
+import { createDatabase, dropDatabase, type NewDatabase, renameDatabase } from "./_databases.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
 import { copyIn, decodeScript, runStatements } from "./_load_steps.ts";
 import type { ScriptEvent } from "./_script_reader.ts";
@@ -83,7 +83,7 @@ class Lane {
  */
 export async function loadFresh(
   target: ConnectionConfig,
-  encoding: string,
+  database: NewDatabase,
   first: ScriptEvent | undefined,
   source: ScriptSource,
   checkComplete: () => void,
@@ -92,7 +92,7 @@ export async function loadFresh(
     target,
     `backup_manager_load_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`,
   );
-  await createDatabase(load, encoding);
+  await createDatabase(load, database);
   const lanes: Lane[] = [];
   try {
     for (let i = 0; i < LANES; i++) lanes.push(new Lane(load));

@@ -20,7 +20,7 @@ import {
   openConnection,
 } from "./_connection.ts";
 import { isEmptyDatabase } from "./_describe.ts";
-import { databaseExists } from "./_databases.ts";
+import { databaseExists, type NewDatabase } from "./_databases.ts";
 import { loadFresh } from "./_fresh_load.ts";
 import { ScriptSource } from "./_script_source.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
@@ -44,9 +44,10 @@ export async function restorePostgres(
   const connection = openConnection(config, { sniffer });
   try {
     let event = await source.next();
-    let encoding = "UTF8";
-    while (event?.type === "encoding") {
-      encoding = event.name;
+    const database: NewDatabase = { encoding: "UTF8" };
+    while (event?.type === "encoding" || event?.type === "locale") {
+      if (event.type === "encoding") database.encoding = event.name;
+      else database.locale = event.locale;
       event = await source.next();
     }
     const checkComplete = () => {
@@ -64,7 +65,7 @@ export async function restorePostgres(
         );
       }
       created = true;
-      await loadFresh(config, encoding, event, source, checkComplete);
+      await loadFresh(config, database, event, source, checkComplete);
       return { bytes: source.bytesRead, statements: source.end?.statements ?? 0 };
     }
     await checkConnection(connection);

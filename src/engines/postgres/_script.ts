@@ -9,6 +9,22 @@ import type { SchemaItem } from "./_model.ts";
 export const CLEAN_MARKER = "-- backup-manager:clean ";
 /** A comment line naming the database's encoding, for `restore --create`. */
 export const ENCODING_MARKER = "-- backup-manager:encoding ";
+/**
+ * A comment line holding the database's locale as JSON (`DatabaseLocale`), for `restore --create`:
+ * collation decides sort order and index order, so a new database gets the original's.
+ */
+export const LOCALE_MARKER = "-- backup-manager:locale ";
+
+/** How the source database sorts and classifies text; `restore --create` reproduces it. */
+export interface DatabaseLocale {
+  collate: string;
+  ctype: string;
+  /** `c` (libc) or `i` (ICU), from `pg_database.datlocprovider`. */
+  provider?: string;
+  /** The ICU locale when the provider is ICU. */
+  icuLocale?: string | null;
+}
+
 /** Starts each `ALTER ... OWNER TO` line: `restore --no-owner` skips it, `grep -v` can too. */
 export const OWNER_MARKER = "/* backup-manager:owner */ ";
 /** Starts each `GRANT`/`REVOKE` line: `restore --no-privileges` skips it. */
@@ -35,7 +51,7 @@ SET row_security = off;
 
 /** What a dump starts with; the settings are pg_dump's. */
 export function scriptHeader(
-  info: { serverVersion: string; database: string; encoding: string },
+  info: { serverVersion: string; database: string; encoding: string; locale: DatabaseLocale },
 ): string {
   return `--
 -- PostgreSQL database dump
@@ -44,6 +60,7 @@ export function scriptHeader(
 -- Dumped from database version ${info.serverVersion}
 -- Dumped by backup-manager (database "${info.database.replace(/\n/g, " ")}")
 ${ENCODING_MARKER}${info.encoding.replace(/\s/g, "")}
+${LOCALE_MARKER}${JSON.stringify(info.locale)}
 
 ${SESSION_SETTINGS}
 `;

@@ -6,13 +6,22 @@
  * (`_script.ts`). Leading comments are dropped from statements; the server never needs them.
  */
 import { Buffer } from "node:buffer";
-import { ACL_MARKER, CLEAN_MARKER, ENCODING_MARKER, END_COMMENT, OWNER_MARKER } from "./_script.ts";
+import {
+  ACL_MARKER,
+  CLEAN_MARKER,
+  type DatabaseLocale,
+  ENCODING_MARKER,
+  END_COMMENT,
+  LOCALE_MARKER,
+  OWNER_MARKER,
+} from "./_script.ts";
 
 /** One thing the restore does, in script order. */
 export type ScriptEvent =
   | { type: "statement"; sql: Uint8Array; category?: "owner" | "acl" }
   | { type: "clean"; sql: string }
   | { type: "encoding"; name: string }
+  | { type: "locale"; locale: DatabaseLocale }
   | { type: "copy"; sql: string }
   | { type: "data"; bytes: Uint8Array }
   | { type: "copyEnd" };
@@ -312,6 +321,9 @@ export class ScriptReader {
       this.#complete = true;
     } else if (line.startsWith(ENCODING_MARKER)) {
       events.push({ type: "encoding", name: line.slice(ENCODING_MARKER.length).trim() });
+    } else if (line.startsWith(LOCALE_MARKER)) {
+      const locale = parseLocale(line.slice(LOCALE_MARKER.length));
+      if (locale) events.push({ type: "locale", locale });
     }
   }
 
@@ -350,4 +362,20 @@ function isTagByte(c: number, first: boolean): boolean {
   if (c === DOLLAR) return false;
   if (first && c >= 0x30 && c <= 0x39) return false;
   return isIdentifierByte(c);
+}
+
+/** The locale directive, or nothing when it is not the JSON we write (then the server's default). */
+function parseLocale(text: string): DatabaseLocale | undefined {
+  try {
+    const value = JSON.parse(text);
+    if (typeof value?.collate !== "string" || typeof value?.ctype !== "string") return undefined;
+    return {
+      collate: value.collate,
+      ctype: value.ctype,
+      provider: typeof value.provider === "string" ? value.provider : undefined,
+      icuLocale: typeof value.icuLocale === "string" ? value.icuLocale : null,
+    };
+  } catch {
+    return undefined;
+  }
 }

@@ -79,7 +79,7 @@ export class PostgresEngine implements Engine {
   async createScratch(): Promise<ScratchDatabase> {
     const name = `backup_manager_scratch_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     const config = withDatabase(this.#config(this.#base), name);
-    await createDatabase(config, "UTF8");
+    await createDatabase(config, { encoding: "UTF8" });
     return { location: name, drop: () => dropDatabase(config) };
   }
 

@@ -31,7 +31,9 @@ function read(script: string, size: number): string[] {
         ? `copy:${event.sql}`
         : event.type === "clean"
         ? `clean:${event.sql}`
-        : `encoding:${event.name}`,
+        : event.type === "encoding"
+        ? `encoding:${event.name}`
+        : `locale:${JSON.stringify(event.locale)}`,
     );
   }
   const { rest } = reader.finish();
@@ -83,6 +85,15 @@ const cases: { name: string; script: string; expected: string[] }[] = [
       "sql:SELECT 1;",
       "copy:COPY t FROM stdin;",
       "data:",
+    ],
+  },
+  {
+    name: "the locale directive; one that is not our JSON is ignored",
+    script: '-- backup-manager:locale {"collate":"C","ctype":"C.UTF-8","provider":"i",' +
+      '"icuLocale":"de-DE"}\n-- backup-manager:locale nonsense\nSELECT 1;\n',
+    expected: [
+      'locale:{"collate":"C","ctype":"C.UTF-8","provider":"i","icuLocale":"de-DE"}',
+      "sql:SELECT 1;",
     ],
   },
   {
