@@ -154,3 +154,37 @@ export function printRss(operation: string, small: Run[], large: Run[]): void {
       `(target ≤ ${RSS_GROWTH_LIMIT} and < ${RSS_LIMIT_KB / 1024} MiB): ${verdict(ok)}`,
   );
 }
+
+/** What the create benchmark measured: our runs, the reference's, and what they left behind. */
+export interface CreateResult {
+  ours: Run[];
+  reference: Run[];
+  /** The id of the last backup we made, and the last reference dump. */
+  id: string;
+  refDump: string;
+}
+
+/**
+ * Runs our `create` of `database` into `dir` `reps` times, each followed by the reference dump
+ * (`referenceScript(refDump)`, a shell pipeline) when it is given; `warmUp` runs first so both
+ * sides read from a warm cache.
+ */
+export async function benchCreate(
+  database: string,
+  dir: string,
+  reps: number,
+  referenceScript: ((refDump: string) => string) | null,
+  warmUp: () => Promise<void>,
+): Promise<CreateResult> {
+  await remove(dir);
+  await Deno.mkdir(dir, { recursive: true });
+  await warmUp();
+  const result: CreateResult = { ours: [], reference: [], id: "", refDump: `${dir}/ref.sql.gz` };
+  for (let i = 0; i < reps; i++) {
+    const made = await ours(["create", "--database", database, "--dir", dir, "--format", "json"]);
+    result.ours.push(made);
+    result.id = JSON.parse(made.stdout).id;
+    if (referenceScript) result.reference.push(await shell(referenceScript(result.refDump)));
+  }
+  return result;
+}

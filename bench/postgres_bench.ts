@@ -25,7 +25,9 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import {
+  benchCreate,
   type Comparison,
+  type CreateResult,
   fileSize,
   MIB,
   mib,
@@ -153,36 +155,6 @@ async function warmUp(url: string): Promise<void> {
 
 // ---------------------------------------------------------------- measurements
 
-interface CreateResult {
-  ours: Run[];
-  reference: Run[];
-  id: string;
-  refDump: string;
-}
-
-async function benchCreate(
-  url: string,
-  dir: string,
-  reps: number,
-  withRef: boolean,
-): Promise<CreateResult> {
-  await remove(dir);
-  await Deno.mkdir(dir, { recursive: true });
-  await warmUp(url);
-  const result: CreateResult = { ours: [], reference: [], id: "", refDump: `${dir}/ref.sql.gz` };
-  for (let i = 0; i < reps; i++) {
-    const made = await ours(["create", "--database", url, "--dir", dir, "--format", "json"]);
-    result.ours.push(made);
-    result.id = JSON.parse(made.stdout).id;
-    if (withRef) {
-      result.reference.push(
-        await shell(`'${PG_BIN}/pg_dump' -d '${url}' | gzip -6 > '${result.refDump}'`),
-      );
-    }
-  }
-  return result;
-}
-
 async function benchRestore(
   server: string,
   source: string,
@@ -243,7 +215,13 @@ async function main(): Promise<void> {
     const smallDir = `${WORK}pg-backups-small`;
     const largeDir = `${WORK}pg-backups-large`;
 
-    const smallCreate = await benchCreate(small, smallDir, options.smallReps, false);
+    const smallCreate = await benchCreate(
+      small,
+      smallDir,
+      options.smallReps,
+      null,
+      () => warmUp(small),
+    );
     const smallRestore = await benchRestore(
       server,
       small,
@@ -253,7 +231,13 @@ async function main(): Promise<void> {
       false,
       false,
     );
-    const largeCreate = await benchCreate(large, largeDir, options.largeReps, true);
+    const largeCreate = await benchCreate(
+      large,
+      largeDir,
+      options.largeReps,
+      (refDump) => `'${PG_BIN}/pg_dump' -d '${large}' | gzip -6 > '${refDump}'`,
+      () => warmUp(large),
+    );
     const largeRestore = await benchRestore(
       server,
       large,

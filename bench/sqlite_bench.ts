@@ -23,7 +23,9 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import {
+  benchCreate,
   CLI,
+  type CreateResult,
   fileSize,
   MIB,
   mib,
@@ -237,35 +239,6 @@ async function checkRestored(source: string, restored: string, label: string): P
   );
 }
 
-interface CreateResult {
-  ours: Run[];
-  reference: Run[];
-  /** The id of the last backup we made, and the last reference dump. */
-  id: string;
-  refDump: string;
-}
-
-async function benchCreate(
-  db: string,
-  dir: string,
-  reps: number,
-  withRef: boolean,
-): Promise<CreateResult> {
-  await remove(dir);
-  await Deno.mkdir(dir, { recursive: true });
-  await warmUp(db);
-  const result: CreateResult = { ours: [], reference: [], id: "", refDump: `${dir}/ref.sql.gz` };
-  for (let i = 0; i < reps; i++) {
-    const made = await ours(["create", "--database", db, "--dir", dir, "--format", "json"]);
-    result.ours.push(made);
-    result.id = JSON.parse(made.stdout).id;
-    if (withRef) {
-      result.reference.push(await shell(`sqlite3 '${db}' .dump | gzip -6 > '${result.refDump}'`));
-    }
-  }
-  return result;
-}
-
 async function benchRestore(
   db: string,
   dir: string,
@@ -304,9 +277,21 @@ async function main(): Promise<void> {
 
   const smallDir = `${WORK}backups-small`;
   const largeDir = `${WORK}backups-large`;
-  const smallCreate = await benchCreate(smallDb, smallDir, options.reps, false);
+  const smallCreate = await benchCreate(
+    smallDb,
+    smallDir,
+    options.reps,
+    null,
+    () => warmUp(smallDb),
+  );
   const smallRestore = await benchRestore(smallDb, smallDir, smallCreate, options.reps, false);
-  const largeCreate = await benchCreate(largeDb, largeDir, options.largeReps, true);
+  const largeCreate = await benchCreate(
+    largeDb,
+    largeDir,
+    options.largeReps,
+    (refDump) => `sqlite3 '${largeDb}' .dump | gzip -6 > '${refDump}'`,
+    () => warmUp(largeDb),
+  );
   const largeRestore = await benchRestore(largeDb, largeDir, largeCreate, options.largeReps, true);
 
   const oursGz = await fileSize(`${largeDir}/${largeCreate.id}.sql.gz`);
