@@ -6,7 +6,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { run } from "../src/cli/main.ts";
 import { processIo } from "../src/cli/io.ts";
-import { systemClock } from "../src/core/backup_service.ts";
+import { systemClock } from "../src/core/context.ts";
 
 const DEMO_DIR = "demo";
 const DATABASE = `${DEMO_DIR}/app.db`;

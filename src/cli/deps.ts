@@ -1,11 +1,13 @@
 import type { Command } from "commander";
 import type { Io } from "./io.ts";
-import type { ServiceContext } from "../core/backup_service.ts";
+import type { ServiceContext } from "../core/context.ts";
 import type { SleepingClock } from "../core/clock.ts";
-import { withLock } from "../core/lock.ts";
+import { lockDirectoryOf, withLock } from "../core/lock.ts";
+import { parseRecipients } from "../core/crypto/age.ts";
 import type { Interrupts } from "./interrupts.ts";
 import { engineFor } from "../engines/registry.ts";
-import { LocalStorage } from "../storage/local.ts";
+import { lockDirectoryFor, openStorage } from "../storage/open_storage.ts";
+import type { Storage } from "../storage/storage.ts";
 import { loadConfig } from "../config/load_config.ts";
 import type { Config } from "../config/schema.ts";
 import type { SettingValue } from "../config/environment.ts";
@@ -39,31 +41,46 @@ export function settingsFor(deps: CommandDeps, flags: SettingValue[] = []): Conf
   });
 }
 
+/** The store at `url` (a directory or `s3://…`), reached with the `s3` settings. */
+export function storageFor(url: string, config: Config, deps: CommandDeps): Storage {
+  return openStorage(url, { s3: config.s3, env: deps.io.env });
+}
+
 /** The service context (store, engine, clock) that `config` describes. */
 export function serviceContext(config: Config, deps: CommandDeps): ServiceContext {
   return {
-    storage: new LocalStorage(config.backupDir),
+    storage: storageFor(config.backupDir, config, deps),
+    lockDirectory: lockDirectoryFor(config.backupDir, deps.io.env),
     engine: engineFor(config.database, deps.io.env),
     database: config.database,
     clock: deps.clock,
     actor: "cli",
+    encryption: {
+      recipients: config.encryption.recipients.length
+        ? parseRecipients(config.encryption.recipients, "encryption.recipients")
+        : [],
+      ...(config.encryption.identityFile ? { identityFile: config.encryption.identityFile } : {}),
+    },
     onEvent: (event) => {
       if (event.type === "warning") deps.io.stderr(`Warning: ${event.message}\n`);
     },
   };
 }
 
-/** The `--database` / `--dir` flags as settings. */
-export function locationFlags(flags: { database?: string; dir?: string }): SettingValue[] {
+/** The `--database` / `--dir` (and `--identity`) flags as settings. */
+export function locationFlags(
+  flags: { database?: string; dir?: string; identity?: string },
+): SettingValue[] {
   return [
     flagSetting("database", "--database", flags.database),
     flagSetting("backupDir", "--dir", flags.dir),
+    flagSetting("encryption.identityFile", "--identity", flags.identity),
   ];
 }
 
 /** Builds the service context from the merged settings, with `--database` / `--dir` on top. */
 export function contextFor(
-  flags: { database?: string; dir?: string },
+  flags: { database?: string; dir?: string; identity?: string },
   deps: CommandDeps,
 ): ServiceContext {
   return serviceContext(settingsFor(deps, locationFlags(flags)), deps);
@@ -78,12 +95,23 @@ export async function locked<T>(
   command: string,
   fn: () => Promise<T>,
 ): Promise<T> {
-  return await withLock(context.storage.location, { command, clock: context.clock }, fn);
+  return await withLock(lockDirectoryOf(context), { command, clock: context.clock }, fn);
+}
+
+/** Adds `--identity FILE`, the age key that reads encrypted backups, to a command. */
+export function withIdentityOption(command: Command): Command {
+  return command.option(
+    "--identity <file>",
+    "age identity file that decrypts encrypted backups (env BACKUP_AGE_IDENTITY_FILE)",
+  );
 }
 
 /** Adds `--dir` and (unless `database` is false) `--database` to a command. */
 export function withLocationOptions(command: Command, database = true): Command {
-  command.option("--dir <dir>", "backup directory (env BACKUP_DIR, default ./backups)");
+  command.option(
+    "--dir <dir|s3://bucket/prefix>",
+    "backup store: a directory or an S3 bucket (env BACKUP_DIR, default ./backups)",
+  );
   if (database) {
     command.option(
       "--database <url|path>",

@@ -12,6 +12,7 @@ import { registerCleanup } from "./commands/cleanup.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerAuto } from "./commands/auto.ts";
 import { registerPin } from "./commands/pin.ts";
+import { registerCopy } from "./commands/copy.ts";
 
 /**
  * Runs one command line and returns the exit code. Every expected failure becomes one line on
@@ -50,8 +51,9 @@ export async function run(
     `
 Settings: flags win over the environment, the environment over the config file
 (./backup-manager.json or --config PATH), the file over the defaults; see the README, "Settings".
-Environment: DATABASE_URL, BACKUP_DIR, BACKUP_TZ, BACKUP_RETENTION_DAYS, BACKUP_MAX_BACKUPS and
-more (README).
+Environment: DATABASE_URL, BACKUP_DIR, BACKUP_TZ, BACKUP_RETENTION_DAYS, BACKUP_MAX_BACKUPS,
+BACKUP_AGE_RECIPIENTS, BACKUP_AGE_IDENTITY_FILE, the AWS_* variables for S3 stores, and more
+(README).
 Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 integrity,
 6 refused (needs --force or confirmation, or another run holds the lock), 7 storage, 8 database,
 9 not built yet, 130 interrupted.`,
@@ -64,6 +66,7 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
       registerVerify,
       registerCleanup,
       registerPin,
+      registerCopy,
       registerStatus,
       registerAuto,
     ]

@@ -2,10 +2,11 @@ import type { CommandDeps } from "./deps.ts";
 import type { Config } from "../config/schema.ts";
 import { healthPolicyOf } from "../config/health_policy.ts";
 import { parseDuration } from "../config/duration.ts";
-import type { ServiceContext } from "../core/backup_service.ts";
+import type { ServiceContext } from "../core/context.ts";
 import { Notifier } from "../core/notify/notifier.ts";
 import { RunReporter } from "../core/notify/run_reporter.ts";
 import { getStatus } from "../core/status.ts";
+import { destinationsFor } from "./destinations.ts";
 
 /**
  * Where reporting problems go: stderr, one warning line each (secrets already redacted), never
@@ -44,7 +45,10 @@ export function runReporterFor(
     clock: deps.clock,
     log,
     assess: async () => {
-      const report = await getStatus(context, { policy: healthPolicyOf(config.health) });
+      const report = await getStatus(context, {
+        policy: healthPolicyOf(config.health),
+        destinations: destinationsFor(config, deps).map((d) => d.storage),
+      });
       return { level: report.systemHealth, reasons: report.reasons };
     },
   });

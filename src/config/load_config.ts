@@ -107,8 +107,19 @@ function readConfigFile(
 /** Relative paths in a config file mean "next to the file", wherever the command runs from. */
 function relativeToFile(values: Record<string, unknown>, base: string): Record<string, unknown> {
   const result = { ...values };
-  if (typeof result.backupDir === "string" && result.backupDir && !isAbsolute(result.backupDir)) {
-    result.backupDir = resolve(base, result.backupDir);
+  const local = (dir: unknown) => typeof dir === "string" && dir !== "" && !isStoreUrl(dir);
+  if (local(result.backupDir)) result.backupDir = resolve(base, result.backupDir as string);
+  if (Array.isArray(result.copies)) {
+    result.copies = result.copies.map((copy) =>
+      copy && typeof copy === "object" && local(copy.url)
+        ? { ...copy, url: resolve(base, copy.url) }
+        : copy
+    );
+  }
+  const encryption = result.encryption as Record<string, unknown> | undefined;
+  const identityFile = encryption?.identityFile;
+  if (typeof identityFile === "string" && identityFile !== "" && !isAbsolute(identityFile)) {
+    result.encryption = { ...encryption, identityFile: resolve(base, identityFile) };
   }
   const database = result.database;
   if (typeof database === "string" && !/^postgres(ql)?:/i.test(database)) {
@@ -116,6 +127,11 @@ function relativeToFile(values: Record<string, unknown>, base: string): Record<s
     if (match && !isAbsolute(match[2])) result.database = `sqlite:${resolve(base, match[2])}`;
   }
   return result;
+}
+
+/** `s3://…` (or another URL scheme): a store that is not a directory. */
+function isStoreUrl(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
 }
 
 function recordOrigins(

@@ -138,10 +138,43 @@ export const NotificationsSchema = z.strictObject({
   timeout: positiveDuration().default("10s"),
 });
 
+/** A store: a directory path, or `s3://BUCKET[/PREFIX]`. */
+const storeUrl = () =>
+  text().refine((t) => !/^s3:/i.test(t) || /^s3:\/\/[a-z0-9][a-z0-9.-]{2,62}(\/.*)?$/.test(t), {
+    error:
+      'expected a directory or "s3://BUCKET[/PREFIX]" (bucket names: 3-63 of a-z, 0-9, ".", "-")',
+  });
+
+/** `s3`: how S3-compatible stores are reached; credentials come from the AWS chain, never here. */
+export const S3Schema = z.strictObject({
+  endpoint: httpUrl().optional(),
+  region: text().optional(),
+  forcePathStyle: flag().optional(),
+  storageClass: text().optional(),
+  serverSideEncryption: z.enum(["AES256", "aws:kms"], { error: 'expected "AES256" or "aws:kms"' })
+    .optional(),
+  sseKmsKeyId: text().optional(),
+});
+
+/** `encryption`: age public keys new backups are encrypted for, and the key that reads them. */
+export const EncryptionSchema = z.strictObject({
+  recipients: z.array(text(), { error: "expected a list of age public keys (age1…)" }).default([]),
+  identityFile: text().optional(),
+});
+
+/** One further destination every new backup is copied to, with its own retention. */
+export const CopySchema = z.strictObject({
+  url: storeUrl(),
+  retention: RetentionSchema.optional(),
+});
+
 /** The whole settings file; every section optional, unknown keys refused. */
 export const ConfigSchema = z.strictObject({
   database: text().default("sqlite:./data/app.db"),
-  backupDir: text().default("./backups"),
+  backupDir: storeUrl().default("./backups"),
+  copies: z.array(CopySchema, { error: "expected a list of {url, retention?}" }).default([]),
+  s3: S3Schema.default({}),
+  encryption: EncryptionSchema.default({ recipients: [] }),
   timezone: timeZone().default(systemTimeZone),
   retention: RetentionSchema.default({}),
   schedule: ScheduleSchema.default({
@@ -166,5 +199,7 @@ export const ConfigSchema = z.strictObject({
 
 /** Validated settings, defaults filled in. Durations stay text: read them with `parseDuration`. */
 export type Config = z.infer<typeof ConfigSchema>;
+/** S3 settings as validated. */
+export type S3Config = z.infer<typeof S3Schema>;
 /** Retention rules as validated. */
 export type RetentionConfig = z.infer<typeof RetentionSchema>;

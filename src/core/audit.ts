@@ -23,13 +23,21 @@ export const AUDIT_KEY = "audit.jsonl";
 /** Who acted: a person at the command line, the `auto` scheduler, or the API. */
 export type Actor = "cli" | "scheduler" | "api";
 
-/** What was done. `run` is one scheduler cycle (create, verify, cleanup). */
-export type AuditAction = "create" | "restore" | "verify" | "delete" | "pin" | "unpin" | "run";
+/** What was done. `run` is one scheduler cycle (create, verify, cleanup); `copy` one backup copied to or from another store. */
+export type AuditAction =
+  | "create"
+  | "restore"
+  | "verify"
+  | "delete"
+  | "pin"
+  | "unpin"
+  | "run"
+  | "copy";
 
 const AuditEntrySchema = z.object({
   time: z.string(),
   actor: z.enum(["cli", "scheduler", "api"]),
-  action: z.enum(["create", "restore", "verify", "delete", "pin", "unpin", "run"]),
+  action: z.enum(["create", "restore", "verify", "delete", "pin", "unpin", "run", "copy"]),
   target: z.string(),
   outcome: z.enum(["ok", "failed"]),
   error: z.string().optional(),

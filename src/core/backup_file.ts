@@ -14,6 +14,8 @@ export const TOOL = { name: "backup-manager", version: "0.1.0" } as const;
 
 /** Suffix of the compressed SQL file of a backup. */
 export const DATA_SUFFIX = ".sql.gz";
+/** Suffix of the data file of an encrypted backup: the `.sql.gz`, encrypted with age. */
+export const ENCRYPTED_SUFFIX = ".sql.gz.age";
 /** Suffix of the sidecar; a backup exists when its sidecar does. */
 export const META_SUFFIX = ".meta.json";
 
@@ -40,6 +42,24 @@ export function parseBackupId(id: string): { type: BackupType; createdAt: Date }
 /** Storage key of a backup's compressed SQL. */
 export function dataKey(id: string): string {
   return id + DATA_SUFFIX;
+}
+
+/** Storage key of an encrypted backup's data (`age` of the `.sql.gz`). */
+export function encryptedDataKey(id: string): string {
+  return id + ENCRYPTED_SUFFIX;
+}
+
+/** Every key a backup's data may have: cleanup removes both, whichever exists. */
+export function dataKeys(id: string): string[] {
+  return [dataKey(id), encryptedDataKey(id)];
+}
+
+/** The backup id a data file belongs to, or `undefined` when the key is not a data file. */
+export function idOfDataKey(key: string): string | undefined {
+  for (const suffix of [ENCRYPTED_SUFFIX, DATA_SUFFIX]) {
+    if (key.endsWith(suffix)) return key.slice(0, -suffix.length);
+  }
+  return undefined;
 }
 
 /** Storage key of a backup's sidecar. */
@@ -71,11 +91,18 @@ export const BackupMetaSchema = z.object({
   settings: z.record(z.string(), z.union([z.string(), z.number()])),
   tables: z.array(z.object({ name: z.string(), rows: count, bytes: count })),
   totals: z.object({ tables: count, rows: count }),
+  /** `compressed` is the size of the stored data file: after encryption when encrypted. */
   sizes: z.object({ raw: count, compressed: count }),
   file: z.object({
     name: z.string(),
     compression: z.literal("gzip"),
+    /** SHA-256 of the stored bytes (the ciphertext when encrypted). */
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /** Present when the `.sql.gz` was encrypted for public keys: which keys, never a key. */
+    encryption: z.object({
+      format: z.literal("age"),
+      recipients: z.array(z.string()).min(1),
+    }).optional(),
   }),
   migration: z.object({ table: z.string(), version: z.string() }).optional(),
   verification: z.object({
@@ -128,7 +155,9 @@ export function parseMeta(bytes: Uint8Array, id: string): BackupMeta {
       `Backup "${id}" has a sidecar that was edited after it was written (its self-checksum does not match)`,
     );
   }
-  if (parsed.data.id !== id || parsed.data.file.name !== dataKey(id)) {
+  const file = parsed.data.file;
+  const expectedName = file.encryption ? encryptedDataKey(id) : dataKey(id);
+  if (parsed.data.id !== id || file.name !== expectedName) {
     throw new IntegrityError(`Backup "${id}" has a sidecar that describes another backup`);
   }
   return parsed.data;

@@ -2,12 +2,14 @@ import type { Storage, StorageEntry } from "../storage/storage.ts";
 import {
   type BackupMeta,
   type BackupType,
-  DATA_SUFFIX,
-  dataKey,
+  dataKeys,
+  idOfDataKey,
   META_SUFFIX,
   metaKey,
   parseBackupId,
   parseMeta,
+  serializeMeta,
+  type UnsealedMeta,
 } from "./backup_file.ts";
 import {
   AmbiguousIdError,
@@ -26,6 +28,8 @@ export interface CatalogEntry {
   meta?: BackupMeta;
   /** Why the backup cannot be trusted, if a cheap look finds a reason. */
   problem?: string;
+  /** Key of the data file (`.sql.gz`, or `.sql.gz.age` when encrypted), if it exists. */
+  dataKey?: string;
   /** Size of the compressed SQL file, if it exists. */
   dataSize?: number;
   /** Size of the sidecar. */
@@ -51,13 +55,15 @@ export async function listBackups(storage: Storage): Promise<CatalogEntry[]> {
     const parsedId = parseBackupId(id);
     if (!parsedId) continue; // not one of ours
     const backup: CatalogEntry = { id, ...parsedId, metaSize: entry.size };
-    backup.dataSize = sizes.get(dataKey(id))?.size;
     try {
       backup.meta = parseMeta(await readAll(storage, entry.key), id);
     } catch (error) {
       if (!(error instanceof BackupManagerError)) throw error;
       backup.problem = error.message;
     }
+    const dataName = backup.meta?.file.name ?? dataKeys(id).find((key) => sizes.has(key));
+    backup.dataSize = dataName === undefined ? undefined : sizes.get(dataName)?.size;
+    if (backup.dataSize !== undefined) backup.dataKey = dataName;
     backup.problem ??= dataProblem(backup);
     backups.push(backup);
   }
@@ -110,8 +116,7 @@ export async function findBackup(storage: Storage, query: string): Promise<Catal
     if (!(error instanceof BackupNotFoundError)) throw error;
     const listed = new Set(backups.map((b) => b.id));
     const orphans = (await storage.list())
-      .filter((e) => e.key.endsWith(DATA_SUFFIX))
-      .map((e) => ({ id: e.key.slice(0, -DATA_SUFFIX.length) }))
+      .map((e) => ({ id: idOfDataKey(e.key) ?? "" }))
       .filter((o) => !listed.has(o.id) && parseBackupId(o.id) !== undefined);
     let orphan: { id: string };
     try {
@@ -134,5 +139,24 @@ export async function readAll(storage: Storage, key: string): Promise<Uint8Array
   } catch (error) {
     if (error instanceof BackupManagerError) throw error;
     throw new BackupManagerError(`Cannot read "${key}": ${messageOf(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Writes a sidecar atomically (temporary name, fsync, rename) with a fresh self-checksum;
+ * `overwrite` replaces an existing one (verify, pin).
+ */
+export async function writeMeta(
+  storage: Storage,
+  meta: UnsealedMeta,
+  overwrite: boolean,
+): Promise<void> {
+  const writer = await storage.create(metaKey(meta.id), { overwrite });
+  try {
+    await writer.write(serializeMeta(meta));
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
   }
 }

@@ -4,6 +4,11 @@
  * tests pin down.
  */
 import { formatAge, formatBytes } from "./units.ts";
+import {
+  assessDestinations,
+  type DestinationFacts,
+  type DestinationFigures,
+} from "./health_destinations.ts";
 
 /** What health needs to know about one backup. */
 export interface HealthBackup {
@@ -40,6 +45,8 @@ export interface HealthFacts {
   lastRun?: LastRun;
   /** Failed runs since the last successful one. */
   consecutiveFailures: number;
+  /** The further stores backups are copied to. Default none. */
+  destinations?: DestinationFacts[];
 }
 
 /** Thresholds of the rules; see {@linkcode DEFAULT_HEALTH_POLICY}. */
@@ -83,7 +90,8 @@ export type HealthRule =
   | "last-run"
   | "verification"
   | "size"
-  | "disk";
+  | "disk"
+  | "destination";
 
 /** One finding: a single line for `status --check` and notifications. */
 export interface HealthReason {
@@ -116,6 +124,8 @@ export interface HealthFigures {
   recentMedianSize: number | null;
   freeBytes: number | null;
   databaseReachable: boolean | null;
+  /** One entry per copy destination. */
+  destinations: DestinationFigures[];
 }
 
 /** The verdict, its reasons (critical first) and the figures behind them. */
@@ -159,6 +169,7 @@ export function assessHealth(
     recentMedianSize: size.median,
     freeBytes: facts.freeBytes ?? null,
     databaseReachable: facts.databaseReachable ?? null,
+    destinations: [],
   };
   const reasons: HealthReason[] = [];
   const add = (level: HealthReason["level"], rule: HealthRule, message: string) =>
@@ -191,6 +202,9 @@ export function assessHealth(
       `${plural(bad, "backup")} fail${bad === 1 ? "s" : ""} integrity checks`,
     );
   }
+  const copies = assessDestinations(facts.destinations ?? [], policy.rpoMs, now);
+  figures.destinations = copies.figures;
+  for (const reason of copies.reasons) add(reason.level, "destination", reason.message);
   if (facts.incompleteFiles > 0) {
     add(
       "warning",

@@ -111,6 +111,13 @@ export async function acquireLock(directory: string, options: LockOptions): Prom
   throw busy(path, found ?? { text: "", mtime: clock.now() }, options.command);
 }
 
+/** Where the lock of a context's store lives: its `lockDirectory`, else the store's directory. */
+export function lockDirectoryOf(
+  context: { lockDirectory?: string; storage: { location: string } },
+): string {
+  return context.lockDirectory ?? context.storage.location;
+}
+
 /** Runs `fn` holding the lock of `directory`; the lock is released however `fn` ends. */
 export async function withLock<T>(
   directory: string,

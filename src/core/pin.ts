@@ -4,9 +4,9 @@
  * there is no separate state to lose or to disagree with the store.
  */
 import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
-import { findBackup, readAll } from "./catalog.ts";
+import { findBackup, readAll, writeMeta } from "./catalog.ts";
 import { IntegrityError } from "./errors.ts";
-import { audited, type ServiceContext, writeMeta } from "./backup_service.ts";
+import { audited, type ServiceContext } from "./context.ts";
 
 /** Options of {@linkcode pinBackup}. */
 export interface PinOptions {

@@ -6,14 +6,18 @@
  * Stopping: `stop` lets the cycle in progress finish and starts no other; `signal` abandons the
  * cycle in progress cleanly (no partial file, the lock released).
  */
-import { cleanup, createBackup, type ServiceContext, verifyBackup } from "./backup_service.ts";
+import { cleanup } from "./cleanup.ts";
+import { type Destination, syncDestination } from "./copy.ts";
+import { createBackup } from "./create.ts";
+import type { ServiceContext } from "./context.ts";
+import { verifyBackup } from "./verify.ts";
 import type { BackupType } from "./backup_file.ts";
 import { isGood, listBackups } from "./catalog.ts";
 import type { SleepingClock } from "./clock.ts";
 import { IntegrityError, InterruptedError, LockBusyError, messageOf } from "./errors.ts";
 import type { EventListener } from "./events.ts";
 import { recordAction } from "./audit.ts";
-import { withLock } from "./lock.ts";
+import { lockDirectoryOf, withLock } from "./lock.ts";
 import type { RetentionPolicy } from "./retention.ts";
 import { describeSchedule, nextRun, nextRuns, type Schedule } from "./schedule.ts";
 
@@ -31,6 +35,8 @@ export interface CycleOptions {
   timeZone?: string;
   /** Abandons the cycle in progress (cleanly) when aborted. */
   signal?: AbortSignal;
+  /** Further stores each cycle brings up to date and cleans by their own retention. */
+  destinations?: Destination[];
 }
 
 /** Options of {@linkcode runScheduler}. */
@@ -53,7 +59,14 @@ export interface SchedulerOptions extends CycleOptions {
 
 /** The outcome of one cycle. */
 export type CycleResult =
-  | { outcome: "ok"; backupId: string; deleted: number; durationMs: number }
+  | {
+    outcome: "ok";
+    backupId: string;
+    deleted: number;
+    durationMs: number;
+    /** Copies to destinations that failed (the backup is good; the next cycle retries them). */
+    copyFailures?: string[];
+  }
   | { outcome: "failed"; error: Error; durationMs: number }
   | { outcome: "skipped"; error: LockBusyError };
 
@@ -154,7 +167,7 @@ export async function runCycle(
   const attempt = options.attempt ?? 1;
   let backupId: string | undefined;
   try {
-    return await withLock(context.storage.location, { command: "auto cycle", clock }, async () => {
+    return await withLock(lockDirectoryOf(context), { command: "auto cycle", clock }, async () => {
       context.onEvent?.({
         type: "run-start",
         time: started,
@@ -174,25 +187,61 @@ export async function runCycle(
         }
       }
       const report = await cleanup(context, options.policy ?? {}, { timeZone: options.timeZone });
-      const deleted = report.decisions.filter((d) => d.action === "delete").length;
+      let deleted = report.decisions.filter((d) => d.action === "delete").length;
       const failures = report.failures.map((f) => f.error);
+      const copyFailures: string[] = [];
+      for (const destination of options.destinations ?? []) {
+        const sync = await syncDestination(context, destination, options);
+        copyFailures.push(
+          ...(sync.error ? [sync.error] : []),
+          ...sync.failures.map((f) => `${f.id} to ${sync.destination}: ${f.error}`),
+        );
+        const remote = await cleanup(
+          { ...context, storage: destination.storage },
+          destination.policy,
+          {
+            timeZone: options.timeZone,
+          },
+        ).catch((error) => {
+          failures.push(messageOf(error));
+          return undefined;
+        });
+        deleted += remote?.decisions.filter((d) => d.action === "delete").length ?? 0;
+        failures.push(...(remote?.failures.map((f) => f.error) ?? []));
+      }
+      // the backup is good: no retry; deletes and copies are tried again by the next cycle
       if (failures.length) {
-        // the backup is good: no retry; the deletes are tried again by the next cycle
         context.onEvent?.({
           type: "warning",
           time: clock.now(),
           message: `Cleanup could not remove ${failures.length} file(s): ${failures.join("; ")}`,
         });
       }
-      const result: CycleResult = { outcome: "ok", backupId: meta.id, deleted, durationMs: 0 };
+      if (copyFailures.length) {
+        context.onEvent?.({
+          type: "warning",
+          time: clock.now(),
+          message: `Could not copy ${copyFailures.length} backup(s): ${copyFailures.join("; ")}`,
+        });
+      }
+      const errors = [
+        ...(failures.length ? [`cleanup: ${failures.join("; ")}`] : []),
+        ...(copyFailures.length ? [`copy: ${copyFailures.join("; ")}`] : []),
+      ];
       await recordAction(context, {
         action: "run",
         target: meta.id,
-        outcome: failures.length ? "failed" : "ok",
-        ...(failures.length ? { error: `cleanup: ${failures.join("; ")}` } : {}),
+        outcome: errors.length ? "failed" : "ok",
+        ...(errors.length ? { error: errors.join("; ") } : {}),
         details: { attempt, deleted, durationMs: elapsed() },
       });
-      return { ...result, durationMs: elapsed() };
+      return {
+        outcome: "ok",
+        backupId: meta.id,
+        deleted,
+        durationMs: elapsed(),
+        ...(copyFailures.length ? { copyFailures } : {}),
+      };
     });
   } catch (error) {
     if (error instanceof LockBusyError) return { outcome: "skipped", error };

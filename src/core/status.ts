@@ -3,8 +3,11 @@
  * and applies the health rules. Every front end (CLI, scheduler, API) asks here, so a monitor
  * and a person see the same verdict.
  */
-import { isGood, listBackups } from "./catalog.ts";
-import { leftovers, type ServiceContext, sizeOf } from "./backup_service.ts";
+import type { Storage } from "../storage/storage.ts";
+import { type CatalogEntry, isGood, listBackups } from "./catalog.ts";
+import type { DestinationFacts } from "./health_destinations.ts";
+import { leftovers, sizeOf } from "./cleanup.ts";
+import type { ServiceContext } from "./context.ts";
 import { BackupManagerError } from "./errors.ts";
 import {
   assessHealth,
@@ -22,6 +25,8 @@ import { readAudit } from "./audit.ts";
 export interface StatusOptions {
   /** Default {@linkcode DEFAULT_HEALTH_POLICY}. */
   policy?: HealthPolicy;
+  /** Further stores backups are copied to: each is listed and judged against the RPO. */
+  destinations?: Storage[];
 }
 
 /** What `status` prints: every figure, the verdict, every reason, and the thresholds applied. */
@@ -70,6 +75,9 @@ export async function getStatus(
       incompleteFiles: incomplete.length,
       databaseReachable,
       freeBytes: await storage.freeBytes(),
+      destinations: await Promise.all(
+        (options.destinations ?? []).map((d) => destinationFacts(d, backups)),
+      ),
       ...runs,
     },
     policy,
@@ -82,4 +90,27 @@ export async function getStatus(
     reasons: assessment.reasons,
     policy: { ...policy },
   };
+}
+
+/** What a destination's own listing says, against the primary store's backups. */
+async function destinationFacts(
+  storage: Storage,
+  primary: CatalogEntry[],
+): Promise<DestinationFacts> {
+  try {
+    const copies = await listBackups(storage);
+    const good = copies.filter(isGood);
+    const there = new Set(good.map((b) => b.id));
+    const newest = primary.find((b) => isGood(b) && b.type !== "pre-restore");
+    return {
+      location: storage.location,
+      goodCopies: good.length,
+      ...(good[0] ? { newestGoodAt: good[0].createdAt } : {}),
+      ...(newest && !there.has(newest.id) ? { missingNewest: newest.id } : {}),
+      incompleteFiles: (await leftovers(storage, copies)).length,
+    };
+  } catch (error) {
+    if (!(error instanceof BackupManagerError)) throw error;
+    return { location: storage.location, goodCopies: 0, incompleteFiles: 0, error: error.message };
+  }
 }

@@ -198,6 +198,8 @@ Deno.test("list in json format gives each backup's figures", async () => {
         pinned: false,
         pinnedAt: null,
         pinReason: null,
+        encrypted: false,
+        recipients: null,
       },
     );
   });

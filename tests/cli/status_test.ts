@@ -85,6 +85,7 @@ Deno.test("status --format json gives every figure of a healthy, verified store"
       recentMedianSize: null,
       freeBytes: 0,
       databaseReachable: true,
+      destinations: [],
       systemHealth: "healthy",
       reasons: [],
       policy: {

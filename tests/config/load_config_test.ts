@@ -37,6 +37,9 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
   assert.deepEqual({ ...config, timezone: "-" }, {
     database: "sqlite:./data/app.db",
     backupDir: "./backups",
+    copies: [],
+    s3: {},
+    encryption: { recipients: [] },
     timezone: "-",
     retention: {},
     schedule: { type: "full", verify: true, restoreTest: false, retries: 3, retryBackoff: "1m" },
@@ -169,7 +172,7 @@ const mistakes: { name: string; file?: unknown; env?: Record<string, string>; me
       name: "an unknown top-level key lists what is allowed when nothing is close",
       file: { colour: "blue" },
       message:
-        'Unknown setting "colour" in FILE (allowed here: database, backupDir, timezone, retention, schedule, health, notifications, log)',
+        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, timezone, retention, schedule, health, notifications, log)',
     },
     {
       name: "a negative count names the setting, the file and the value",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cleanup } from "../../src/core/backup_service.ts";
+import { cleanup } from "../../src/core/cleanup.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
 import { SqliteEngine } from "../../src/engines/sqlite/sqlite_engine.ts";
 import type { Storage } from "../../src/storage/storage.ts";

@@ -388,6 +388,7 @@ Deno.test("assessHealth() computes every figure status prints", () => {
     recentMedianSize: null,
     freeBytes: 12345,
     databaseReachable: true,
+    destinations: [],
   });
 });
 

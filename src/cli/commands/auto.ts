@@ -16,6 +16,7 @@ import { checkSchedule, type Schedule } from "../../core/schedule.ts";
 import { runScheduler } from "../../core/scheduler.ts";
 import { formatLogLine } from "../log.ts";
 import { policyOf } from "./cleanup.ts";
+import { destinationsFor } from "../destinations.ts";
 import { retentionSettings, withRetentionOptions } from "../retention_flags.ts";
 import { runReporterFor } from "../notifications.ts";
 
@@ -38,6 +39,8 @@ export interface AutoArgs {
   once: boolean;
   /** Schedule, retry, retention and log flags given; they win over env and the config file. */
   settings: SettingValue[];
+  /** `--copy-to` stores, on top of the configured `copies`. */
+  copyTo: string[];
   database?: string;
   dir?: string;
 }
@@ -62,6 +65,7 @@ export function parseAutoArgs(
       flagSetting("log.format", "--log-format", raw.logFormat),
     ],
     database: raw.database as string | undefined,
+    copyTo: Array.isArray(raw.copyTo) ? raw.copyTo as string[] : [],
     dir: raw.dir as string | undefined,
   };
 }
@@ -135,6 +139,7 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
     retryBackoffMs: parseDuration(config.schedule.retryBackoff)!,
     policy: policyOf(config),
     timeZone: config.timezone,
+    destinations: destinationsFor(config, deps, args.copyTo),
     stop: interrupts.stop,
     signal: interrupts.abort,
     onEvent,
@@ -142,7 +147,9 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
   await reporter.settled(); // pings and notifications of the last run go out before exiting
   if (result.interrupted) return ExitCode.Interrupted;
   if (!args.once || !result.last) return ExitCode.Ok;
-  if (result.last.outcome === "ok") return ExitCode.Ok;
+  if (result.last.outcome === "ok") {
+    return result.last.copyFailures ? ExitCode.Storage : ExitCode.Ok;
+  }
   const error = result.last.error;
   return error instanceof BackupManagerError ? error.exitCode : ExitCode.Failure;
 }
@@ -161,6 +168,12 @@ export function registerAuto(program: Command, deps: CommandDeps): void {
     .option("--retries <n>", "retries of a failed run (default 3)")
     .option("--retry-backoff <duration>", "wait before the first retry, doubling (default 1m)")
     .option("--log-format <format>", "human or json (env BACKUP_LOG_FORMAT)")
+    .option(
+      "--copy-to <dir|s3://bucket/prefix>",
+      'also copy each backup to this store (repeatable; config "copies")',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw, cmd: Command) => {
     const given = (name: string) => cmd.getOptionValueSource(name) === "cli";

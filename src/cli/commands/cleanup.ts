@@ -9,7 +9,8 @@ import {
   withLocationOptions,
 } from "../deps.ts";
 import type { SettingValue } from "../../config/environment.ts";
-import { cleanup, type CleanupReport } from "../../core/backup_service.ts";
+import { cleanup, type CleanupReport, lastCreateAttempt } from "../../core/cleanup.ts";
+import { destinationsFor } from "../destinations.ts";
 import { describePolicy, type RetentionPolicy } from "../../core/retention.ts";
 import type { Config } from "../../config/schema.ts";
 import { ExitCode } from "../../core/errors.ts";
@@ -24,7 +25,9 @@ backups, and the newest good backup of each type, are always kept. With no rule 
 deleted, and when the newest backup is not good nothing is deleted either. Backups that fail
 their checks never fill a rule's slot. Rules from the config file ("retention", with per-type and
 pre-restore rules) and the environment apply too; flags win over them rule by rule.
-Files left by interrupted runs (older than 15 minutes) are removed. --dry-run prints exactly what
+Each copy destination ("copies" in the config) is cleaned the same way, by its own "retention"
+(the general rules when it has none), from its own listing. Files left by interrupted runs (older
+than 15 minutes; on S3, multipart uploads never completed) are removed. --dry-run prints exactly what
 a real run would do. Exits ${ExitCode.Storage} when anything could not be removed.
 
 Examples:
@@ -63,15 +66,41 @@ export function policyOf(config: Config): RetentionPolicy {
 export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, [...locationFlags({ dir: args.dir }), ...args.settings]);
   const context = serviceContext(config, deps);
-  const options = { timeZone: config.timezone };
-  const report = args.dryRun
-    ? await cleanup(context, policyOf(config), { ...options, dryRun: true })
-    : await locked(context, "cleanup", () => cleanup(context, policyOf(config), options));
-  const policyText = describePolicy(report.policy, report.timeZone);
-  if (args.format === "json") deps.io.stdout(renderJson({ ...report, policyText }));
-  else deps.io.stdout(renderReport(report, policyText));
-  for (const failure of report.failures) deps.io.stderr(`Error: ${failure.error}\n`);
-  return report.failures.length > 0 ? ExitCode.Storage : 0;
+  const destinations = destinationsFor(config, deps);
+  const run = async () => {
+    const options = { timeZone: config.timezone, dryRun: args.dryRun };
+    const reports = [await cleanup(context, policyOf(config), options)];
+    // each destination by its own rules; a failed newest run holds deletes there too
+    const lastAttempt = await lastCreateAttempt(context.storage);
+    for (const destination of destinations) {
+      reports.push(
+        await cleanup({ ...context, storage: destination.storage }, destination.policy, {
+          ...options,
+          lastAttempt,
+        }),
+      );
+    }
+    return reports;
+  };
+  const reports = args.dryRun ? await run() : await locked(context, "cleanup", run);
+  const stores = [context.storage, ...destinations.map((d) => d.storage)];
+  const shown = reports.map((report, i) => ({
+    store: stores[i].location,
+    ...report,
+    policyText: describePolicy(report.policy, report.timeZone),
+  }));
+  if (args.format === "json") {
+    deps.io.stdout(renderJson(destinations.length ? shown : shown[0]));
+  } else {
+    deps.io.stdout(
+      shown.map((r) =>
+        (destinations.length ? `Store ${r.store}\n` : "") + renderReport(r, r.policyText)
+      ).join("\n"),
+    );
+  }
+  const failures = reports.flatMap((r) => r.failures);
+  for (const failure of failures) deps.io.stderr(`Error: ${failure.error}\n`);
+  return failures.length > 0 ? ExitCode.Storage : 0;
 }
 
 function renderReport(report: CleanupReport, policyText: string): string {

@@ -8,14 +8,21 @@ import {
   withLocationOptions,
 } from "../deps.ts";
 import { runReporterFor } from "../notifications.ts";
-import { checkDatabase, createBackup } from "../../core/backup_service.ts";
+import { checkDatabase, createBackup } from "../../core/create.ts";
+import { syncDestination, type SyncReport } from "../../core/copy.ts";
+import { describeSync, destinationsFor } from "../destinations.ts";
 import type { BackupMeta } from "../../core/backup_file.ts";
-import { LockBusyError, messageOf, UsageError } from "../../core/errors.ts";
+import { ExitCode, LockBusyError, messageOf, UsageError } from "../../core/errors.ts";
 import { formatBytes, formatCount, renderJson, renderTable } from "../format.ts";
 import { parseFormat } from "../settings.ts";
 import { progressReporter } from "../progress.ts";
 
 const HELP = `
+With --copy-to (or "copies" in the config), the new backup, and any good backup the destination
+lacks and its retention would keep, is copied there after it is written, checked against its
+SHA-256. A copy that fails leaves the local backup good, exits ${ExitCode.Storage} and is retried
+by the next run.
+
 With notifications configured, a run pings the healthchecks "start" URL first, then "success" or
 "fail", and notifies on failure (and on success, or a change of health, when asked); a
 notification that fails is a warning on stderr and never fails the backup.
@@ -24,6 +31,8 @@ Examples:
   $ backup-manager create
   $ backup-manager create --type schema --description "before migration 42"
   $ backup-manager create --pin --pin-reason "before the v2 upgrade"
+  $ backup-manager create --dir s3://acme-backups/db-1
+  $ backup-manager create --copy-to s3://acme-backups/db-1 --copy-to /mnt/usb/backups
   $ backup-manager create --database ./data/app.db --dir /var/backups/app --format json
   $ backup-manager create --database postgres://app@db.internal:5432/app --table 'public.*' \
       --exclude-table 'public.audit_*'
@@ -39,6 +48,8 @@ export interface CreateArgs {
   tables: string[];
   /** `--exclude-table` patterns (repeatable). */
   excludeTables: string[];
+  /** `--copy-to` stores, on top of the configured `copies`. */
+  copyTo: string[];
   format: "text" | "json";
   database?: string;
   dir?: string;
@@ -60,10 +71,21 @@ export function parseCreateArgs(raw: Record<string, unknown>): CreateArgs {
     ...(raw.pin === true ? { pin: reason ? { reason } : {} } : {}),
     tables: patterns(raw.table, "--table"),
     excludeTables: patterns(raw.excludeTable, "--exclude-table"),
+    copyTo: stores(raw.copyTo),
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
   };
+}
+
+function stores(value: unknown): string[] {
+  const list = Array.isArray(value) ? value as string[] : [];
+  if (list.some((p) => p.trim() === "")) {
+    throw new UsageError(
+      `Invalid value "" for --copy-to: expected a directory or s3://BUCKET/PREFIX`,
+    );
+  }
+  return list;
 }
 
 function patterns(value: unknown, flag: string): string[] {
@@ -80,13 +102,15 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
   const context = serviceContext(config, deps);
   const reporter = runReporterFor(config, context, deps);
   const progress = progressReporter(deps.io, args.format === "text");
+  const destinations = destinationsFor(config, deps, args.copyTo);
   let meta: BackupMeta;
+  const copies: SyncReport[] = [];
   await reporter.started();
   try {
     try {
       await checkDatabase(context); // before the lock: a mistyped path creates no directory
-      meta = await locked(context, "create", () =>
-        createBackup(context, {
+      meta = await locked(context, "create", async () => {
+        const created = await createBackup(context, {
           type: args.type,
           description: args.description,
           pin: args.pin,
@@ -94,7 +118,17 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
           excludeTables: args.excludeTables,
           onProgress: progress.dump,
           signal: deps.interrupts.abort,
-        }));
+        });
+        for (const destination of destinations) {
+          copies.push(
+            await syncDestination(context, destination, {
+              timeZone: config.timezone,
+              signal: deps.interrupts.abort,
+            }),
+          );
+        }
+        return created;
+      });
     } finally {
       progress.done();
     }
@@ -103,10 +137,16 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
     if (!(error instanceof LockBusyError)) await reporter.failed(messageOf(error));
     throw error;
   }
-  await reporter.succeeded(meta.id);
+  const described = copies.map(describeSync);
+  const copyErrors = described.flatMap((d) => d.errors);
+  if (copyErrors.length > 0) {
+    await reporter.failed(`Backup ${meta.id} was created, but: ${copyErrors.join("; ")}`);
+  } else await reporter.succeeded(meta.id);
+  for (const error of copyErrors) deps.io.stderr(`Error: ${error}\n`);
+  const code = copyErrors.length > 0 ? ExitCode.Storage : 0;
   if (args.format === "json") {
-    deps.io.stdout(renderJson(meta));
-    return 0;
+    deps.io.stdout(renderJson(destinations.length ? { ...meta, copies } : meta));
+    return code;
   }
   deps.io.stdout(
     `Created backup ${meta.id}${meta.pinned ? " (pinned: cleanup never deletes it)" : ""}\n` +
@@ -120,10 +160,14 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
       (meta.migration
         ? `  migration   ${meta.migration.version} (${meta.migration.table})\n`
         : "") +
+      (meta.file.encryption
+        ? `  encrypted   age, for ${meta.file.encryption.recipients.join(", ")}\n`
+        : "") +
       "\n" +
-      renderTable(["table", "rows"], meta.tables.map((t) => [t.name, t.rows])),
+      renderTable(["table", "rows"], meta.tables.map((t) => [t.name, t.rows])) +
+      described.flatMap((d) => d.lines).map((line) => line + "\n").join(""),
   );
-  return 0;
+  return code;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -145,6 +189,12 @@ export function registerCreate(program: Command, deps: CommandDeps): void {
       [],
     )
     .option("--exclude-table <pattern>", "leave out tables matching (repeatable)", collect, [])
+    .option(
+      "--copy-to <dir|s3://bucket/prefix>",
+      'also copy the backup to this store (repeatable; config "copies")',
+      collect,
+      [],
+    )
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw) => {

@@ -7,7 +7,8 @@ import { parseCount, parseFormat } from "../settings.ts";
 const HELP = `
 Examples:
   $ backup-manager list
-  $ backup-manager list --limit 50 --format json`;
+  $ backup-manager list --limit 50 --format json
+  $ backup-manager list --dir s3://acme-backups/db-1`;
 
 /** Typed arguments of `list`. */
 export interface ListArgs {
@@ -48,6 +49,8 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
       pinned: b.meta?.pinned === true,
       pinnedAt: b.meta?.pinnedAt ?? null,
       pinReason: b.meta?.pinReason ?? null,
+      encrypted: b.meta ? b.meta.file.encryption !== undefined : null,
+      recipients: b.meta?.file.encryption?.recipients ?? null,
     }))));
     return 0;
   }
@@ -67,7 +70,9 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
         ? (b.meta?.verification
           ? `verified ${b.meta.verification.restoreTest ? "(restore)" : ""}`.trim()
           : "ok")
-        : "DAMAGED") + (b.meta?.pinned ? ", pinned" : ""),
+        : "DAMAGED") +
+      (b.meta?.file.encryption ? ", encrypted" : "") +
+      (b.meta?.pinned ? ", pinned" : ""),
       [b.meta?.description, b.meta?.pinReason ? `pinned: ${b.meta.pinReason}` : undefined]
         .filter(Boolean).join("; "),
     ]),

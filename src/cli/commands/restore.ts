@@ -1,6 +1,12 @@
 import type { Command } from "commander";
-import { type CommandDeps, contextFor, locked, withLocationOptions } from "../deps.ts";
-import { planRestore, restoreBackup } from "../../core/backup_service.ts";
+import {
+  type CommandDeps,
+  contextFor,
+  locked,
+  withIdentityOption,
+  withLocationOptions,
+} from "../deps.ts";
+import { planRestore, restoreBackup } from "../../core/restore.ts";
 import { RefusedError } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseFormat } from "../settings.ts";
@@ -10,6 +16,9 @@ const HELP = `
 The id may be any part of a backup id that matches exactly one backup.
 Replacing an existing database asks for confirmation on a terminal; without a terminal (cron,
 scripts) --force is required. A "pre-restore" safety backup of the target is taken first.
+The data file's size and SHA-256 are checked before anything is touched, from any store
+(--dir may be s3://BUCKET/PREFIX). Encrypted backups need the age identity file (--identity or
+BACKUP_AGE_IDENTITY_FILE).
 
 PostgreSQL: --to names a database on the same server (or is a full URL). A target that holds
 objects is refused unless --clean, which drops the objects the backup contains first, in the
@@ -19,6 +28,8 @@ Examples:
   $ backup-manager restore 20261123T1015 --dry-run
   $ backup-manager restore full_20261123T101500123Z --force
   $ backup-manager restore 1123T10 --to ./restored.db
+  $ backup-manager restore full_20261202T0300 --dir s3://acme-backups/db-1 --to ./restored.db --force
+  $ backup-manager restore 1202T03 --identity ~/.config/backup-manager/key.txt --force
   $ backup-manager restore 1123T10 --database postgres://app@db/app --to app_copy --create
   $ backup-manager restore 1123T10 --database postgres://app@db/app --clean --force`;
 
@@ -35,6 +46,8 @@ export interface RestoreArgs {
   format: "text" | "json";
   database?: string;
   dir?: string;
+  /** `--identity`: the age identity file for encrypted backups. */
+  identity?: string;
 }
 
 /** Checks and types the raw options of `restore`. */
@@ -52,6 +65,7 @@ export function parseRestoreArgs(id: string, raw: Record<string, unknown>): Rest
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
+    identity: raw.identity as string | undefined,
   };
 }
 
@@ -67,6 +81,7 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
     clean: args.clean,
     // a dry run or a prompt must not vouch for a damaged backup; a forced run checks in restore
     checkData: args.dryRun || (!args.force && io.isTerminal),
+    dryRun: args.dryRun,
   });
   if (args.dryRun) {
     if (args.format === "json") {
@@ -164,7 +179,7 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
     .option("--no-privileges", "PostgreSQL: skip GRANT and REVOKE")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
-  withLocationOptions(command).action(async (id, raw) => {
+  withLocationOptions(withIdentityOption(command)).action(async (id, raw) => {
     deps.setExitCode(await runRestore(parseRestoreArgs(id, raw), deps));
   });
 }

@@ -14,12 +14,15 @@ import { severity } from "../../core/health.ts";
 import { formatAge } from "../../core/units.ts";
 import { formatBytes, renderJson } from "../format.ts";
 import { parseFormat } from "../settings.ts";
+import { destinationsFor } from "../destinations.ts";
 
 const HELP = `
 Health is the worst of its rules: the newest good backup's age against the RPO (warning past it,
 critical past twice it), the last run and failures in a row, the newest verified backup's age,
 a newest full backup far smaller than the recent ones, free space in the backup directory,
-damaged backups, files left by interrupted runs, and whether the database answers.
+damaged backups, files left by interrupted runs, and whether the database answers; for each copy
+destination ("copies"), its newest good copy against the RPO, whether it lacks the newest
+backup, and uploads left incomplete there.
 
 With --check the exit code is the verdict, as monitoring plugins report it: 0 healthy,
 1 warning, 2 critical; one line per reason. Without it, status exits 0 unless it cannot run.
@@ -55,7 +58,10 @@ export function parseStatusArgs(raw: Record<string, string | boolean | undefined
 export async function runStatus(args: StatusArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, locationFlags(args));
   const context = serviceContext(config, deps);
-  const report = await getStatus(context, { policy: healthPolicyOf(config.health) });
+  const report = await getStatus(context, {
+    policy: healthPolicyOf(config.health),
+    destinations: destinationsFor(config, deps).map((d) => d.storage),
+  });
   if (args.check) {
     await notifyHealthChange(
       context.storage,
@@ -123,6 +129,17 @@ function renderText(r: StatusReport): string {
       : "") +
     row("free space", r.freeBytes === null ? "unknown" : formatBytes(r.freeBytes)) +
     row("database", r.databaseReachable ? "reachable" : "cannot be reached") +
+    r.destinations.map((d) =>
+      row(
+        "copy",
+        `${d.location}: ` + (d.error
+          ? "cannot be read"
+          : d.newestGoodCopyDate
+          ? `${d.goodCopies} good, newest ${d.newestGoodCopyDate}${age(d.newestGoodCopyAgeMs)}` +
+            (d.missingNewest ? ` (lacks ${d.missingNewest})` : "")
+          : "no copy yet"),
+      )
+    ).join("") +
     row("health", r.systemHealth) +
     r.reasons.map((reason) => `    - ${reason.level}: ${reason.message}\n`).join("");
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
-import { verifyBackup, type VerifyResult } from "../../core/backup_service.ts";
+import { type CommandDeps, contextFor, withIdentityOption, withLocationOptions } from "../deps.ts";
+import { verifyBackup, type VerifyResult } from "../../core/verify.ts";
 import { listBackups } from "../../core/catalog.ts";
 import { ExitCode, UsageError } from "../../core/errors.ts";
 import { renderJson } from "../format.ts";
@@ -8,13 +8,15 @@ import { parseFormat } from "../settings.ts";
 
 const HELP = `
 Checks the sidecar (schema, self-checksum), the data file's size and SHA-256, and that the gzip
-stream is whole. --restore-test also restores into a scratch database (SQLite: then runs integrity_check; PostgreSQL:
+stream is whole (encrypted backups: decrypted with --identity first; without an identity only
+the stored bytes' size and checksum are checked). --restore-test also restores into a scratch database (SQLite: then runs integrity_check; PostgreSQL:
 a scratch database on the same server, dropped afterwards) and compares row counts with the sidecar. The outcome is recorded in the sidecar. Exits ${ExitCode.Integrity}
 when any backup fails.
 
 Examples:
   $ backup-manager verify full_20261123T101500123Z
-  $ backup-manager verify --all --restore-test`;
+  $ backup-manager verify --all --restore-test
+  $ backup-manager verify --all --dir s3://acme-backups/db-1 --identity key.txt`;
 
 /** Typed arguments of `verify`. */
 export interface VerifyArgs {
@@ -24,6 +26,8 @@ export interface VerifyArgs {
   format: "text" | "json";
   database?: string;
   dir?: string;
+  /** `--identity`: the age identity file for encrypted backups. */
+  identity?: string;
 }
 
 /** Checks and types the raw options of `verify`. */
@@ -39,6 +43,7 @@ export function parseVerifyArgs(id: string | undefined, raw: Record<string, unkn
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
+    identity: raw.identity as string | undefined,
   };
 }
 
@@ -76,7 +81,7 @@ export function registerVerify(program: Command, deps: CommandDeps): void {
     .option("--restore-test", "restore into a scratch database and compare row counts")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
-  withLocationOptions(command).action(async (id, raw) => {
+  withLocationOptions(withIdentityOption(command)).action(async (id, raw) => {
     deps.setExitCode(await runVerify(parseVerifyArgs(id, raw), deps));
   });
 }

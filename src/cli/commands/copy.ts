@@ -1,0 +1,116 @@
+import type { Command } from "commander";
+import {
+  type CommandDeps,
+  locationFlags,
+  locked,
+  serviceContext,
+  settingsFor,
+  storageFor,
+  withLocationOptions,
+} from "../deps.ts";
+import { copyBackup, type CopyResult } from "../../core/copy.ts";
+import { audited } from "../../core/context.ts";
+import { ExitCode, UsageError } from "../../core/errors.ts";
+import { formatBytes, renderJson } from "../format.ts";
+import { parseFormat } from "../settings.ts";
+import { progressReporter } from "../progress.ts";
+
+const HELP = `
+Copies one backup between the backup store (--dir, BACKUP_DIR or "backupDir") and another store:
+--to uploads it there, --from downloads it into the backup store. The data file is streamed,
+checked against the sidecar's size and SHA-256 on the way (a damaged source is refused and
+nothing is kept), and the sidecar is written last, so an interrupted copy never lists as a
+backup. Encrypted backups are copied as they are (no key is needed). A backup the other store
+already holds is left alone. Exits ${ExitCode.Storage} when a store cannot be read or written.
+
+Examples:
+  $ backup-manager copy full_20261202T030000123Z --to s3://acme-backups/db-1
+  $ backup-manager copy 1202T03 --from s3://acme-backups/db-1
+  $ backup-manager copy 1202T03 --from s3://acme-backups/db-1 --dir /srv/restore-area`;
+
+/** Typed arguments of `copy`. */
+export interface CopyArgs {
+  id: string;
+  /** The other store, and which way the backup goes. */
+  other: { direction: "to" | "from"; url: string };
+  format: "text" | "json";
+  dir?: string;
+}
+
+/** Checks and types the raw options of `copy`. */
+export function parseCopyArgs(id: string, raw: Record<string, unknown>): CopyArgs {
+  const to = raw.to as string | undefined;
+  const from = raw.from as string | undefined;
+  if ((to === undefined) === (from === undefined)) {
+    throw new UsageError(
+      "Cannot copy: give --to STORE (upload) or --from STORE (download), not both, not neither",
+    );
+  }
+  const url = (to ?? from)!;
+  if (url.trim() === "") {
+    throw new UsageError(
+      `Invalid value "" for --${
+        to !== undefined ? "to" : "from"
+      }: expected a directory or s3://BUCKET/PREFIX`,
+    );
+  }
+  return {
+    id,
+    other: { direction: to !== undefined ? "to" : "from", url },
+    format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
+    dir: raw.dir as string | undefined,
+  };
+}
+
+/** Copies one backup to or from another store. */
+export async function runCopy(args: CopyArgs, deps: CommandDeps): Promise<number> {
+  const config = settingsFor(deps, locationFlags({ dir: args.dir }));
+  const context = serviceContext(config, deps);
+  const other = storageFor(args.other.url, config, deps);
+  const [from, to] = args.other.direction === "to"
+    ? [context.storage, other]
+    : [other, context.storage];
+  const progress = progressReporter(deps.io, args.format === "text");
+  let result: CopyResult;
+  try {
+    result = await locked(context, "copy", () =>
+      audited(context, "copy", args.id, async () => {
+        const copied = await copyBackup(from, to, args.id, {
+          onProgress: progress.bytes,
+          signal: deps.interrupts.abort,
+        });
+        return {
+          result: copied,
+          target: copied.id,
+          details: { from: copied.from, to: copied.to, bytes: copied.bytes },
+        };
+      }));
+  } finally {
+    progress.done();
+  }
+  if (args.format === "json") deps.io.stdout(renderJson(result));
+  else if (result.alreadyThere) {
+    deps.io.stdout(`${result.to} already holds ${result.id}: nothing was copied\n`);
+  } else {
+    deps.io.stdout(
+      `Copied ${result.id} from ${result.from} to ${result.to} (${
+        formatBytes(result.bytes)
+      }, checksum verified)\n`,
+    );
+  }
+  return 0;
+}
+
+/** Registers `copy`. */
+export function registerCopy(program: Command, deps: CommandDeps): void {
+  const command = program.command("copy")
+    .description("copy a backup to (--to) or from (--from) another store, checksum verified")
+    .argument("<id>", "backup id, or any part of one that matches exactly one backup")
+    .option("--to <dir|s3://bucket/prefix>", "upload the backup to this store")
+    .option("--from <dir|s3://bucket/prefix>", "download the backup from this store")
+    .option("--format <format>", "text or json", "text")
+    .addHelpText("after", HELP);
+  withLocationOptions(command, false).action(async (id, raw) => {
+    deps.setExitCode(await runCopy(parseCopyArgs(id, raw), deps));
+  });
+}

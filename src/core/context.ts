@@ -1,0 +1,64 @@
+import type { Engine } from "../engines/engine.ts";
+import type { Storage } from "../storage/storage.ts";
+import type { Clock } from "./clock.ts";
+import { messageOf } from "./errors.ts";
+import { type Actor, type AuditEntry, isRefusal, recordAction } from "./audit.ts";
+import type { EventListener } from "./events.ts";
+
+export { type Clock, systemClock } from "./clock.ts";
+
+/** What every service function works on. */
+export interface ServiceContext {
+  storage: Storage;
+  engine: Engine;
+  /** The database location (path or URL) this context backs up. */
+  database: string;
+  clock: Clock;
+  /** Who acts, for the audit log. Default `cli`. */
+  actor?: Actor;
+  /** Receives every audited action, and warnings that did not fail the action. */
+  onEvent?: EventListener;
+  /** Public-key encryption of new backups, and where the key to read them is. */
+  encryption?: EncryptionSettings;
+  /**
+   * Directory of the run lock. Default `storage.location`; an object store has no files, so its
+   * lock lives on this machine (see `lockDirectoryFor`).
+   */
+  lockDirectory?: string;
+}
+
+/** Which keys new backups are encrypted for, and which identity file decrypts them. */
+export interface EncryptionSettings {
+  /** age recipients (`age1…`); empty: new backups are not encrypted. */
+  recipients: string[];
+  /** An age identity file (`age-keygen` output) for restores and restore tests. */
+  identityFile?: string;
+}
+
+/**
+ * Runs an action and records it in the audit log: success with what `fn` reports, failure with
+ * its one-line message. Refusals are not recorded ({@linkcode isRefusal}).
+ */
+export async function audited<T>(
+  context: ServiceContext,
+  action: AuditEntry["action"],
+  target: string,
+  fn: () => Promise<{ result: T; target?: string; details?: Record<string, unknown> }>,
+): Promise<T> {
+  let done;
+  try {
+    done = await fn();
+  } catch (error) {
+    if (!isRefusal(error)) {
+      await recordAction(context, { action, target, outcome: "failed", error: messageOf(error) });
+    }
+    throw error;
+  }
+  await recordAction(context, {
+    action,
+    target: done.target ?? target,
+    outcome: "ok",
+    ...(done.details ? { details: done.details } : {}),
+  });
+  return done.result;
+}

@@ -1,0 +1,232 @@
+/**
+ * Copies of backups in other stores: one backup copied byte for byte (`copy --to/--from`), and
+ * a destination brought up to date with the primary store (`create --copy-to`, `copies`, `auto`).
+ * The data goes first and is checked against the sidecar on the way; the sidecar, unchanged,
+ * goes last, so a copy that dies midway never lists as a backup at the destination.
+ */
+import type { Storage } from "../storage/storage.ts";
+import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
+import { type CatalogEntry, findBackup, isGood, listBackups, readAll } from "./catalog.ts";
+import { BackupManagerError, InterruptedError, messageOf, RefusedError } from "./errors.ts";
+import { recordAction } from "./audit.ts";
+import type { ServiceContext } from "./context.ts";
+import { applyRetention, isEmptyPolicy, type RetentionPolicy } from "./retention.ts";
+import { readChecked } from "./stored_data.ts";
+
+/** One further store new backups are copied to, with its own retention. */
+export interface Destination {
+  storage: Storage;
+  /** Rules for the destination's own cleanup; also decide which missing backups are worth copying. */
+  policy: RetentionPolicy;
+}
+
+/** What one copy did. */
+export interface CopyResult {
+  id: string;
+  from: string;
+  to: string;
+  /** Bytes of data copied; 0 when the destination already held the backup. */
+  bytes: number;
+  /** The destination already held this backup (same sidecar): nothing was written. */
+  alreadyThere: boolean;
+}
+
+/** Options of {@linkcode copyBackup}. */
+export interface CopyOptions {
+  /** Called with the bytes copied so far. */
+  onProgress?: (bytes: number) => void;
+  /** Abandons the copy (nothing is kept at the destination) when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Copies the backup `query` names from `from` to `to`: the data file streamed and checked
+ * against the sidecar's size and SHA-256 before it is committed (a damaged source is refused and
+ * nothing is kept), then the sidecar, byte for byte. A backup the destination already holds is
+ * left alone; the same id with other content is refused.
+ */
+export async function copyBackup(
+  from: Storage,
+  to: Storage,
+  query: string,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  const entry = await findBackup(from, query);
+  const sidecar = await readAll(from, metaKey(entry.id));
+  const meta = parseMeta(sidecar, entry.id);
+  const result = { id: meta.id, from: from.location, to: to.location };
+  const existing = await existingMeta(to, meta.id);
+  if (existing !== "absent" && existing !== "damaged") {
+    if (existing.file.sha256 === meta.file.sha256) {
+      return { ...result, bytes: 0, alreadyThere: true };
+    }
+    throw new RefusedError(
+      `Cannot copy backup "${meta.id}" to "${to.location}": it holds a different backup of the same id (remove it there first)`,
+    );
+  }
+  const bytes = await copyData(from, to, meta, options);
+  // a damaged sidecar there is replaced by the good one
+  const writer = await to.create(metaKey(meta.id), { overwrite: existing === "damaged" });
+  try {
+    await writer.write(sidecar);
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    await to.remove(meta.file.name).catch(() => {});
+    throw error;
+  }
+  return { ...result, bytes, alreadyThere: false };
+}
+
+async function existingMeta(
+  storage: Storage,
+  id: string,
+): Promise<BackupMeta | "absent" | "damaged"> {
+  const listed = (await storage.list()).some((e) => e.key === metaKey(id));
+  if (!listed) return "absent";
+  try {
+    return parseMeta(await readAll(storage, metaKey(id)), id);
+  } catch (error) {
+    if (!(error instanceof BackupManagerError)) throw error;
+    return "damaged";
+  }
+}
+
+async function copyData(
+  from: Storage,
+  to: Storage,
+  meta: BackupMeta,
+  options: CopyOptions,
+): Promise<number> {
+  // a data file without its sidecar (a copy that died) is not a backup: replace it
+  const writer = await to.create(meta.file.name, { overwrite: true });
+  let bytes = 0;
+  try {
+    for await (const chunk of await readChecked(from, meta, "copy")) {
+      if (options.signal?.aborted) {
+        throw new InterruptedError(
+          `Stopped copying backup "${meta.id}": interrupted, nothing was kept in "${to.location}"`,
+        );
+      }
+      await writer.write(chunk);
+      bytes += chunk.length;
+      options.onProgress?.(bytes);
+    }
+    await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return bytes;
+}
+
+/** What bringing one destination up to date did. */
+export interface SyncReport {
+  destination: string;
+  copied: CopyResult[];
+  /** Good backups of the primary store the destination's retention would not keep anyway. */
+  skipped: string[];
+  failures: { id: string; error: string }[];
+  /** Set when the destination could not even be listed. */
+  error?: string;
+}
+
+/**
+ * Backups worth copying to a destination: good full and schema backups of the primary that the
+ * destination lacks, and that its retention would keep once there (copying what the next cleanup
+ * deletes is wasted transfer). Newest first, so the freshest recovery point lands first.
+ */
+export function missingBackups(
+  primary: CatalogEntry[],
+  destination: CatalogEntry[],
+  policy: RetentionPolicy,
+  now: Date,
+  timeZone: string,
+): { copy: CatalogEntry[]; skip: CatalogEntry[] } {
+  const there = new Set(destination.filter(isGood).map((b) => b.id));
+  const missing = primary.filter((b) => isGood(b) && b.type !== "pre-restore" && !there.has(b.id));
+  if (isEmptyPolicy(policy)) return { copy: missing, skip: [] };
+  const plan = applyRetention(
+    [
+      ...destination.filter((b) => !missing.some((m) => m.id === b.id)),
+      ...missing,
+    ].map((b) => ({
+      id: b.id,
+      type: b.type,
+      createdAt: b.createdAt,
+      good: isGood(b),
+      pinned: b.meta?.pinned === true,
+    })),
+    policy,
+    now,
+    timeZone,
+  );
+  const kept = new Set(plan.decisions.filter((d) => d.action === "keep").map((d) => d.id));
+  return {
+    copy: missing.filter((b) => kept.has(b.id)),
+    skip: missing.filter((b) => !kept.has(b.id)),
+  };
+}
+
+/**
+ * Copies to `destination` every backup of the context's store that it lacks
+ * ({@linkcode missingBackups}); each copy is audited in the primary store's log. A failure is
+ * reported, never thrown: the primary's backups stay good and the next run copies what is missing.
+ */
+export async function syncDestination(
+  context: ServiceContext,
+  destination: Destination,
+  options: CopyOptions & { timeZone?: string } = {},
+): Promise<SyncReport> {
+  const report: SyncReport = {
+    destination: destination.storage.location,
+    copied: [],
+    skipped: [],
+    failures: [],
+  };
+  let plan;
+  try {
+    plan = missingBackups(
+      await listBackups(context.storage),
+      await listBackups(destination.storage),
+      destination.policy,
+      context.clock.now(),
+      options.timeZone ?? "UTC",
+    );
+  } catch (error) {
+    if (!(error instanceof BackupManagerError)) throw error;
+    report.error = error.message;
+    await recordAction(context, {
+      action: "copy",
+      target: destination.storage.location,
+      outcome: "failed",
+      error: error.message,
+    });
+    return report;
+  }
+  report.skipped = plan.skip.map((b) => b.id);
+  for (const backup of plan.copy) {
+    if (options.signal?.aborted) break;
+    try {
+      const copied = await copyBackup(context.storage, destination.storage, backup.id, options);
+      report.copied.push(copied);
+      await recordAction(context, {
+        action: "copy",
+        target: backup.id,
+        outcome: "ok",
+        details: { to: copied.to, bytes: copied.bytes },
+      });
+    } catch (error) {
+      if (!(error instanceof BackupManagerError)) throw error;
+      report.failures.push({ id: backup.id, error: messageOf(error) });
+      await recordAction(context, {
+        action: "copy",
+        target: backup.id,
+        outcome: "failed",
+        error: messageOf(error),
+        details: { to: destination.storage.location },
+      });
+    }
+  }
+  return report;
+}

@@ -1,0 +1,188 @@
+import { createHash } from "node:crypto";
+import type { DumpProgress } from "../engines/engine.ts";
+import type { Storage } from "../storage/storage.ts";
+import {
+  backupId,
+  type BackupMeta,
+  type BackupType,
+  dataKey,
+  dataKeys,
+  encryptedDataKey,
+  FORMAT_VERSION,
+  metaKey,
+  parseMeta,
+  serializeMeta,
+  TOOL,
+  type UnsealedMeta,
+} from "./backup_file.ts";
+import { writeMeta } from "./catalog.ts";
+import { GzipCompressor } from "./compressor.ts";
+import { createEncryptor, recipientFingerprint } from "./crypto/age.ts";
+import { DatabaseNotFoundError, InterruptedError } from "./errors.ts";
+import { audited, type ServiceContext } from "./context.ts";
+
+/** Options of {@linkcode createBackup}. */
+export interface CreateBackupOptions {
+  /** Default `full`. */
+  type?: BackupType;
+  description?: string;
+  /** Pin the new backup, so no retention policy deletes it. */
+  pin?: { reason?: string };
+  /** Database to back up; default the context's. */
+  database?: string;
+  /** Only tables matching these patterns (see `DumpOptions.tables`). */
+  tables?: string[];
+  /** Leave out tables matching these patterns. */
+  excludeTables?: string[];
+  onProgress?: (progress: DumpProgress) => void;
+  /** Abandons the backup (nothing is kept) and throws {@linkcode InterruptedError} when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Dumps the database to `<id>.sql.gz` (gzip on a worker, SHA-256 while writing; with encryption
+ * recipients, `<id>.sql.gz.age`, encrypted after compression) and then writes the sidecar. Both are written under temporary names and renamed into place, the sidecar last,
+ * so a run that dies at any moment leaves nothing that lists as a backup.
+ */
+export async function createBackup(
+  context: ServiceContext,
+  options: CreateBackupOptions = {},
+): Promise<BackupMeta> {
+  const database = options.database ?? context.database;
+  return await audited(context, "create", context.engine.redact(database), async () => {
+    const meta = await writeBackup(context, database, options);
+    return {
+      result: meta,
+      target: meta.id,
+      details: {
+        type: meta.type,
+        tables: meta.totals.tables,
+        rows: meta.totals.rows,
+        bytes: meta.sizes.compressed,
+        durationMs: meta.durationMs,
+      },
+    };
+  });
+}
+
+/**
+ * Throws {@linkcode DatabaseNotFoundError} unless the database exists. Front ends call it before
+ * taking the lock, so a mistyped path touches nothing, not even the backup directory.
+ */
+export async function checkDatabase(
+  context: ServiceContext,
+  database: string = context.database,
+): Promise<void> {
+  if (!(await context.engine.exists(database))) {
+    throw new DatabaseNotFoundError(
+      `Cannot back up "${
+        context.engine.redact(database)
+      }": the database does not exist (check --database or DATABASE_URL)`,
+    );
+  }
+}
+
+async function writeBackup(
+  context: ServiceContext,
+  database: string,
+  options: CreateBackupOptions,
+): Promise<BackupMeta> {
+  const { storage, engine, clock } = context;
+  const type = options.type ?? "full";
+  const interrupted = () =>
+    new InterruptedError(
+      `Stopped backing up "${engine.redact(database)}": interrupted, nothing was kept`,
+    );
+  if (options.signal?.aborted) throw interrupted();
+  await checkDatabase(context, database);
+  const started = clock.now();
+  const id = await freeId(storage, type, started);
+  const recipients = context.encryption?.recipients ?? [];
+  const name = recipients.length > 0 ? encryptedDataKey(id) : dataKey(id);
+  const writer = await storage.create(name);
+  const hash = createHash("sha256");
+  let compressed = 0;
+  const store = async (chunk: Uint8Array) => {
+    hash.update(chunk);
+    compressed += chunk.length;
+    await writer.write(chunk);
+  };
+  // gzip first, then age: ciphertext does not compress
+  const encryptor = recipients.length > 0 ? createEncryptor(recipients, store) : undefined;
+  const compressor = new GzipCompressor(6, encryptor ? (chunk) => encryptor.write(chunk) : store);
+  let raw = 0;
+  try {
+    const summary = await engine.dump(database, (chunk) => {
+      if (options.signal?.aborted) throw interrupted();
+      raw += chunk.length;
+      return compressor.write(chunk);
+    }, {
+      type: type === "schema" ? "schema" : "full",
+      tables: options.tables,
+      excludeTables: options.excludeTables,
+      onProgress: options.onProgress,
+    });
+    await compressor.end();
+    await encryptor?.end();
+    const finished = clock.now();
+    const meta: UnsealedMeta = {
+      formatVersion: FORMAT_VERSION,
+      id,
+      type,
+      engine: engine.kind,
+      ...(options.description ? { description: options.description } : {}),
+      database: summary.database,
+      createdAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: Math.max(0, finished.getTime() - started.getTime()),
+      tool: { ...TOOL },
+      engineVersion: summary.engineVersion,
+      runtime: `deno ${Deno.version.deno}`,
+      settings: summary.settings,
+      tables: summary.tables,
+      totals: {
+        tables: summary.tables.length,
+        rows: summary.tables.reduce((sum, t) => sum + t.rows, 0),
+      },
+      sizes: { raw, compressed },
+      file: {
+        name,
+        compression: "gzip",
+        sha256: hash.digest("hex"),
+        ...(recipients.length > 0
+          ? { encryption: { format: "age", recipients: recipients.map(recipientFingerprint) } }
+          : {}),
+      },
+      ...(summary.migration ? { migration: summary.migration } : {}),
+      ...(options.pin
+        ? {
+          pinned: true,
+          pinnedAt: finished.toISOString(),
+          ...(options.pin.reason ? { pinReason: options.pin.reason } : {}),
+        }
+        : {}),
+    };
+    await writer.commit();
+    try {
+      await writeMeta(storage, meta, false);
+    } catch (error) {
+      await storage.remove(name).catch(() => {});
+      throw error;
+    }
+    return parseMeta(serializeMeta(meta), id);
+  } catch (error) {
+    compressor.abort();
+    encryptor?.abort();
+    await writer.abort();
+    throw error;
+  }
+}
+
+/** An id not yet used in the store (two backups in the same millisecond get distinct ids). */
+async function freeId(storage: Storage, type: BackupType, at: Date): Promise<string> {
+  const keys = new Set((await storage.list()).map((e) => e.key));
+  for (let offset = 0;; offset++) {
+    const id = backupId(type, new Date(at.getTime() + offset));
+    if (!keys.has(metaKey(id)) && !dataKeys(id).some((key) => keys.has(key))) return id;
+  }
+}

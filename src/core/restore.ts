@@ -1,0 +1,196 @@
+import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
+import { findBackup, readAll } from "./catalog.ts";
+import { InterruptedError, RefusedError } from "./errors.ts";
+import { checkChecksum, identitiesFor, readSqlGz } from "./stored_data.ts";
+import { audited, type ServiceContext } from "./context.ts";
+import { createBackup } from "./create.ts";
+
+/** Options of {@linkcode restoreBackup} and {@linkcode planRestore}. */
+export interface RestoreBackupOptions {
+  /** Target database; default the context's database. */
+  to?: string;
+  /** Replace an existing target without asking (callers ask first on a terminal). */
+  force?: boolean;
+  /** PostgreSQL: drop the backup's objects in the target first (see `RestoreOptions.clean`). */
+  clean?: boolean;
+  /** PostgreSQL: create the target database if it does not exist. */
+  create?: boolean;
+  /** PostgreSQL: skip ownership statements. */
+  noOwner?: boolean;
+  /** PostgreSQL: skip GRANT/REVOKE statements. */
+  noPrivileges?: boolean;
+  onProgress?: (bytes: number) => void;
+  /** Abandons the restore (the target stays as it was) and throws when aborted. */
+  signal?: AbortSignal;
+  /** {@linkcode planRestore} only: a dry run, which needs no identity for encrypted backups. */
+  dryRun?: boolean;
+  /**
+   * {@linkcode planRestore} only: also check the data file's size and SHA-256, as the restore
+   * itself will, so a dry run or a confirmation prompt never offers a damaged backup. Default
+   * `false` (a restore that follows checks anyway).
+   */
+  checkData?: boolean;
+}
+
+/** What a restore would do: `restore --dry-run`. */
+export interface RestorePlan {
+  id: string;
+  target: string;
+  targetExists: boolean;
+  /** Whether the restore changes an existing database (it needs --force or confirmation). */
+  replaces: boolean;
+  /** A non-empty PostgreSQL target without `clean`: the restore would be refused. */
+  needsClean: boolean;
+  meta: BackupMeta;
+  migration: { backup?: string; current?: string };
+  tables: { name: string; backupRows: number | null; currentRows: number | null }[];
+}
+
+/** Reads the backup and the target and compares them; changes nothing. */
+export async function planRestore(
+  context: ServiceContext,
+  query: string,
+  options: RestoreBackupOptions = {},
+): Promise<RestorePlan> {
+  const { storage, engine } = context;
+  const entry = await findBackup(storage, query);
+  const meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
+  if (options.checkData) await checkChecksum(storage, meta);
+  // an encrypted backup without its key is refused before any prompt, not after
+  if (meta.file.encryption && !options.dryRun) {
+    await identitiesFor(meta, context.encryption, "restore");
+  }
+  const target = options.to ?? context.database;
+  const targetExists = await engine.exists(target);
+  const empty = targetExists ? await engine.isEmpty?.(target) : undefined;
+  const replaces = targetExists && empty !== true;
+  const current = targetExists ? await engine.describe(target) : undefined;
+  const names = [
+    ...new Set([...meta.tables.map((t) => t.name), ...(current?.tables ?? []).map((t) => t.name)]),
+  ];
+  return {
+    id: entry.id,
+    target: engine.redact(target),
+    targetExists,
+    replaces,
+    needsClean: empty === false && !options.clean,
+    meta,
+    migration: {
+      backup: meta.migration ? `${meta.migration.version} (${meta.migration.table})` : undefined,
+      current: current?.migration
+        ? `${current.migration.version} (${current.migration.table})`
+        : undefined,
+    },
+    tables: names.map((name) => ({
+      name,
+      backupRows: meta.tables.find((t) => t.name === name)?.rows ?? null,
+      currentRows: current?.tables.find((t) => t.name === name)?.rows ?? null,
+    })),
+  };
+}
+
+/** What a restore did. */
+export interface RestoreResult {
+  id: string;
+  target: string;
+  safetyBackup?: string;
+  bytes: number;
+}
+
+/**
+ * Restores a backup: checks sidecar, size and checksum first (a mismatch refuses and touches
+ * nothing), takes a `pre-restore` safety backup of an existing target, then lets the engine load
+ * it all-or-nothing.
+ */
+export async function restoreBackup(
+  context: ServiceContext,
+  query: string,
+  options: RestoreBackupOptions = {},
+): Promise<RestoreResult> {
+  return await audited(context, "restore", query, async () => {
+    const result = await restoreInto(context, query, options);
+    return {
+      result,
+      target: result.id,
+      details: {
+        to: result.target,
+        ...(result.safetyBackup ? { safetyBackup: result.safetyBackup } : {}),
+      },
+    };
+  });
+}
+
+async function restoreInto(
+  context: ServiceContext,
+  query: string,
+  options: RestoreBackupOptions,
+): Promise<RestoreResult> {
+  const { storage, engine } = context;
+  const entry = await findBackup(storage, query);
+  const meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
+  if (meta.engine !== engine.kind) {
+    throw new RefusedError(
+      `Cannot restore backup "${entry.id}": it is a ${meta.engine} backup and the target is ${engine.kind}`,
+    );
+  }
+  await checkChecksum(storage, meta);
+  if (meta.file.encryption) await identitiesFor(meta, context.encryption, "restore");
+  const target = options.to ?? context.database;
+  const targetExists = await engine.exists(target);
+  const empty = targetExists ? await engine.isEmpty?.(target) : undefined;
+  if (empty === false && !options.clean) {
+    throw new RefusedError(
+      `Cannot restore backup "${entry.id}": "${
+        engine.redact(target)
+      }" is not empty (use --clean to replace the objects the backup contains, or --to NAME --create)`,
+    );
+  }
+  const replaces = targetExists && empty !== true;
+  if (replaces && !options.force) {
+    throw new RefusedError(
+      `Cannot restore backup "${entry.id}": "${
+        engine.redact(target)
+      }" exists and would be replaced (use --force)`,
+    );
+  }
+  let safetyBackup: string | undefined;
+  if (replaces) {
+    const safety = await createBackup(context, {
+      type: "pre-restore",
+      database: target,
+      description: `Safety copy taken before restoring ${entry.id}`,
+    });
+    safetyBackup = safety.id;
+  }
+  const source = abortable(
+    await readSqlGz(storage, meta, context.encryption, "restore"),
+    options.signal,
+    () =>
+      new InterruptedError(
+        `Stopped restoring backup "${entry.id}": interrupted, "${
+          engine.redact(target)
+        }" was left as it was`,
+      ),
+  );
+  const summary = await engine.restore(target, source, {
+    replace: true,
+    clean: options.clean,
+    create: options.create,
+    noOwner: options.noOwner,
+    noPrivileges: options.noPrivileges,
+    onProgress: options.onProgress,
+  });
+  return { id: entry.id, target: engine.redact(target), safetyBackup, bytes: summary.bytes };
+}
+
+/** `stream`, failing with `interrupted()` once `signal` aborts (the engine then rolls back). */
+async function* abortable(
+  stream: AsyncIterable<Uint8Array>,
+  signal: AbortSignal | undefined,
+  interrupted: () => Error,
+): AsyncIterable<Uint8Array> {
+  for await (const chunk of stream) {
+    if (signal?.aborted) throw interrupted();
+    yield chunk;
+  }
+}

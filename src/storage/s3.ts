@@ -1,0 +1,374 @@
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  ListPartsCommand,
+  type MultipartUpload,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  type S3Client,
+  type ServerSideEncryption,
+  type StorageClass,
+} from "@aws-sdk/client-s3";
+import { StorageError, UsageError } from "../core/errors.ts";
+import {
+  type AtomicWriter,
+  type CreateOptions,
+  type Storage,
+  type StorageEntry,
+  StorageNotFoundError,
+} from "./storage.ts";
+import { isNoSuchUpload, isNotFound, s3Error, type S3Place } from "./_s3_errors.ts";
+import { S3Writer } from "./_s3_writer.ts";
+import { s3Clients } from "./_s3_client.ts";
+import { concatenate, HEADERS_TIMEOUT_MS, withDeadline } from "./_s3_read.ts";
+
+/** Separates a key from an upload id in `listIncomplete()` entries: `<key>.partial~<uploadId>`. */
+const INCOMPLETE_MARK = ".partial~";
+/** Folder, under the prefix, of the objects that stand for `append()` calls. */
+const APPEND_FOLDER = ".append";
+
+/**
+ * Splits `s3://BUCKET[/PREFIX]` into bucket and prefix (no leading or trailing `/`). Returns
+ * `undefined` for other URLs, so callers can try a local path next; throws `UsageError` for an
+ * s3:// URL that names no usable bucket.
+ */
+export function parseS3Url(url: string): { bucket: string; prefix: string } | undefined {
+  const match = /^s3:\/\/(.*)$/i.exec(url.trim());
+  if (!match) return undefined;
+  const [bucket, ...rest] = match[1].split("/");
+  const prefix = rest.filter((part) => part !== "").join("/");
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    const why = bucket === ""
+      ? "the bucket name is empty"
+      : bucket.length < 3 || bucket.length > 63
+      ? "a bucket name has 3 to 63 characters"
+      : "a bucket name has only lowercase letters, digits, dots and hyphens";
+    throw new UsageError(`Cannot use "${url}" as an S3 location: ${why} (use s3://BUCKET/PREFIX)`);
+  }
+  return { bucket, prefix };
+}
+
+/** Options of {@linkcode S3Storage}; credentials always come from the SDK's standard chain. */
+export interface S3Options {
+  /** S3-compatible server, e.g. `http://127.0.0.1:9000`. Default `AWS_ENDPOINT_URL`, else AWS. */
+  endpoint?: string;
+  /** Default `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's region, else `us-east-1`. */
+  region?: string;
+  /** Path-style URLs (`endpoint/bucket/key`). Default `true` when an endpoint is set. */
+  forcePathStyle?: boolean;
+  /** Storage class of new objects (`STANDARD_IA`, `GLACIER_IR`…). Default: the bucket's. */
+  storageClass?: string;
+  /** `"AES256"` or `"aws:kms"`. Default: the bucket's encryption. */
+  serverSideEncryption?: string;
+  /** KMS key for `"aws:kms"`. Default: the account's S3 key. */
+  sseKmsKeyId?: string;
+  /** Environment to read `AWS_*` variables from. Default `Deno.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Backups in an S3 bucket under a prefix. Writes are multipart uploads (streamed, bounded memory,
+ * each part MD5-checked) that appear only when completed; `append()` keeps one object per call,
+ * since S3 cannot append.
+ */
+export class S3Storage implements Storage {
+  readonly location: string;
+  readonly #place: S3Place;
+  readonly #prefix: string;
+  readonly #client: S3Client;
+  /** Downloads only; see `S3Clients.read`. */
+  readonly #readClient: S3Client;
+  readonly #putOptions: Partial<PutObjectCommandInput>;
+
+  constructor(url: string, options: S3Options = {}) {
+    const parsed = parseS3Url(url);
+    if (!parsed) {
+      throw new UsageError(`Cannot use "${url}" as an S3 location: use s3://BUCKET/PREFIX`);
+    }
+    const clients = s3Clients(options);
+    this.#client = clients.control;
+    this.#readClient = clients.read;
+    this.location = `s3://${parsed.bucket}${parsed.prefix ? `/${parsed.prefix}` : ""}`;
+    this.#prefix = parsed.prefix ? `${parsed.prefix}/` : "";
+    this.#place = { location: this.location, host: clients.host, bucket: parsed.bucket };
+    this.#putOptions = {
+      StorageClass: options.storageClass as StorageClass | undefined,
+      ServerSideEncryption: options.serverSideEncryption as ServerSideEncryption | undefined,
+      SSEKMSKeyId: options.sseKmsKeyId,
+    };
+  }
+
+  /** Closes the client's idle connections. Optional: they never keep the process alive. */
+  close(): void {
+    this.#client.destroy();
+    this.#readClient.destroy();
+  }
+
+  async create(key: string, options: CreateOptions = {}): Promise<AtomicWriter> {
+    checkKey(key, true);
+    const objectKey = this.#prefix + key;
+    const { UploadId } = await this.#try(
+      `start writing "${key}" to`,
+      (c) =>
+        c.send(
+          new CreateMultipartUploadCommand({
+            ...this.#putOptions,
+            Bucket: this.#bucket,
+            Key: objectKey,
+          }),
+        ),
+    );
+    return new S3Writer({
+      client: this.#client,
+      place: this.#place,
+      key,
+      objectKey,
+      uploadId: UploadId!,
+      overwrite: options.overwrite ?? false,
+      putOptions: this.#putOptions,
+      verifyEtag: this.#putOptions.ServerSideEncryption !== "aws:kms",
+    });
+  }
+
+  async read(key: string): Promise<ReadableStream<Uint8Array>> {
+    checkKey(key);
+    try {
+      return await this.#get(this.#prefix + key);
+    } catch (error) {
+      if (!isNotFound(error)) throw s3Error(`read "${key}" from`, this.#place, error);
+    }
+    const records = await this.#appendRecords(key);
+    if (records.length === 0) throw new StorageNotFoundError(key, this.location);
+    return concatenate(
+      records.map((record) => () => this.#get(record.Key!)),
+      (error) => s3Error(`read "${key}" from`, this.#place, error),
+    );
+  }
+
+  async stat(key: string): Promise<StorageEntry> {
+    checkKey(key);
+    try {
+      const head = await this.#client.send(
+        new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#prefix + key }),
+      );
+      return { key, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
+    } catch (error) {
+      if (!isNotFound(error)) throw s3Error(`stat "${key}" in`, this.#place, error);
+    }
+    const records = await this.#appendRecords(key);
+    if (records.length === 0) throw new StorageNotFoundError(key, this.location);
+    return summarise(key, records);
+  }
+
+  async list(): Promise<StorageEntry[]> {
+    const entries = new Map<string, StorageEntry>();
+    for (const object of await this.#listObjects(this.#prefix, "/")) {
+      const key = object.Key!.slice(this.#prefix.length);
+      entries.set(key, {
+        key,
+        size: object.Size ?? 0,
+        modifiedAt: object.LastModified ?? new Date(0),
+      });
+    }
+    const appendRoot = `${this.#prefix}${APPEND_FOLDER}/`;
+    const byKey = Map.groupBy(
+      await this.#listObjects(appendRoot),
+      (object) => object.Key!.slice(appendRoot.length).split("/")[0],
+    );
+    for (const [key, records] of byKey) entries.set(key, summarise(key, records));
+    return [...entries.values()];
+  }
+
+  async listIncomplete(): Promise<StorageEntry[]> {
+    const uploads: MultipartUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.#try(
+        "list incomplete uploads in",
+        (c) =>
+          c.send(
+            new ListMultipartUploadsCommand({
+              Bucket: this.#bucket,
+              Prefix: this.#prefix,
+              Delimiter: "/",
+              KeyMarker: keyMarker,
+              UploadIdMarker: uploadIdMarker,
+            }),
+          ),
+      );
+      uploads.push(...(page.Uploads ?? []));
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    const entries = await Promise.all(uploads.map((upload) => this.#incompleteEntry(upload)));
+    return entries.filter((entry) => entry !== undefined);
+  }
+
+  async append(key: string, bytes: Uint8Array): Promise<void> {
+    checkKey(key, true);
+    await this.#try(`append to "${key}" in`, (c) =>
+      c.send(
+        new PutObjectCommand({
+          ...this.#putOptions,
+          Bucket: this.#bucket,
+          Key: `${this.#prefix}${APPEND_FOLDER}/${key}/${recordName()}`,
+          Body: bytes,
+          ContentLength: bytes.length,
+        }),
+      ));
+  }
+
+  async remove(key: string): Promise<void> {
+    checkKey(key);
+    const mark = key.lastIndexOf(INCOMPLETE_MARK);
+    if (mark > 0) {
+      const uploadId = decodeURIComponent(key.slice(mark + INCOMPLETE_MARK.length));
+      try {
+        await this.#client.send(
+          new AbortMultipartUploadCommand({
+            Bucket: this.#bucket,
+            Key: this.#prefix + key.slice(0, mark),
+            UploadId: uploadId,
+          }),
+        );
+      } catch (error) {
+        if (!isNoSuchUpload(error)) throw s3Error(`remove "${key}" from`, this.#place, error);
+      }
+      return;
+    }
+    const keys = [this.#prefix + key, ...(await this.#appendRecords(key)).map((r) => r.Key!)];
+    for (const objectKey of keys) {
+      await this.#try(
+        `remove "${key}" from`,
+        (c) => c.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: objectKey })),
+      );
+    }
+  }
+
+  freeBytes(): Promise<number | undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  get #bucket(): string {
+    return this.#place.bucket;
+  }
+
+  /** Runs one SDK call, turning its failure into a one-line `StorageError`. */
+  async #try<T>(action: string, call: (client: S3Client) => Promise<T>): Promise<T> {
+    try {
+      return await call(this.#client);
+    } catch (error) {
+      throw s3Error(action, this.#place, error);
+    }
+  }
+
+  async #get(objectKey: string): Promise<ReadableStream<Uint8Array>> {
+    const { Body } = await withDeadline(
+      HEADERS_TIMEOUT_MS,
+      (abortSignal) =>
+        this.#readClient.send(new GetObjectCommand({ Bucket: this.#bucket, Key: objectKey }), {
+          abortSignal,
+        }),
+    );
+    if (!Body) return new ReadableStream({ start: (controller) => controller.close() });
+    return Body.transformToWebStream() as ReadableStream<Uint8Array>;
+  }
+
+  /** Objects under `prefix`; with a delimiter, only the direct children. */
+  async #listObjects(prefix: string, delimiter?: string) {
+    const objects: NonNullable<ListObjectsV2CommandOutput["Contents"]> = [];
+    let token: string | undefined;
+    do {
+      const page: ListObjectsV2CommandOutput = await this.#try(
+        "list",
+        (c) =>
+          c.send(
+            new ListObjectsV2Command({
+              Bucket: this.#bucket,
+              Prefix: prefix,
+              Delimiter: delimiter,
+              ContinuationToken: token,
+            }),
+          ),
+      );
+      objects.push(...(page.Contents ?? []));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return objects;
+  }
+
+  /** The objects of `append(key, …)` calls, oldest first (their names sort by time). */
+  async #appendRecords(key: string) {
+    const records = await this.#listObjects(`${this.#prefix}${APPEND_FOLDER}/${key}/`);
+    return records.sort((a, b) => a.Key! < b.Key! ? -1 : a.Key! > b.Key! ? 1 : 0);
+  }
+
+  async #incompleteEntry(upload: MultipartUpload): Promise<StorageEntry | undefined> {
+    const key = upload.Key!.slice(this.#prefix.length);
+    let size = 0;
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await this.#client.send(
+          new ListPartsCommand({
+            Bucket: this.#bucket,
+            Key: upload.Key,
+            UploadId: upload.UploadId,
+            PartNumberMarker: marker,
+          }),
+        );
+        for (const part of page.Parts ?? []) size += part.Size ?? 0;
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (error) {
+      if (isNoSuchUpload(error)) return undefined; // completed or aborted while listing
+      throw s3Error("list incomplete uploads in", this.#place, error);
+    }
+    return {
+      key: `${key}${INCOMPLETE_MARK}${encodeURIComponent(upload.UploadId!)}`,
+      size,
+      modifiedAt: upload.Initiated ?? new Date(0),
+    };
+  }
+}
+
+let recordCounter = 0;
+
+/**
+ * Name of one `append()` record: milliseconds, then a per-process counter so two calls in the same
+ * millisecond keep their order, then randomness so two processes never collide.
+ */
+function recordName(): string {
+  const counter = (recordCounter++ % 1e6).toString().padStart(6, "0");
+  const random = crypto.randomUUID().slice(0, 8);
+  return `${Date.now().toString().padStart(15, "0")}-${counter}${random}`;
+}
+
+function summarise(key: string, objects: { Size?: number; LastModified?: Date }[]): StorageEntry {
+  let size = 0;
+  let modifiedAt = new Date(0);
+  for (const object of objects) {
+    size += object.Size ?? 0;
+    if (object.LastModified && object.LastModified > modifiedAt) modifiedAt = object.LastModified;
+  }
+  return { key, size, modifiedAt };
+}
+
+/** Refuses keys that are not flat names; new objects may not look like incomplete entries. */
+function checkKey(key: string, isNew = false): void {
+  if (key === "" || key.includes("/") || key.includes("\\") || key === "." || key === "..") {
+    throw new StorageError(`Cannot use "${key}" as a storage key: keys are plain file names`);
+  }
+  if (isNew && key.includes(INCOMPLETE_MARK)) {
+    throw new StorageError(
+      `Cannot use "${key}" as a storage key: "${INCOMPLETE_MARK}" marks incomplete uploads`,
+    );
+  }
+}
