@@ -78,18 +78,14 @@ export async function copyBackup(
   return { ...result, bytes, alreadyThere: false };
 }
 
+/** The destination's copy of `id`: absent, damaged (replaced by the copy) or its sidecar. */
 async function existingMeta(
   storage: Storage,
   id: string,
 ): Promise<BackupMeta | "absent" | "damaged"> {
-  const listed = (await storage.list()).some((e) => e.key === metaKey(id));
-  if (!listed) return "absent";
-  try {
-    return parseMeta(await readAll(storage, metaKey(id)), id);
-  } catch (error) {
-    if (!(error instanceof BackupManagerError)) throw error;
-    return "damaged";
-  }
+  const there = (await listBackups(storage)).find((b) => b.id === id);
+  if (!there) return "absent";
+  return isGood(there) ? there.meta! : "damaged";
 }
 
 async function copyData(

@@ -101,6 +101,13 @@ export async function readSqlGz(
   return decryptStream(stored, identities, `backup "${meta.id}"`);
 }
 
+/** Why an encrypted backup cannot be read here, and how to give the key. */
+function noIdentityMessage(meta: BackupMeta, action: string): string {
+  return `Cannot ${action} backup "${meta.id}": it is encrypted (age, for ${
+    meta.file.encryption?.recipients.join(", ")
+  }) and no identity file was given (use --identity FILE or BACKUP_AGE_IDENTITY_FILE)`;
+}
+
 /**
  * The identities that decrypt `meta`, read from the configured identity file; without one, a
  * one-line {@linkcode UsageError} saying how to give it.
@@ -110,13 +117,7 @@ export async function identitiesFor(
   encryption: EncryptionSettings | undefined,
   action: string,
 ): Promise<string[]> {
-  if (!encryption?.identityFile) {
-    throw new UsageError(
-      `Cannot ${action} backup "${meta.id}": it is encrypted (age, for ${
-        meta.file.encryption?.recipients.join(", ")
-      }) and no identity file was given (use --identity FILE or BACKUP_AGE_IDENTITY_FILE)`,
-    );
-  }
+  if (!encryption?.identityFile) throw new UsageError(noIdentityMessage(meta, action));
   const identities = await readIdentityFile(encryption.identityFile);
   const ours = new Set(await identityFingerprints(identities));
   const recipients = meta.file.encryption?.recipients ?? [];

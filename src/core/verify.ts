@@ -74,6 +74,10 @@ async function checkBackup(
     fail("sidecar", messageOf(error));
   }
   if (meta) {
+    // a restore test this machine cannot decrypt is a usage mistake, not a damaged backup
+    if (options.restoreTest && meta.file.encryption) {
+      await identitiesFor(meta, context.encryption, "restore-test");
+    }
     const dataOk = await checkData(context, meta, checks);
     if (dataOk && options.restoreTest) await restoreTest(context, meta, checks);
     const ok = checks.every((c) => c.ok);
@@ -118,7 +122,9 @@ async function checkData(
       identities = await identitiesFor(meta, context.encryption, "decrypt");
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
-      noIdentity = error.message;
+      noIdentity = context.encryption?.identityFile
+        ? error.message
+        : "encrypted, and no identity file was given (--identity FILE or BACKUP_AGE_IDENTITY_FILE)";
     }
   }
   let stored = hashing(stream);
