@@ -213,7 +213,8 @@ export async function syncDestination(
         details: { to: copied.to, bytes: copied.bytes },
       });
     } catch (error) {
-      if (!(error instanceof BackupManagerError)) throw error;
+      // an interrupted run stops; any other failure is this copy's, and the next run retries it
+      if (!(error instanceof BackupManagerError) || error instanceof InterruptedError) throw error;
       report.failures.push({ id: backup.id, error: messageOf(error) });
       await recordAction(context, {
         action: "copy",
