@@ -27,7 +27,7 @@ interface SourceState {
   failure?: { error: unknown };
   /** The source has ended. */
   ended: boolean;
-  /** The header's last line ("--- " and its MAC) has been seen. */
+  /** The header's last line ("--- ", its MAC and a newline) has been seen. */
   headerEndSeen: boolean;
 }
 
@@ -55,7 +55,15 @@ export function decryptStream(
 ): ReadableStream<Uint8Array> {
   const decrypter = newDecrypter(identities, what);
   const state: SourceState = { ended: false, headerEndSeen: false };
-  const input = ReadableStream.from(pieces(source, state));
+  const iterator = source[Symbol.asyncIterator]();
+  const stopSource = once(async () => {
+    try {
+      await iterator.return?.();
+    } catch {
+      // The source failed already, or is closed: nothing left to release.
+    }
+  });
+  const input = ReadableStream.from(pieces(iterator, stopSource, state));
   const damaged = (reason: string, cause?: unknown) =>
     new IntegrityError(
       `Cannot decrypt ${what}: the encrypted data is damaged or was altered (${reason})`,
@@ -101,23 +109,27 @@ export function decryptStream(
         reader = output.getReader();
         if (cancelled) return void reader.cancel().catch(() => {});
       }
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        result = await reader.read();
-      } catch (error) {
-        if (state.failure !== undefined && error === state.failure.error) throw error;
-        if (!isLibraryError(error)) throw error;
-        throw damaged(`authentication fails after ${plaintextBytes} bytes of plaintext`, error);
+      for (;;) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          if (state.failure !== undefined && error === state.failure.error) throw error;
+          if (!isLibraryError(error)) throw error;
+          throw damaged(`authentication fails after ${plaintextBytes} bytes of plaintext`, error);
+        }
+        if (result.done) return controller.close();
+        // The library ends an empty file with an empty chunk; consumers need not see it.
+        if (result.value.length === 0) continue;
+        plaintextBytes += result.value.length;
+        return controller.enqueue(result.value);
       }
-      if (result.done) return controller.close();
-      plaintextBytes += result.value.length;
-      controller.enqueue(result.value);
     },
     async cancel(reason) {
       cancelled = true;
-      // While the header is being read the library holds the input; the pull above cancels.
-      if (reader !== undefined) await reader.cancel(reason);
-      else if (!input.locked) await input.cancel(reason);
+      // The library passes a cancel up its pipes only later: stop the source here too.
+      await reader?.cancel(reason);
+      await stopSource();
     },
   }, { highWaterMark: 0 });
 }
@@ -150,10 +162,10 @@ function newDecrypter(identities: string[], what: string): Decrypter {
  * downstream) cancels the source.
  */
 async function* pieces(
-  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+  iterator: AsyncIterator<Uint8Array>,
+  stopSource: () => Promise<void>,
   state: SourceState,
 ): AsyncGenerator<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
   let head: Uint8Array | undefined = new Uint8Array(0);
   const headerEnd = new HeaderEndFinder();
   try {
@@ -188,36 +200,42 @@ async function* pieces(
     state.ended = true;
     if (head !== undefined) throw new NotAgeFile(startsWith(MAGIC, head));
   } finally {
-    try {
-      await iterator.return?.();
-    } catch {
-      // The source failed already, or is closed: nothing left to release.
-    }
+    await stopSource();
   }
 }
 
-/** Finds "\n--- ", which starts the last line of an age header, across chunk boundaries. */
+/**
+ * Finds the end of an age header, the newline after "\n--- " and the MAC, across chunk
+ * boundaries. No earlier line of a header starts with "---".
+ */
 class HeaderEndFinder {
   static readonly #marker = new TextEncoder().encode("\n--- ");
   /** How many of the marker's bytes the data scanned so far ends with. */
   #matched = 0;
   scanned = 0;
 
-  /** Scans the next bytes; true once the marker has been seen. */
+  /** Scans the next bytes; true once the header's last newline has been seen. */
   scan(bytes: Uint8Array): boolean {
     const marker = HeaderEndFinder.#marker;
     for (let i = 0; i < bytes.length; i++) {
       const byte = bytes[i];
-      if (byte === marker[this.#matched]) this.#matched++;
-      else this.#matched = byte === marker[0] ? 1 : 0;
       if (this.#matched === marker.length) {
+        if (byte !== 0x0a) continue;
         this.scanned += i + 1;
         return true;
       }
+      if (byte === marker[this.#matched]) this.#matched++;
+      else this.#matched = byte === marker[0] ? 1 : 0;
     }
     this.scanned += bytes.length;
     return false;
   }
+}
+
+/** `fn`, run at most once; later calls get the first call's promise. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let result: Promise<void> | undefined;
+  return () => result ??= fn();
 }
 
 /** The library throws plain `Error`s (and WebCrypto `DOMException`s); anything else is a bug. */

@@ -65,7 +65,8 @@ export function parseRecipients(values: string[], source: string): string[] {
   const recipients: string[] = [];
   values.forEach((raw, index) => {
     const value = raw.trim();
-    if (value.toUpperCase().startsWith("AGE-SECRET-KEY-")) {
+    // Identities (AGE-SECRET-KEY-1…, AGE-PLUGIN-…) are upper case; recipients are lower case.
+    if (value.toUpperCase().startsWith("AGE-")) {
       throw new UsageError(
         `Invalid ${source}: entry ${
           index + 1

@@ -49,16 +49,25 @@ export function createEncryptor(
 
 class AgeEncryptor implements StreamSink {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /**
+   * Errors the input stream on failure. `writer.abort()` is not enough: a TransformStream's
+   * abort waits for the write in flight, which waits for the reader, which has stopped.
+   */
+  #inputController!: TransformStreamDefaultController<Uint8Array>;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   readonly #pump: Promise<void>;
   #piece = new Uint8Array(PIECE_BYTES);
   #pieceLength = 0;
   #failure: unknown;
   #ended = false;
+  #finished = false;
 
   constructor(recipients: string[], sink: (chunk: Uint8Array) => Promise<void>) {
     const encrypter = new Encrypter();
     for (const recipient of recipients) encrypter.addRecipient(recipient);
-    const input = new TransformStream<Uint8Array, Uint8Array>();
+    const input = new TransformStream<Uint8Array, Uint8Array>({
+      start: (controller) => void (this.#inputController = controller),
+    });
     this.#writer = input.writable.getWriter();
     // Failures reach the caller through write() and end(); this only keeps them handled.
     this.#writer.closed.catch(() => {});
@@ -68,6 +77,7 @@ class AgeEncryptor implements StreamSink {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
+    this.#check();
     if (this.#ended) throw new BackupManagerError("Cannot encrypt: the stream is already ended");
     let offset = 0;
     while (offset < chunk.length) {
@@ -82,6 +92,7 @@ class AgeEncryptor implements StreamSink {
   }
 
   async end(): Promise<void> {
+    this.#check();
     if (this.#ended) throw new BackupManagerError("Cannot encrypt: the stream is already ended");
     this.#ended = true;
     try {
@@ -94,9 +105,11 @@ class AgeEncryptor implements StreamSink {
     }
     await this.#pump;
     this.#check();
+    this.#finished = true;
   }
 
   abort(): void {
+    if (this.#finished) return;
     this.#ended = true;
     this.#fail(new BackupManagerError("Cannot encrypt: the stream was aborted"));
   }
@@ -131,6 +144,8 @@ class AgeEncryptor implements StreamSink {
       }
     };
     const reader = (await output).getReader();
+    if (this.#failure !== undefined) return void reader.cancel(this.#failure).catch(() => {});
+    this.#reader = reader;
     try {
       let buffer = new Uint8Array(PIECE_BYTES);
       let length = 0;
@@ -154,17 +169,19 @@ class AgeEncryptor implements StreamSink {
       }
       if (length > 0) await give(buffer.slice(0, length));
     } finally {
+      this.#reader = undefined;
       reader.releaseLock();
     }
   }
 
-  /** Records the first failure and tears the library's streams down (pending writes reject). */
+  /** Records the first failure and tears the library's streams down; pending writes reject. */
   #fail(error: unknown, fromSink = false): void {
     if (this.#failure !== undefined) return;
     this.#failure = fromSink || error instanceof BackupManagerError
       ? error
       : new BackupManagerError(`Cannot encrypt: ${messageOf(error)}`, { cause: error });
-    this.#writer.abort(this.#failure).catch(() => {});
+    this.#inputController.error(this.#failure);
+    this.#reader?.cancel(this.#failure).catch(() => {});
   }
 
   #check(): void {
