@@ -140,11 +140,17 @@ export async function recordAction(
   try {
     await appendAudit(context.storage, full);
   } catch (error) {
-    context.onEvent?.({
-      type: "warning",
-      time,
-      message: `Cannot write the audit log: ${messageOf(error)}`,
-    });
+    // An action that failed on this very store (unreachable, wrong key) was reported already:
+    // a second line saying its log, in the same store, cannot be written adds nothing.
+    const storeFailed = entry.outcome === "failed" &&
+      entry.error?.includes(`"${context.storage.location}"`) === true;
+    if (!storeFailed) {
+      context.onEvent?.({
+        type: "warning",
+        time,
+        message: `Cannot write the audit log: ${messageOf(error)}`,
+      });
+    }
   }
   context.onEvent?.({ type: "action", time, entry: full });
 }

@@ -6,6 +6,9 @@ export interface S3Place {
   /** Host (and port) of the endpoint, without user info or path. */
   host: string;
   bucket: string;
+  /** Options sent with new objects, named when the server refuses them. */
+  storageClass?: string;
+  serverSideEncryption?: string;
 }
 
 /**
@@ -57,12 +60,20 @@ function reason(error: unknown, place: S3Place): string {
   }
   if (
     NETWORK_CODES.has(code) || name === "TimeoutError" || name === "AbortError" ||
-    /socket hang up|connect/i.test(message)
+    /socket hang up/i.test(message)
   ) {
     return `cannot connect to ${place.host} (is the server running?)`;
   }
-  if (name === "InvalidStorageClass") {
-    return "the server does not support this storage class (check the storage class setting)";
+  const refusedOptions = [
+    place.storageClass ? `storage class "${place.storageClass}"` : "",
+    place.serverSideEncryption ? `server-side encryption "${place.serverSideEncryption}"` : "",
+  ].filter((text) => text !== "");
+  if (
+    name === "InvalidStorageClass" ||
+    (status === 400 && /^Invalid(Argument|Request)$/.test(name) && refusedOptions.length > 0)
+  ) {
+    return `the server refused ${refusedOptions.join(" or ") || "the storage class"} ` +
+      `with ${status} ${name} (check that setting; the server may not support it)`;
   }
   if (status === 503 || name === "SlowDown" || name === "ServiceUnavailable") {
     return "the server is overloaded or unavailable (try again later)";
@@ -70,7 +81,10 @@ function reason(error: unknown, place: S3Place): string {
   if (status !== undefined && status >= 500) {
     return `the server failed with ${status} ${name} (try again later; check the server's logs)`;
   }
-  const detail = message && message !== name ? `: ${firstLine(message)}` : "";
+  // the SDK says "UnknownError" when the answer has no message (Ceph often sends none)
+  const detail = message && message !== name && message !== "UnknownError"
+    ? `: ${firstLine(message)}`
+    : "";
   return status === undefined
     ? firstLine(message)
     : `the server refused the request with ${status} ${name}${detail}`;

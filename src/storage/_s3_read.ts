@@ -49,7 +49,7 @@ export function concatenate(
         }
         controller.close();
       } catch (error) {
-        await reader?.cancel().catch(() => {});
+        reader?.cancel().catch(() => {}); // not awaited: a dead socket may never confirm
         controller.error(wrap(error));
       }
     },

@@ -91,12 +91,24 @@ export class S3Storage implements Storage {
     if (!parsed) {
       throw new UsageError(`Cannot use "${url}" as an S3 location: use s3://BUCKET/PREFIX`);
     }
+    const sse = options.serverSideEncryption;
+    if (sse !== undefined && sse !== "AES256" && sse !== "aws:kms") {
+      throw new UsageError(
+        `Cannot use "${sse}" as server-side encryption: use "AES256" or "aws:kms"`,
+      );
+    }
     const clients = s3Clients(options);
     this.#client = clients.control;
     this.#readClient = clients.read;
     this.location = `s3://${parsed.bucket}${parsed.prefix ? `/${parsed.prefix}` : ""}`;
     this.#prefix = parsed.prefix ? `${parsed.prefix}/` : "";
-    this.#place = { location: this.location, host: clients.host, bucket: parsed.bucket };
+    this.#place = {
+      location: this.location,
+      host: clients.host,
+      bucket: parsed.bucket,
+      storageClass: options.storageClass,
+      serverSideEncryption: sse,
+    };
     this.#putOptions = {
       StorageClass: options.storageClass as StorageClass | undefined,
       ServerSideEncryption: options.serverSideEncryption as ServerSideEncryption | undefined,
@@ -138,17 +150,15 @@ export class S3Storage implements Storage {
 
   async read(key: string): Promise<ReadableStream<Uint8Array>> {
     checkKey(key);
+    const wrap = (error: unknown) => s3Error(`read "${key}" from`, this.#place, error);
     try {
-      return await this.#get(this.#prefix + key);
+      return concatenate([await this.#get(this.#prefix + key)], wrap);
     } catch (error) {
-      if (!isNotFound(error)) throw s3Error(`read "${key}" from`, this.#place, error);
+      if (!isNotFound(error)) throw wrap(error);
     }
     const records = await this.#appendRecords(key);
     if (records.length === 0) throw new StorageNotFoundError(key, this.location);
-    return concatenate(
-      records.map((record) => () => this.#get(record.Key!)),
-      (error) => s3Error(`read "${key}" from`, this.#place, error),
-    );
+    return concatenate(records.map((record) => () => this.#get(record.Key!)), wrap);
   }
 
   async stat(key: string): Promise<StorageEntry> {
@@ -170,6 +180,7 @@ export class S3Storage implements Storage {
     const entries = new Map<string, StorageEntry>();
     for (const object of await this.#listObjects(this.#prefix, "/")) {
       const key = object.Key!.slice(this.#prefix.length);
+      if (key === "") continue; // a "folder" marker some consoles create for the prefix
       entries.set(key, {
         key,
         size: object.Size ?? 0,
@@ -340,15 +351,18 @@ export class S3Storage implements Storage {
 }
 
 let recordCounter = 0;
+let recordMs = 0;
 
 /**
- * Name of one `append()` record: milliseconds, then a per-process counter so two calls in the same
- * millisecond keep their order, then randomness so two processes never collide.
+ * Name of one `append()` record: milliseconds (never going back in this process, even if the clock
+ * does), then a per-process counter so two calls in the same millisecond keep their order, then
+ * randomness so two processes never collide.
  */
 function recordName(): string {
+  recordMs = Math.max(recordMs, Date.now());
   const counter = (recordCounter++ % 1e6).toString().padStart(6, "0");
   const random = crypto.randomUUID().slice(0, 8);
-  return `${Date.now().toString().padStart(15, "0")}-${counter}${random}`;
+  return `${recordMs.toString().padStart(15, "0")}-${counter}${random}`;
 }
 
 function summarise(key: string, objects: { Size?: number; LastModified?: Date }[]): StorageEntry {
