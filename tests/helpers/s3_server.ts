@@ -83,19 +83,7 @@ export async function startS3Server(): Promise<S3Server> {
     );
   }
   await removeAbandonedDirs();
-  const dir = await Deno.makeTempDir({ prefix: DIR_PREFIX });
-  await Deno.writeTextFile(join(dir, OWNER_FILE), String(Deno.pid));
-  const cluster = new CephCluster(dir);
-  // stopSync, not stop: an unload handler cannot wait for promises
-  const onUnload = () => cluster.stopSync();
-  globalThis.addEventListener("unload", onUnload);
-  try {
-    await cluster.start();
-  } catch (error) {
-    await cluster.stop();
-    globalThis.removeEventListener("unload", onUnload);
-    throw error;
-  }
+  const { cluster, onUnload } = await startCluster();
   return serverApi(`http://127.0.0.1:${cluster.rgwPort}`, ACCESS_KEY_ID, SECRET_ACCESS_KEY, {
     stop: async () => {
       await cluster.stop();
@@ -106,6 +94,30 @@ export async function startS3Server(): Promise<S3Server> {
     pause: () => Promise.resolve(cluster.signalRgw("SIGSTOP")),
     resume: () => Promise.resolve(cluster.signalRgw("SIGCONT")),
   });
+}
+
+/**
+ * Starts a cluster in a fresh directory, trying again (new ports) when a start fails: the usual
+ * cause is another test process taking a port between our probe and the daemon's bind.
+ */
+async function startCluster(attempts = 3): Promise<{ cluster: CephCluster; onUnload: () => void }> {
+  for (let attempt = 1;; attempt++) {
+    const dir = await Deno.makeTempDir({ prefix: DIR_PREFIX });
+    await Deno.writeTextFile(join(dir, OWNER_FILE), String(Deno.pid));
+    const cluster = new CephCluster(dir);
+    // stopSync, not stop: an unload handler cannot wait for promises
+    const onUnload = () => cluster.stopSync();
+    globalThis.addEventListener("unload", onUnload);
+    try {
+      await cluster.start();
+      return { cluster, onUnload };
+    } catch (error) {
+      await cluster.stop();
+      globalThis.removeEventListener("unload", onUnload);
+      if (attempt >= attempts) throw error;
+      console.error(`s3_server: start ${attempt} of ${attempts} failed, trying again: ${error}`);
+    }
+  }
 }
 
 type Lifecycle = Pick<S3Server, "stop" | "kill" | "restart" | "pause" | "resume">;
@@ -189,6 +201,10 @@ class CephCluster {
   rgwPort = 0;
   #children: Deno.ChildProcess[] = [];
   #rgw: Deno.ChildProcess | undefined;
+  /** Children killed on purpose, whose exit is no news. */
+  readonly #killed = new Set<Deno.ChildProcess>();
+  /** Set once the whole cluster is up; before that, a failed start reports its own error. */
+  #started = false;
   #stopped = false;
 
   constructor(dir: string) {
@@ -245,7 +261,8 @@ class CephCluster {
       "--keyring",
       keyring,
     ]);
-    this.#spawn("ceph-mon", ["-c", this.conf, "-f", "-i", "a"]);
+    const mon = this.#spawn("ceph-mon", ["-c", this.conf, "-f", "-i", "a"]);
+    await waitForListener("ceph-mon", mon, this.monPort, () => this.#log("mon.a.log"));
     const osdId = (await retry(() => this.#ceph(["osd", "new", osdUuid]))).trim();
     await run("ceph-osd", [
       "-c",
@@ -273,12 +290,13 @@ class CephCluster {
         `--secret-key=${SECRET_ACCESS_KEY}`,
       ])
     );
+    this.#started = true;
   }
 
   /** Starts radosgw and waits until it listens. */
   async startRgw(): Promise<void> {
     this.#rgw = this.#spawn("radosgw", ["-c", this.conf, "-f", "-n", "client.rgw.a"]);
-    await waitForPort(this.rgwPort, this.#rgw, 60_000, () => this.#log("rgw.log"));
+    await waitForListener("radosgw", this.#rgw, this.rgwPort, () => this.#log("rgw.log"));
   }
 
   signalRgw(signal: Deno.Signal): void {
@@ -287,6 +305,7 @@ class CephCluster {
 
   /** Kills radosgw only; the rest stays up until `stop()`. */
   async killRgw(): Promise<void> {
+    if (this.#rgw) this.#killed.add(this.#rgw);
     kill(this.#rgw, "SIGKILL");
     await reaped(this.#rgw);
   }
@@ -326,6 +345,19 @@ class CephCluster {
     }).spawn();
     child.unref();
     this.#children.push(child);
+    child.status.then((status) => {
+      if (!this.#started || this.#stopped || this.#killed.has(child)) return;
+      // a daemon that dies by itself explains the failures that follow: say so, with its log
+      const logName = command === "radosgw"
+        ? "rgw.log"
+        : command === "ceph-mon"
+        ? "mon.a.log"
+        : "osd.0.log";
+      console.error(
+        `s3_server: ${command} exited by itself (${status.signal ?? `code ${status.code}`}); ` +
+          `last lines of ${logName}:\n${this.#log(logName)}`,
+      );
+    });
     return child;
   }
 
@@ -434,26 +466,56 @@ async function retry<T>(step: () => Promise<T>, attempts = 40, delayMs = 250): P
   }
 }
 
-async function waitForPort(
-  port: number,
+/**
+ * Waits until `child` itself listens on `port`. Answering on the port is not enough: another test
+ * process may have taken the port between our free-port probe and the daemon's bind, and the
+ * daemon then exits (code 98) while the port answers for someone else's server.
+ */
+async function waitForListener(
+  name: string,
   child: Deno.ChildProcess,
-  timeoutMs: number,
+  port: number,
   log: () => string,
+  timeoutMs = 60_000,
 ): Promise<void> {
-  let exited = false;
-  child.status.then(() => exited = true, () => exited = true);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`radosgw exited before listening:\n${log()}`);
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+  let exited: Deno.CommandStatus | undefined;
+  child.status.then((status) => exited = status);
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (exited) {
+      throw new Error(
+        `${name} exited (code ${exited.code}) before listening on port ${port}:\n${log()}`,
+      );
+    }
+    if (await listensOn(child.pid, port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${name} did not listen on port ${port} within ${timeoutMs} ms:\n${log()}`);
+}
+
+/** Whether process `pid` holds a listening TCP socket on `port` (Linux `/proc`). */
+async function listensOn(pid: number, port: number): Promise<boolean> {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const text = await Deno.readTextFile(table).catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      // sl local_address rem_address st ... inode
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || fields[3] !== "0A") continue; // 0A: LISTEN
+      if (parseInt(fields[1].split(":")[1], 16) === port) inodes.add(fields[9]);
     }
   }
-  throw new Error(`radosgw did not listen on port ${port} within ${timeoutMs} ms:\n${log()}`);
+  if (inodes.size === 0) return false;
+  try {
+    for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
+      const link = await Deno.readLink(`/proc/${pid}/fd/${fd.name}`).catch(() => "");
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      if (inode && inodes.has(inode)) return true;
+    }
+  } catch {
+    // the process is gone
+  }
+  return false;
 }
 
 async function freePort(): Promise<number> {
