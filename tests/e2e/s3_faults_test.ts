@@ -8,42 +8,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ExitCode } from "../../src/core/errors.ts";
 import { FakeClock, runCli } from "../helpers/cli.ts";
-import {
-  execSql,
-  makeDatabase,
-  makeLargeDatabase,
-  sha256File,
-  withWorkspace,
-  type Workspace,
-} from "../helpers/workspace.ts";
+import { execSql, makeLargeDatabase, sha256File, withWorkspace } from "../helpers/workspace.ts";
 import { startS3Server } from "../helpers/s3_server.ts";
-import { cuttingRelay, lines, s3Env, type TestBucket, withBucket } from "../helpers/s3_cli.ts";
-
-interface Run {
-  ws: Workspace;
-  bucket: TestBucket;
-  env: Record<string, string>;
-  clock: FakeClock;
-}
-
-function withS3(fn: (run: Run) => Promise<void>): Promise<void> {
-  return withBucket((bucket) =>
-    withWorkspace(async (ws) => {
-      makeDatabase(ws.database);
-      await fn({ ws, bucket, env: s3Env(bucket.server, ws.root), clock: new FakeClock() });
-    })
-  );
-}
-
-async function createIn(run: Run, dir: string): Promise<string> {
-  const result = await runCli(
-    ["create", "--database", run.ws.database, "--dir", dir, "--format", "json"],
-    { env: run.env, clock: run.clock },
-  );
-  assert.equal(result.code, 0, result.stderr);
-  run.clock.advance();
-  return JSON.parse(result.stdout).id;
-}
+import { createIn, cuttingRelay, lines, s3Env, withBucket, withS3Run } from "../helpers/s3_cli.ts";
 
 Deno.test("radosgw killed in the middle of a --copy-to upload: exit 7, a good local backup, nothing listed, and the next run copies both", async () => {
   const server = await startS3Server();
@@ -122,7 +89,7 @@ Deno.test("radosgw killed in the middle of a --copy-to upload: exit 7, a good lo
 });
 
 Deno.test("a wrong secret key is exit 7 and one line naming the endpoint and the bucket, never the secret", async () => {
-  await withS3(async (run) => {
+  await withS3Run(async (run) => {
     const url = run.bucket.url("db");
     const wrong = "wrong-secret-do-not-print-0000000000000001";
     const env = { ...run.env, AWS_SECRET_ACCESS_KEY: wrong };
@@ -156,7 +123,7 @@ Deno.test("a wrong secret key is exit 7 and one line naming the endpoint and the
 });
 
 Deno.test("a missing bucket is exit 7 and one line that names it and says to create it", async () => {
-  await withS3(async (run) => {
+  await withS3Run(async (run) => {
     const url = `s3://${run.bucket.name}-missing/db`;
     const host = new URL(run.bucket.server.endpoint).host;
     for (
@@ -176,7 +143,7 @@ Deno.test("a missing bucket is exit 7 and one line that names it and says to cre
 });
 
 Deno.test("a flipped byte in an object fails verify and restore with exit 5 and leaves the target untouched", async () => {
-  await withS3(async (run) => {
+  await withS3Run(async (run) => {
     const url = run.bucket.url("db");
     const id = await createIn(run, url);
     const key = `db/${id}.sql.gz`;
@@ -219,9 +186,10 @@ Deno.test("a flipped byte in an object fails verify and restore with exit 5 and 
 });
 
 Deno.test("a sidecar whose data object was deleted lists as damaged and restore refuses it with exit 5", async () => {
-  await withS3(async (run) => {
+  await withS3Run(async (run) => {
     const url = run.bucket.url("db");
     const older = await createIn(run, url);
+    run.clock.advance();
     const id = await createIn(run, url);
     await run.bucket.remove(`db/${id}.sql.gz`);
 
@@ -253,7 +221,7 @@ Deno.test("a sidecar whose data object was deleted lists as damaged and restore 
 });
 
 Deno.test("the secret key appears in no output, audit line, sidecar or file of any command", async () => {
-  await withS3(async (run) => {
+  await withS3Run(async (run) => {
     const secret = run.bucket.server.secretAccessKey;
     const url = run.bucket.url("db");
     const config = join(run.ws.root, "backup-manager.json");

@@ -2,7 +2,8 @@
  * Helpers for end-to-end tests of the command line against a real S3 server (radosgw, see
  * `s3_server.ts`) and with age encryption: a bucket with direct object access for damaging and
  * inspecting what the tool stored, the environment a CLI run needs, age keys from the real
- * `age-keygen`, re-sealed sidecars, and a TCP relay that cuts an upload after N bytes.
+ * `age-keygen`, re-sealed sidecars, a TCP relay that cuts an upload after N bytes, and running
+ * the CLI against a bucket with a workspace, an environment and a clock.
  */
 import {
   DeleteObjectCommand,
@@ -13,7 +14,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import assert from "node:assert/strict";
 import { join } from "node:path";
+import { type CliResult, FakeClock, runCli } from "./cli.ts";
+import { makeDatabase, withWorkspace, type Workspace } from "./workspace.ts";
 import { parseMeta, serializeMeta, type UnsealedMeta } from "../../src/core/backup_file.ts";
 import { type S3Server, s3Server } from "./s3_server.ts";
 
@@ -100,7 +104,52 @@ export function s3Env(
   return { ...server.env, XDG_STATE_HOME: join(stateDir, "state"), ...extra };
 }
 
-/** Asserts-friendly: the lines of a command's stderr. */
+/** What a test of the command line against a bucket works with. */
+export interface S3Run {
+  ws: Workspace;
+  bucket: TestBucket;
+  /** {@linkcode s3Env} of the bucket's server. */
+  env: Record<string, string>;
+  clock: FakeClock;
+}
+
+/**
+ * Runs `fn` with a workspace holding a small database (`makeDatabase`), a new bucket on the
+ * shared server, the CLI's environment and `clock` (default a fresh {@linkcode FakeClock}).
+ */
+export function withS3Run(
+  fn: (run: S3Run) => Promise<void>,
+  clock: FakeClock = new FakeClock(),
+): Promise<void> {
+  return withBucket((bucket) =>
+    withWorkspace(async (ws) => {
+      makeDatabase(ws.database);
+      await fn({ ws, bucket, env: s3Env(bucket.server, ws.root), clock });
+    })
+  );
+}
+
+/** Runs the command line in-process with the run's environment and clock. */
+export async function s3Cli(run: S3Run, args: string[], cwd?: string): Promise<CliResult> {
+  return await runCli(args, { env: run.env, clock: run.clock, cwd });
+}
+
+/** `create --format json` of the run's database into `dir`; returns the new backup's id. */
+export async function createIn(run: S3Run, dir: string, extra: string[] = []): Promise<string> {
+  const args = ["create", "--database", run.ws.database, "--dir", dir, "--format", "json"];
+  const result = await s3Cli(run, [...args, ...extra]);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout).id;
+}
+
+/** The ids `list --format json` shows in `dir`, newest first. */
+export async function listIds(run: S3Run, dir: string): Promise<string[]> {
+  const result = await s3Cli(run, ["list", "--dir", dir, "--format", "json", "--limit", "100"]);
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout).map((b: { id: string }) => b.id);
+}
+
+/** The non-empty lines of a command's output. */
 export function lines(text: string): string[] {
   return text.split("\n").filter((line) => line !== "");
 }
