@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
 import { findBackup, readAll, writeMeta } from "./catalog.ts";
 import { messageOf, UsageError } from "./errors.ts";
-import { decryptStream } from "./crypto/age.ts";
+import { decryptStream, readIdentityFile } from "./crypto/age.ts";
 import { identitiesFor, readSqlGz } from "./stored_data.ts";
 import { isRefusal, recordAction } from "./audit.ts";
 import type { ServiceContext } from "./context.ts";
@@ -118,6 +118,9 @@ async function checkData(
   let identities: string[] | undefined;
   let noIdentity: string | undefined;
   if (meta.file.encryption) {
+    // an identity file that was given but cannot be read is the user's mistake: say so (exit 2)
+    const file = context.encryption?.identityFile;
+    if (file) await readIdentityFile(file);
     try {
       identities = await identitiesFor(meta, context.encryption, "decrypt");
     } catch (error) {
