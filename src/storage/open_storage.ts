@@ -8,17 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Storage } from "./storage.ts";
 import { LocalStorage } from "./local.ts";
-import { S3Storage } from "./s3.ts";
+import { type S3Options, S3Storage } from "./s3.ts";
 
 /** How S3 stores are reached (the `s3` settings); credentials come from the AWS chain. */
-export interface S3StoreSettings {
-  endpoint?: string;
-  region?: string;
-  forcePathStyle?: boolean;
-  storageClass?: string;
-  serverSideEncryption?: string;
-  sseKmsKeyId?: string;
-}
+export type S3StoreSettings = Omit<S3Options, "env">;
 
 /** Options of {@linkcode openStorage}. */
 export interface OpenStorageOptions {
