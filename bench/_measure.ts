@@ -34,12 +34,20 @@ export interface Comparison {
 
 const ENV = { RUST_BACKTRACE: "0", NO_COLOR: "1" };
 
-/** Runs a command to completion; throws with its stderr if it fails. Returns wall time. */
-export async function run(cmd: string, args: string[], stdin?: string): Promise<Run> {
+/**
+ * Runs a command to completion; throws with its stderr if it fails. Returns wall time. `env` is
+ * added to the inherited environment.
+ */
+export async function run(
+  cmd: string,
+  args: string[],
+  stdin?: string,
+  env: Record<string, string> = {},
+): Promise<Run> {
   const command = new Deno.Command(cmd, {
     args,
     cwd: REPO,
-    env: ENV,
+    env: { ...env, ...ENV },
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -67,21 +75,29 @@ export function shell(script: string): Promise<Run> {
   return run("bash", ["-c", `set -euo pipefail; ${script}`]);
 }
 
-/** Runs our CLI in a fresh Deno process under GNU time, recording wall time and peak RSS. */
-export async function ours(args: string[]): Promise<Run> {
+/**
+ * Runs our CLI in a fresh Deno process under GNU time, recording wall time and peak RSS; `env` is
+ * added to the inherited environment.
+ */
+export async function ours(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const rssFile = `${WORK}rss-${crypto.randomUUID()}.txt`;
   try {
-    const result = await run("/usr/bin/time", [
-      "-f",
-      "%M",
-      "-o",
-      rssFile,
-      Deno.execPath(),
-      "run",
-      "-A",
-      CLI,
-      ...args,
-    ]);
+    const result = await run(
+      "/usr/bin/time",
+      [
+        "-f",
+        "%M",
+        "-o",
+        rssFile,
+        Deno.execPath(),
+        "run",
+        "-A",
+        CLI,
+        ...args,
+      ],
+      undefined,
+      env,
+    );
     const rssKb = Number((await Deno.readTextFile(rssFile)).trim().split("\n").at(-1));
     return { ...result, rssKb };
   } finally {

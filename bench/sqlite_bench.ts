@@ -76,11 +76,11 @@ function parseOptions(): Options {
 }
 
 /** Reads the database once so that every timed run starts from the same (warm) page cache. */
-async function warmUp(db: string): Promise<void> {
+export async function warmUp(db: string): Promise<void> {
   await shell(`cat '${db}' > /dev/null`);
 }
 
-function removeDatabase(path: string): Promise<void> {
+export function removeDatabase(path: string): Promise<void> {
   return remove(path, `${path}-wal`, `${path}-shm`, `${path}-journal`);
 }
 
@@ -201,7 +201,7 @@ async function isReusable(path: string, targetMiB: number): Promise<boolean> {
 }
 
 /** Builds (or reuses) a database of about `targetMiB`; returns its path. */
-async function ensureDatabase(name: string, targetMiB: number): Promise<string> {
+export async function ensureDatabase(name: string, targetMiB: number): Promise<string> {
   const path = `${WORK}${name}.db`;
   if (await isReusable(path, targetMiB)) {
     console.log(`reusing ${path} (${mib(await fileSize(path))})`);
@@ -230,7 +230,11 @@ async function fingerprint(db: string): Promise<string> {
   return stdout.trim();
 }
 
-async function checkRestored(source: string, restored: string, label: string): Promise<void> {
+export async function checkRestored(
+  source: string,
+  restored: string,
+  label: string,
+): Promise<void> {
   const [want, got] = await Promise.all([fingerprint(source), fingerprint(restored)]);
   console.log(
     want === got

@@ -38,7 +38,8 @@ export interface S3WriteTarget {
 /**
  * One multipart upload: bytes are copied into part-sized buffers (so callers may reuse theirs and
  * memory stays at most `(PARTS_IN_FLIGHT + 1) * PART_SIZE`), each part goes with its Content-MD5
- * so the server checks it, and `commit()` completes the upload, which is when the object appears.
+ * so the server checks it, and `commit()` completes the upload, which is when the object appears
+ * (an object smaller than a part is put whole instead).
  */
 export class S3Writer implements AtomicWriter {
   readonly #target: S3WriteTarget;
@@ -78,7 +79,8 @@ export class S3Writer implements AtomicWriter {
     this.#state = "closing";
     const { client, objectKey, place } = this.#target;
     try {
-      if (this.#total === 0) return await this.#putEmpty();
+      // nothing sent yet: the whole object is in hand, and one PUT is cheaper than completing
+      if (this.#nextPart === 1) return await this.#putWhole();
       if (this.#filled > 0) this.#sendPart();
       await Promise.all(this.#inFlight);
       if (this.#failure) throw this.#failure;
@@ -155,22 +157,43 @@ export class S3Writer implements AtomicWriter {
     this.#inFlight.add(upload);
   }
 
-  async #putEmpty(): Promise<void> {
-    const { client, place, objectKey, uploadId } = this.#target;
+  /**
+   * Writes an object smaller than a part (a sidecar, a small or empty backup) with one PUT, its
+   * Content-MD5 checked by the server, instead of a part and a CompleteMultipartUpload: the
+   * upload is aborted first, so an upload someone removed meanwhile still fails the commit.
+   * Saves a round trip, and on radosgw (whose beast frontend, without `tcp_nodelay`, answers a
+   * POST ~45 ms late: its body waits for the client's delayed ACK of its headers) about 45 ms.
+   */
+  async #putWhole(): Promise<void> {
+    const { client, place, objectKey, uploadId, key } = this.#target;
+    const body = this.#part.slice(0, this.#filled);
+    this.#part = new Uint8Array(0);
     await client.send(
       new AbortMultipartUploadCommand({ Bucket: place.bucket, Key: objectKey, UploadId: uploadId }),
     );
     await this.#refuseExisting();
-    await client.send(
+    const md5 = createHash("md5").update(body).digest();
+    const put = await client.send(
       new PutObjectCommand({
         ...this.#target.putOptions,
         Bucket: place.bucket,
         Key: objectKey,
-        Body: new Uint8Array(0),
-        ContentLength: 0,
+        Body: body,
+        ContentLength: body.length,
+        ContentMD5: md5.toString("base64"),
       }),
     );
     this.#completed = true;
+    const actual = (put.ETag ?? "").replaceAll('"', "");
+    if (this.#target.verifyEtag && actual !== md5.toString("hex")) {
+      await client.send(new DeleteObjectCommand({ Bucket: place.bucket, Key: objectKey }))
+        .catch(() => {});
+      throw new StorageError(
+        `Cannot write "${key}" to "${place.location}" at ${place.host}: the stored object's ETag ` +
+          `"${actual}" does not match the "${md5.toString("hex")}" of the bytes sent, so it was ` +
+          `removed (retry)`,
+      );
+    }
     this.#state = "closed";
   }
 
