@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { type Storage, StorageNotFoundError } from "../storage/storage.ts";
 import type { BackupMeta } from "./backup_file.ts";
 import { IntegrityError, UsageError } from "./errors.ts";
+import { collectGarbage, GC_EVERY_BYTES } from "./collect_garbage.ts";
 import { decryptStream, identityFingerprints, readIdentityFile } from "./crypto/age.ts";
 import type { EncryptionSettings } from "./context.ts";
 
@@ -52,9 +53,16 @@ async function* checked(
   const hash = createHash("sha256");
   let size = 0;
   let held: Uint8Array | undefined;
+  let sinceCollection = 0;
   for await (const chunk of stream) {
     hash.update(chunk);
     size += chunk.length;
+    // downloaded chunks are garbage V8 frees late (see collectGarbage): keep peak memory flat
+    sinceCollection += chunk.length;
+    if (sinceCollection >= GC_EVERY_BYTES) {
+      sinceCollection = 0;
+      collectGarbage();
+    }
     if (size > meta.sizes.compressed) {
       await stream.cancel().catch(() => {});
       throw mismatch(
