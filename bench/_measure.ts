@@ -3,6 +3,8 @@
  * medians, and the report tables with their pass/FAIL verdicts.
  */
 
+import { parseArgs } from "node:util";
+
 /** Bytes in a MiB. */
 export const MIB = 1024 * 1024;
 /** The repository root, where commands run. */
@@ -203,4 +205,19 @@ export async function benchCreate(
     if (referenceScript) result.reference.push(await shell(referenceScript(result.refDump)));
   }
   return result;
+}
+
+/** `--quick` and `--size-mb N` (the large database; default 300, 60 with `--quick`). */
+export function sizeArgs(): { quick: boolean; largeMiB: number } {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { "size-mb": { type: "string" }, quick: { type: "boolean", default: false } },
+  });
+  const quick = values.quick ?? false;
+  const largeMiB = values["size-mb"] === undefined ? (quick ? 60 : 300) : Number(values["size-mb"]);
+  if (!Number.isFinite(largeMiB) || largeMiB < 10) {
+    console.error(`--size-mb must be a number ≥ 10, got ${values["size-mb"]}`);
+    Deno.exit(2);
+  }
+  return { quick, largeMiB };
 }

@@ -27,7 +27,6 @@
  */
 
 import { loadavg } from "node:os";
-import { parseArgs } from "node:util";
 import {
   AbortMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -45,6 +44,7 @@ import {
   type Run,
   run,
   seconds,
+  sizeArgs,
   WORK,
 } from "./_measure.ts";
 import { checkRestored, ensureDatabase, removeDatabase, warmUp } from "./sqlite_bench.ts";
@@ -73,16 +73,7 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { "size-mb": { type: "string" }, quick: { type: "boolean", default: false } },
-  });
-  const quick = values.quick ?? false;
-  const largeMiB = values["size-mb"] === undefined ? (quick ? 60 : 300) : Number(values["size-mb"]);
-  if (!Number.isFinite(largeMiB) || largeMiB < 10) {
-    console.error(`--size-mb must be a number ≥ 10, got ${values["size-mb"]}`);
-    Deno.exit(2);
-  }
+  const { quick, largeMiB } = sizeArgs();
   // "small" and "large" are the sqlite bench's databases (same names and sizes): built once
   return quick
     ? { quick, smallMiB: 10, mainMiB: 30, largeMiB, rounds: 3, rssReps: 1, restoreReps: 2 }

@@ -21,7 +21,6 @@
  */
 
 import { loadavg } from "node:os";
-import { parseArgs } from "node:util";
 import {
   benchCreate,
   CLI,
@@ -37,6 +36,7 @@ import {
   run,
   seconds,
   shell,
+  sizeArgs,
   WORK,
 } from "./_measure.ts";
 
@@ -57,16 +57,7 @@ interface Options {
 // ---------------------------------------------------------------- options
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { "size-mb": { type: "string" }, quick: { type: "boolean", default: false } },
-  });
-  const quick = values.quick ?? false;
-  const largeMiB = values["size-mb"] === undefined ? (quick ? 60 : 300) : Number(values["size-mb"]);
-  if (!Number.isFinite(largeMiB) || largeMiB < 10) {
-    console.error(`--size-mb must be a number ≥ 10, got ${values["size-mb"]}`);
-    Deno.exit(2);
-  }
+  const { quick, largeMiB } = sizeArgs();
   return {
     smallMiB: quick ? 30 : 100,
     largeMiB,

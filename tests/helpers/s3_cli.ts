@@ -171,24 +171,9 @@ export async function ageKeygen(dir: string, name = "key"): Promise<AgeKey> {
 }
 
 /** Runs a command to completion; throws with its stderr unless it exits 0. Returns stdout. */
-export async function tool(command: string, args: string[]): Promise<string> {
+export async function tool(command: string, args: string[], cwd?: string): Promise<string> {
   const output = await new Deno.Command(command, {
     args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  if (!output.success) {
-    throw new Error(`${command} ${args.join(" ")} failed: ${decoder.decode(output.stderr)}`);
-  }
-  return decoder.decode(output.stdout);
-}
-
-/** Runs a shell pipeline (`bash -o pipefail -c`); throws with its stderr unless it exits 0. */
-export async function pipeline(script: string, cwd?: string): Promise<string> {
-  const output = await new Deno.Command("bash", {
-    args: ["-o", "pipefail", "-c", script],
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -196,9 +181,16 @@ export async function pipeline(script: string, cwd?: string): Promise<string> {
   }).output();
   const decoder = new TextDecoder();
   if (!output.success) {
-    throw new Error(`"${script}" failed (${output.code}): ${decoder.decode(output.stderr)}`);
+    throw new Error(
+      `${command} ${args.join(" ")} failed (${output.code}): ${decoder.decode(output.stderr)}`,
+    );
   }
   return decoder.decode(output.stdout);
+}
+
+/** Runs a shell pipeline (`bash -o pipefail -c`); throws with its stderr unless it exits 0. */
+export async function pipeline(script: string, cwd?: string): Promise<string> {
+  return await tool("bash", ["-o", "pipefail", "-c", script], cwd);
 }
 
 /**
