@@ -14,6 +14,7 @@ import {
   DatabaseNotFoundError,
   messageOf,
   RefusedError,
+  StorageError,
   UsageError,
 } from "./errors.ts";
 
@@ -129,22 +130,22 @@ export interface AuditContext {
 
 /**
  * Writes one audit entry and tells the listener. A log that cannot be written never fails the
- * action it records (the backup exists either way): the listener gets a warning instead.
+ * action it records (the backup exists either way): the listener gets a warning instead, unless
+ * `failure`, the error a failed action ended with, was itself the store's.
  */
 export async function recordAction(
   context: AuditContext,
   entry: Omit<AuditEntry, "time" | "actor">,
+  failure?: unknown,
 ): Promise<void> {
   const time = context.clock.now();
   const full: AuditEntry = { time: time.toISOString(), actor: context.actor ?? "cli", ...entry };
   try {
     await appendAudit(context.storage, full);
   } catch (error) {
-    // An action that failed on this very store (unreachable, wrong key) was reported already:
-    // a second line saying its log, in the same store, cannot be written adds nothing.
-    const storeFailed = entry.outcome === "failed" &&
-      entry.error?.includes(`"${context.storage.location}"`) === true;
-    if (!storeFailed) {
+    // the action itself failed on the store (unreachable, wrong key) and says so: a second line
+    // saying that the log in that store cannot be written either adds nothing
+    if (!(failure instanceof StorageError && error instanceof StorageError)) {
       context.onEvent?.({
         type: "warning",
         time,

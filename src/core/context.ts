@@ -50,7 +50,11 @@ export async function audited<T>(
     done = await fn();
   } catch (error) {
     if (!isRefusal(error)) {
-      await recordAction(context, { action, target, outcome: "failed", error: messageOf(error) });
+      await recordAction(
+        context,
+        { action, target, outcome: "failed", error: messageOf(error) },
+        error,
+      );
     }
     throw error;
   }

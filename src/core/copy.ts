@@ -4,10 +4,16 @@
  * The data goes first and is checked against the sidecar on the way; the sidecar, unchanged,
  * goes last, so a copy that dies midway never lists as a backup at the destination.
  */
-import type { Storage } from "../storage/storage.ts";
+import { type Storage, StorageNotFoundError } from "../storage/storage.ts";
 import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
 import { type CatalogEntry, findBackup, isGood, listBackups, readAll } from "./catalog.ts";
-import { BackupManagerError, InterruptedError, messageOf, RefusedError } from "./errors.ts";
+import {
+  BackupManagerError,
+  IntegrityError,
+  InterruptedError,
+  messageOf,
+  RefusedError,
+} from "./errors.ts";
 import { recordAction } from "./audit.ts";
 import type { ServiceContext } from "./context.ts";
 import { applyRetention, isEmptyPolicy, type RetentionPolicy } from "./retention.ts";
@@ -51,11 +57,20 @@ export async function copyBackup(
   query: string,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
-  const entry = await findBackup(from, query);
-  const sidecar = await readAll(from, metaKey(entry.id));
-  const meta = parseMeta(sidecar, entry.id);
+  return await copyById(from, to, (await findBackup(from, query)).id, options);
+}
+
+/** {@linkcode copyBackup} of a whole id, without listing the source again. */
+async function copyById(
+  from: Storage,
+  to: Storage,
+  id: string,
+  options: CopyOptions,
+): Promise<CopyResult> {
+  const sidecar = await readAll(from, metaKey(id));
+  const meta = parseMeta(sidecar, id);
   const result = { id: meta.id, from: from.location, to: to.location };
-  const existing = await existingMeta(to, meta.id);
+  const existing = await existingMeta(to, meta);
   if (existing !== "absent" && existing !== "damaged") {
     if (existing.file.sha256 === meta.file.sha256) {
       return { ...result, bytes: 0, alreadyThere: true };
@@ -78,14 +93,30 @@ export async function copyBackup(
   return { ...result, bytes, alreadyThere: false };
 }
 
-/** The destination's copy of `id`: absent, damaged (replaced by the copy) or its sidecar. */
+/**
+ * The destination's copy of `meta`'s backup: absent, damaged (replaced by the copy) or its
+ * sidecar. Looks at that backup's two objects only, not the whole store: a sync copies many.
+ */
 async function existingMeta(
   storage: Storage,
-  id: string,
+  meta: BackupMeta,
 ): Promise<BackupMeta | "absent" | "damaged"> {
-  const there = (await listBackups(storage)).find((b) => b.id === id);
-  if (!there) return "absent";
-  return isGood(there) ? there.meta! : "damaged";
+  let there: BackupMeta;
+  try {
+    there = parseMeta(await readAll(storage, metaKey(meta.id)), meta.id);
+  } catch (error) {
+    if (error instanceof StorageNotFoundError) return "absent";
+    if (error instanceof IntegrityError) return "damaged";
+    throw error;
+  }
+  try {
+    const data = await storage.stat(there.file.name);
+    const whole = data.size === there.sizes.compressed;
+    return whole && there.verification?.outcome !== "failed" ? there : "damaged";
+  } catch (error) {
+    if (error instanceof StorageNotFoundError) return "damaged";
+    throw error;
+  }
 }
 
 async function copyData(
@@ -204,7 +235,7 @@ export async function syncDestination(
   for (const backup of plan.copy) {
     if (options.signal?.aborted) break;
     try {
-      const copied = await copyBackup(context.storage, destination.storage, backup.id, options);
+      const copied = await copyById(context.storage, destination.storage, backup.id, options);
       report.copied.push(copied);
       await recordAction(context, {
         action: "copy",

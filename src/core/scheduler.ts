@@ -252,7 +252,7 @@ export async function runCycle(
       outcome: "failed",
       error: messageOf(failure),
       details: { attempt, durationMs: elapsed() },
-    });
+    }, failure);
     return { outcome: "failed", error: failure, durationMs: elapsed() };
   }
 }

@@ -42,7 +42,7 @@ export async function verifyBackup(
         target: query,
         outcome: "failed",
         error: messageOf(error),
-      });
+      }, error);
     }
     throw error;
   }

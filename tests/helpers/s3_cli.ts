@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { type CliResult, FakeClock, runCli } from "./cli.ts";
 import { makeDatabase, withWorkspace, type Workspace } from "./workspace.ts";
 import { parseMeta, serializeMeta, type UnsealedMeta } from "../../src/core/backup_file.ts";
-import { type S3Server, s3Server } from "./s3_server.ts";
+import { run, type S3Server, s3Server } from "./s3_server.ts";
 
 /** One test's bucket on a server, with direct access to its objects. */
 export interface TestBucket {
@@ -171,22 +171,7 @@ export async function ageKeygen(dir: string, name = "key"): Promise<AgeKey> {
 }
 
 /** Runs a command to completion; throws with its stderr unless it exits 0. Returns stdout. */
-export async function tool(command: string, args: string[], cwd?: string): Promise<string> {
-  const output = await new Deno.Command(command, {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  if (!output.success) {
-    throw new Error(
-      `${command} ${args.join(" ")} failed (${output.code}): ${decoder.decode(output.stderr)}`,
-    );
-  }
-  return decoder.decode(output.stdout);
-}
+export const tool = run;
 
 /** Runs a shell pipeline (`bash -o pipefail -c`); throws with its stderr unless it exits 0. */
 export async function pipeline(script: string, cwd?: string): Promise<string> {

@@ -439,9 +439,11 @@ function kill(child: Deno.ChildProcess | undefined, signal: Deno.Signal): void {
   }
 }
 
-async function run(command: string, args: string[]): Promise<string> {
+/** Runs a command to completion; throws with its stderr unless it exits 0. Returns stdout. */
+export async function run(command: string, args: string[], cwd?: string): Promise<string> {
   const output = await new Deno.Command(command, {
     args,
+    cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -301,7 +301,8 @@ Deno.test({
         error.message,
         /cannot connect to 127\.0\.0\.1:\d+ \(is the server running\?\)$/,
       );
-      assert.ok(elapsed < 20_000, `took ${elapsed} ms`);
+      // a hang guard, not a speed check: the SDK gives up after its timeouts and retries
+      assert.ok(elapsed < 120_000, `took ${elapsed} ms`);
       await writer.abort(); // the server is gone: best effort, no throw
       await server.restart();
       assert.deepEqual(await storage.list(), []);
