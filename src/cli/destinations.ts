@@ -3,7 +3,7 @@
  * like the primary store and with its own retention (the general one when it has none).
  */
 import type { Config } from "../config/schema.ts";
-import type { Destination, SyncReport } from "../core/copy.ts";
+import { type Destination, syncErrors, type SyncReport } from "../core/copy.ts";
 import { formatBytes } from "./format.ts";
 import { type CommandDeps, storageFor } from "./deps.ts";
 
@@ -31,13 +31,10 @@ export function describeSync(report: SyncReport): { lines: string[]; errors: str
       ? `Copy of ${c.id} already in ${c.to}`
       : `Copied ${c.id} to ${c.to} (${formatBytes(c.bytes)}, checksum verified)`
   );
-  const errors = [
-    ...(report.error
-      ? [`${report.error} (no backup was copied there; the next run tries again)`]
-      : []),
-    ...report.failures.map((f) =>
-      `Backup "${f.id}" was not copied to "${report.destination}": ${f.error} (the next run tries again)`
-    ),
-  ];
+  const errors = syncErrors(report).map((error) =>
+    report.error === error
+      ? `${error} (no backup was copied there; the next run tries again)`
+      : `${error} (the next run tries again)`
+  );
   return { lines, errors };
 }

@@ -5,6 +5,7 @@
  */
 import type { AuditEntry } from "../core/audit.ts";
 import type { OpsEvent } from "../core/events.ts";
+import type { AccessLogEntry } from "../api/app.ts";
 import { formatDuration } from "../config/duration.ts";
 import { formatBytes, formatCount } from "./format.ts";
 
@@ -119,4 +120,22 @@ function seconds(ms: number): string {
 
 function next(at: Date | undefined): string {
   return at ? `; next run at ${isoSeconds(at)}` : "";
+}
+
+/** One answered API request as a log line (no token, no query string, no body). */
+export function formatAccessLine(entry: AccessLogEntry, format: LogFormat): string {
+  const level: LogLevel = entry.status >= 500 ? "error" : entry.status >= 400 ? "warn" : "info";
+  if (format === "json") {
+    return JSON.stringify({
+      ...entry,
+      time: entry.time.toISOString(),
+      level,
+      event: "request",
+    }) + "\n";
+  }
+  return `${isoSeconds(entry.time)} ${
+    level.padEnd(5)
+  } ${entry.method} ${entry.path} ${entry.status} ${entry.durationMs} ms from ${entry.address}${
+    entry.token ? ` (token "${entry.token}")` : ""
+  }\n`;
 }

@@ -13,6 +13,8 @@ import { registerStatus } from "./commands/status.ts";
 import { registerAuto } from "./commands/auto.ts";
 import { registerPin } from "./commands/pin.ts";
 import { registerCopy } from "./commands/copy.ts";
+import { registerServe } from "./commands/serve.ts";
+import { registerToken } from "./commands/token.ts";
 
 /**
  * Runs one command line and returns the exit code. Every expected failure becomes one line on
@@ -36,7 +38,9 @@ export async function run(
     configPath: () => program.opts().config as string | undefined,
   };
   program
-    .description("Backups of SQLite databases you can trust: create, list, verify, restore, prune")
+    .description(
+      "Backups of SQLite and PostgreSQL databases you can trust: create, list, verify, restore, prune, serve",
+    )
     .version("0.1.0")
     .option("--verbose", "print the cause of errors")
     .option("--config <path>", "settings file (default ./backup-manager.json when it exists)")
@@ -69,6 +73,8 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
       registerCopy,
       registerStatus,
       registerAuto,
+      registerServe,
+      registerToken,
     ]
   ) {
     register(program, deps);

@@ -24,6 +24,7 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = {
   BACKUP_EMAIL_TO: "notifications.email.to",
   BACKUP_HEALTHCHECK_URL: "notifications.healthchecks",
   BACKUP_LOG_FORMAT: "log.format",
+  BACKUP_API_LISTEN: "api.listen",
   BACKUP_AGE_RECIPIENTS: "encryption.recipients",
   BACKUP_AGE_IDENTITY_FILE: "encryption.identityFile",
   AWS_ENDPOINT_URL: "s3.endpoint",

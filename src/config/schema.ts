@@ -168,6 +168,30 @@ export const CopySchema = z.strictObject({
   retention: RetentionSchema.optional(),
 });
 
+/** One API token: its name (for the audit log), its role, and the SHA-256 of the token. */
+export const ApiTokenSchema = z.strictObject({
+  name: z.string({ error: "expected a name" }).regex(/^[\w.@-]{1,64}$/, {
+    error: "expected 1-64 letters, digits, or . _ @ -",
+  }),
+  sha256: z.string({ error: "expected the token's SHA-256 in hex (see the token command)" })
+    .regex(/^[0-9a-f]{64}$/i, {
+      error: "expected the token's SHA-256: 64 hex digits (see the token command)",
+    }).transform((hex) => hex.toLowerCase()),
+  role: z.enum(["admin", "viewer"], { error: 'expected "admin" or "viewer"' }),
+});
+
+/** `api`: where `serve` listens, who may call it, and its TLS certificate. */
+export const ApiSchema = z.strictObject({
+  listen: text().default("127.0.0.1:8000"),
+  tokens: z.array(ApiTokenSchema, { error: "expected a list of {name, sha256, role}" })
+    .default([])
+    .refine((tokens) => new Set(tokens.map((t) => t.name)).size === tokens.length, {
+      error: "token names must be unique",
+    }),
+  tls: z.strictObject({ cert: text(), key: text() }).optional(),
+  insecureHttp: flag().default(false),
+});
+
 /** The whole settings file; every section optional, unknown keys refused. */
 export const ConfigSchema = z.strictObject({
   database: text().default("sqlite:./data/app.db"),
@@ -192,6 +216,7 @@ export const ConfigSchema = z.strictObject({
     criticalFailures: 3,
   }),
   notifications: NotificationsSchema.default({ on: ["failure"], webhooks: [], timeout: "10s" }),
+  api: ApiSchema.default({ listen: "127.0.0.1:8000", tokens: [], insecureHttp: false }),
   log: z.strictObject({
     format: z.enum(["human", "json"], { error: 'expected "human" or "json"' }).default("human"),
   }).default({ format: "human" }),

@@ -43,6 +43,7 @@ const AuditEntrySchema = z.object({
   outcome: z.enum(["ok", "failed"]),
   error: z.string().optional(),
   details: z.record(z.string(), z.unknown()).optional(),
+  client: z.object({ token: z.string(), address: z.string() }).optional(),
 });
 
 /** One line of the audit log. Never holds a secret: targets are ids or redacted locations. */
@@ -57,6 +58,14 @@ export interface AuditEntry {
   /** One line, for a failed outcome. */
   error?: string;
   details?: Record<string, unknown>;
+  /** For API actions: the name of the token used (never the token) and the client's address. */
+  client?: ApiClient;
+}
+
+/** Who called the API: a token's configured name and the address the request came from. */
+export interface ApiClient {
+  token: string;
+  address: string;
 }
 
 /** Appends one entry (one `write` of one line, so concurrent writers never interleave). */
@@ -125,6 +134,8 @@ export interface AuditContext {
   clock: { now(): Date };
   /** Default `cli`. */
   actor?: Actor;
+  /** The API caller, recorded with each entry. */
+  client?: ApiClient;
   onEvent?: EventListener;
 }
 
@@ -139,7 +150,12 @@ export async function recordAction(
   failure?: unknown,
 ): Promise<void> {
   const time = context.clock.now();
-  const full: AuditEntry = { time: time.toISOString(), actor: context.actor ?? "cli", ...entry };
+  const full: AuditEntry = {
+    time: time.toISOString(),
+    actor: context.actor ?? "cli",
+    ...entry,
+    ...(context.client ? { client: context.client } : {}),
+  };
   try {
     await appendAudit(context.storage, full);
   } catch (error) {

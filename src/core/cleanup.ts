@@ -168,3 +168,30 @@ async function removeWithRetry(storage: Storage, key: string): Promise<void> {
 export function sizeOf(entry: CatalogEntry): number {
   return (entry.dataSize ?? 0) + entry.metaSize;
 }
+
+/** One store's cleanup, for {@linkcode cleanupStores}. */
+export interface StoreCleanupReport extends CleanupReport {
+  store: string;
+}
+
+/**
+ * Cleans the primary store by `policy`, then each destination by its own policy from its own
+ * listing; a failed newest run in the primary store holds deletes everywhere.
+ */
+export async function cleanupStores(
+  context: ServiceContext,
+  policy: RetentionPolicy,
+  destinations: readonly { storage: Storage; policy: RetentionPolicy }[],
+  options: Omit<CleanupOptions, "lastAttempt"> = {},
+): Promise<StoreCleanupReport[]> {
+  const reports = [{ store: context.storage.location, ...await cleanup(context, policy, options) }];
+  const lastAttempt = await lastCreateAttempt(context.storage);
+  for (const destination of destinations) {
+    const report = await cleanup({ ...context, storage: destination.storage }, destination.policy, {
+      ...options,
+      lastAttempt,
+    });
+    reports.push({ store: destination.storage.location, ...report });
+  }
+  return reports;
+}

@@ -2,7 +2,7 @@ import type { Engine } from "../engines/engine.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { Clock } from "./clock.ts";
 import { messageOf } from "./errors.ts";
-import { type Actor, type AuditEntry, isRefusal, recordAction } from "./audit.ts";
+import { type Actor, type ApiClient, type AuditEntry, isRefusal, recordAction } from "./audit.ts";
 import type { EventListener } from "./events.ts";
 
 export { type Clock, systemClock } from "./clock.ts";
@@ -16,6 +16,8 @@ export interface ServiceContext {
   clock: Clock;
   /** Who acts, for the audit log. Default `cli`. */
   actor?: Actor;
+  /** The API caller (token name and address), for the audit log. */
+  client?: ApiClient;
   /** Receives every audited action, and warnings that did not fail the action. */
   onEvent?: EventListener;
   /** Public-key encryption of new backups, and where the key to read them is. */

@@ -258,3 +258,13 @@ export async function syncDestination(
   }
   return report;
 }
+
+/** The failures of a sync as one-line messages, for logs, exit codes and API answers. */
+export function syncErrors(report: SyncReport): string[] {
+  return [
+    ...(report.error ? [report.error] : []),
+    ...report.failures.map((f) =>
+      `Backup "${f.id}" was not copied to "${report.destination}": ${f.error}`
+    ),
+  ];
+}

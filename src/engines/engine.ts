@@ -12,6 +12,11 @@ export interface Engine {
   readonly kind: EngineKind;
   /** The location with any secret removed, for messages, logs and sidecars. */
   redact(location: string): string;
+  /**
+   * The database's short name (a SQLite file's name, a PostgreSQL database's name): what a person
+   * types to confirm a restore over HTTP.
+   */
+  databaseName(location: string): string;
   /** Whether the database at `location` exists (and can be reached). */
   exists(location: string): Promise<boolean>;
   /**

@@ -13,7 +13,7 @@ import { parseDuration } from "../../config/duration.ts";
 import { BackupManagerError, ExitCode, UsageError } from "../../core/errors.ts";
 import type { EventListener, OpsEvent } from "../../core/events.ts";
 import { checkSchedule, type Schedule } from "../../core/schedule.ts";
-import { runScheduler } from "../../core/scheduler.ts";
+import { runScheduler, type SchedulerResult } from "../../core/scheduler.ts";
 import { formatLogLine } from "../log.ts";
 import { policyOf } from "./cleanup.ts";
 import { destinationsFor } from "../destinations.ts";
@@ -99,6 +99,30 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
     );
   }
   if (schedule) checkSchedule(schedule);
+  const result = await scheduleRuns(config, deps, {
+    schedule,
+    once: args.once,
+    copyTo: args.copyTo,
+  });
+  if (result.interrupted) return ExitCode.Interrupted;
+  if (!args.once || !result.last) return ExitCode.Ok;
+  if (result.last.outcome === "ok") {
+    return result.last.copyFailures ? ExitCode.Storage : ExitCode.Ok;
+  }
+  const error = result.last.error;
+  return error instanceof BackupManagerError ? error.exitCode : ExitCode.Failure;
+}
+
+/**
+ * Runs the scheduler the settings describe until the interrupts stop it (or one cycle with
+ * `once`), logging its events and sending its pings and notifications; `auto` and `serve` both
+ * run it. The first signal finishes the cycle in progress, the second abandons it.
+ */
+export async function scheduleRuns(
+  config: Config,
+  deps: CommandDeps,
+  options: { schedule?: Schedule; once: boolean; copyTo: string[] },
+): Promise<SchedulerResult> {
   const context = { ...serviceContext(config, deps), clock: deps.clock };
   // reporting problems become warning lines of the log, in its format
   const reporter = runReporterFor(
@@ -130,8 +154,8 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
   interrupts.stop.addEventListener("abort", announce, { once: true });
   interrupts.abort.addEventListener("abort", announce, { once: true });
   const result = await runScheduler(context, {
-    schedule,
-    once: args.once,
+    schedule: options.schedule,
+    once: options.once,
     type: config.schedule.type,
     verify: config.schedule.verify,
     restoreTest: config.schedule.restoreTest,
@@ -139,19 +163,13 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
     retryBackoffMs: parseDuration(config.schedule.retryBackoff)!,
     policy: policyOf(config),
     timeZone: config.timezone,
-    destinations: destinationsFor(config, deps, args.copyTo),
+    destinations: destinationsFor(config, deps, options.copyTo),
     stop: interrupts.stop,
     signal: interrupts.abort,
     onEvent,
   });
   await reporter.settled(); // pings and notifications of the last run go out before exiting
-  if (result.interrupted) return ExitCode.Interrupted;
-  if (!args.once || !result.last) return ExitCode.Ok;
-  if (result.last.outcome === "ok") {
-    return result.last.copyFailures ? ExitCode.Storage : ExitCode.Ok;
-  }
-  const error = result.last.error;
-  return error instanceof BackupManagerError ? error.exitCode : ExitCode.Failure;
+  return result;
 }
 
 /** Registers `auto`. */

@@ -9,7 +9,7 @@ import {
   withLocationOptions,
 } from "../deps.ts";
 import type { SettingValue } from "../../config/environment.ts";
-import { cleanup, type CleanupReport, lastCreateAttempt } from "../../core/cleanup.ts";
+import { type CleanupReport, cleanupStores } from "../../core/cleanup.ts";
 import { destinationsFor } from "../destinations.ts";
 import { describePolicy, type RetentionPolicy } from "../../core/retention.ts";
 import type { Config } from "../../config/schema.ts";
@@ -67,25 +67,13 @@ export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<
   const config = settingsFor(deps, [...locationFlags({ dir: args.dir }), ...args.settings]);
   const context = serviceContext(config, deps);
   const destinations = destinationsFor(config, deps);
-  const run = async () => {
-    const options = { timeZone: config.timezone, dryRun: args.dryRun };
-    const reports = [await cleanup(context, policyOf(config), options)];
-    // each destination by its own rules; a failed newest run holds deletes there too
-    const lastAttempt = await lastCreateAttempt(context.storage);
-    for (const destination of destinations) {
-      reports.push(
-        await cleanup({ ...context, storage: destination.storage }, destination.policy, {
-          ...options,
-          lastAttempt,
-        }),
-      );
-    }
-    return reports;
-  };
+  const run = () =>
+    cleanupStores(context, policyOf(config), destinations, {
+      timeZone: config.timezone,
+      dryRun: args.dryRun,
+    });
   const reports = args.dryRun ? await run() : await locked(context, "cleanup", run);
-  const stores = [context.storage, ...destinations.map((d) => d.storage)];
-  const shown = reports.map((report, i) => ({
-    store: stores[i].location,
+  const shown = reports.map((report) => ({
     ...report,
     policyText: describePolicy(report.policy, report.timeZone),
   }));

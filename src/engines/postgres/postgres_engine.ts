@@ -49,6 +49,10 @@ export class PostgresEngine implements Engine {
     }
   }
 
+  databaseName(location: string): string {
+    return this.#config(location).database;
+  }
+
   exists(location: string): Promise<boolean> {
     return databaseExists(this.#config(location));
   }

@@ -27,6 +27,10 @@ export class SqliteEngine implements Engine {
     return sqlitePath(location);
   }
 
+  databaseName(location: string): string {
+    return basename(sqlitePath(location));
+  }
+
   async exists(location: string): Promise<boolean> {
     try {
       return (await Deno.stat(sqlitePath(location))).isFile;
