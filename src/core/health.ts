@@ -29,6 +29,8 @@ export interface LastRun {
   outcome: "ok" | "failed";
   /** The one-line error of a failed run. */
   error?: string;
+  /** How long it took, when recorded. */
+  durationMs?: number;
 }
 
 /** Everything the rules look at, gathered by `getStatus` (or a test). */
@@ -115,6 +117,7 @@ export interface HealthFigures {
   lastRunDate: string | null;
   lastRunOutcome: "ok" | "failed" | null;
   lastRunError: string | null;
+  lastRunDurationMs: number | null;
   consecutiveFailures: number;
   lastVerifiedBackup: string | null;
   lastVerifiedBackupDate: string | null;
@@ -160,6 +163,7 @@ export function assessHealth(
     lastRunDate: facts.lastRun?.time.toISOString() ?? null,
     lastRunOutcome: facts.lastRun?.outcome ?? null,
     lastRunError: facts.lastRun?.error ?? null,
+    lastRunDurationMs: facts.lastRun?.durationMs ?? null,
     consecutiveFailures: facts.consecutiveFailures,
     lastVerifiedBackup: verified?.id ?? null,
     lastVerifiedBackupDate: verified?.createdAt.toISOString() ?? null,

@@ -11,6 +11,7 @@ export interface RunLine {
   action: string;
   outcome: "ok" | "failed";
   error?: string;
+  details?: Record<string, unknown>;
 }
 
 /** What {@linkcode summarizeRuns} finds. */
@@ -21,12 +22,12 @@ export interface RunSummary {
 
 /**
  * A run is a `run` line (one scheduler cycle, which logs its own `create` too) or a `create` line
- * from the command line (a manual or cron run). Lines come newest first, as `readAudit` returns
+ * from the command line or the API (a manual or cron run). Lines come newest first, as `readAudit` returns
  * them; they are ordered by time again, so a clock step back cannot reorder the verdict.
  */
 export function summarizeRuns(lines: readonly RunLine[]): RunSummary {
   const runs = lines
-    .filter((l) => l.action === "run" || (l.action === "create" && l.actor === "cli"))
+    .filter((l) => l.action === "run" || (l.action === "create" && l.actor !== "scheduler"))
     .map((l, index) => ({ line: l, time: new Date(l.time), index }))
     .filter((r) => !Number.isNaN(r.time.getTime()))
     // newest first; of two lines in the same millisecond, the one given first
@@ -44,6 +45,9 @@ export function summarizeRuns(lines: readonly RunLine[]): RunSummary {
       time: newest.time,
       outcome: newest.line.outcome,
       ...(newest.line.error ? { error: newest.line.error } : {}),
+      ...(typeof newest.line.details?.durationMs === "number"
+        ? { durationMs: newest.line.details.durationMs }
+        : {}),
     },
     consecutiveFailures,
   };

@@ -27,6 +27,8 @@ export interface StatusOptions {
   policy?: HealthPolicy;
   /** Further stores backups are copied to: each is listed and judged against the RPO. */
   destinations?: Storage[];
+  /** The store's listing when the caller has it already (metrics list once per scrape). */
+  backups?: CatalogEntry[];
 }
 
 /** What `status` prints: every figure, the verdict, every reason, and the thresholds applied. */
@@ -47,7 +49,7 @@ export async function getStatus(
 ): Promise<StatusReport> {
   const { storage, engine, clock, database } = context;
   const policy = options.policy ?? DEFAULT_HEALTH_POLICY;
-  const backups = await listBackups(storage);
+  const backups = options.backups ?? await listBackups(storage);
   const incomplete = await leftovers(storage, backups);
   const runs = summarizeRuns(await readAudit(storage, { actions: ["run", "create"] }));
   let databaseReachable: boolean;

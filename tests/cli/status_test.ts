@@ -76,6 +76,7 @@ Deno.test("status --format json gives every figure of a healthy, verified store"
       lastRunDate: "2026-11-23T11:00:00.000Z",
       lastRunOutcome: "ok",
       lastRunError: null,
+      lastRunDurationMs: 0,
       consecutiveFailures: 0,
       lastVerifiedBackup: schema,
       lastVerifiedBackupDate: "2026-11-23T11:00:00.000Z",

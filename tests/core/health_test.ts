@@ -379,6 +379,7 @@ Deno.test("assessHealth() computes every figure status prints", () => {
     lastRunDate: "2026-11-23T11:00:00.000Z",
     lastRunOutcome: "failed",
     lastRunError: "boom",
+    lastRunDurationMs: null,
     consecutiveFailures: 1,
     lastVerifiedBackup: backups[3].id,
     lastVerifiedBackupDate: "2026-11-23T10:00:00.000Z",
