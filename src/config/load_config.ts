@@ -257,10 +257,10 @@ function settingName(path: readonly PropertyKey[]): string {
   ).join("");
 }
 
-/** Credentials and URLs that carry tokens are never echoed. */
+/** Credentials, URLs that carry tokens, and API token hashes are never echoed. */
 function isSecret(path: readonly PropertyKey[]): boolean {
   return path.some((key) =>
-    ["password", "user", "url", "webhooks", "healthchecks", "start", "success", "fail"]
+    ["password", "user", "url", "webhooks", "healthchecks", "start", "success", "fail", "tokens"]
       .includes(String(key))
   ) || path[0] === "database";
 }

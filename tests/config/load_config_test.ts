@@ -51,6 +51,7 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
       criticalFailures: 3,
     },
     notifications: { on: ["failure"], webhooks: [], timeout: "10s" },
+    api: { listen: "127.0.0.1:8000", tokens: [], insecureHttp: false },
     log: { format: "human" },
   });
 });
@@ -164,6 +165,24 @@ Deno.test("loadConfig() lets a stronger layer's schedule.every replace the file'
 const mistakes: { name: string; file?: unknown; env?: Record<string, string>; message: string }[] =
   [
     {
+      name: "an API token hash that is not 64 hex digits is refused without echoing it",
+      file: { api: { tokens: [{ name: "ops", sha256: "secret-token", role: "admin" }] } },
+      message:
+        `Invalid value for "api.tokens[0].sha256" in FILE: expected the token's SHA-256: 64 hex digits (see the token command)`,
+    },
+    {
+      name: "two API tokens of one name are refused",
+      file: {
+        api: {
+          tokens: [
+            { name: "ops", sha256: "a".repeat(64), role: "admin" },
+            { name: "ops", sha256: "b".repeat(64), role: "viewer" },
+          ],
+        },
+      },
+      message: 'Invalid value for "api.tokens" in FILE: token names must be unique',
+    },
+    {
       name: "an unknown key names it and suggests the right one",
       file: { retention: { keepLats: 3 } },
       message: 'Unknown setting "retention.keepLats" in FILE (did you mean "retention.keepLast"?)',
@@ -172,7 +191,7 @@ const mistakes: { name: string; file?: unknown; env?: Record<string, string>; me
       name: "an unknown top-level key lists what is allowed when nothing is close",
       file: { colour: "blue" },
       message:
-        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, timezone, retention, schedule, health, notifications, log)',
+        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, timezone, retention, schedule, health, notifications, api, log)',
     },
     {
       name: "a negative count names the setting, the file and the value",
