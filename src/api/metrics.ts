@@ -10,13 +10,15 @@
  *   about twenty gauges costs microseconds next to listing a store.
  * - No default process metrics (`collectDefaultMetrics`): they describe the Deno process, not the
  *   backups, start process-wide event-loop monitors, and a process or node exporter does that job.
- * - "None" is 0 for timestamps: with no good backup, `backup_manager_last_good_backup_timestamp_seconds`
- *   is 0 (the epoch, i.e. infinitely old), so `time() - … > 86400` fires; an absent series would
- *   make that rule silent. The per-type timestamps are always emitted for every known type for the
- *   same reason (alert on the type you take, e.g. `{type="full"}`). A value that would claim
- *   something false is left out instead: the last run's success before any run, the duration of a
- *   run whose line has none, free bytes the store cannot tell, a destination's figures when it
- *   cannot be read (its `…_destination_up` is 0).
+ * - "None" is 0 for timestamps: with no good backup,
+ *   `backup_manager_last_good_backup_timestamp_seconds` is 0 (the epoch, i.e. infinitely old), so
+ *   `time() - backup_manager_last_good_backup_timestamp_seconds > 86400` fires; an absent series
+ *   would make that rule silent. It is unlabelled and counts every type, as `status` does. The
+ *   per-type timestamps are emitted for every known type, 0 included, for the same reason (alert
+ *   on the type you take, e.g. `{type="full"}`). A value that would claim something false is left
+ *   out instead: the last run's success before any run, the duration of a run whose audit line
+ *   has none, free bytes the store cannot tell, a destination's figures when it cannot be read
+ *   (its `backup_manager_destination_up` is 0).
  * - Counts and bytes are emitted for every known `type` × `state` (zeros included), so `rate` and
  *   `== 0` rules see a series from the first scrape; label values are only the known ones.
  * - A store that cannot be read is not a failed scrape: the answer says
@@ -304,7 +306,7 @@ class Gauges {
     );
     const lagging = this.gauge(
       "destination_lagging",
-      "1 when the destination lacks the store's newest good backup, else 0",
+      "1 when the destination lacks the store's newest good full or schema backup, else 0",
       labels,
     );
     const incomplete = this.gauge(

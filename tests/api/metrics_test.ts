@@ -151,12 +151,14 @@ Deno.test("renderMetrics() of an empty store gives zero counts and timestamps an
     makeDatabase(ws.database);
     const m = await scrape(contextOf(ws, new FakeClock()));
     assert.deepEqual(Object.fromEntries(m), {
-      [series("backup_manager_info", {
-        version: "0.1.0",
-        engine: "sqlite",
-        database: ws.database,
-        store: ws.dir,
-      })]: 1,
+      [
+        series("backup_manager_info", {
+          version: "0.1.0",
+          engine: "sqlite",
+          database: ws.database,
+          store: ws.dir,
+        })
+      ]: 1,
       backup_manager_store_up: 1,
       ...byTypeAndState("backups", {}),
       ...byTypeAndState("backup_bytes", {}),
@@ -170,7 +172,7 @@ Deno.test("renderMetrics() of an empty store gives zero counts and timestamps an
       backup_manager_health_level: 2,
       [series("backup_manager_health_reasons", { rule: "backups", level: "critical" })]: 1,
       backup_manager_incomplete_files: 0,
-      // the directory does not exist yet, so the store cannot tell its free space
+      // no backup_manager_store_free_bytes: the directory does not exist yet, so it cannot tell
       backup_manager_database_reachable: 1,
     });
   });
@@ -348,12 +350,14 @@ Deno.test("renderMetrics() of a store that cannot be read says store_up 0 and cr
     await Deno.writeTextFile(ws.dir, "a file where the store should be");
     const m = await scrape(contextOf(ws, new FakeClock()));
     assert.deepEqual(Object.fromEntries(m), {
-      [series("backup_manager_info", {
-        version: "0.1.0",
-        engine: "sqlite",
-        database: ws.database,
-        store: ws.dir,
-      })]: 1,
+      [
+        series("backup_manager_info", {
+          version: "0.1.0",
+          engine: "sqlite",
+          database: ws.database,
+          store: ws.dir,
+        })
+      ]: 1,
       backup_manager_store_up: 0,
       backup_manager_health_level: 2,
       backup_manager_database_reachable: 1,
