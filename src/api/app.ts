@@ -9,6 +9,7 @@ import type { HealthPolicy } from "../core/health.ts";
 import type { JobRegistry } from "../core/jobs.ts";
 import type { RetentionPolicy } from "../core/retention.ts";
 import type { ApiToken, FailureThrottle, Principal } from "./auth.ts";
+import type { Coalescer } from "./coalescer.ts";
 
 /** Pings and notifications of a run started over the API (as `create` sends them). */
 export interface RunReporting {
@@ -41,6 +42,8 @@ export interface ApiApp {
   tokens: ApiToken[];
   jobs: JobRegistry;
   throttle: FailureThrottle;
+  /** Shares concurrent reads of the listing and the status; see {@linkcode Coalescer}. */
+  shared: Coalescer;
   /** Aborted when the server is stopping: running jobs finish, new ones are refused (503). */
   stop?: AbortSignal;
   /** Aborted when the server must abandon running jobs (a second signal). */

@@ -24,10 +24,14 @@ const OTHER_ROUTES: Route[] = [
     responses: { 200: "Prometheus text format" },
     produces: "text/plain; version=0.0.4",
     handle: async (scope) => {
-      const { contentType, body } = await renderMetrics(scope.context, {
-        destinations: scope.app.destinations.map((d) => d.storage),
-        policy: scope.app.healthPolicy,
-      });
+      const { contentType, body } = await scope.app.shared.run(
+        "metrics",
+        () =>
+          renderMetrics(scope.context, {
+            destinations: scope.app.destinations.map((d) => d.storage),
+            policy: scope.app.healthPolicy,
+          }),
+      );
       return new Response(body, {
         headers: { "content-type": contentType, "cache-control": "no-store" },
       });

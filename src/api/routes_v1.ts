@@ -25,10 +25,11 @@ import type { z } from "zod";
 
 /** The status report with the server's thresholds and destinations. */
 export async function statusOf(scope: RequestScope): Promise<StatusReport> {
-  return await getStatus(scope.context, {
-    policy: scope.app.healthPolicy,
-    destinations: scope.app.destinations.map((d) => d.storage),
-  });
+  return await scope.app.shared.run("status", () =>
+    getStatus(scope.context, {
+      policy: scope.app.healthPolicy,
+      destinations: scope.app.destinations.map((d) => d.storage),
+    }));
 }
 
 /** The backups, newest first, at most `limit` (a query parameter, default all). */
@@ -40,7 +41,8 @@ export async function listViews(scope: RequestScope) {
       field: "limit",
     });
   }
-  return (await listBackups(scope.context.storage)).slice(0, limit).map(backupView);
+  const backups = await scope.app.shared.run("list", () => listBackups(scope.context.storage));
+  return backups.slice(0, limit).map(backupView);
 }
 
 async function oneBackup(scope: RequestScope) {
@@ -132,6 +134,7 @@ export const V1_ROUTES: Route[] = [
     handle: async (scope, body) => {
       const { reason } = body as z.infer<typeof PinBody>;
       await underLock(scope, "pin", () => pinBackup(scope.context, scope.params.id, { reason }));
+      scope.app.shared.invalidate();
       return jsonResponse({ success: true, backup: await oneBackup(scope) });
     },
   },
@@ -143,6 +146,7 @@ export const V1_ROUTES: Route[] = [
     responses: { 200: "`{backup: Backup}`" },
     handle: async (scope) => {
       await underLock(scope, "unpin", () => unpinBackup(scope.context, scope.params.id));
+      scope.app.shared.invalidate();
       return jsonResponse({ success: true, backup: await oneBackup(scope) });
     },
   },

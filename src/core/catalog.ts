@@ -48,26 +48,41 @@ export function isGood(entry: CatalogEntry): boolean {
 export async function listBackups(storage: Storage): Promise<CatalogEntry[]> {
   const entries = await storage.list();
   const sizes = new Map<string, StorageEntry>(entries.map((e) => [e.key, e]));
+  const sidecars = entries.filter((entry) => entry.key.endsWith(META_SUFFIX));
   const backups: CatalogEntry[] = [];
-  for (const entry of entries) {
-    if (!entry.key.endsWith(META_SUFFIX)) continue;
-    const id = entry.key.slice(0, -META_SUFFIX.length);
-    const parsedId = parseBackupId(id);
-    if (!parsedId) continue; // not one of ours
-    const backup: CatalogEntry = { id, ...parsedId, metaSize: entry.size };
-    try {
-      backup.meta = parseMeta(await readAll(storage, entry.key), id);
-    } catch (error) {
-      if (!(error instanceof BackupManagerError)) throw error;
-      backup.problem = error.message;
-    }
-    const dataName = backup.meta?.file.name ?? dataKeys(id).find((key) => sizes.has(key));
-    backup.dataSize = dataName === undefined ? undefined : sizes.get(dataName)?.size;
-    if (backup.dataSize !== undefined) backup.dataKey = dataName;
-    backup.problem ??= dataProblem(backup);
-    backups.push(backup);
+  // sidecars are read a few at a time: an object store answers each read after a round trip
+  for (let i = 0; i < sidecars.length; i += SIDECAR_READS) {
+    const batch = sidecars.slice(i, i + SIDECAR_READS).map((entry) =>
+      catalogEntry(storage, entry, sizes)
+    );
+    for (const backup of await Promise.all(batch)) if (backup) backups.push(backup);
   }
   return backups.sort(byNewest);
+}
+
+/** Sidecars read at once by {@linkcode listBackups}. */
+const SIDECAR_READS = 16;
+
+async function catalogEntry(
+  storage: Storage,
+  entry: StorageEntry,
+  sizes: Map<string, StorageEntry>,
+): Promise<CatalogEntry | undefined> {
+  const id = entry.key.slice(0, -META_SUFFIX.length);
+  const parsedId = parseBackupId(id);
+  if (!parsedId) return undefined; // not one of ours
+  const backup: CatalogEntry = { id, ...parsedId, metaSize: entry.size };
+  try {
+    backup.meta = parseMeta(await readAll(storage, entry.key), id);
+  } catch (error) {
+    if (!(error instanceof BackupManagerError)) throw error;
+    backup.problem = error.message;
+  }
+  const dataName = backup.meta?.file.name ?? dataKeys(id).find((key) => sizes.has(key));
+  backup.dataSize = dataName === undefined ? undefined : sizes.get(dataName)?.size;
+  if (backup.dataSize !== undefined) backup.dataKey = dataName;
+  backup.problem ??= dataProblem(backup);
+  return backup;
 }
 
 function byNewest(a: CatalogEntry, b: CatalogEntry): number {

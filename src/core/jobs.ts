@@ -63,6 +63,8 @@ export interface JobRegistryOptions {
    * message. The API passes its own, so a job's error codes are its HTTP error codes.
    */
   describeError?: (error: unknown) => { code: string; message: string };
+  /** Called when any job ends (the API drops reads computed before the change). */
+  onFinished?: (job: JobView) => void;
 }
 
 /** Receives a job's view each time it changes; the last call has a final state. */
@@ -82,6 +84,7 @@ export class JobRegistry {
   readonly #keepMs: number;
   readonly #keepCount: number;
   readonly #describeError: (error: unknown) => { code: string; message: string };
+  readonly #onFinished?: (job: JobView) => void;
   readonly #jobs = new Map<string, Entry>();
 
   constructor(options: JobRegistryOptions) {
@@ -89,6 +92,7 @@ export class JobRegistry {
     this.#keepMs = options.keepMs ?? 60 * 60 * 1000;
     this.#keepCount = options.keepCount ?? 100;
     this.#describeError = options.describeError ?? describeError;
+    this.#onFinished = options.onFinished;
   }
 
   /**
@@ -140,6 +144,7 @@ export class JobRegistry {
         view.error = this.#describeError(error);
       }
       view.finishedAt = this.#clock.now().toISOString();
+      this.#onFinished?.(view);
       this.#notify(entry);
       entry.listeners.clear();
       return view;

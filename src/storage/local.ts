@@ -9,6 +9,8 @@ import {
 } from "./storage.ts";
 import { messageOf, StorageError } from "../core/errors.ts";
 
+/** Files stat-ed at once when listing. */
+const STAT_BATCH = 64;
 /** Suffix of files being written; they are renamed to their key on commit. */
 export const PARTIAL_SUFFIX = ".partial";
 
@@ -110,16 +112,10 @@ export class LocalStorage implements Storage {
   }
 
   async #entries(): Promise<StorageEntry[]> {
-    const entries: StorageEntry[] = [];
+    const names: string[] = [];
     try {
       for await (const entry of Deno.readDir(this.location)) {
-        if (!entry.isFile) continue;
-        try {
-          const info = await Deno.stat(join(this.location, entry.name));
-          entries.push({ key: entry.name, size: info.size, modifiedAt: info.mtime ?? new Date(0) });
-        } catch (error) {
-          if (!(error instanceof Deno.errors.NotFound)) throw error; // removed while listing
-        }
+        if (entry.isFile) names.push(entry.name);
       }
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return [];
@@ -132,7 +128,27 @@ export class LocalStorage implements Storage {
         cause: error,
       });
     }
+    // stats in parallel batches: one at a time costs a round trip to the I/O thread per file
+    const entries: StorageEntry[] = [];
+    for (let i = 0; i < names.length; i += STAT_BATCH) {
+      const batch = await Promise.all(
+        names.slice(i, i + STAT_BATCH).map((name) => this.#stat(name)),
+      );
+      for (const entry of batch) if (entry) entries.push(entry);
+    }
     return entries;
+  }
+
+  async #stat(name: string): Promise<StorageEntry | undefined> {
+    try {
+      const info = await Deno.stat(join(this.location, name));
+      return { key: name, size: info.size, modifiedAt: info.mtime ?? new Date(0) };
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined; // removed while listing
+      throw new StorageError(`Cannot read "${join(this.location, name)}": ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
   }
 
   async #ensureDirectory(): Promise<void> {

@@ -15,6 +15,7 @@ import { JobRegistry } from "../../core/jobs.ts";
 import { type ApiToken, FailureThrottle, hashToken } from "../../api/auth.ts";
 import type { ApiApp } from "../../api/app.ts";
 import { toApiError } from "../../api/http_errors.ts";
+import { Coalescer } from "../../api/coalescer.ts";
 import { parseListen, startApiServer } from "../../api/server.ts";
 import { formatAccessLine, formatLogLine } from "../log.ts";
 import { destinationsFor } from "../destinations.ts";
@@ -104,6 +105,7 @@ export async function runServe(args: ServeArgs, deps: CommandDeps): Promise<numb
     print(formatLogLine({ type: "warning", time: deps.clock.now(), message }, format));
   const { interrupts } = deps;
   interrupts.allowGracefulStop();
+  const shared = new Coalescer();
   const app: ApiApp = {
     context: {
       ...serviceContext(config, deps),
@@ -121,8 +123,10 @@ export async function runServe(args: ServeArgs, deps: CommandDeps): Promise<numb
         const { code, message } = toApiError(error);
         return { code, message };
       },
+      onFinished: () => shared.invalidate(),
     }),
     throttle: new FailureThrottle(),
+    shared,
     stop: interrupts.stop,
     signal: interrupts.abort,
     reporting: (context) => runReporterFor(config, context, deps, warn),
