@@ -22,7 +22,7 @@
       if (name === "text") node.textContent = String(value);
       else node.setAttribute(name, value === true ? "" : String(value));
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === undefined || child === null || child === false) continue;
       node.append(child instanceof Node ? child : String(child));
     }
@@ -186,7 +186,9 @@
 
   // ---- messages ---------------------------------------------------------------------------
 
-  const MAX_MESSAGES = 6;
+  const MAX_MESSAGES = 4;
+  /** Successes also stay in the jobs list, so their message goes after a while; errors stay. */
+  const SUCCESS_MS = 15_000;
 
   function notify(kind, text) {
     const box = $("messages");
@@ -201,6 +203,7 @@
       dismiss,
     );
     dismiss.addEventListener("click", () => item.remove());
+    if (kind !== "error") setTimeout(() => item.remove(), SUCCESS_MS);
     box.prepend(item);
     while (box.children.length > MAX_MESSAGES) box.lastElementChild.remove();
   }
@@ -433,7 +436,9 @@
       });
       verify.addEventListener("click", () => startVerify(backup.id, restoreTest.checked));
       restore.addEventListener("click", () => openRestore(backup.id));
-      const cell = (label, ...content) => el("td", { "data-label": label }, ...content);
+      // one box per cell: on a phone the cell is a label/value grid of two items
+      const cell = (label, ...content) =>
+        el("td", { "data-label": label }, el("div", { class: "cell" }, ...content));
       const stateText = STATES[backup.state] ?? String(backup.state ?? "unknown");
       return el(
         "tr",
@@ -455,11 +460,12 @@
         cell(
           "Size",
           el("span", {
+            class: "nowrap",
             title: `${formatNumber(backup.size)} bytes`,
             text: formatBytes(backup.size),
           }),
         ),
-        cell("Duration", formatDuration(backup.durationMs)),
+        cell("Duration", el("span", { class: "nowrap", text: formatDuration(backup.durationMs) })),
         cell(
           "Pinned",
           backup.pinned ? `yes${backup.pinReason ? `: ${backup.pinReason}` : ""}` : "no",
@@ -976,7 +982,7 @@
     $("restore-expected").textContent = name || "(the target database's name)";
     const facts = el(
       "dl",
-      { class: "figures" },
+      { class: "facts" },
       el(
         "div",
         { class: "figure" },
@@ -1062,7 +1068,9 @@
     button.disabled = true;
     showRestoreMessage("");
     try {
-      const body = { confirm: $("restore-confirm").value };
+      // nothing typed is no confirmation at all (the server then says what it needs)
+      const typed = $("restore-confirm").value;
+      const body = typed === "" ? {} : { confirm: typed };
       if ($("restore-clean").checked) body.clean = true;
       const answer = await api("POST", `/api/v1/backups/${encodeURIComponent(id)}/restore`, body);
       $("restore-dialog").close();
