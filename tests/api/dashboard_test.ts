@@ -100,6 +100,51 @@ function watchProgress(page: Page): Promise<void> {
   });
 }
 
+/** What a page did that a test checks at the end. */
+interface Watched {
+  consoleErrors: string[];
+  pageErrors: string[];
+  requests: string[];
+}
+
+/** Records console errors (but {@linkcode PROVOKED}), uncaught errors and every request. */
+function watch(page: Page): Watched {
+  const watched: Watched = { consoleErrors: [], pageErrors: [], requests: [] };
+  page.on("console", (message) => {
+    if (message.type() === "error" && !PROVOKED.test(message.text())) {
+      watched.consoleErrors.push(message.text());
+    }
+  });
+  page.on("pageerror", (error) => watched.pageErrors.push(error.message));
+  page.on("request", (request) => watched.requests.push(request.url()));
+  return watched;
+}
+
+/** No console error, no uncaught error, no request to another host, no token in a URL. */
+function assertClean(watched: Watched, api: ApiFixture): void {
+  assert.deepEqual(watched.pageErrors, []);
+  assert.deepEqual(watched.consoleErrors, []);
+  const origin = new URL(api.url).origin;
+  const elsewhere = watched.requests.filter((url) =>
+    !url.startsWith("data:") && new URL(url).origin !== origin
+  );
+  assert.deepEqual(elsewhere, []);
+  assert.ok(watched.requests.length > 0);
+  for (const token of [api.adminToken, api.viewerToken]) {
+    assert.ok(watched.requests.every((url) => !url.includes(token)), "a token in a URL");
+  }
+}
+
+async function signIn(page: Page, api: ApiFixture, token: string, role: string): Promise<void> {
+  await page.goto(`${api.url}/`);
+  await page.fill("#token", token);
+  await page.click("#sign-in");
+  await page.waitForFunction(
+    (expected) => document.getElementById("whoami")?.textContent === expected,
+    `Signed in as ${role}`,
+  );
+}
+
 /** Saves the whole page (or, with `fullPage: false`, the viewport) under `.test-results/`. */
 async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   await Deno.mkdir(SCREENSHOTS, { recursive: true });
@@ -114,16 +159,7 @@ Deno.test("the dashboard works in a real browser, as an administrator uses it", 
     browser = await launchBrowser();
     const { page } = browser;
     const fixture = api;
-    const consoleErrors: string[] = [];
-    const pageErrors: string[] = [];
-    const requests: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error" && !PROVOKED.test(message.text())) {
-        consoleErrors.push(message.text());
-      }
-    });
-    page.on("pageerror", (error) => pageErrors.push(error.message));
-    page.on("request", (request) => requests.push(request.url()));
+    const watched = watch(page);
     await page.setViewportSize({ width: 1280, height: 900 });
     const initial = (await backupsOf(api)).map((b) => b.id);
     assert.equal(initial.length, 2);
@@ -369,15 +405,63 @@ Deno.test("the dashboard works in a real browser, as an administrator uses it", 
     );
 
     await t.step("no console error, and no request left this server", () => {
-      assert.deepEqual(pageErrors, []);
-      assert.deepEqual(consoleErrors, []);
-      const origin = new URL(fixture.url).origin;
-      const elsewhere = requests.filter((url) =>
-        !url.startsWith("data:") && new URL(url).origin !== origin
-      );
-      assert.deepEqual(elsewhere, []);
-      assert.ok(requests.every((url) => !url.includes(fixture.adminToken)));
+      assertClean(watched, fixture);
     });
+  } finally {
+    await browser?.close();
+    await api?.stop();
+  }
+});
+
+Deno.test("the dashboard shows an empty store, then charts its first backup", async () => {
+  let api: ApiFixture | undefined;
+  let browser: TestBrowser | undefined;
+  try {
+    api = await startApiFixture({ backups: 0 });
+    browser = await launchBrowser();
+    const { page } = browser;
+    const watched = watch(page);
+    await page.setViewportSize({ width: 375, height: 740 });
+    await signIn(page, api, api.adminToken, "admin");
+    await page.locator("#chart-empty").waitFor();
+    assert.equal(await page.textContent("#chart-empty"), "No backups to chart yet.");
+    assert.equal(await page.locator("#chart canvas").count(), 0);
+    assert.equal(
+      await page.textContent('[data-testid="backups-summary"]'),
+      "The store holds no backup yet: create one above.",
+    );
+    const level = await page.getAttribute('[data-testid="health"]', "data-level");
+    assert.equal(level, "critical"); // no backup at all
+    assert.ok((await page.locator("#reasons li.reason-critical").count()) > 0);
+    assert.match((await page.textContent("#figures")) ?? "", /Last backupnone yet/);
+
+    await page.click("#create-button");
+    const job = await waitForJob(page, "create");
+    assert.equal(job.state, "succeeded", job.outcome);
+    const [backup] = await backupsOf(api);
+    await waitForRows(page, [backup.id]);
+    const canvas = page.locator("#chart canvas").first();
+    await canvas.waitFor();
+    const box = await canvas.boundingBox();
+    assert.ok(box && box.width > 100 && box.height > 100, `canvas ${JSON.stringify(box)}`);
+    assert.equal(await page.isVisible("#chart-empty"), false);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `page is ${width} px wide`);
+    // without a retention rule the plan holds every delete, and says so
+    await page.click("#cleanup-preview");
+    await page.locator('[data-testid="cleanup-hold"]').waitFor();
+    assert.equal(
+      await page.textContent('[data-testid="cleanup-hold"]'),
+      "Hold: no retention rule set",
+    );
+    assert.match(
+      (await page.textContent(`[data-testid="decision"][data-backup-id="${backup.id}"]`)) ?? "",
+      new RegExp(
+        `^keep ${backup.id} [\\d.]+ (B|KiB)newest good full backup; no retention rule set$`,
+      ),
+    );
+    await screenshot(page, "dashboard-one-backup-phone.png");
+    assertClean(watched, api);
   } finally {
     await browser?.close();
     await api?.stop();

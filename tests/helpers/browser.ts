@@ -59,30 +59,38 @@ export function hasChromium(path: string = CHROMIUM_PATH): boolean {
  * a persistent context's.
  */
 export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise<TestBrowser> {
+  const executablePath = options.executablePath ?? CHROMIUM_PATH;
+  if (!hasChromium(executablePath)) {
+    throw new Error(
+      `Cannot start the browser: "${executablePath}" does not exist (install Debian's chromium, or set CHROMIUM_PATH)`,
+    );
+  }
   const profile = await Deno.makeTempDir({ prefix: "backup-manager-chromium-" });
-  let context: BrowserContext;
+  let context: BrowserContext | undefined;
   let page: Page;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: options.executablePath ?? CHROMIUM_PATH,
+      executablePath,
       headless: true,
       args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
       timeout: options.timeout ?? 30_000,
     });
     page = context.pages()[0] ?? await context.newPage();
   } catch (error) {
+    await context?.close().catch(() => {});
     await Deno.remove(profile, { recursive: true }).catch(() => {});
     throw error;
   }
+  const opened = context;
   let closing: Promise<void> | undefined;
   return {
-    context,
+    context: opened,
     page,
     profile,
     close: () =>
       closing ??= (async () => {
         try {
-          await context.close();
+          await opened.close();
         } finally {
           await Deno.remove(profile, { recursive: true }).catch(() => {});
         }

@@ -119,6 +119,7 @@
     backups: [],
     status: null,
     chart: null,
+    chartNarrow: false,
     /** Job id → the job's list item and poll timer. */
     jobs: new Map(),
     refreshTimer: undefined,
@@ -232,7 +233,10 @@
       await Promise.all([learnRole(), refreshBackups(), resumeJobs()]);
       scheduleRefresh();
     } catch (error) {
-      sessionStorage.removeItem(TOKEN_KEY);
+      // a refused token is forgotten; a server that does not answer may come back
+      if (error instanceof ApiFailure && (error.status === 401 || error.status === 403)) {
+        sessionStorage.removeItem(TOKEN_KEY);
+      }
       if (error instanceof ApiFailure && error.status === 401) {
         showSignInMessage(`Wrong token (401): ${error.message}`);
       } else {
@@ -307,8 +311,9 @@
     }, REFRESH_MS);
   }
 
+  /** The status, the backups, and any job started elsewhere (another tab, another admin). */
   async function refreshAll() {
-    await Promise.all([refreshStatus(), refreshBackups()]);
+    await Promise.all([refreshStatus(), refreshBackups(), resumeJobs()]);
   }
 
   // ---- status -----------------------------------------------------------------------------
@@ -539,12 +544,18 @@
       points.map((b) => (typeof b.size === "number" ? b.size : null)),
       points.map((b) => (typeof b.durationMs === "number" ? b.durationMs / 1000 : null)),
     ];
+    const narrow = globalThis.innerWidth < 600;
+    state.chartNarrow = narrow;
     const options = {
       width: chartWidth(),
       height: chartHeight(),
       cursor: { drag: { x: false, y: false } },
       scales: {
-        x: { time: true, range: (_u, min, max) => padRange(min, max, 3600) },
+        // from the data itself: for a single point uPlot would span 1000 days after it
+        x: {
+          time: true,
+          range: (u) => padRange(u.data[0][0], u.data[0][u.data[0].length - 1], 3600),
+        },
         bytes: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1024] },
         seconds: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
       },
@@ -575,15 +586,16 @@
         {},
         {
           scale: "bytes",
-          label: "Size",
-          size: 70,
+          // on a phone the legend names the axes, and the plot keeps the room
+          label: narrow ? undefined : "Size",
+          size: narrow ? 62 : 70,
           values: (_u, splits) => splits.map((v) => formatBytes(v)),
         },
         {
           scale: "seconds",
-          label: "Duration",
+          label: narrow ? undefined : "Duration",
           side: 1,
-          size: 60,
+          size: narrow ? 54 : 60,
           grid: { show: false },
           values: (_u, splits) => splits.map((v) => formatDuration(v * 1000)),
         },
@@ -596,7 +608,10 @@
   function resizeChart() {
     cancelAnimationFrame(resizeFrame);
     resizeFrame = requestAnimationFrame(() => {
-      if (state.chart) state.chart.setSize({ width: chartWidth(), height: chartHeight() });
+      if (!state.chart) return;
+      // crossing the phone width changes the axes: draw again
+      if ((globalThis.innerWidth < 600) !== state.chartNarrow) renderChart();
+      else state.chart.setSize({ width: chartWidth(), height: chartHeight() });
     });
   }
 
@@ -1077,9 +1092,11 @@
       state.restoreId = null;
       if (answer.job) trackJob(answer.job);
     } catch (error) {
-      const text = error instanceof ApiFailure && error.code === "confirmation_required"
-        ? `Refused: ${error.message}`
-        : error.message;
+      const refused = error instanceof ApiFailure && error.code === "confirmation_required";
+      if (refused && typeof error.details.expected === "string") {
+        $("restore-expected").textContent = error.details.expected;
+      }
+      const text = refused ? `Refused: ${error.message}` : error.message;
       showRestoreMessage(text);
       notify("error", text);
       if (error instanceof ApiFailure && error.status === 401) report(error);
