@@ -115,6 +115,8 @@
 
   const state = {
     token: null,
+    /** Counts sign-ins and sign-outs: an answer from an earlier session is dropped. */
+    session: 0,
     role: null,
     backups: [],
     status: null,
@@ -220,34 +222,41 @@
   async function signIn(token) {
     showSignInMessage("");
     $("sign-in").disabled = true;
+    let body;
     try {
-      const body = await api("GET", "/api/v1/status", undefined, token);
-      state.token = token;
-      sessionStorage.setItem(TOKEN_KEY, token);
-      $("token").value = "";
-      $("signin-view").hidden = true;
-      $("app-view").hidden = false;
-      $("session").hidden = false;
-      $("whoami").textContent = "Signed in";
-      renderStatus(body.status);
-      await Promise.all([learnRole(), refreshBackups(), resumeJobs()]);
-      scheduleRefresh();
+      body = await api("GET", "/api/v1/status", undefined, token);
     } catch (error) {
       // a refused token is forgotten; a server that does not answer may come back
       if (error instanceof ApiFailure && (error.status === 401 || error.status === 403)) {
         sessionStorage.removeItem(TOKEN_KEY);
       }
-      if (error instanceof ApiFailure && error.status === 401) {
-        showSignInMessage(`Wrong token (401): ${error.message}`);
-      } else {
-        showSignInMessage(
-          error instanceof ApiFailure ? error.message : `Cannot sign in: ${error.message}`,
-        );
-      }
+      showSignInMessage(
+        !(error instanceof ApiFailure)
+          ? `Cannot sign in: ${error.message}`
+          : error.status === 401
+          ? `Wrong token (401): ${error.message}`
+          : error.message,
+      );
       $("token").focus();
+      return;
     } finally {
       $("sign-in").disabled = false;
     }
+    state.session++;
+    state.token = token;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    $("token").value = "";
+    $("signin-view").hidden = true;
+    $("app-view").hidden = false;
+    $("session").hidden = false;
+    $("whoami").textContent = "Signed in";
+    renderStatus(body.status);
+    try {
+      await Promise.all([learnRole(), refreshBackups(), resumeJobs()]);
+    } catch (error) {
+      report(error);
+    }
+    scheduleRefresh();
   }
 
   /**
@@ -256,13 +265,17 @@
    * message.
    */
   async function learnRole() {
+    const session = state.session;
+    let role;
     try {
       await api("POST", "/api/v1/cleanup", { dryRun: true });
-      state.role = "admin";
+      role = "admin";
     } catch (error) {
       if (!(error instanceof ApiFailure) || error.status === 401) throw error;
-      state.role = error.status === 403 ? "viewer" : null;
+      role = error.status === 403 ? "viewer" : null;
     }
+    if (session !== state.session) return;
+    state.role = role;
     const whoami = $("whoami");
     whoami.textContent = state.role === "admin"
       ? "Signed in as admin"
@@ -273,6 +286,7 @@
   }
 
   function signOut() {
+    state.session++;
     sessionStorage.removeItem(TOKEN_KEY);
     state.token = null;
     state.role = null;
@@ -319,9 +333,12 @@
   // ---- status -----------------------------------------------------------------------------
 
   async function refreshStatus() {
+    const session = state.session;
     try {
-      renderStatus((await api("GET", "/api/v1/status")).status);
+      const body = await api("GET", "/api/v1/status");
+      if (session === state.session) renderStatus(body.status);
     } catch (error) {
+      if (session !== state.session) return;
       report(error, "Cannot read the status");
     }
   }
@@ -406,12 +423,15 @@
   // ---- backups ----------------------------------------------------------------------------
 
   async function refreshBackups() {
+    const session = state.session;
     try {
       const body = await api("GET", "/api/v1/backups?limit=100");
+      if (session !== state.session) return; // signed out meanwhile
       state.backups = Array.isArray(body.backups) ? body.backups : [];
       renderBackups();
       renderChart();
     } catch (error) {
+      if (session !== state.session) return;
       report(error, "Cannot list the backups");
     }
   }
@@ -625,11 +645,14 @@
   };
 
   async function resumeJobs() {
+    const session = state.session;
     try {
       const body = await api("GET", "/api/v1/jobs");
+      if (session !== state.session) return;
       const jobs = Array.isArray(body.jobs) ? body.jobs : [];
       for (const job of jobs.filter((j) => j.state === "running").reverse()) trackJob(job);
     } catch (error) {
+      if (session !== state.session) return;
       report(error, "Cannot list the jobs");
     }
   }
@@ -659,11 +682,14 @@
     clearTimeout(entry.timer);
     entry.timer = setTimeout(async () => {
       if (!state.token || !state.jobs.has(job.id)) return;
+      const session = state.session;
       try {
         const body = await api("GET", job.url || `/api/v1/jobs/${encodeURIComponent(job.id)}`);
+        if (session !== state.session) return;
         entry.misses = 0;
         trackJob(body.job);
       } catch (error) {
+        if (session !== state.session) return;
         if (error instanceof ApiFailure && error.status === 401) return report(error);
         entry.misses++;
         if ((error instanceof ApiFailure && error.status === 404) || entry.misses >= 10) {
