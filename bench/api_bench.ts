@@ -68,12 +68,15 @@ try {
     Promise.all(
       Array.from({ length: CONCURRENT }, (_, i) =>
         get(i % 2 ? "/api/v1/status" : "/api/backup?action=list").then((body) => {
-          if (body.success !== true) throw new Error("an answer was not a success");
-        })
-      ),
+          if (body.success !== true) {
+            throw new Error("an answer was not a success");
+          }
+        })),
     )
   );
-  console.log(`\n${CONCURRENT} concurrent list/status requests: all 200 in ${burst.ms.toFixed(0)} ms`);
+  console.log(
+    `\n${CONCURRENT} concurrent list/status requests: all 200 in ${burst.ms.toFixed(0)} ms`,
+  );
 
   const create = async () => {
     const response = await api.request("/api/v1/backups", { method: "POST", body: "{}" });
