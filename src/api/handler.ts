@@ -47,15 +47,19 @@ export function createHandler(
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
       response.headers.set(name, value);
     }
-    app.log?.({
-      time: new Date(),
-      method: request.method,
-      path: url.pathname,
-      status: response.status,
-      durationMs: Math.round(performance.now() - started),
-      address,
-      ...(caller.token ? { token: caller.token } : {}),
-    });
+    // a container's health check every few seconds would drown the log
+    const quiet = url.pathname === "/healthz" && response.status === 200;
+    if (!quiet) {
+      app.log?.({
+        time: new Date(),
+        method: request.method,
+        path: url.pathname,
+        status: response.status,
+        durationMs: Math.round(performance.now() - started),
+        address,
+        ...(caller.token ? { token: caller.token } : {}),
+      });
+    }
     return response;
   };
 }
