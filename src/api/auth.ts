@@ -46,7 +46,7 @@ export function authenticate(
   header: string | null,
   tokens: readonly ApiToken[],
 ): Principal | undefined {
-  const match = /^Bearer[ ]+([\x21-\x7e]{1,512})$/.exec(header?.trim() ?? "");
+  const match = /^bearer +([\x21-\x7e]{1,512})$/i.exec(header?.trim() ?? ""); // the scheme is case-insensitive (RFC 9110)
   if (!match) return undefined;
   const presented = createHash("sha256").update(match[1]).digest();
   let found: ApiToken | undefined;
@@ -74,8 +74,9 @@ export interface FailureThrottleOptions {
 }
 
 /**
- * Counts failed sign-ins per client address; past a few, each request from that address waits
- * longer before it is answered, which makes guessing tokens slow without locking anyone out.
+ * Counts failed sign-ins per client address; past a few, each failed request from that address
+ * waits longer before it is answered (one at a time), which makes guessing tokens slow without
+ * locking anyone out: a request with a good token is never delayed.
  */
 export class FailureThrottle {
   readonly #free: number;
@@ -84,6 +85,7 @@ export class FailureThrottle {
   readonly #maxDelayMs: number;
   readonly #now: () => number;
   readonly #failures = new Map<string, { count: number; since: number }>();
+  readonly #queues = new Map<string, Promise<void>>();
 
   constructor(options: FailureThrottleOptions = {}) {
     this.#free = options.free ?? 5;
@@ -106,6 +108,24 @@ export class FailureThrottle {
     entry.count++;
     this.#failures.set(address, entry);
     if (this.#failures.size > 10_000) this.#forgetOld();
+  }
+
+  /**
+   * Records a failed sign-in and resolves when its answer may go out: past the free failures,
+   * after the delay, and after the previous penalised answer to the same address, so parallel
+   * guesses are answered one after another instead of all at once.
+   */
+  penalize(address: string): Promise<void> {
+    this.failed(address);
+    const delay = this.delayFor(address);
+    if (delay === 0) return Promise.resolve();
+    const previous = this.#queues.get(address) ?? Promise.resolve();
+    const turn = previous.then(() => new Promise<void>((resolve) => setTimeout(resolve, delay)));
+    this.#queues.set(address, turn);
+    turn.then(() => {
+      if (this.#queues.get(address) === turn) this.#queues.delete(address);
+    });
+    return turn;
   }
 
   /** A good token clears the address's count. */

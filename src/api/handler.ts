@@ -78,11 +78,9 @@ async function answer(
   const read = request.method === "GET" || request.method === "HEAD";
   if (read && path === "/healthz") return jsonResponse({ ok: true });
   if (read && isStaticPath(path)) return await staticResponse(path);
-  const delay = app.throttle.delayFor(address);
-  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   const principal = authenticate(request.headers.get("authorization"), app.tokens);
   if (!principal) {
-    app.throttle.failed(address);
+    await app.throttle.penalize(address);
     throw new ApiError(
       401,
       "unauthorized",
@@ -96,10 +94,14 @@ async function answer(
   const { found, methods } = matchRoute(routes, request.method, path);
   if (!found) {
     if (methods.length) {
-      throw new ApiError(
-        405,
-        "method_not_allowed",
-        `Cannot ${request.method} ${path}: it allows ${methods.join(", ")}`,
+      const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods;
+      return errorResponse(
+        new ApiError(
+          405,
+          "method_not_allowed",
+          `Cannot ${request.method} ${path}: it allows ${methods.join(", ")}`,
+        ),
+        { allow: allow.join(", ") },
       );
     }
     throw new ApiError(

@@ -121,6 +121,13 @@ function relativeToFile(values: Record<string, unknown>, base: string): Record<s
   if (typeof identityFile === "string" && identityFile !== "" && !isAbsolute(identityFile)) {
     result.encryption = { ...encryption, identityFile: resolve(base, identityFile) };
   }
+  const api = result.api as Record<string, unknown> | undefined;
+  const tls = api?.tls as Record<string, unknown> | undefined;
+  if (tls && typeof tls === "object") {
+    const near = (file: unknown) =>
+      typeof file === "string" && file !== "" && !isAbsolute(file) ? resolve(base, file) : file;
+    result.api = { ...api, tls: { ...tls, cert: near(tls.cert), key: near(tls.key) } };
+  }
   const database = result.database;
   if (typeof database === "string" && !/^postgres(ql)?:/i.test(database)) {
     const match = /^(sqlite:(?:\/\/)?)?(.+)$/.exec(database);

@@ -203,7 +203,9 @@ export class JobRegistry {
 
   #prune(): void {
     const now = this.#clock.now().getTime();
-    const finished = [...this.#jobs.values()].filter((e) => e.view.finishedAt !== null);
+    // oldest finish first: a long job that ends after newer ones is kept as the newest
+    const finished = [...this.#jobs.values()].filter((e) => e.view.finishedAt !== null)
+      .sort((a, b) => a.view.finishedAt!.localeCompare(b.view.finishedAt!));
     const excess = finished.length - this.#keepCount;
     finished.forEach((e, i) => {
       if (i < excess || now - new Date(e.view.finishedAt!).getTime() > this.#keepMs) {

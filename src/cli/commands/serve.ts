@@ -78,6 +78,14 @@ export function tokensOf(config: Config, env: Record<string, string | undefined>
   return tokens;
 }
 
+/** Which layer set the listen address, for its error message. */
+function listenSource(args: ServeArgs, env: Record<string, string | undefined>): string {
+  if (args.settings.some((s) => s.path === "api.listen" && s.value !== undefined)) {
+    return "--listen";
+  }
+  return env.BACKUP_API_LISTEN?.trim() ? "BACKUP_API_LISTEN" : "api.listen";
+}
+
 async function readPem(path: string, setting: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
@@ -90,7 +98,7 @@ async function readPem(path: string, setting: string): Promise<string> {
 export async function runServe(args: ServeArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, [...locationFlags(args), ...args.settings]);
   const tokens = tokensOf(config, deps.io.env);
-  const listen = parseListen(config.api.listen, "api.listen");
+  const listen = parseListen(config.api.listen, listenSource(args, deps.io.env));
   const tls = config.api.tls
     ? {
       cert: await readPem(config.api.tls.cert, "api.tls.cert"),
