@@ -217,3 +217,11 @@ Deno.test("FailureThrottle keeps working with failures from very many addresses"
   assert.equal(throttle.delayFor("192.0.2.1"), 500);
   assert.equal(throttle.delayFor("10.0.0.0"), 0);
 });
+
+Deno.test("penalize() answers parallel failures from one address one after another", async () => {
+  const throttle = new FailureThrottle({ free: 0, baseDelayMs: 10 });
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 5 }, () => throttle.penalize("10.0.0.9")));
+  // 10 + 20 + 40 + 80 + 160 ms when they take turns; parallel waits would end after 160 ms
+  assert.ok(performance.now() - started >= 300, `took ${performance.now() - started} ms`);
+});
