@@ -66,6 +66,11 @@ export interface DumpOptions {
   excludeTables?: string[];
   /** Called now and then with the rows written so far; for progress display. */
   onProgress?: (progress: DumpProgress) => void;
+  /**
+   * At most this many threads (SQLite) or connections (PostgreSQL) the dump uses at once, besides
+   * the caller's compression thread. Default: the number of cores (`navigator.hardwareConcurrency`).
+   */
+  jobs?: number;
 }
 
 /** Progress of a dump in flight. */
@@ -93,6 +98,21 @@ export interface RestoreOptions {
   noPrivileges?: boolean;
   /** Called now and then with the SQL bytes consumed so far. */
   onProgress?: (bytes: number) => void;
+  /** At most this many threads or connections the restore uses at once. Default: the cores. */
+  jobs?: number;
+  /**
+   * How the input is compressed, as the sidecar records it: `gzip` (default), `zstd` or `none`.
+   * The engine decompresses on its own thread.
+   */
+  compression?: Compression;
+}
+
+/** How a backup's SQL is compressed; the sidecar records it. */
+export type Compression = "gzip" | "zstd" | "none";
+
+/** The default of {@linkcode DumpOptions.jobs} and {@linkcode RestoreOptions.jobs}. */
+export function defaultJobs(): number {
+  return Math.max(1, navigator.hardwareConcurrency ?? 1);
 }
 
 /** What a dump wrote, recorded in the sidecar. */
