@@ -1,13 +1,14 @@
 import type postgres from "postgres";
-import type { DumpOptions, DumpSummary, TableStats } from "../engine.ts";
+import { defaultJobs, type DumpOptions, type DumpSummary, type TableStats } from "../engine.ts";
 import type { ChunkBuffer } from "../chunk_buffer.ts";
 import { tableFilter } from "../table_filter.ts";
 import { UsageError } from "../../core/errors.ts";
-import type { SchemaItem, SchemaPlan } from "./_model.ts";
+import type { SchemaItem, SchemaPlan, TableData } from "./_model.ts";
 import { readSchemaPlan } from "./_schema.ts";
 import { readMigrationVersion } from "./_schema_info.ts";
 import { type Connection, hostLabel } from "./_connection.ts";
-import { copyTableOut } from "./_copy.ts";
+import { COPY_TRAILER, copyHeader, copyTableOut } from "./_copy.ts";
+import { CopyOutLanes } from "./_copy_lanes.ts";
 import { dumpLargeObjects, largeObjectIds, unlinkLargeObject } from "./_large_objects.ts";
 import {
   cleanDirectives,
@@ -33,52 +34,84 @@ interface DatabaseFacts {
  * `--clean` directives, pre-data schema, one COPY block per table, post-data schema (so
  * constraints, indexes and triggers come after the rows), then large objects. Everything is
  * read in one `REPEATABLE READ, READ ONLY` transaction: one consistent snapshot while writers
- * continue.
+ * continue. With `jobs` > 1 the table data is copied on `jobs` further connections that share
+ * the snapshot (`_copy_lanes.ts`), as `pg_dump -j` does; the script is the same byte for byte.
  */
 export async function dumpPostgres(
   connection: Connection,
   out: ChunkBuffer,
   options: DumpOptions = {},
 ): Promise<DumpSummary> {
+  const full = (options.type ?? "full") === "full";
+  const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
   return await connection.sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
-    const facts = await readFacts(tx);
-    const plan = await readSchemaPlan(tx, {
-      tables: options.tables,
-      excludeTables: options.excludeTables,
-    });
-    checkPatterns(plan, options.tables);
-    const full = (options.type ?? "full") === "full";
-    const withLargeObjects = full && (options.tables ?? []).length === 0;
-    const objects = withLargeObjects ? await largeObjectIds(tx) : [];
-    const locale: DatabaseLocale = {
-      collate: facts.collate,
-      ctype: facts.ctype,
-      provider: facts.provider,
-      icuLocale: facts.icuLocale,
-    };
-    await out.writeText(scriptHeader({ ...facts, database: facts.name, locale }));
-    await out.writeText(cleanDirectives([...objects.map(unlinkLargeObject), ...dropsOf(plan)]));
-    for (const item of plan.preData) await out.writeText(renderItem(item));
-    const tables = full
-      ? await copyTables(tx, connection, plan, out, options)
-      : plan.data.map((t) => ({ name: tableName(t), rows: 0, bytes: 0 }));
-    for (const item of plan.postData) await out.writeText(renderItem(item));
-    const largeObjects = withLargeObjects ? await dumpLargeObjects(tx, out) : undefined;
-    await out.writeText(SCRIPT_TRAILER);
-    await out.flush();
-    return {
-      engineVersion: facts.serverVersion,
-      database: { name: facts.name, host: hostLabel(connection.config) },
-      tables,
-      settings: {
-        encoding: facts.encoding,
-        lc_collate: facts.collate,
-        lc_ctype: facts.ctype,
-        ...(largeObjects ? { large_objects: largeObjects.count } : {}),
-      },
-      migration: await readMigrationVersion(tx),
-    };
+    // The lanes connect while the catalogs are read.
+    const lanes = full && jobs > 1 ? openLanes(tx, connection, jobs) : undefined;
+    try {
+      return await dumpIn(tx, connection, out, options, lanes);
+    } finally {
+      await (await lanes?.catch(() => undefined))?.close();
+    }
   });
+}
+
+async function dumpIn(
+  tx: postgres.TransactionSql,
+  connection: Connection,
+  out: ChunkBuffer,
+  options: DumpOptions,
+  lanes: Promise<CopyOutLanes> | undefined,
+): Promise<DumpSummary> {
+  const facts = await readFacts(tx);
+  const plan = await readSchemaPlan(tx, {
+    tables: options.tables,
+    excludeTables: options.excludeTables,
+  });
+  checkPatterns(plan, options.tables);
+  const full = (options.type ?? "full") === "full";
+  const withLargeObjects = full && (options.tables ?? []).length === 0;
+  const objects = withLargeObjects ? await largeObjectIds(tx) : [];
+  const locale: DatabaseLocale = {
+    collate: facts.collate,
+    ctype: facts.ctype,
+    provider: facts.provider,
+    icuLocale: facts.icuLocale,
+  };
+  await out.writeText(scriptHeader({ ...facts, database: facts.name, locale }));
+  await out.writeText(cleanDirectives([...objects.map(unlinkLargeObject), ...dropsOf(plan)]));
+  for (const item of plan.preData) await out.writeText(renderItem(item));
+  const tables = full
+    ? await copyTables(tx, connection, plan, out, options, await lanes)
+    : plan.data.map((t) => ({ name: tableName(t), rows: 0, bytes: 0 }));
+  for (const item of plan.postData) await out.writeText(renderItem(item));
+  const largeObjects = withLargeObjects ? await dumpLargeObjects(tx, out) : undefined;
+  await out.writeText(SCRIPT_TRAILER);
+  await out.flush();
+  return {
+    engineVersion: facts.serverVersion,
+    database: { name: facts.name, host: hostLabel(connection.config) },
+    tables,
+    settings: {
+      encoding: facts.encoding,
+      lc_collate: facts.collate,
+      lc_ctype: facts.ctype,
+      ...(largeObjects ? { large_objects: largeObjects.count } : {}),
+    },
+    migration: await readMigrationVersion(tx),
+  };
+}
+
+/**
+ * Exports the transaction's snapshot (the first statement of the transaction, so the snapshot
+ * is the one the whole dump reads) and opens `jobs` lanes on it.
+ */
+async function openLanes(
+  tx: postgres.TransactionSql,
+  connection: Connection,
+  jobs: number,
+): Promise<CopyOutLanes> {
+  const [{ id }] = await tx<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
+  return await CopyOutLanes.open(connection.config, id, jobs);
 }
 
 async function readFacts(tx: postgres.TransactionSql): Promise<DatabaseFacts> {
@@ -115,29 +148,58 @@ async function copyTables(
   plan: SchemaPlan,
   out: ChunkBuffer,
   options: DumpOptions,
+  lanes: CopyOutLanes | undefined,
 ): Promise<TableStats[]> {
   const owners = ownersOf(plan.preData);
   const stats: TableStats[] = [];
   let totalRows = 0;
-  for (const table of plan.data) {
+  const report = (name: string, rows: number) =>
+    options.onProgress?.({
+      table: name,
+      tableRows: rows,
+      totalRows: totalRows + rows,
+      bytes: out.total,
+    });
+  if (lanes !== undefined && lanes.size > 0) lanes.start(plan.data);
+  for (const [index, table] of plan.data.entries()) {
     const name = tableName(table);
-    const copied = await copyTableOut(
-      tx,
-      { ...table, owner: owners.get(`${table.schema}.${table.name}`) },
-      out,
-      () => connection.resumeSockets(),
-      (rows) =>
-        options.onProgress?.({
-          table: name,
-          tableRows: rows,
-          totalRows: totalRows + rows,
-          bytes: out.total,
-        }),
-    );
+    const owned = { ...table, owner: owners.get(`${table.schema}.${table.name}`) };
+    const copied = lanes !== undefined && lanes.size > 0
+      ? await writeFetched(lanes, index, owned, out, (rows) => report(name, rows))
+      : await copyTableOut(
+        tx,
+        owned,
+        out,
+        () => connection.resumeSockets(),
+        (rows) => report(name, rows),
+      );
     totalRows += copied.rows;
     stats.push({ name, rows: copied.rows, bytes: copied.bytes });
   }
   return stats;
+}
+
+/** Writes table `index` as a COPY block from the spool a lane fills. */
+async function writeFetched(
+  lanes: CopyOutLanes,
+  index: number,
+  table: TableData & { owner?: string },
+  out: ChunkBuffer,
+  onRows: (rows: number) => void,
+): Promise<{ rows: number; bytes: number }> {
+  const start = out.total;
+  const fetch = await lanes.take(index);
+  await out.writeText(copyHeader(table));
+  let reported = 0;
+  for (let block = await fetch.spool.next(); block; block = await fetch.spool.next()) {
+    const pending = out.write(block);
+    if (pending) await pending;
+    if (fetch.rows - reported >= 10_000) onRows(reported = fetch.rows);
+  }
+  await out.writeText(COPY_TRAILER);
+  await lanes.done(index);
+  onRows(fetch.rows);
+  return { rows: fetch.rows, bytes: out.total - start };
 }
 
 function ownersOf(items: SchemaItem[]): Map<string, string> {
