@@ -136,6 +136,15 @@ export const peakRss = (runs: Run[]): number => Math.max(...runs.map((r) => r.rs
 export const mib = (bytes: number): string => `${(bytes / MIB).toFixed(1)} MiB`;
 const verdict = (ok: boolean) => ok ? "pass" : "FAIL";
 
+/** Prints `lines` as aligned columns under `header` and a rule. */
+export function printColumns(header: string[], lines: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  console.log(format(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const line of lines) console.log(format(line));
+}
+
 /** Prints ours vs reference per operation: medians, ratio, target, verdict, and the samples. */
 export function printTable(rows: Comparison[]): void {
   const header = ["operation", "ours (s)", "reference (s)", "ratio", "target", "result"];
@@ -150,11 +159,7 @@ export function printTable(rows: Comparison[]): void {
       verdict(ratio <= row.target),
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  console.log(format(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const line of lines) console.log(format(line));
+  printColumns(header, lines);
   for (const row of rows) {
     const all = (runs: Run[]) => runs.map((r) => r.seconds.toFixed(2)).join(" ");
     console.log(`  ${row.operation} samples: ours [${all(row.ours)}], ref [${all(row.reference)}]`);

@@ -1,8 +1,9 @@
 /**
- * Every benchmark, one after the other, each with the same arguments:
- * `deno task bench [--quick]` runs `sqlite_bench.ts`, `postgres_bench.ts` then `s3_bench.ts`.
+ * Every benchmark, one after the other, each with the same arguments: `deno task bench
+ * [--quick]` runs `sqlite_bench.ts`, `postgres_bench.ts`, `s3_bench.ts` then the shape matrix,
+ * `shapes_bench.ts`.
  */
-const BENCHES = ["sqlite_bench.ts", "postgres_bench.ts", "s3_bench.ts"];
+const BENCHES = ["sqlite_bench.ts", "postgres_bench.ts", "s3_bench.ts", "shapes_bench.ts"];
 
 for (const bench of BENCHES) {
   console.log(`\n=== ${bench} ${Deno.args.join(" ")}`);
