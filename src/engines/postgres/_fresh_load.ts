@@ -2,15 +2,24 @@
  * `restore --create` into a database that does not exist yet, on several connections: the script
  * loads into a new database of its own (a unique name nobody uses), which is renamed to the
  * target only once everything succeeded; on any failure it is dropped and the target never
- * appears. Not being one transaction is what lets the index and key builds of different tables,
- * the slowest part of a restore after the data, run side by side (as `pg_restore -j` does).
+ * appears. Not being one transaction is what lets different tables load side by side, as
+ * `pg_restore -j` does.
  *
- * What runs in parallel is deliberately narrow: after the data, a run of consecutive statements
- * of one kind — plain `CREATE [UNIQUE] INDEX ... ON table`, or `ALTER TABLE ONLY table ADD
- * CONSTRAINT ... PRIMARY KEY|UNIQUE` — on distinct tables. Each of those locks one table, so
- * they cannot deadlock, and everything that might depend on them (foreign keys, comments, index
- * attachments, triggers, ...) waits until the whole run has finished. Everything else runs in
- * script order on one connection; `SET` statements run on every connection.
+ * The script is read once, in order. Each COPY block is handed to a lane (a connection) of its
+ * own through a spool (`_spool.ts`): the reader goes on to the next block at once, and what a
+ * lane has not loaded yet waits in memory, then in a temporary file. What runs beside other work
+ * is deliberately narrow, each kind tied to the tables it locks:
+ * - COPY into a table (in a transaction of its own);
+ * - after the data, plain `CREATE [UNIQUE] INDEX ... ON table` and `ALTER TABLE ONLY table ADD
+ *   CONSTRAINT ... PRIMARY KEY|UNIQUE`: they wait only for that table's own earlier steps, so
+ *   the indexes of a loaded table build while other tables still load;
+ * - `ALTER TABLE ONLY t ADD CONSTRAINT ... FOREIGN KEY ... REFERENCES r`: added `NOT VALID`
+ *   (a moment's lock on both tables) and then validated (`VALIDATE CONSTRAINT` locks `t`
+ *   against other schema changes only, and `r` not at all), after the steps on `t` and `r`;
+ * - `setval` of a sequence, which no table step touches.
+ * Steps on one table run in script order. Everything else (comments, triggers, grants, ...)
+ * waits until every step before it has finished and runs alone, in script order, on the first
+ * connection; `SET` statements run on every connection.
  */
 import { IntegrityError } from "../../core/errors.ts";
 import {
@@ -22,16 +31,19 @@ import {
 } from "./_connection.ts";
 import { createDatabase, dropDatabase, type NewDatabase, renameDatabase } from "./_databases.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
-import { copyIn, decodeScript, runStatements } from "./_load_steps.ts";
+import { copyIn, decodeScript, runStatements, ScriptError } from "./_load_steps.ts";
 import type { ScriptEvent } from "./_script_reader.ts";
 import type { ScriptSource } from "./_script_source.ts";
 import { SESSION_SETTINGS } from "./_script.ts";
+import { Spool, SpoolBudget, type SpoolLimits } from "./_spool.ts";
 
-/**
- * Connections loading at once. 2 on a 2-core server: each index build is one busy backend,
- * and a third only queues for the same cores.
- */
-const LANES = 2;
+/** Options of {@linkcode loadFresh}. */
+export interface FreshLoadOptions {
+  /** Connections loading at once. Default 2. */
+  jobs?: number;
+  /** Limits of the spools that hold COPY data read ahead. Default `DEFAULT_SPOOL_LIMITS`. */
+  limits?: Partial<SpoolLimits>;
+}
 
 const IDENT = String.raw`(?:"(?:[^"]|"")*"|[^\s."(]+)`;
 const TABLE = String.raw`(${IDENT}(?:\.${IDENT})?)`;
@@ -44,6 +56,15 @@ const KEY = new RegExp(
     .raw`^ALTER\s+TABLE\s+ONLY\s+${TABLE}\s+ADD\s+CONSTRAINT\s+${IDENT}\s+(?:PRIMARY\s+KEY|UNIQUE)\s`,
   "i",
 );
+const COLUMNS = String.raw`\(\s*${IDENT}(?:\s*,\s*${IDENT})*\s*\)`;
+const FOREIGN_KEY = new RegExp(
+  String.raw`^ALTER\s+TABLE\s+ONLY\s+${TABLE}\s+ADD\s+CONSTRAINT\s+(${IDENT})\s+FOREIGN\s+KEY\s*` +
+    String.raw`${COLUMNS}\s*REFERENCES\s+${TABLE}\s*\(`,
+  "i",
+);
+const COPY = new RegExp(String.raw`^COPY\s+${TABLE}[\s(]`, "i");
+const SETVAL =
+  /^SELECT\s+pg_catalog\.setval\(\s*'(?:[^']|'')*'\s*,\s*-?\d+\s*,\s*(?:true|false)\s*\);\s*$/i;
 const SETTING = /^(?:SET\s|SELECT\s+pg_catalog\.set_config\()/i;
 
 /** A statement that may run beside others of its kind, and the table it locks. */
@@ -55,25 +76,103 @@ export function parallelKind(sql: string): { kind: "index" | "key"; table: strin
   return undefined;
 }
 
-/** One connection and the statements queued on it, run one at a time. */
+/**
+ * A single foreign key statement as the dump writes it, on a table that is not partitioned
+ * (`ONLY`): its table, name and referenced table, and whether it is to be validated after it
+ * is added `NOT VALID` (a key that was not valid in the source stays so).
+ */
+export function foreignKeyOf(
+  sql: string,
+): { table: string; name: string; references: string; validate: boolean } | undefined {
+  const match = FOREIGN_KEY.exec(sql);
+  if (!match || !/;\s*$/.test(sql) || sql.trimEnd().slice(0, -1).includes(";")) return undefined;
+  return {
+    table: match[1],
+    name: match[2],
+    references: match[3],
+    validate: !/\sNOT\s+VALID\s*;\s*$/i.test(sql),
+  };
+}
+
+/** One connection, with the sniffer that reads its server errors off the wire. */
 class Lane {
   readonly connection: Connection;
   readonly sniffer = new ErrorSniffer();
-  #tail: Promise<void> = Promise.resolve();
 
   constructor(config: ConnectionConfig) {
     this.connection = openConnection(config, { sniffer: this.sniffer });
   }
+}
 
-  /** Queues `step` behind what is queued; a failure stops the lane and {@linkcode idle} rejects. */
-  queue(step: () => Promise<void>): Promise<void> {
-    this.#tail = this.#tail.then(step);
-    return this.#tail;
+/** Runs steps on free lanes, each after the steps it depends on; see the module comment. */
+class Scheduler {
+  readonly lanes: Lane[];
+  readonly #free: Lane[];
+  readonly #waiting: ((lane: Lane) => void)[] = [];
+  readonly #running = new Set<Promise<void>>();
+  /** Per table, the last step that touches it. */
+  readonly #chains = new Map<string, Promise<void>>();
+  failure: unknown;
+
+  constructor(lanes: Lane[]) {
+    this.lanes = lanes;
+    this.#free = [...lanes];
   }
 
-  /** Resolves when everything queued has run; rejects with the first failure. */
-  idle(): Promise<void> {
-    return this.#tail;
+  /**
+   * Starts `step` on the next free lane once the steps on `after` (tables) have finished; later
+   * steps on the tables in `owns` wait for it. Its failure stops the load (see `barrier`).
+   */
+  spawn(after: string[], owns: string[], step: (lane: Lane) => Promise<void>): void {
+    const before = after.map((table) => this.#chains.get(table));
+    const task = (async () => {
+      await Promise.all(before);
+      if (this.failure !== undefined) throw this.failure;
+      const lane = await this.#acquire();
+      try {
+        if (this.failure !== undefined) throw this.failure;
+        await step(lane);
+      } finally {
+        this.#release(lane);
+      }
+    })();
+    this.#running.add(task);
+    task.then(() => this.#running.delete(task), (error) => {
+      this.failure ??= error;
+      this.#running.delete(task);
+    });
+    for (const table of owns) this.#chains.set(table, task);
+  }
+
+  /** Lanes taken or waited for by started COPY steps that have no lane yet. */
+  get backlog(): number {
+    return this.#waiting.length;
+  }
+
+  /** Waits for every step started so far; throws the first failure. */
+  async barrier(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    this.#chains.clear();
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Resolves when a step has finished (for a reader that waits for room). */
+  async settled(): Promise<void> {
+    if (this.#running.size > 0) {
+      await Promise.race([...this.#running].map((t) => t.catch(() => {})));
+    }
+  }
+
+  #acquire(): Promise<Lane> {
+    const lane = this.#free.shift();
+    if (lane) return Promise.resolve(lane);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(lane: Lane): void {
+    const next = this.#waiting.shift();
+    if (next) next(lane);
+    else this.#free.push(lane);
   }
 }
 
@@ -87,6 +186,7 @@ export async function loadFresh(
   first: ScriptEvent | undefined,
   source: ScriptSource,
   checkComplete: () => void,
+  options: FreshLoadOptions = {},
 ): Promise<void> {
   const load = withDatabase(
     target,
@@ -94,90 +194,158 @@ export async function loadFresh(
   );
   await createDatabase(load, database);
   const lanes: Lane[] = [];
+  const spools = new Set<Spool>();
+  let scheduler: Scheduler | undefined;
   try {
-    for (let i = 0; i < LANES; i++) lanes.push(new Lane(load));
-    for (const lane of lanes) {
+    const jobs = Math.max(1, Math.floor(options.jobs ?? 2));
+    for (let i = 0; i < jobs; i++) lanes.push(new Lane(load));
+    await Promise.all(lanes.map(async (lane) => {
       await checkConnection(lane.connection);
       await runStatements(lane.connection.sql, SESSION_SETTINGS);
-    }
-    await run(lanes, first, source);
-    await Promise.all(lanes.map((lane) => lane.idle()));
+    }));
+    scheduler = new Scheduler(lanes);
+    await run(scheduler, first, source, new SpoolBudget(options.limits), spools);
     checkComplete();
     await Promise.all(lanes.map((lane) => lane.connection.end()));
     await renameDatabase(load, target.database);
   } catch (error) {
-    // Settle every lane before dropping: a statement still running holds the database open.
-    await Promise.allSettled(lanes.map((lane) => lane.idle()));
-    await Promise.allSettled(lanes.map((lane) => lane.connection.end()));
+    // Stop the lanes, and cut their connections: one may be inside a COPY whose data never
+    // comes (its rollback would wait behind it). Every step settles before the drop.
+    if (scheduler) scheduler.failure ??= error;
+    for (const spool of spools) spool.fail(error);
+    await Promise.allSettled(lanes.map((lane) => lane.connection.sql.end({ timeout: 0 })));
+    await scheduler?.barrier().catch(() => {});
     await dropDatabase(load).catch(() => {});
     throw error;
+  } finally {
+    await Promise.all([...spools].map((spool) => spool.close()));
   }
 }
 
 async function run(
-  lanes: Lane[],
+  scheduler: Scheduler,
   first: ScriptEvent | undefined,
   source: ScriptSource,
+  budget: SpoolBudget,
+  spools: Set<Spool>,
 ): Promise<void> {
-  const main = lanes[0];
-  /** The kind of the parallel run in progress, and which lane took each of its tables. */
-  let group: { kind: string; tables: Map<string, Lane> } | undefined;
-  let next = 0;
-  let failure: unknown;
-  const barrier = async () => {
-    group = undefined;
-    await Promise.all(lanes.map((lane) => lane.idle()));
-  };
+  const main = scheduler.lanes[0];
   for (let event = first; event !== undefined; event = await source.next()) {
-    if (failure) throw failure;
+    if (scheduler.failure !== undefined) throw scheduler.failure;
     switch (event.type) {
       case "statement": {
         const sql = decodeScript(event.sql);
-        const parallel = parallelKind(sql);
-        if (parallel === undefined) {
-          await barrier();
+        if (!parallelStatement(scheduler, sql)) {
+          await scheduler.barrier();
           if (SETTING.test(sql)) {
-            await Promise.all(lanes.map((lane) => runStatements(lane.connection.sql, sql)));
+            await Promise.all(
+              scheduler.lanes.map((lane) => runStatements(lane.connection.sql, sql)),
+            );
           } else await runStatements(main.connection.sql, sql);
-          break;
         }
-        if (group?.kind !== parallel.kind) {
-          await barrier();
-          group = { kind: parallel.kind, tables: new Map() };
-        }
-        let lane = group.tables.get(parallel.table);
-        if (lane === undefined) {
-          lane = lanes[next++ % lanes.length];
-          group.tables.set(parallel.table, lane);
-        }
-        lane.queue(() => runStatements(lane.connection.sql, sql)).catch((error) => {
-          failure ??= error;
-        });
         break;
       }
       case "clean":
         break; // a new database has nothing to drop
       case "copy": {
-        const copy = event;
-        await barrier();
-        // In a transaction of its own: outside one, a COPY the server rejects leaves no aborted
-        // transaction behind for copyIn's probe query to fail on, and the error would be lost.
-        // The COPY's own error wins over the driver's complaint when the rollback finds the
-        // COPY still open (a script cut short inside its data).
-        let copyError: unknown;
-        await main.connection.sql.begin((tx) =>
-          copyIn(tx, copy.sql, source, main.sniffer).catch((error) => {
-            throw copyError = error;
-          })
-        ).catch((error) => {
-          throw copyError ?? error;
-        });
+        // A few blocks may wait for a lane; beyond that, the reader waits too.
+        while (scheduler.backlog >= scheduler.lanes.length && scheduler.failure === undefined) {
+          await scheduler.settled();
+        }
+        const table = COPY.exec(event.sql)?.[1];
+        const spool = new Spool(budget);
+        spools.add(spool);
+        const sql = event.sql;
+        const tables = table === undefined ? [] : [table];
+        scheduler.spawn(tables, tables, (lane) => copyFromSpool(lane, sql, spool));
+        await fill(spool, source);
         break;
       }
       default:
         throw new IntegrityError("Cannot restore: COPY data outside a COPY block");
     }
   }
-  await barrier();
-  if (failure) throw failure;
+  await scheduler.barrier();
+}
+
+/**
+ * Starts `sql` beside other steps if it is of a kind that may run so (see the module comment);
+ * returns whether it did.
+ */
+function parallelStatement(scheduler: Scheduler, sql: string): boolean {
+  const local = parallelKind(sql);
+  if (local) {
+    scheduler.spawn(
+      [local.table],
+      [local.table],
+      (lane) => runStatements(lane.connection.sql, sql),
+    );
+    return true;
+  }
+  const key = foreignKeyOf(sql);
+  if (key) {
+    scheduler.spawn([key.table, key.references], [key.table], async (lane) => {
+      if (!key.validate) return await runStatements(lane.connection.sql, sql);
+      await runStatements(lane.connection.sql, sql.trimEnd().replace(/;$/, " NOT VALID;"));
+      // Named as the statement of the script it stands for, should the rows not match.
+      await runStatements(
+        lane.connection.sql,
+        `ALTER TABLE ONLY ${key.table} VALIDATE CONSTRAINT ${key.name};`,
+      ).catch((error) => {
+        throw new ScriptError(
+          error instanceof ScriptError ? error.original : error,
+          sql.trimStart().split("\n")[0].slice(0, 120),
+        );
+      });
+    });
+    return true;
+  }
+  if (SETVAL.test(sql)) {
+    scheduler.spawn([], [], (lane) => runStatements(lane.connection.sql, sql));
+    return true;
+  }
+  return false;
+}
+
+/** Hands the data of the COPY block the script is in to `spool`, up to its end. */
+async function fill(spool: Spool, source: ScriptSource): Promise<void> {
+  for (;;) {
+    const event = await source.next();
+    if (event === undefined) {
+      const error = new IntegrityError(
+        "Cannot restore: the SQL script ends inside COPY data (the backup is truncated)",
+      );
+      spool.fail(error);
+      throw error;
+    }
+    if (event.type === "copyEnd") return spool.end();
+    if (event.type !== "data") {
+      const error = new IntegrityError("Cannot restore: a COPY block is damaged");
+      spool.fail(error);
+      throw error;
+    }
+    const pending = spool.push(event.bytes);
+    if (pending) await pending;
+  }
+}
+
+/**
+ * One COPY block from its spool, in a transaction of its own: outside one, a COPY the server
+ * rejects leaves no aborted transaction behind for copyIn's probe query to fail on, and the
+ * error would be lost. The COPY's own error wins over the driver's complaint when the rollback
+ * finds the COPY still open (a script cut short inside its data).
+ */
+async function copyFromSpool(lane: Lane, sql: string, spool: Spool): Promise<void> {
+  let copyError: unknown;
+  try {
+    await lane.connection.sql.begin((tx) =>
+      copyIn(tx, sql, () => spool.next(), lane.sniffer).catch((error) => {
+        throw copyError = error;
+      })
+    ).catch((error) => {
+      throw copyError ?? error;
+    });
+  } finally {
+    await spool.close();
+  }
 }

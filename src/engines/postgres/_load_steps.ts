@@ -27,16 +27,37 @@ export async function runStatements(tx: Runner, text: string): Promise<void> {
   }
 }
 
+/** Where a COPY block's data comes from: the next piece, or `undefined` after its `\.` line. */
+export type CopyData = () => Promise<Uint8Array | undefined>;
+
+/**
+ * The data of the COPY block the script `source` is inside, piece by piece up to its end; a
+ * script that ends inside the data, or holds anything else there, is a damaged backup.
+ */
+export function copyDataOf(source: ScriptSource): CopyData {
+  return async () => {
+    const event = await source.next();
+    if (event === undefined) {
+      throw new IntegrityError(
+        "Cannot restore: the SQL script ends inside COPY data (the backup is truncated)",
+      );
+    }
+    if (event.type === "copyEnd") return undefined;
+    if (event.type !== "data") throw new IntegrityError("Cannot restore: a COPY block is damaged");
+    return event.bytes;
+  };
+}
+
 /**
  * Feeds one COPY block's data to `COPY ... FROM STDIN`. postgres.js drops an error that arrives
  * after the end of the data and then never reports the COPY finished; so once the driver has
  * sent the end of the data, a query is queued right behind it: it fails at once if the COPY
- * failed, and the wait cannot hang.
+ * failed, and the wait cannot hang. `data` is read to its end unless the server fails first.
  */
 export async function copyIn(
   tx: Runner,
   sql: string,
-  source: ScriptSource,
+  data: CopyData,
   sniffer: ErrorSniffer,
 ) {
   sniffer.reset();
@@ -55,19 +76,9 @@ export async function copyIn(
     dataSent.resolve();
   };
   try {
-    for (;;) {
-      const event = await source.next();
-      if (event === undefined) {
-        throw new IntegrityError(
-          "Cannot restore: the SQL script ends inside COPY data (the backup is truncated)",
-        );
-      }
-      if (event.type === "copyEnd") break;
-      if (event.type !== "data") {
-        throw new IntegrityError("Cannot restore: a COPY block is damaged");
-      }
+    for (let bytes = await data(); bytes !== undefined; bytes = await data()) {
       if (failure) break;
-      if (!writable.write(event.bytes)) {
+      if (!writable.write(bytes)) {
         await Promise.race([new Promise((resolve) => writable.once("drain", resolve)), failed]);
       }
     }

@@ -5,7 +5,7 @@
  * a new database renamed to the target only after it succeeded (`_fresh_load.ts`).
  */
 import type postgres from "postgres";
-import type { RestoreOptions, RestoreSummary } from "../engine.ts";
+import { defaultJobs, type RestoreOptions, type RestoreSummary } from "../engine.ts";
 import {
   DatabaseError,
   DatabaseNotFoundError,
@@ -25,7 +25,7 @@ import { loadFresh } from "./_fresh_load.ts";
 import { ScriptSource } from "./_script_source.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
 import type { ScriptEvent } from "./_script_reader.ts";
-import { copyIn, decodeScript, runStatements, ScriptError } from "./_load_steps.ts";
+import { copyDataOf, copyIn, decodeScript, runStatements, ScriptError } from "./_load_steps.ts";
 
 /** Restores the gzip-compressed script `gzippedSql` into the database `config` names. */
 export async function restorePostgres(
@@ -65,7 +65,9 @@ export async function restorePostgres(
         );
       }
       created = true;
-      await loadFresh(config, database, event, source, checkComplete);
+      await loadFresh(config, database, event, source, checkComplete, {
+        jobs: options.jobs ?? defaultJobs(),
+      });
       return { bytes: source.bytesRead, statements: source.end?.statements ?? 0 };
     }
     await checkConnection(connection);
@@ -103,7 +105,7 @@ async function runScript(
         if (options.clean) await runStatements(tx, event.sql);
         break;
       case "copy":
-        await copyIn(tx, event.sql, source, options.sniffer);
+        await copyIn(tx, event.sql, copyDataOf(source), options.sniffer);
         break;
       case "data":
       case "copyEnd":

@@ -4,9 +4,11 @@
  * one consumer that takes the bytes later, in order. Bytes wait in memory while a shared budget
  * allows, then in an unlinked temporary file; memory stays flat whatever the size of the data.
  *
- * Once the consumer {@linkcode Spool.attach}es (it has reached this spool's turn), the producer
- * no longer spills to disk: it waits instead while a few MiB are queued (plain backpressure),
- * since running ahead of a reader that is already reading buys nothing.
+ * Once the consumer {@linkcode Spool.attach}es (the dump's writer has reached this table), the
+ * producer no longer spills to disk: it waits instead while a few MiB are queued (plain
+ * backpressure), since running ahead of a reader that is already reading buys nothing. A
+ * consumer that never attaches (a restore's lane loading while the script is read on) reads
+ * from memory and file as the producer fills them.
  */
 
 /** Limits shared by the spools of one operation. */
@@ -127,7 +129,11 @@ export class Spool {
     this.#budget.wake();
   }
 
-  /** The next bytes in order, or `undefined` at the end. Call only after `attach()`. */
+  /**
+   * The next bytes in order, or `undefined` at the end. A consumer that reads while the producer
+   * runs ahead (the restore's loads) need not attach: what the producer cannot hand over in
+   * memory then waits on disk.
+   */
   async next(): Promise<Uint8Array | undefined> {
     for (;;) {
       if (this.#failure !== undefined) throw this.#failure;
@@ -136,7 +142,12 @@ export class Spool {
         if ("memory" in head) {
           this.#segments.shift();
           this.#memory -= head.memory.length;
-          if (this.#memory <= this.#budget.limits.attachedBytes) this.#wakeProducer?.();
+          if (this.#attached) {
+            if (this.#memory <= this.#budget.limits.attachedBytes) this.#wakeProducer?.();
+          } else {
+            this.#budget.memory -= head.memory.length;
+            this.#budget.wake();
+          }
           return head.memory;
         }
         return await this.#readFile(head);
