@@ -6,6 +6,7 @@
 import { Buffer } from "node:buffer";
 import { findBackup } from "../core/catalog.ts";
 import { readChecked } from "../core/stored_data.ts";
+import { mediaType } from "../core/compression.ts";
 import { ApiError } from "./http_errors.ts";
 import type { RequestScope } from "./app.ts";
 
@@ -25,7 +26,9 @@ export async function downloadResponse(scope: RequestScope, id: string): Promise
   const name = meta.file.name.split("/").pop()!;
   return new Response(ReadableStream.from(source), {
     headers: {
-      "content-type": meta.file.encryption ? "application/octet-stream" : "application/gzip",
+      "content-type": meta.file.encryption
+        ? "application/octet-stream"
+        : mediaType(meta.file.compression),
       "content-length": String(meta.sizes.compressed),
       "content-disposition": `attachment; filename="${name}"`,
       "x-checksum-sha256": meta.file.sha256,

@@ -11,6 +11,7 @@ import type { Storage } from "../storage/storage.ts";
 import { loadConfig } from "../config/load_config.ts";
 import type { Config } from "../config/schema.ts";
 import type { SettingValue } from "../config/environment.ts";
+import { type CompressionSpec, formatCompression, parseCompression } from "../core/compression.ts";
 
 /** What commands need from outside: io, a clock and the signals (tests pass fakes). */
 export interface CommandDeps {
@@ -55,6 +56,8 @@ export function serviceContext(config: Config, deps: CommandDeps): ServiceContex
     database: config.database,
     clock: deps.clock,
     actor: "cli",
+    compression: parseCompression(config.compression),
+    jobs: config.jobs,
     encryption: {
       recipients: config.encryption.recipients.length
         ? parseRecipients(config.encryption.recipients, "encryption.recipients")
@@ -78,12 +81,35 @@ export function locationFlags(
   ];
 }
 
-/** Builds the service context from the merged settings, with `--database` / `--dir` on top. */
+/** The `--compression` / `--jobs` flags as settings. */
+export function tuningFlags(
+  flags: { compression?: CompressionSpec; jobs?: number },
+): SettingValue[] {
+  return [
+    flagSetting(
+      "compression",
+      "--compression",
+      flags.compression && formatCompression(flags.compression),
+    ),
+    flagSetting("jobs", "--jobs", flags.jobs),
+  ];
+}
+
+/**
+ * Builds the service context from the merged settings, with `--database` / `--dir` (and
+ * `--compression` / `--jobs`) on top.
+ */
 export function contextFor(
-  flags: { database?: string; dir?: string; identity?: string },
+  flags: {
+    database?: string;
+    dir?: string;
+    identity?: string;
+    compression?: CompressionSpec;
+    jobs?: number;
+  },
   deps: CommandDeps,
 ): ServiceContext {
-  return serviceContext(settingsFor(deps, locationFlags(flags)), deps);
+  return serviceContext(settingsFor(deps, [...locationFlags(flags), ...tuningFlags(flags)]), deps);
 }
 
 /**
@@ -103,6 +129,22 @@ export function withIdentityOption(command: Command): Command {
   return command.option(
     "--identity <file>",
     "age identity file that decrypts encrypted backups (env BACKUP_AGE_IDENTITY_FILE)",
+  );
+}
+
+/** Adds `--jobs N`: threads or connections a dump or load uses at once. */
+export function withJobsOption(command: Command): Command {
+  return command.option(
+    "--jobs <n>",
+    "threads (SQLite) or connections (PostgreSQL) to use at once (env BACKUP_JOBS, default: the cores)",
+  );
+}
+
+/** Adds `--compression FORMAT`: how new backups are compressed. */
+export function withCompressionOption(command: Command): Command {
+  return command.option(
+    "--compression <format>",
+    "gzip[:1-9], zstd[:1-19] or none (env BACKUP_COMPRESSION, default gzip:6)",
   );
 }
 

@@ -27,6 +27,8 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = {
   BACKUP_API_LISTEN: "api.listen",
   BACKUP_AGE_RECIPIENTS: "encryption.recipients",
   BACKUP_AGE_IDENTITY_FILE: "encryption.identityFile",
+  BACKUP_COMPRESSION: "compression",
+  BACKUP_JOBS: "jobs",
   AWS_ENDPOINT_URL: "s3.endpoint",
 };
 

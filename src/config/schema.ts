@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import { DURATION_HINT, parseDuration } from "./duration.ts";
+import { COMPRESSION_HINT, parseCompression } from "../core/compression.ts";
+import { defaultJobs } from "../engines/engine.ts";
 
 /** Whether `name` is an IANA time zone this runtime knows ("Europe/Berlin", "UTC"). */
 export function isTimeZone(name: string): boolean {
@@ -41,6 +43,13 @@ const httpUrl = () =>
       error: "expected an http:// or https:// URL",
     });
 const text = () => z.string({ error: "expected text" }).min(1, { error: "must not be empty" });
+const positive = () =>
+  z.number({ error: "expected a whole number ≥ 1" })
+    .int({ error: "expected a whole number ≥ 1" })
+    .min(1, { error: "expected a whole number ≥ 1" });
+const compression = () =>
+  z.string({ error: COMPRESSION_HINT })
+    .refine((t) => parseCompression(t) !== undefined, { error: COMPRESSION_HINT });
 const flag = () => z.boolean({ error: "expected true or false" });
 
 /** Rules that decide which backups of one kind to keep; a backup is kept when any rule keeps it. */
@@ -199,6 +208,10 @@ export const ConfigSchema = z.strictObject({
   copies: z.array(CopySchema, { error: "expected a list of {url, retention?}" }).default([]),
   s3: S3Schema.default({}),
   encryption: EncryptionSchema.default({ recipients: [] }),
+  /** How new backups are compressed: `gzip[:1-9]`, `zstd[:1-19]` or `none` (read with `parseCompression`). */
+  compression: compression().default("gzip:6"),
+  /** Threads (SQLite) or connections (PostgreSQL) a dump or load may use at once. */
+  jobs: positive().default(defaultJobs),
   timezone: timeZone().default(systemTimeZone),
   retention: RetentionSchema.default({}),
   schedule: ScheduleSchema.default({

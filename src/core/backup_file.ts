@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { IntegrityError } from "./errors.ts";
+import { type Compression, COMPRESSION_FORMATS, sqlSuffix } from "./compression.ts";
 
 /** Kinds of backup. `pre-restore` is the safety copy taken before a restore replaces a database. */
 export const BACKUP_TYPES = ["full", "schema", "pre-restore"] as const;
@@ -12,10 +13,8 @@ export const FORMAT_VERSION = 1;
 /** Name and version of this tool, recorded in every sidecar. */
 export const TOOL = { name: "backup-manager", version: "0.1.0" } as const;
 
-/** Suffix of the compressed SQL file of a backup. */
-export const DATA_SUFFIX = ".sql.gz";
-/** Suffix of the data file of an encrypted backup: the `.sql.gz`, encrypted with age. */
-export const ENCRYPTED_SUFFIX = ".sql.gz.age";
+/** Suffix appended to the data file of an encrypted backup: `<id>.sql.gz.age`, `<id>.sql.zst.age`. */
+export const ENCRYPTED_SUFFIX = ".age";
 /** Suffix of the sidecar; a backup exists when its sidecar does. */
 export const META_SUFFIX = ".meta.json";
 
@@ -39,24 +38,34 @@ export function parseBackupId(id: string): { type: BackupType; createdAt: Date }
   return { type: match[1] as BackupType, createdAt };
 }
 
-/** Storage key of a backup's compressed SQL. */
-export function dataKey(id: string): string {
-  return id + DATA_SUFFIX;
+/**
+ * Storage key of a backup's SQL: `<id>.sql.gz` (the default), `<id>.sql.zst`, or `<id>.sql` when
+ * not compressed.
+ */
+export function dataKey(id: string, compression: Compression = "gzip"): string {
+  return id + sqlSuffix(compression);
 }
 
-/** Storage key of an encrypted backup's data (`age` of the `.sql.gz`). */
-export function encryptedDataKey(id: string): string {
-  return id + ENCRYPTED_SUFFIX;
+/** Storage key of an encrypted backup's data: the {@linkcode dataKey} with `.age` appended. */
+export function encryptedDataKey(id: string, compression: Compression = "gzip"): string {
+  return dataKey(id, compression) + ENCRYPTED_SUFFIX;
 }
 
-/** Every key a backup's data may have: cleanup removes both, whichever exists. */
+/** Every key a backup's data may have (each compression, plain or encrypted): cleanup removes whichever exists. */
 export function dataKeys(id: string): string[] {
-  return [dataKey(id), encryptedDataKey(id)];
+  return COMPRESSION_FORMATS.flatMap((
+    format,
+  ) => [dataKey(id, format), encryptedDataKey(id, format)]);
 }
+
+/** Data file suffixes, longest first, so `.sql.gz.age` is not read as `.sql.gz` or `.sql`. */
+const DATA_SUFFIXES = COMPRESSION_FORMATS
+  .flatMap((format) => [sqlSuffix(format) + ENCRYPTED_SUFFIX, sqlSuffix(format)])
+  .sort((a, b) => b.length - a.length);
 
 /** The backup id a data file belongs to, or `undefined` when the key is not a data file. */
 export function idOfDataKey(key: string): string | undefined {
-  for (const suffix of [ENCRYPTED_SUFFIX, DATA_SUFFIX]) {
+  for (const suffix of DATA_SUFFIXES) {
     if (key.endsWith(suffix)) return key.slice(0, -suffix.length);
   }
   return undefined;
@@ -95,10 +104,13 @@ export const BackupMetaSchema = z.object({
   sizes: z.object({ raw: count, compressed: count }),
   file: z.object({
     name: z.string(),
-    compression: z.literal("gzip"),
+    /** How the SQL is compressed; sidecars written before zstd existed say `gzip`, or nothing. */
+    compression: z.enum(COMPRESSION_FORMATS as [Compression, ...Compression[]]).default("gzip"),
+    /** The level it was compressed at (gzip 1-9, zstd 1-19); absent for `none` and old sidecars. */
+    compressionLevel: count.optional(),
     /** SHA-256 of the stored bytes (the ciphertext when encrypted). */
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    /** Present when the `.sql.gz` was encrypted for public keys: which keys, never a key. */
+    /** Present when the data file was encrypted for public keys: which keys, never a key. */
     encryption: z.object({
       format: z.literal("age"),
       recipients: z.array(z.string()).min(1),
@@ -156,7 +168,9 @@ export function parseMeta(bytes: Uint8Array, id: string): BackupMeta {
     );
   }
   const file = parsed.data.file;
-  const expectedName = file.encryption ? encryptedDataKey(id) : dataKey(id);
+  const expectedName = file.encryption
+    ? encryptedDataKey(id, file.compression)
+    : dataKey(id, file.compression);
   if (parsed.data.id !== id || file.name !== expectedName) {
     throw new IntegrityError(`Backup "${id}" has a sidecar that describes another backup`);
   }

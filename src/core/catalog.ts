@@ -28,9 +28,12 @@ export interface CatalogEntry {
   meta?: BackupMeta;
   /** Why the backup cannot be trusted, if a cheap look finds a reason. */
   problem?: string;
-  /** Key of the data file (`.sql.gz`, or `.sql.gz.age` when encrypted), if it exists. */
+  /**
+   * Key of the data file (`.sql.gz`, `.sql.zst` or `.sql`, with `.age` appended when encrypted),
+   * if it exists.
+   */
   dataKey?: string;
-  /** Size of the compressed SQL file, if it exists. */
+  /** Size of the stored data file, if it exists. */
   dataSize?: number;
   /** Size of the sidecar. */
   metaSize: number;

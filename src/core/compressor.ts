@@ -1,37 +1,44 @@
 import { BackupManagerError } from "./errors.ts";
 import { collectGarbage, GC_EVERY_BYTES } from "./collect_garbage.ts";
+import { type CompressionSpec, levelOf } from "./compression.ts";
 
 /**
- * Uncompressed bytes per gzip member. Each member starts with an empty dictionary, but deflate's
- * window is 32 KiB, so at 1 MiB the file grows by well under 0.1 %; larger slices only hold more
- * memory per slice in flight.
+ * Uncompressed bytes per gzip member or zstd frame. Each starts with an empty dictionary, but
+ * deflate's window is 32 KiB, so at 1 MiB the file grows by well under 0.1 % (zstd-3 on 1 MiB
+ * frames: within 0.3 % of one frame); larger slices only hold more memory per slice in flight.
  */
 const SLICE_BYTES = 1 << 20;
 
-/** Options of {@linkcode GzipCompressor}. */
-export interface GzipCompressorOptions {
+/** Options of {@linkcode Compressor}. */
+export interface CompressorOptions {
   /**
    * Worker threads compressing slices at once. Default 2: creating a backup of a 360 MB
    * PostgreSQL database on a loaded 2-core machine (the server on the same cores) took a median
-   * 3.4 s with 2 workers, 4.0 s with 1, and 3.4 s with 3 at 30 MiB more RSS.
+   * 3.4 s with 2 workers, 4.0 s with 1, and 3.4 s with 3 at 30 MiB more RSS. `none` uses none.
    */
   workers?: number;
-  /** Uncompressed bytes per gzip member. Default 1 MiB. */
+  /** Uncompressed bytes per gzip member (zstd frame). Default 1 MiB. */
   sliceBytes?: number;
 }
 
+/** Options of {@linkcode GzipCompressor}. */
+export type GzipCompressorOptions = CompressorOptions;
+
 /**
- * Gzip on worker threads with backpressure. The input is cut into fixed-size slices, each
- * compressed on a worker into a complete gzip member; members reach `onOutput` in input order,
- * one at a time. A concatenation of gzip members is one valid gzip file (RFC 1952 §2.2):
- * `gunzip -c`, zlib's gunzip streams and Python's `gzip` read it whole. `write` waits while two
- * slices per worker are in flight, so memory stays flat whatever the input size.
+ * Compression on worker threads with backpressure. The input is cut into fixed-size slices, each
+ * compressed on a worker into a complete gzip member or zstd frame; they reach `onOutput` in
+ * input order, one at a time. A concatenation of gzip members is one valid gzip file (RFC 1952
+ * §2.2): `gunzip -c`, zlib's gunzip streams and Python's `gzip` read it whole; a concatenation of
+ * zstd frames is one zstd file (RFC 8878 §3.1), which `zstd -dc` reads whole. With `none` the
+ * slices go to `onOutput` as they are, on this thread. `write` waits while two slices per worker
+ * are in flight, so memory stays flat whatever the input size.
  */
-export class GzipCompressor {
+export class Compressor {
   readonly #workers: Worker[] = [];
   readonly #onOutput: (chunk: Uint8Array) => Promise<void>;
   readonly #sliceBytes: number;
   readonly #maxInFlight: number;
+  readonly #plain: boolean;
   #slice: Uint8Array<ArrayBuffer>;
   #sliceLength = 0;
   /** Sequence number of the next slice sent, and of the next member written. */
@@ -51,17 +58,18 @@ export class GzipCompressor {
   #failure: Error | undefined;
 
   constructor(
-    level: number,
+    spec: CompressionSpec,
     onOutput: (chunk: Uint8Array) => Promise<void>,
-    options: GzipCompressorOptions = {},
+    options: CompressorOptions = {},
   ) {
     this.#onOutput = onOutput;
     this.#sliceBytes = options.sliceBytes ?? SLICE_BYTES;
     this.#slice = new Uint8Array(this.#sliceBytes);
-    const count = Math.max(1, options.workers ?? 2);
-    this.#maxInFlight = 2 * count;
+    this.#plain = spec.format === "none";
+    const count = this.#plain ? 0 : Math.max(1, options.workers ?? 2);
+    this.#maxInFlight = 2 * Math.max(1, count);
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL("./_gzip_worker.ts", import.meta.url), {
+      const worker = new Worker(new URL("./_compress_worker.ts", import.meta.url), {
         type: "module",
       });
       worker.onmessage = (event) => this.#receive(event.data);
@@ -69,7 +77,7 @@ export class GzipCompressor {
         event.preventDefault();
         this.#fail(new BackupManagerError(`Cannot compress the backup: ${event.message}`));
       };
-      worker.postMessage({ level });
+      worker.postMessage({ format: spec.format, level: levelOf(spec) });
       this.#workers.push(worker);
     }
   }
@@ -92,7 +100,7 @@ export class GzipCompressor {
   async end(): Promise<void> {
     try {
       // An empty input still makes one (empty) member: the file stays a valid gzip file.
-      if (this.#sliceLength > 0 || this.#sent === 0) await this.#send();
+      if (this.#sliceLength > 0 || (this.#sent === 0 && !this.#plain)) await this.#send();
       while (this.#written < this.#sent && !this.#failure) await this.#wait();
       if (this.#failure) throw this.#failure;
     } finally {
@@ -118,9 +126,15 @@ export class GzipCompressor {
       this.#sinceCollection = 0;
       collectGarbage();
     }
-    this.#workers[seq % this.#workers.length].postMessage({ seq, slice }, [
-      slice.buffer as ArrayBuffer,
-    ]);
+    if (this.#plain) {
+      // handed on as it is: the sink may keep it (an S3 part), so it is never reused
+      this.#done.set(seq, slice);
+      this.#drain().catch((error) => this.#fail(error));
+    } else {
+      this.#workers[seq % this.#workers.length].postMessage({ seq, slice }, [
+        slice.buffer as ArrayBuffer,
+      ]);
+    }
     this.#slice = this.#free.pop() ?? new Uint8Array(this.#sliceBytes);
     this.#sliceLength = 0;
   }
@@ -165,5 +179,16 @@ export class GzipCompressor {
   #fail(error: Error): void {
     this.#failure ??= error;
     this.#wake();
+  }
+}
+
+/** {@linkcode Compressor} of gzip at `level`: the format every backup used before zstd. */
+export class GzipCompressor extends Compressor {
+  constructor(
+    level: number,
+    onOutput: (chunk: Uint8Array) => Promise<void>,
+    options: GzipCompressorOptions = {},
+  ) {
+    super({ format: "gzip", level }, onOutput, options);
   }
 }

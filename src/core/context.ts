@@ -4,6 +4,7 @@ import type { Clock } from "./clock.ts";
 import { messageOf } from "./errors.ts";
 import { type Actor, type ApiClient, type AuditEntry, isRefusal, recordAction } from "./audit.ts";
 import type { EventListener } from "./events.ts";
+import type { CompressionSpec } from "./compression.ts";
 
 export { type Clock, systemClock } from "./clock.ts";
 
@@ -27,6 +28,16 @@ export interface ServiceContext {
    * lock lives on this machine (see `lockDirectoryFor`).
    */
   lockDirectory?: string;
+  /**
+   * How new backups are compressed (the `compression` setting), unless an operation's options
+   * say otherwise. Default gzip level 6.
+   */
+  compression?: CompressionSpec;
+  /**
+   * At most this many threads or connections a dump or a load uses (the `jobs` setting), unless
+   * an operation's options say otherwise. Default: the number of cores.
+   */
+  jobs?: number;
 }
 
 /** Which keys new backups are encrypted for, and which identity file decrypts them. */

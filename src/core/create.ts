@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { DumpProgress } from "../engines/engine.ts";
+import { defaultJobs, type DumpProgress } from "../engines/engine.ts";
 import type { Storage } from "../storage/storage.ts";
 import {
   backupId,
@@ -16,7 +16,8 @@ import {
   type UnsealedMeta,
 } from "./backup_file.ts";
 import { writeMeta } from "./catalog.ts";
-import { GzipCompressor } from "./compressor.ts";
+import { Compressor } from "./compressor.ts";
+import { type CompressionSpec, DEFAULT_COMPRESSION, levelOf } from "./compression.ts";
 import { createEncryptor, recipientFingerprint } from "./crypto/age.ts";
 import { DatabaseNotFoundError, InterruptedError } from "./errors.ts";
 import { audited, type ServiceContext } from "./context.ts";
@@ -35,14 +36,23 @@ export interface CreateBackupOptions {
   /** Leave out tables matching these patterns. */
   excludeTables?: string[];
   onProgress?: (progress: DumpProgress) => void;
+  /** How the SQL is compressed. Default the context's `compression`, else gzip level 6. */
+  compression?: CompressionSpec;
+  /**
+   * At most this many threads or connections the dump uses (`DumpOptions.jobs`), and at most
+   * this many (and 2) compression threads. Default the context's `jobs`, else the cores.
+   */
+  jobs?: number;
   /** Abandons the backup (nothing is kept) and throws {@linkcode InterruptedError} when aborted. */
   signal?: AbortSignal;
 }
 
 /**
- * Dumps the database to `<id>.sql.gz` (gzip on a worker, SHA-256 while writing; with encryption
- * recipients, `<id>.sql.gz.age`, encrypted after compression) and then writes the sidecar. Both are written under temporary names and renamed into place, the sidecar last,
- * so a run that dies at any moment leaves nothing that lists as a backup.
+ * Dumps the database to `<id>.sql.gz` (gzip on workers, SHA-256 while writing; `<id>.sql.zst`
+ * with zstd, `<id>.sql` uncompressed; with encryption recipients, `.age` appended, encrypted after
+ * compression) and then writes the sidecar. Both are written under temporary names and renamed
+ * into place, the sidecar last, so a run that dies at any moment leaves nothing that lists as a
+ * backup.
  */
 export async function createBackup(
   context: ServiceContext,
@@ -98,7 +108,11 @@ async function writeBackup(
   const started = clock.now();
   const id = await freeId(storage, type, started);
   const recipients = context.encryption?.recipients ?? [];
-  const name = recipients.length > 0 ? encryptedDataKey(id) : dataKey(id);
+  const compression = options.compression ?? context.compression ?? DEFAULT_COMPRESSION;
+  const jobs = options.jobs ?? context.jobs ?? defaultJobs();
+  const name = recipients.length > 0
+    ? encryptedDataKey(id, compression.format)
+    : dataKey(id, compression.format);
   const writer = await storage.create(name);
   const hash = createHash("sha256");
   let compressed = 0;
@@ -107,9 +121,13 @@ async function writeBackup(
     compressed += chunk.length;
     await writer.write(chunk);
   };
-  // gzip first, then age: ciphertext does not compress
+  // compression first, then age: ciphertext does not compress
   const encryptor = recipients.length > 0 ? createEncryptor(recipients, store) : undefined;
-  const compressor = new GzipCompressor(6, encryptor ? (chunk) => encryptor.write(chunk) : store);
+  const compressor = new Compressor(
+    compression,
+    encryptor ? (chunk) => encryptor.write(chunk) : store,
+    { workers: Math.min(2, jobs) },
+  );
   let raw = 0;
   try {
     const summary = await engine.dump(database, (chunk) => {
@@ -121,6 +139,7 @@ async function writeBackup(
       tables: options.tables,
       excludeTables: options.excludeTables,
       onProgress: options.onProgress,
+      jobs,
     });
     await compressor.end();
     await encryptor?.end();
@@ -147,7 +166,8 @@ async function writeBackup(
       sizes: { raw, compressed },
       file: {
         name,
-        compression: "gzip",
+        compression: compression.format,
+        ...(compression.format === "none" ? {} : { compressionLevel: levelOf(compression) }),
         sha256: hash.digest("hex"),
         ...(recipients.length > 0
           ? { encryption: { format: "age", recipients: recipients.map(recipientFingerprint) } }

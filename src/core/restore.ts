@@ -1,7 +1,8 @@
 import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
 import { findBackup, readAll } from "./catalog.ts";
 import { InterruptedError, RefusedError } from "./errors.ts";
-import { checkChecksum, identitiesFor, readSqlGz } from "./stored_data.ts";
+import { checkChecksum, identitiesFor, readCompressedSql } from "./stored_data.ts";
+import { defaultJobs } from "../engines/engine.ts";
 import { audited, type ServiceContext } from "./context.ts";
 import { createBackup } from "./create.ts";
 
@@ -20,6 +21,11 @@ export interface RestoreBackupOptions {
   /** PostgreSQL: skip GRANT/REVOKE statements. */
   noPrivileges?: boolean;
   onProgress?: (bytes: number) => void;
+  /**
+   * At most this many threads or connections the load uses (`RestoreOptions.jobs`); also the
+   * safety backup's. Default the context's `jobs`, else the cores.
+   */
+  jobs?: number;
   /** Abandons the restore (the target stays as it was) and throws when aborted. */
   signal?: AbortSignal;
   /** {@linkcode planRestore} only: a dry run, which needs no identity for encrypted backups. */
@@ -153,17 +159,19 @@ async function restoreInto(
       }" exists and would be replaced (use --force)`,
     );
   }
+  const jobs = options.jobs ?? context.jobs ?? defaultJobs();
   let safetyBackup: string | undefined;
   if (replaces) {
     const safety = await createBackup(context, {
       type: "pre-restore",
       database: target,
+      jobs,
       description: `Safety copy taken before restoring ${entry.id}`,
     });
     safetyBackup = safety.id;
   }
   const source = abortable(
-    await readSqlGz(storage, meta, context.encryption, "restore"),
+    await readCompressedSql(storage, meta, context.encryption, "restore"),
     options.signal,
     () =>
       new InterruptedError(
@@ -179,6 +187,8 @@ async function restoreInto(
     noOwner: options.noOwner,
     noPrivileges: options.noPrivileges,
     onProgress: options.onProgress,
+    jobs,
+    compression: meta.file.compression,
   });
   return { id: entry.id, target: engine.redact(target), safetyBackup, bytes: summary.bytes };
 }

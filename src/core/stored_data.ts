@@ -94,10 +94,11 @@ function mismatch(meta: BackupMeta, action: string, detail: string): IntegrityEr
 }
 
 /**
- * The backup's `.sql.gz` bytes, checked as {@linkcode readChecked} does and decrypted with the
- * identity file when the backup is encrypted: what an engine restores.
+ * The backup's SQL, still compressed as `meta.file.compression` says (gzip, zstd or none):
+ * checked as {@linkcode readChecked} does and decrypted with the identity file when the backup is
+ * encrypted. What an engine restores, told the compression (`RestoreOptions.compression`).
  */
-export async function readSqlGz(
+export async function readCompressedSql(
   storage: Storage,
   meta: BackupMeta,
   encryption: EncryptionSettings | undefined,

@@ -1,10 +1,12 @@
-import { createGunzip } from "node:zlib";
 import { createHash } from "node:crypto";
 import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
 import { findBackup, readAll, writeMeta } from "./catalog.ts";
 import { messageOf, UsageError } from "./errors.ts";
 import { decryptStream, readIdentityFile } from "./crypto/age.ts";
-import { identitiesFor, readSqlGz } from "./stored_data.ts";
+import { identitiesFor, readCompressedSql } from "./stored_data.ts";
+import { Decompressor } from "./decompressor.ts";
+import type { Compression } from "./compression.ts";
+import { defaultJobs } from "../engines/engine.ts";
 import { isRefusal, recordAction } from "./audit.ts";
 import type { ServiceContext } from "./context.ts";
 
@@ -12,6 +14,11 @@ import type { ServiceContext } from "./context.ts";
 export interface VerifyOptions {
   /** Also restore into a scratch database and compare row counts with the sidecar. */
   restoreTest?: boolean;
+  /**
+   * The restore test's threads or connections (`RestoreOptions.jobs`). Default the context's
+   * `jobs`, else the cores.
+   */
+  jobs?: number;
 }
 
 /** The outcome of verifying one backup. */
@@ -23,7 +30,7 @@ export interface VerifyResult {
 
 /**
  * Checks a backup: sidecar (schema, self-checksum), data file size and SHA-256, and that the gzip
- * stream decompresses to the recorded size; with `restoreTest`, restores into a scratch database
+ * (zstd) stream decompresses to the recorded size (uncompressed: that the SQL has it); with `restoreTest`, restores into a scratch database
  * and compares tables and row counts. The result is recorded in the sidecar (never in one that
  * fails its own checks, which would hide the edit).
  */
@@ -79,7 +86,9 @@ async function checkBackup(
       await identitiesFor(meta, context.encryption, "restore-test");
     }
     const dataOk = await checkData(context, meta, checks);
-    if (dataOk && options.restoreTest) await restoreTest(context, meta, checks);
+    if (dataOk && options.restoreTest) {
+      await restoreTest(context, meta, checks, options.jobs ?? context.jobs ?? defaultJobs());
+    }
     const ok = checks.every((c) => c.ok);
     await writeMeta(storage, {
       ...meta,
@@ -96,7 +105,7 @@ async function checkBackup(
   return { id: entry.id, ok: checks.every((c) => c.ok), checks };
 }
 
-/** Checksum, size and gzip integrity in one pass; returns whether all passed. */
+/** Checksum, size and gzip (zstd) integrity in one pass; returns whether all passed. */
 async function checkData(
   context: ServiceContext,
   meta: BackupMeta,
@@ -136,7 +145,8 @@ async function checkData(
     : identities
     ? decryptStream(stored, identities, `backup "${meta.id}"`)
     : undefined;
-  const gzip = content ? await gunzipSize(content) : undefined;
+  const format = meta.file.compression;
+  const sql = content ? await decompressedSize(content, format) : undefined;
   if (!stored.complete) {
     // decryption stopped early (damage): hash the whole file on its own
     stored = hashing(await storage.read(meta.file.name));
@@ -158,22 +168,26 @@ async function checkData(
     ok: shaOk,
     detail: shaOk ? `sha256 ${sha}` : `sha256 is ${sha}, the sidecar records ${meta.file.sha256}`,
   });
-  if (!gzip) {
+  // the check is named by the format: "gzip", "zstd", or "sql" for an uncompressed file
+  const name = format === "none" ? "sql" : format;
+  if (!sql) {
     // an encrypted backup this machine cannot read: the stored bytes are all it can vouch for
-    checks.push({ name: "gzip", ok: true, detail: `not checked: ${noIdentity}` });
+    checks.push({ name, ok: true, detail: `not checked: ${noIdentity}` });
     return sizeOk && shaOk;
   }
-  const gzipOk = gzip.error === undefined && gzip.raw === meta.sizes.raw;
+  const sqlOk = sql.error === undefined && sql.raw === meta.sizes.raw;
   checks.push({
-    name: meta.file.encryption ? "decrypt and gzip" : "gzip",
-    ok: gzipOk,
-    detail: gzip.error
-      ? gzip.error
-      : gzipOk
-      ? `${gzip.raw} bytes of SQL`
-      : `decompresses to ${gzip.raw} bytes, the sidecar records ${meta.sizes.raw}`,
+    name: meta.file.encryption ? `decrypt and ${name}` : name,
+    ok: sqlOk,
+    detail: sql.error
+      ? sql.error
+      : sqlOk
+      ? `${sql.raw} bytes of SQL`
+      : `${
+        format === "none" ? "holds" : "decompresses to"
+      } ${sql.raw} bytes, the sidecar records ${meta.sizes.raw}`,
   });
-  return sizeOk && shaOk && gzipOk;
+  return sizeOk && shaOk && sqlOk;
 }
 
 /** A stream's chunks, hashed and counted as they pass; `complete` once it ended by itself. */
@@ -208,37 +222,38 @@ async function drain(stream: AsyncIterable<Uint8Array>): Promise<void> {
 }
 
 /** Decompresses `source` and counts the SQL bytes; a damaged stream is an error message. */
-async function gunzipSize(
+async function decompressedSize(
   source: AsyncIterable<Uint8Array>,
+  format: Compression,
 ): Promise<{ raw: number; error?: string }> {
-  const gunzip = createGunzip();
+  const decompressor = new Decompressor({ format });
   let raw = 0;
   let error: string | undefined;
-  gunzip.on("data", (chunk: Uint8Array) => raw += chunk.length);
+  decompressor.on("data", (chunk: Uint8Array) => raw += chunk.length);
   const ended = new Promise<void>((resolve) => {
-    gunzip.on("end", resolve);
-    gunzip.on("error", (e: Error) => {
-      error ??= `the gzip stream is damaged (${e.message})`;
+    decompressor.on("end", resolve);
+    decompressor.on("error", (e: Error) => {
+      error ??= `the ${format} stream is damaged (${e.message})`;
       resolve();
     });
   });
   try {
     for await (const chunk of source) {
       if (error) break;
-      if (!gunzip.write(chunk)) await drained(gunzip);
+      if (!decompressor.write(chunk)) await drained(decompressor);
     }
   } catch (e) {
     error = messageOf(e);
-    gunzip.destroy();
+    decompressor.destroy();
     return { raw, error };
   }
-  if (!error) gunzip.end();
+  if (!error) decompressor.end();
   await ended;
   return { raw, ...(error ? { error } : {}) };
 }
 
 /** Waits for a stream's "drain", or for its "error" (reported elsewhere), without leaking listeners. */
-function drained(stream: ReturnType<typeof createGunzip>): Promise<void> {
+function drained(stream: Decompressor): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       stream.off("drain", done);
@@ -254,13 +269,15 @@ async function restoreTest(
   context: ServiceContext,
   meta: BackupMeta,
   checks: VerifyResult["checks"],
+  jobs: number,
 ): Promise<void> {
   const { engine, storage } = context;
   const scratch = await engine.createScratch();
   try {
     await engine.restore(
       scratch.location,
-      await readSqlGz(storage, meta, context.encryption, "restore-test"),
+      await readCompressedSql(storage, meta, context.encryption, "restore-test"),
+      { compression: meta.file.compression, jobs },
     );
     const info = await engine.describe(scratch.location);
     const restored = new Map(info.tables.map((t) => [t.name, t.rows]));

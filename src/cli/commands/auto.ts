@@ -5,6 +5,8 @@ import {
   locationFlags,
   serviceContext,
   settingsFor,
+  withCompressionOption,
+  withJobsOption,
   withLocationOptions,
 } from "../deps.ts";
 import type { SettingValue } from "../../config/environment.ts";
@@ -32,7 +34,8 @@ With --once, the exit code is the run's: 0, 6 when the lock was busy, or the fai
 Examples:
   $ backup-manager auto --every 6h
   $ backup-manager auto --cron "0 2 * * *" --tz Europe/Berlin --keep-daily 7
-  $ backup-manager auto --once --restore-test --log-format json`;
+  $ backup-manager auto --once --restore-test --log-format json
+  $ backup-manager auto --every 1h --compression zstd:3 --jobs 2`;
 
 /** Typed arguments of `auto`. */
 export interface AutoArgs {
@@ -63,6 +66,8 @@ export function parseAutoArgs(
       flagSetting("schedule.retryBackoff", "--retry-backoff", raw.retryBackoff),
       ...retentionSettings(raw),
       flagSetting("log.format", "--log-format", raw.logFormat),
+      flagSetting("compression", "--compression", raw.compression),
+      flagSetting("jobs", "--jobs", raw.jobs),
     ],
     database: raw.database as string | undefined,
     copyTo: Array.isArray(raw.copyTo) ? raw.copyTo as string[] : [],
@@ -191,8 +196,8 @@ export function registerAuto(program: Command, deps: CommandDeps): void {
       'also copy each backup to this store (repeatable; config "copies")',
       (value: string, previous: string[]) => [...previous, value],
       [],
-    )
-    .addHelpText("after", HELP);
+    );
+  withJobsOption(withCompressionOption(command)).addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw, cmd: Command) => {
     const given = (name: string) => cmd.getOptionValueSource(name) === "cli";
     deps.setExitCode(await runAuto(parseAutoArgs(raw, given), deps));

@@ -5,6 +5,9 @@ import {
   locked,
   serviceContext,
   settingsFor,
+  tuningFlags,
+  withCompressionOption,
+  withJobsOption,
   withLocationOptions,
 } from "../deps.ts";
 import { runReporterFor } from "../notifications.ts";
@@ -14,10 +17,16 @@ import { describeSync, destinationsFor } from "../destinations.ts";
 import type { BackupMeta } from "../../core/backup_file.ts";
 import { ExitCode, LockBusyError, messageOf, UsageError } from "../../core/errors.ts";
 import { formatBytes, formatCount, renderJson, renderTable } from "../format.ts";
-import { parseFormat } from "../settings.ts";
+import { parseCompressionFlag, parseFormat, parseJobs } from "../settings.ts";
+import { type CompressionSpec, formatCompression } from "../../core/compression.ts";
 import { progressReporter } from "../progress.ts";
 
 const HELP = `
+--compression picks the format: gzip (default gzip:6, <id>.sql.gz, opens anywhere), zstd (faster
+at a similar size, <id>.sql.zst, restorable with "zstd -dc"), or none (<id>.sql); the sidecar
+records it, and restore, verify and copy follow it. --jobs bounds the threads (SQLite) or
+connections (PostgreSQL) the dump uses, and the compression threads (at most 2).
+
 With --copy-to (or "copies" in the config), the new backup, and any good backup the destination
 lacks and its retention would keep, is copied there after it is written, checked against its
 SHA-256. A copy that fails leaves the local backup good, exits ${ExitCode.Storage} and is retried
@@ -31,6 +40,7 @@ Examples:
   $ backup-manager create
   $ backup-manager create --type schema --description "before migration 42"
   $ backup-manager create --pin --pin-reason "before the v2 upgrade"
+  $ backup-manager create --compression zstd --jobs 2
   $ backup-manager create --dir s3://acme-backups/db-1
   $ backup-manager create --copy-to s3://acme-backups/db-1 --copy-to /mnt/usb/backups
   $ backup-manager create --database ./data/app.db --dir /var/backups/app --format json
@@ -51,6 +61,10 @@ export interface CreateArgs {
   /** `--copy-to` stores, on top of the configured `copies`. */
   copyTo: string[];
   format: "text" | "json";
+  /** `--compression`; default the `compression` setting. */
+  compression?: CompressionSpec;
+  /** `--jobs`; default the `jobs` setting. */
+  jobs?: number;
   database?: string;
   dir?: string;
 }
@@ -73,6 +87,8 @@ export function parseCreateArgs(raw: Record<string, unknown>): CreateArgs {
     excludeTables: patterns(raw.excludeTable, "--exclude-table"),
     copyTo: stores(raw.copyTo),
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
+    compression: parseCompressionFlag(raw.compression),
+    jobs: parseJobs(raw.jobs),
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
   };
@@ -98,7 +114,7 @@ function patterns(value: unknown, flag: string): string[] {
 
 /** Takes a backup and prints what it holds. */
 export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<number> {
-  const config = settingsFor(deps, locationFlags(args));
+  const config = settingsFor(deps, [...locationFlags(args), ...tuningFlags(args)]);
   const context = serviceContext(config, deps);
   const reporter = runReporterFor(config, context, deps);
   const progress = progressReporter(deps.io, args.format === "text");
@@ -152,9 +168,9 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
     `Created backup ${meta.id}${meta.pinned ? " (pinned: cleanup never deletes it)" : ""}\n` +
       `  database    ${meta.database.path ?? meta.database.name}\n` +
       `  tables      ${meta.totals.tables}, rows ${formatCount(meta.totals.rows)}\n` +
-      `  size        ${formatBytes(meta.sizes.raw)} SQL, ${
-        formatBytes(meta.sizes.compressed)
-      } compressed\n` +
+      `  size        ${formatBytes(meta.sizes.raw)} SQL, ${formatBytes(meta.sizes.compressed)} ${
+        compressedWith(meta)
+      }\n` +
       `  sha256      ${meta.file.sha256}\n` +
       `  took        ${(meta.durationMs / 1000).toFixed(meta.durationMs < 1000 ? 2 : 1)} s\n` +
       (meta.migration
@@ -170,6 +186,13 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
   return code;
 }
 
+/** "compressed (zstd:3)", or "stored uncompressed". */
+function compressedWith(meta: BackupMeta): string {
+  const { compression, compressionLevel } = meta.file;
+  if (compression === "none") return "stored uncompressed";
+  return `compressed (${formatCompression({ format: compression, level: compressionLevel })})`;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -177,7 +200,7 @@ function collect(value: string, previous: string[]): string[] {
 /** Registers `create`. */
 export function registerCreate(program: Command, deps: CommandDeps): void {
   const command = program.command("create")
-    .description("back up the database to <type>_<time>.sql.gz plus a .meta.json sidecar")
+    .description("back up the database to <type>_<time>.sql.gz (.zst) plus a .meta.json sidecar")
     .option("--type <type>", "full (schema and data) or schema", "full")
     .option("--description <text>", "note stored in the sidecar")
     .option("--pin", "pin the backup: cleanup never deletes it")
@@ -195,8 +218,8 @@ export function registerCreate(program: Command, deps: CommandDeps): void {
       collect,
       [],
     )
-    .option("--format <format>", "text or json", "text")
-    .addHelpText("after", HELP);
+    .option("--format <format>", "text or json", "text");
+  withJobsOption(withCompressionOption(command)).addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw) => {
     deps.setExitCode(await runCreate(parseCreateArgs(raw), deps));
   });

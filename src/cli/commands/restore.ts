@@ -4,12 +4,13 @@ import {
   contextFor,
   locked,
   withIdentityOption,
+  withJobsOption,
   withLocationOptions,
 } from "../deps.ts";
 import { planRestore, restoreBackup } from "../../core/restore.ts";
 import { RefusedError } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
-import { parseFormat } from "../settings.ts";
+import { parseFormat, parseJobs } from "../settings.ts";
 import { progressReporter } from "../progress.ts";
 
 const HELP = `
@@ -18,7 +19,8 @@ Replacing an existing database asks for confirmation on a terminal; without a te
 scripts) --force is required. A "pre-restore" safety backup of the target is taken first.
 The data file's size and SHA-256 are checked before anything is touched, from any store
 (--dir may be s3://BUCKET/PREFIX). Encrypted backups need the age identity file (--identity or
-BACKUP_AGE_IDENTITY_FILE).
+BACKUP_AGE_IDENTITY_FILE). The compression (gzip, zstd or none) is the sidecar's. --jobs bounds
+the threads (SQLite) or connections (PostgreSQL) the load, and the safety backup, use.
 
 PostgreSQL: --to names a database on the same server (or is a full URL). A target that holds
 objects is refused unless --clean, which drops the objects the backup contains first, in the
@@ -48,6 +50,8 @@ export interface RestoreArgs {
   dir?: string;
   /** `--identity`: the age identity file for encrypted backups. */
   identity?: string;
+  /** `--jobs`; default the `jobs` setting. */
+  jobs?: number;
 }
 
 /** Checks and types the raw options of `restore`. */
@@ -66,6 +70,7 @@ export function parseRestoreArgs(id: string, raw: Record<string, unknown>): Rest
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
     identity: raw.identity as string | undefined,
+    jobs: parseJobs(raw.jobs),
   };
 }
 
@@ -177,8 +182,8 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
     .option("--create", "PostgreSQL: create the target database if it does not exist")
     .option("--no-owner", "PostgreSQL: skip ALTER ... OWNER TO (roles missing on this server)")
     .option("--no-privileges", "PostgreSQL: skip GRANT and REVOKE")
-    .option("--format <format>", "text or json", "text")
-    .addHelpText("after", HELP);
+    .option("--format <format>", "text or json", "text");
+  withJobsOption(command).addHelpText("after", HELP);
   withLocationOptions(withIdentityOption(command)).action(async (id, raw) => {
     deps.setExitCode(await runRestore(parseRestoreArgs(id, raw), deps));
   });

@@ -1,17 +1,25 @@
 import type { Command } from "commander";
-import { type CommandDeps, contextFor, withIdentityOption, withLocationOptions } from "../deps.ts";
+import {
+  type CommandDeps,
+  contextFor,
+  withIdentityOption,
+  withJobsOption,
+  withLocationOptions,
+} from "../deps.ts";
 import { verifyBackup, type VerifyResult } from "../../core/verify.ts";
 import { listBackups } from "../../core/catalog.ts";
 import { ExitCode, UsageError } from "../../core/errors.ts";
 import { renderJson } from "../format.ts";
-import { parseFormat } from "../settings.ts";
+import { parseFormat, parseJobs } from "../settings.ts";
 
 const HELP = `
 Checks the sidecar (schema, self-checksum), the data file's size and SHA-256, and that the gzip
-stream is whole (encrypted backups: decrypted with --identity first; without an identity only
-the stored bytes' size and checksum are checked). --restore-test also restores into a scratch database (SQLite: then runs integrity_check; PostgreSQL:
-a scratch database on the same server, dropped afterwards) and compares row counts with the sidecar. The outcome is recorded in the sidecar. Exits ${ExitCode.Integrity}
-when any backup fails.
+(zstd) stream is whole and decompresses to the recorded size (encrypted backups: decrypted with
+--identity first; without an identity only the stored bytes' size and checksum are checked).
+--restore-test also restores into a scratch database (SQLite: then runs integrity_check;
+PostgreSQL: a scratch database on the same server, dropped afterwards) and compares row counts
+with the sidecar; --jobs bounds its threads or connections. The outcome is recorded in the
+sidecar. Exits ${ExitCode.Integrity} when any backup fails.
 
 Examples:
   $ backup-manager verify full_20261123T101500123Z
@@ -28,6 +36,8 @@ export interface VerifyArgs {
   dir?: string;
   /** `--identity`: the age identity file for encrypted backups. */
   identity?: string;
+  /** `--jobs` of the restore test; default the `jobs` setting. */
+  jobs?: number;
 }
 
 /** Checks and types the raw options of `verify`. */
@@ -44,6 +54,7 @@ export function parseVerifyArgs(id: string | undefined, raw: Record<string, unkn
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
     identity: raw.identity as string | undefined,
+    jobs: parseJobs(raw.jobs),
   };
 }
 
@@ -75,12 +86,12 @@ export async function runVerify(args: VerifyArgs, deps: CommandDeps): Promise<nu
 /** Registers `verify`. */
 export function registerVerify(program: Command, deps: CommandDeps): void {
   const command = program.command("verify")
-    .description("check backups: checksum, gzip, sidecar; optionally a test restore")
+    .description("check backups: checksum, gzip (zstd), sidecar; optionally a test restore")
     .argument("[id]", "backup id, or any unique part of one")
     .option("--all", "verify every backup")
     .option("--restore-test", "restore into a scratch database and compare row counts")
-    .option("--format <format>", "text or json", "text")
-    .addHelpText("after", HELP);
+    .option("--format <format>", "text or json", "text");
+  withJobsOption(command).addHelpText("after", HELP);
   withLocationOptions(withIdentityOption(command)).action(async (id, raw) => {
     deps.setExitCode(await runVerify(parseVerifyArgs(id, raw), deps));
   });

@@ -1,17 +1,19 @@
 /// <reference lib="deno.worker" />
 /**
- * The restore's reading half, on its own thread: gunzip, cut into statements and COPY data
+ * The restore's reading half, on its own thread: decompress (gzip, zstd or none: the options'
+ * `compression`, else the input's first bytes tell), cut into statements and COPY data
  * (`_script_reader.ts`), drop owner/grant statements when asked, and join runs of statements
  * into batches the server takes in one round trip. The main thread only talks to PostgreSQL.
  * Protocol: {options} first; {chunk} in -> {events, ack}; {end} in -> {done, ...summary}.
  */
-import { createGunzip } from "node:zlib";
+import { Decompressor } from "../../core/decompressor.ts";
+import type { Compression } from "../engine.ts";
 import { type ScriptEvent, ScriptReader } from "./_script_reader.ts";
 
 /** Statements joined into one simple-protocol query, up to this many bytes. */
 const BATCH_BYTES = 1 << 20;
 
-const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+const input = new Decompressor({ chunkSize: 256 * 1024 });
 const reader = new ScriptReader();
 let skip = { owner: false, acl: false };
 /** Past the first COPY, hand statements out one by one (the parallel load schedules them). */
@@ -57,10 +59,10 @@ function post(ack: number): void {
   self.postMessage({ events: out, ack }, [...new Set(transfer)]);
 }
 
-gunzip.on("data", (data: Uint8Array) => {
+input.on("data", (data: Uint8Array) => {
   for (const event of reader.push(data)) take(event);
 });
-gunzip.on("end", () => {
+input.on("end", () => {
   flushBatch();
   post(0);
   const { rest, inCopy } = reader.finish();
@@ -72,23 +74,31 @@ gunzip.on("end", () => {
     statements: reader.statements,
   });
 });
-gunzip.on("error", (error: Error) => {
-  self.postMessage({ error: `the backup is not a valid gzip stream (${error.message})` });
+input.on("error", (error: Error) => {
+  self.postMessage({
+    error: `the backup is not a valid ${input.format} stream (${error.message})`,
+  });
 });
 
 self.onmessage = (event: MessageEvent) => {
   const message = event.data as {
-    options?: { noOwner?: boolean; noPrivileges?: boolean; splitAfterData?: boolean };
+    options?: {
+      noOwner?: boolean;
+      noPrivileges?: boolean;
+      splitAfterData?: boolean;
+      compression?: Compression;
+    };
     chunk?: Uint8Array;
     end?: boolean;
   };
   if (message.options) {
     skip = { owner: message.options.noOwner ?? false, acl: message.options.noPrivileges ?? false };
     splitAfterData = message.options.splitAfterData ?? false;
+    if (message.options.compression) input.setFormat(message.options.compression);
   }
   if (message.chunk) {
     const size = message.chunk.length;
-    gunzip.write(message.chunk, () => post(size));
+    input.write(message.chunk, () => post(size));
   }
-  if (message.end) gunzip.end();
+  if (message.end) input.end();
 };
