@@ -44,9 +44,9 @@ export async function readAcls(ctx: ReadContext): Promise<SchemaItem[]> {
        x.is_grantable AS grantable
      FROM (
        SELECT 'pg_class' AS cat, c.oid, 0 AS subid, c.relacl AS acl FROM pg_catalog.pg_class c
-         WHERE c.relacl IS NOT NULL
+         WHERE c.relacl IS NOT NULL AND c.oid >= 16384
        UNION ALL SELECT 'pg_class', a.attrelid, a.attnum, a.attacl FROM pg_catalog.pg_attribute a
-         WHERE a.attacl IS NOT NULL AND a.attnum > 0
+         WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND a.attrelid >= 16384
        UNION ALL SELECT 'pg_namespace', s.oid, 0, s.nspacl FROM pg_catalog.pg_namespace s
          WHERE s.nspacl IS NOT NULL
        UNION ALL SELECT 'pg_proc', p.oid, 0, p.proacl FROM pg_catalog.pg_proc p

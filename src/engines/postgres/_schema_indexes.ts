@@ -4,7 +4,7 @@
  * Partitioned indexes are created `ON ONLY` the parent and their partitions' indexes attached.
  */
 import { catalogKey, Priority } from "./_schema_graph.ts";
-import { qualified, query, type ReadContext } from "./_schema_sql.ts";
+import { qualified, query, type ReadContext, USER_SCHEMA } from "./_schema_sql.ts";
 
 interface ConstraintRow {
   oid: number;
@@ -58,7 +58,7 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
      FROM pg_catalog.pg_constraint k
      JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE k.contype IN ('p', 'u', 'x', 'f')
+     WHERE k.contype IN ('p', 'u', 'x', 'f') AND ${USER_SCHEMA}
      ORDER BY n.nspname, c.relname, k.conname`,
   );
   for (const k of constraints) {
@@ -115,6 +115,7 @@ export async function readIndexes(ctx: ReadContext): Promise<void> {
      FROM pg_catalog.pg_index i
      JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
      JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+     WHERE ${USER_SCHEMA}
      ORDER BY n.nspname, ic.relname`,
   );
   for (const x of indexes) {

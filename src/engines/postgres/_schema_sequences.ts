@@ -154,24 +154,46 @@ export function addSetval(
 }
 
 /**
- * Reads the values of the sequences named (quoted `schema.name`) in batched queries: one row
- * per sequence, in input order.
+ * Reads the values of the sequences named (quoted `schema.name`): one row per sequence, in input
+ * order. `pg_sequence_last_value()` reads every sequence that was used in one query; only the
+ * rest (never called, where it gives NULL and the value to keep is the stored one) are selected
+ * from, in small `UNION ALL` batches: the planner's cost grows with the square of the arms
+ * (500 arms took 100 ms, 50 took 1 ms).
  */
 export async function readSequenceValues(
   sql: CatalogSql,
   names: string[],
 ): Promise<{ last_value: string; is_called: boolean }[]> {
-  const out: { last_value: string; is_called: boolean }[] = [];
-  for (let i = 0; i < names.length; i += 500) {
-    const batch = names.slice(i, i + 500).map((q, j) =>
-      `SELECT ${j} AS i, last_value::text AS last_value, is_called FROM ${q}`
-    );
-    const result = await query<{ i: number; last_value: string; is_called: boolean }>(
+  const out: { last_value: string; is_called: boolean }[] = new Array(names.length);
+  const uncalled: number[] = [];
+  for (let i = 0; i < names.length; i += 5000) {
+    const values = names.slice(i, i + 5000).map((q, j) => `(${i + j}, ${quoteLiteral(q)})`);
+    const rows = await query<{ i: number; last_value: string | null }>(
       sql,
-      batch.join("\nUNION ALL\n"),
+      `SELECT v.i, pg_catalog.pg_sequence_last_value(v.q::pg_catalog.regclass)::text AS last_value
+       FROM (VALUES ${values.join(", ")}) AS v(i, q)`,
     );
-    result.sort((a, b) => a.i - b.i);
-    out.push(...result);
+    for (const row of rows) {
+      if (row.last_value === null) uncalled.push(row.i);
+      else out[row.i] = { last_value: row.last_value, is_called: true };
+    }
   }
+  const batches: Promise<void>[] = [];
+  for (let i = 0; i < uncalled.length; i += 40) {
+    const batch = uncalled.slice(i, i + 40).map((index) =>
+      `SELECT ${index} AS i, last_value::text AS last_value, is_called FROM ${names[index]}`
+    );
+    batches.push(
+      query<{ i: number; last_value: string; is_called: boolean }>(sql, batch.join("\nUNION ALL\n"))
+        .then((rows) => {
+          for (const { i, last_value, is_called } of rows) out[i] = { last_value, is_called };
+        }),
+    );
+  }
+  await Promise.all(batches);
   return out;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
