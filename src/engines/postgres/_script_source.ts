@@ -4,6 +4,7 @@
  * compressed input in flight and of events waiting).
  */
 import { DatabaseError, IntegrityError } from "../../core/errors.ts";
+import type { Compression } from "../engine.ts";
 import type { ScriptEvent } from "./_script_reader.ts";
 
 /** Compressed bytes handed to the worker and not yet processed. */
@@ -30,11 +31,13 @@ export interface ScriptSourceOptions {
    * parallel load runs index and key statements side by side). Default `false`.
    */
   splitAfterData?: boolean;
+  /** How the input is compressed (`RestoreOptions.compression`); absent: its first bytes tell. */
+  compression?: Compression;
   /** Compressed bytes read so far. */
   onProgress?: (bytes: number) => void;
 }
 
-/** Events of a gzip-compressed script, decoded on a worker thread. */
+/** Events of a compressed script (gzip, zstd or none), decoded on a worker thread. */
 export class ScriptSource {
   readonly #worker = new Worker(new URL("./_restore_worker.ts", import.meta.url), {
     type: "module",
@@ -59,6 +62,7 @@ export class ScriptSource {
         noOwner: options.noOwner,
         noPrivileges: options.noPrivileges,
         splitAfterData: options.splitAfterData,
+        compression: options.compression,
       },
     });
     this.#pump(input, options.onProgress).catch((error) => this.#fail(error));
