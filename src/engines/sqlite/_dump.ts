@@ -186,11 +186,6 @@ class Dumper {
       stats.push(tableStats);
     }
     if (withData) {
-      for (const table of tables.filter((t) => t.strategy === "rebuild")) {
-        const name = quoteIdentifier(table.name);
-        await this.#text(`INSERT INTO ${name}(${name}) VALUES('rebuild');\n`);
-        await this.#copyFts5Config(table);
-      }
       await this.#internalTable("sqlite_sequence", "DELETE FROM sqlite_sequence;\n", schema);
       await this.#internalTable(
         "sqlite_stat1",
@@ -229,16 +224,17 @@ class Dumper {
     const dataStart = this.#out.total;
     if (withData) {
       if (table.strategy === "copy-shadow-tables") {
+        // CREATE VIRTUAL TABLE made the shadow tables with the rows of an empty index (FTS5's
+        // structure record and `version`, an R*Tree's root node): replace them with the
+        // source's, so the index comes back as it was, without re-tokenising any document. The
+        // stock shell allows writing to shadow tables too (its connections are not defensive).
         for (const shadow of table.shadowTables) {
           await this.#text(`DELETE FROM ${quoteIdentifier(shadow)};\n`);
           await this.#rows(byName.get(shadow)!, table.name);
         }
         rows = countRows(this.#db, table);
-      } else if (table.strategy !== "rebuild") {
-        rows = await this.#rows(table, table.name);
-        if (table.module === "fts5") await this.#copyFts5Config(table);
       } else {
-        rows = countRows(this.#db, table);
+        rows = await this.#rows(table, table.name);
       }
     } else {
       // Settings such as `rank` are part of an FTS5 table's definition, not of its rows.

@@ -19,11 +19,11 @@ export interface Column {
 
 /** How the rows of a virtual table come back on restore. */
 export type VirtualTableStrategy =
-  /** Insert the rows into the virtual table; the module rebuilds its index (FTS, R*Tree). */
-  | "insert-rows"
-  /** External-content FTS: the content table is restored, then the index is rebuilt from it. */
-  | "rebuild"
-  /** Contentless FTS: the index is all there is, so its shadow tables are copied as they are. */
+  /**
+   * FTS3/4/5, R*Tree, Geopoly: `CREATE VIRTUAL TABLE` (which creates the shadow tables), then
+   * the shadow tables' rows are replaced by the source's, as they are. The index is copied, not
+   * rebuilt (no re-tokenising), and the restore checks it with the module's own integrity check.
+   */
   | "copy-shadow-tables"
   /** A module we do not know: declare it as `.dump` does and copy its tables as plain tables. */
   | "declare-only";
@@ -55,7 +55,8 @@ export function readSchema(db: DatabaseSync): SchemaEntry[] {
   ).all() as unknown as SchemaEntry[];
 }
 
-const REBUILDING_MODULES = new Set(["fts3", "fts4", "fts5", "rtree", "rtree_i32", "geopoly"]);
+/** Modules whose shadow tables hold everything, copied as they are (see the strategy above). */
+const SHADOW_COPY_MODULES = new Set(["fts3", "fts4", "fts5", "rtree", "rtree_i32", "geopoly"]);
 
 /** Describes every table of `main` (ordinary and virtual) that is not internal or shadow. */
 export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
@@ -82,9 +83,7 @@ export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
     let strategy: VirtualTableStrategy | undefined;
     let shadowTables: string[] = [];
     if (virtual) {
-      strategy = module && REBUILDING_MODULES.has(module)
-        ? strategyFor(module, entry.sql)
-        : "declare-only";
+      strategy = module && SHADOW_COPY_MODULES.has(module) ? "copy-shadow-tables" : "declare-only";
       if (strategy !== "declare-only") {
         // SQLite's rule: the owner of shadow table "a_b_c" is virtual table "a_b" (up to the last
         // "_"), so "ft_x_data" belongs to "ft_x", not to "ft".
@@ -126,17 +125,29 @@ export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
 }
 
 /**
- * The number of rows of `table`. A contentless FTS table cannot always be scanned, not even by
- * `count(*)` (FTS4 never; FTS5 not with `columnsize=0`); its `_docsize` shadow table holds one
- * row per document. Without one (FTS4 `matchinfo=fts3`, FTS5 `columnsize=0`) the count is 0.
+ * The number of rows of `table`. A virtual table is counted from the shadow table that holds one
+ * row per document or entry, which SQLite counts from its b-tree (`count(*)` on an FTS table reads
+ * every document): `_rowid` of an R*Tree, `_content` of an FTS table that keeps its text. A
+ * contentless FTS table cannot always be scanned, not even by `count(*)` (FTS4 never; FTS5 not
+ * with `columnsize=0`); its `_docsize` shadow table holds one row per document. Without one (FTS4
+ * `matchinfo=fts3`, FTS5 `columnsize=0`) the count is 0. An external-content FTS table counts
+ * the rows of its content table through the module.
  */
 export function countRows(db: DatabaseSync, table: Table): number {
-  let name = table.name;
-  if (table.strategy === "copy-shadow-tables") {
-    name = `${table.name}_docsize`;
-    if (!table.shadowTables.includes(name)) return 0;
-  }
+  const name = table.strategy === "copy-shadow-tables" ? countedShadow(table) : table.name;
+  if (name === undefined) return 0;
   return Number(db.prepare(`SELECT count(*) AS n FROM ${quoteIdentifier(name)}`).get()?.n);
+}
+
+/** The table `countRows()` counts for a virtual table with shadow tables (see there). */
+function countedShadow(table: Table): string | undefined {
+  const has = (suffix: string) => table.shadowTables.includes(`${table.name}_${suffix}`);
+  if (!table.module?.startsWith("fts")) return has("rowid") ? `${table.name}_rowid` : table.name;
+  if (has("content")) return `${table.name}_content`;
+  if (ftsContentOption(table.sql) === "") {
+    return has("docsize") ? `${table.name}_docsize` : undefined;
+  }
+  return table.name;
 }
 
 function readColumns(
@@ -182,12 +193,14 @@ function moduleOf(sql: string): string | undefined {
   return /\bUSING\s+([A-Za-z0-9_]+)/i.exec(sql)?.[1]?.toLowerCase();
 }
 
-function strategyFor(module: string, sql: string): VirtualTableStrategy {
-  if (!module.startsWith("fts")) return "insert-rows";
+/**
+ * The `content=` option of an FTS table: `""` for a contentless table, a table name for external
+ * content, undefined when the table keeps its own text.
+ */
+function ftsContentOption(sql: string): string | undefined {
   const content =
     /[(,]\s*content\s*=\s*(?:'((?:[^']|'')*)'|"((?:[^"]|"")*)"|\[([^\]]*)\]|`([^`]*)`|([^\s,)]+))/i
       .exec(sql);
-  if (!content) return "insert-rows";
-  const value = content[1] ?? content[2] ?? content[3] ?? content[4] ?? content[5] ?? "";
-  return value === "" ? "copy-shadow-tables" : "rebuild";
+  if (!content) return undefined;
+  return content[1] ?? content[2] ?? content[3] ?? content[4] ?? content[5] ?? "";
 }

@@ -3,6 +3,11 @@
  * large groups while the rest waits for more input. It follows `sqlite3_complete()`: a `;` ends a
  * statement unless it is inside a quoted string or identifier or a comment, or inside the body of
  * a `CREATE TRIGGER`, which only ends at `; END ;`.
+ *
+ * The cost is per byte, never per value: the bytes of a quoted literal (a text or an `X'…'` blob)
+ * are skipped with one native `indexOf` for the closing quote, and outside literals a statement
+ * that is not a trigger (known from its first 64 bytes) is scanned with one table look-up per
+ * byte; only triggers, and the head of each statement, follow the tokens one by one.
  */
 export class StatementSplitter {
   #buffer = new Uint8Array(1 << 20);
@@ -12,6 +17,8 @@ export class StatementSplitter {
   #state = State.Normal;
   /** Start of the statement being scanned. */
   #statementStart = 0;
+  /** Start of the statement's first token (-1: not seen yet). */
+  #headStart = -1;
   /** Whether the statement being scanned is a CREATE TRIGGER; undefined until known. */
   #trigger: boolean | undefined;
   /** Whether a `;` that did not end the statement (one inside a trigger body) was seen. */
@@ -39,6 +46,7 @@ export class StatementSplitter {
     this.#length -= end;
     this.#position -= end;
     this.#statementStart -= end;
+    if (this.#headStart >= 0) this.#headStart -= end;
     if (this.#tokenStart >= 0) {
       this.#tokenStart -= end;
       this.#tokenEnd -= end;
@@ -66,19 +74,27 @@ export class StatementSplitter {
 
   /** Scans from the saved position; returns the end of the last complete statement (or 0). */
   #scan(): number {
-    const b = this.#buffer;
-    const length = this.#length;
+    // A view of the filled part only: a search never runs on into stale bytes beyond it.
+    const b = this.#buffer.subarray(0, this.#length);
+    const length = b.length;
     let i = this.#position;
     let lastEnd = 0;
     let state = this.#state;
     scan: while (i < length) {
       switch (state) {
         case State.Normal: {
+          if (this.#trigger === false) {
+            // Not a trigger: only a `;`, a quote or a comment matters until the statement ends.
+            while (i < length && CLASS[b[i]] === Class.Other) i++;
+            if (i >= length) break scan;
+          }
           const c = b[i];
-          if (c === SEMICOLON) {
+          const k = CLASS[c];
+          if (k === Class.Semicolon) {
             if (this.#endsStatement(i)) {
               lastEnd = i + 1;
               this.#statementStart = i + 1;
+              this.#headStart = -1;
               this.#trigger = undefined;
               this.#afterSemicolon = false;
               this.#statements++;
@@ -86,26 +102,42 @@ export class StatementSplitter {
               this.#afterSemicolon = true;
             }
             this.#tokenStart = -1;
-          } else if (!isBlank(c)) {
-            if (c === DASH || c === SLASH) {
-              if (i + 1 >= length) break scan; // need the next byte to tell
-              if (c === DASH && b[i + 1] === DASH) {
-                state = State.LineComment;
-                i += 2;
-                break;
-              }
-              if (c === SLASH && b[i + 1] === STAR) {
-                state = State.BlockComment;
-                i += 2;
-                break;
-              }
+            i++;
+            break;
+          }
+          if (k === Class.Blank) {
+            i++;
+            break;
+          }
+          if (k === Class.CommentStart) {
+            if (i + 1 >= length) break scan; // need the next byte to tell
+            if (c === DASH && b[i + 1] === DASH) {
+              state = State.LineComment;
+              i += 2;
+              break;
             }
+            if (c === SLASH && b[i + 1] === STAR) {
+              state = State.BlockComment;
+              i += 2;
+              break;
+            }
+          }
+          if (this.#trigger !== false) {
+            if (this.#headStart < 0) this.#headStart = i;
             if (this.#tokenStart < 0) this.#tokenStart = i;
             this.#tokenEnd = i + 1;
-            if (c === QUOTE) state = State.SingleQuote;
-            else if (c === DOUBLE_QUOTE) state = State.DoubleQuote;
-            else if (c === BACKTICK) state = State.Backtick;
-            else if (c === OPEN_BRACKET) state = State.Bracket;
+            if (this.#trigger === undefined && i >= this.#headStart + HEAD_BYTES) {
+              this.#trigger = isTriggerHead(b, this.#headStart, i);
+            }
+          }
+          if (k === Class.Quote) {
+            state = c === QUOTE
+              ? State.SingleQuote
+              : c === DOUBLE_QUOTE
+              ? State.DoubleQuote
+              : c === BACKTICK
+              ? State.Backtick
+              : State.Bracket;
           }
           i++;
           break;
@@ -123,18 +155,18 @@ export class StatementSplitter {
             ? BACKTICK
             : CLOSE_BRACKET;
           const at = b.indexOf(close, i);
-          if (at < 0 || at >= length) {
+          if (at < 0) {
             i = length;
             break scan;
           }
           i = at + 1;
-          this.#tokenEnd = i;
+          if (this.#trigger !== false) this.#tokenEnd = i;
           state = State.Normal;
           break;
         }
         case State.LineComment: {
           const at = b.indexOf(NEWLINE, i);
-          if (at < 0 || at >= length) {
+          if (at < 0) {
             i = length;
             break scan;
           }
@@ -144,7 +176,7 @@ export class StatementSplitter {
         }
         case State.BlockComment: {
           const at = b.indexOf(STAR, i);
-          if (at < 0 || at >= length) {
+          if (at < 0) {
             i = length;
             break scan;
           }
@@ -169,19 +201,13 @@ export class StatementSplitter {
   /** Whether the `;` at `at` ends the current statement (see the class comment). */
   #endsStatement(at: number): boolean {
     if (this.#trigger === undefined) {
-      const head = ascii(
-        this.#buffer,
-        skipBlankAndComments(this.#buffer, this.#statementStart, at),
-        at,
-        64,
-      );
-      this.#trigger = /^CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(head);
+      this.#trigger = this.#headStart >= 0 && isTriggerHead(this.#buffer, this.#headStart, at);
     }
     if (!this.#trigger) return true;
     // In a trigger body: complete only at "; END ;", with only blanks and comments between.
     const start = this.#tokenStart;
     return this.#afterSemicolon && start >= 0 && this.#tokenEnd === start + 3 &&
-      ascii(this.#buffer, start, start + 3, 3).toUpperCase() === "END";
+      ascii(this.#buffer, start, start + 3).toUpperCase() === "END";
   }
 }
 
@@ -195,6 +221,14 @@ const enum State {
   BlockComment,
 }
 
+const enum Class {
+  Other,
+  Blank,
+  Semicolon,
+  Quote,
+  CommentStart,
+}
+
 const QUOTE = 0x27;
 const DOUBLE_QUOTE = 0x22;
 const BACKTICK = 0x60;
@@ -206,29 +240,28 @@ const STAR = 0x2a;
 const SEMICOLON = 0x3b;
 const NEWLINE = 0x0a;
 
-function isBlank(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0c;
+/** What each byte means outside literals and comments. */
+const CLASS = (() => {
+  const table = new Uint8Array(256);
+  for (const c of [0x20, 0x0a, 0x0d, 0x09, 0x0c]) table[c] = Class.Blank;
+  table[SEMICOLON] = Class.Semicolon;
+  for (const c of [QUOTE, DOUBLE_QUOTE, BACKTICK, OPEN_BRACKET]) table[c] = Class.Quote;
+  for (const c of [DASH, SLASH]) table[c] = Class.CommentStart;
+  return table;
+})();
+
+/** Bytes of a statement's start that tell whether it is a CREATE TRIGGER. */
+const HEAD_BYTES = 64;
+
+/** Whether the statement whose first token starts at `start` (bytes known up to `end`) is a trigger. */
+function isTriggerHead(b: Uint8Array, start: number, end: number): boolean {
+  return /^CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(
+    ascii(b, start, Math.min(end, start + HEAD_BYTES)),
+  );
 }
 
-/** Skips white space and `--` / `/* *\/` comments from `i`, not past `end`. */
-function skipBlankAndComments(b: Uint8Array, i: number, end: number): number {
-  for (;;) {
-    while (i < end && isBlank(b[i])) i++;
-    if (i + 1 < end && b[i] === DASH && b[i + 1] === DASH) {
-      const nl = b.indexOf(NEWLINE, i);
-      i = nl < 0 || nl >= end ? end : nl + 1;
-    } else if (i + 1 < end && b[i] === SLASH && b[i + 1] === STAR) {
-      let j = i + 2;
-      while (j + 1 < end && !(b[j] === STAR && b[j + 1] === SLASH)) j++;
-      i = Math.min(end, j + 2);
-    } else {
-      return i;
-    }
-  }
-}
-
-function ascii(b: Uint8Array, start: number, end: number, max: number): string {
+function ascii(b: Uint8Array, start: number, end: number): string {
   let text = "";
-  for (let i = start; i < end && i < start + max; i++) text += String.fromCharCode(b[i]);
+  for (let i = start; i < end; i++) text += String.fromCharCode(b[i]);
   return text;
 }
