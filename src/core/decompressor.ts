@@ -21,7 +21,7 @@ export interface DecompressorOptions {
 /**
  * Decompresses gzip (one or more members), zstd (one or more frames) or nothing. A damaged or
  * cut-short input fails the stream with an `Error` saying what is wrong ("unexpected end of
- * file", "the stream ends inside a frame (the file is cut short)").
+ * file", "unexpected end of file inside a frame").
  *
  * zstd frames are decoded whole, one at a time: the frames this tool writes hold 1 MiB of SQL
  * each. (Deno 2.9's streaming zstd decoder stops after the first frame and throws its errors
@@ -205,7 +205,7 @@ class ZstdCodec implements Codec {
 
   end(): Promise<void> {
     if (!this.#frames.atFrameStart) {
-      return Promise.reject(new Error("the stream ends inside a frame (the file is cut short)"));
+      return Promise.reject(new Error("unexpected end of file inside a frame"));
     }
     return Promise.resolve();
   }

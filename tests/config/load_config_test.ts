@@ -40,6 +40,8 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
     copies: [],
     s3: {},
     encryption: { recipients: [] },
+    compression: "gzip:6",
+    jobs: navigator.hardwareConcurrency,
     timezone: "-",
     retention: {},
     schedule: { type: "full", verify: true, restoreTest: false, retries: 3, retryBackoff: "1m" },
@@ -72,6 +74,28 @@ Deno.test("loadConfig() merges defaults < file < environment < flags, key by key
   assert.equal(config.timezone, "Europe/Berlin");
   assert.deepEqual(config.retention, { keepLast: 3, keepDays: 14, keepDaily: 7 });
 });
+
+Deno.test("loadConfig() takes compression and jobs from the file, BACKUP_COMPRESSION / BACKUP_JOBS, then flags", async () => {
+  const file = { compression: "zstd", jobs: 3 };
+  assert.deepEqual(
+    pick((await load(file)).config),
+    { compression: "zstd", jobs: 3 },
+  );
+  const env = { BACKUP_COMPRESSION: "none", BACKUP_JOBS: "4" };
+  assert.deepEqual(pick((await load(file, { env })).config), { compression: "none", jobs: 4 });
+  const flags = [
+    { path: "compression", value: "gzip:9", source: "--compression" },
+    { path: "jobs", value: "1", source: "--jobs" },
+  ];
+  assert.deepEqual(pick((await load(file, { env, flags })).config), {
+    compression: "gzip:9",
+    jobs: 1,
+  });
+});
+
+function pick(config: { compression: string; jobs: number }) {
+  return { compression: config.compression, jobs: config.jobs };
+}
 
 Deno.test("loadConfig() resolves relative paths in a config file next to the file", async () => {
   const { ws, config } = await load({ backupDir: "./store", database: "sqlite:./data/app.db" });
@@ -191,7 +215,7 @@ const mistakes: { name: string; file?: unknown; env?: Record<string, string>; me
       name: "an unknown top-level key lists what is allowed when nothing is close",
       file: { colour: "blue" },
       message:
-        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, timezone, retention, schedule, health, notifications, api, log)',
+        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, compression, jobs, timezone, retention, schedule, health, notifications, api, log)',
     },
     {
       name: "a negative count names the setting, the file and the value",
@@ -242,6 +266,34 @@ const mistakes: { name: string; file?: unknown; env?: Record<string, string>; me
         },
       },
       message: 'Invalid value for "notifications.email.password" in FILE: expected text',
+    },
+    {
+      name: "an unknown compression says what is allowed",
+      env: { BACKUP_COMPRESSION: "brotli" },
+      message:
+        'Invalid value "brotli" for BACKUP_COMPRESSION (setting "compression"): expected "gzip[:1-9]", "zstd[:1-19]" or "none"',
+    },
+    {
+      name: "a compression level out of range is refused",
+      file: { compression: "zstd:22" },
+      message:
+        'Invalid value "zstd:22" for "compression" in FILE: expected "gzip[:1-9]", "zstd[:1-19]" or "none"',
+    },
+    {
+      name: "a compression that is not text is refused",
+      file: { compression: 6 },
+      message:
+        'Invalid value 6 for "compression" in FILE: expected "gzip[:1-9]", "zstd[:1-19]" or "none"',
+    },
+    {
+      name: "zero jobs are refused",
+      env: { BACKUP_JOBS: "0" },
+      message: 'Invalid value "0" for BACKUP_JOBS (setting "jobs"): expected a whole number ≥ 1',
+    },
+    {
+      name: "jobs that are not a whole number are refused",
+      file: { jobs: 1.5 },
+      message: 'Invalid value 1.5 for "jobs" in FILE: expected a whole number ≥ 1',
     },
     {
       name: "a file that is not JSON says so",

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import {
   backupId,
+  dataKey,
+  dataKeys,
+  encryptedDataKey,
+  idOfDataKey,
   parseBackupId,
   parseMeta,
   serializeMeta,
@@ -98,5 +102,85 @@ Deno.test("parseMeta() rejects a sidecar that describes another backup", () => {
       error instanceof IntegrityError &&
       error.message ===
         'Backup "full_20261124T101500123Z" has a sidecar that describes another backup',
+  );
+});
+
+Deno.test("dataKey() and encryptedDataKey() name the file of each compression; gzip by default", () => {
+  const id = "full_20261123T101500123Z";
+  assert.deepEqual(
+    [dataKey(id), dataKey(id, "gzip"), dataKey(id, "zstd"), dataKey(id, "none")],
+    [`${id}.sql.gz`, `${id}.sql.gz`, `${id}.sql.zst`, `${id}.sql`],
+  );
+  assert.deepEqual(
+    [encryptedDataKey(id), encryptedDataKey(id, "zstd"), encryptedDataKey(id, "none")],
+    [`${id}.sql.gz.age`, `${id}.sql.zst.age`, `${id}.sql.age`],
+  );
+  assert.deepEqual(dataKeys(id).sort(), [
+    `${id}.sql`,
+    `${id}.sql.age`,
+    `${id}.sql.gz`,
+    `${id}.sql.gz.age`,
+    `${id}.sql.zst`,
+    `${id}.sql.zst.age`,
+  ]);
+});
+
+const dataKeyIds: [string, string | undefined][] = [
+  ["full_20261123T101500123Z.sql.gz", "full_20261123T101500123Z"],
+  ["full_20261123T101500123Z.sql.gz.age", "full_20261123T101500123Z"],
+  ["full_20261123T101500123Z.sql.zst", "full_20261123T101500123Z"],
+  ["full_20261123T101500123Z.sql.zst.age", "full_20261123T101500123Z"],
+  ["full_20261123T101500123Z.sql", "full_20261123T101500123Z"],
+  ["full_20261123T101500123Z.sql.age", "full_20261123T101500123Z"],
+  ["full_20261123T101500123Z.meta.json", undefined],
+  ["full_20261123T101500123Z.sql.gz.partial", undefined],
+  ["audit.jsonl", undefined],
+];
+
+for (const [key, id] of dataKeyIds) {
+  Deno.test(`idOfDataKey() reads "${key}" as ${id ? `"${id}"` : "no data file"}`, () => {
+    assert.equal(idOfDataKey(key), id);
+  });
+}
+
+Deno.test("parseMeta() reads a zstd sidecar naming the .sql.zst file, and its level", () => {
+  const meta = sampleMeta();
+  meta.file = {
+    name: `${meta.id}.sql.zst`,
+    compression: "zstd",
+    compressionLevel: 3,
+    sha256: "a".repeat(64),
+  };
+  const parsed = parseMeta(serializeMeta(meta), meta.id);
+  assert.equal(parsed.file.compression, "zstd");
+  assert.equal(parsed.file.compressionLevel, 3);
+});
+
+Deno.test("parseMeta() reads a sidecar without file.compression as gzip", () => {
+  const { file: { compression: _, ...file }, ...rest } = sampleMeta();
+  const parsed = parseMeta(serializeMeta({ ...rest, file } as UnsealedMeta), rest.id);
+  assert.equal(parsed.file.compression, "gzip");
+  assert.equal(parsed.file.compressionLevel, undefined);
+});
+
+Deno.test("parseMeta() rejects a sidecar whose compression does not match its file name", () => {
+  const meta = sampleMeta();
+  meta.file = { ...meta.file, compression: "zstd" };
+  assert.throws(
+    () => parseMeta(serializeMeta(meta), meta.id),
+    (error) =>
+      error instanceof IntegrityError &&
+      error.message ===
+        'Backup "full_20261123T101500123Z" has a sidecar that describes another backup',
+  );
+});
+
+Deno.test("parseMeta() rejects an unknown compression", () => {
+  const text = new TextDecoder().decode(serializeMeta(sampleMeta()))
+    .replace('"compression": "gzip"', '"compression": "brotli"');
+  assert.throws(
+    () => parseMeta(new TextEncoder().encode(text), "full_20261123T101500123Z"),
+    (error) =>
+      error instanceof IntegrityError && error.message.includes('field "file.compression"'),
   );
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createGunzip } from "node:zlib";
-import { GzipCompressor } from "../../src/core/compressor.ts";
+import { Compressor, GzipCompressor } from "../../src/core/compressor.ts";
+import type { CompressionSpec } from "../../src/core/compression.ts";
 
 /** Pseudo-random but compressible text, so members differ and order mistakes show. */
 function sampleText(bytes: number): Uint8Array {
@@ -129,4 +130,79 @@ Deno.test("GzipCompressor reports a failing sink from write and end", async () =
     await compressor.end();
   }, { message: "disk full" });
   compressor.abort();
+});
+
+/** Compresses `input` with `spec` in `chunkBytes` writes; returns the output chunks. */
+async function compressAs(
+  spec: CompressionSpec,
+  input: Uint8Array,
+  chunkBytes: number,
+  options = { workers: 2, sliceBytes: 64 * 1024 },
+): Promise<Uint8Array[]> {
+  const outputs: Uint8Array[] = [];
+  const compressor = new Compressor(spec, async (chunk) => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    outputs.push(chunk);
+  }, options);
+  for (let at = 0; at < input.length; at += chunkBytes) {
+    await compressor.write(input.slice(at, at + chunkBytes));
+  }
+  await compressor.end();
+  return outputs;
+}
+
+Deno.test("Compressor with zstd writes one frame per slice, which zstd -dc reads whole", async () => {
+  const input = sampleText(1_000_003);
+  const outputs = await compressAs({ format: "zstd", level: 3 }, input, 50_000);
+  assert.ok(outputs.length >= 15, `expected one frame per 64 KiB slice, got ${outputs.length}`);
+  const zst = concat(outputs);
+  assert.deepEqual([...zst.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd]);
+  assert.deepEqual(await decompressWith("zstd", ["-dc"], zst), input);
+  // the frames carry content checksums, which `zstd -t` checks
+  assert.deepEqual(await decompressWith("zstd", ["-t", "-q"], zst), new Uint8Array(0));
+});
+
+Deno.test("Compressor with zstd compresses harder at a higher level, and keeps order with one worker", async () => {
+  const input = sampleText(700_000);
+  const options = { workers: 1, sliceBytes: 32 * 1024 };
+  const fast = concat(await compressAs({ format: "zstd", level: 1 }, input, 300_000, options));
+  const small = concat(await compressAs({ format: "zstd", level: 19 }, input, 300_000, options));
+  assert.ok(small.length < fast.length, `level 19: ${small.length}, level 1: ${fast.length}`);
+  assert.deepEqual(await decompressWith("zstd", ["-dc"], small), input);
+});
+
+Deno.test("Compressor makes a valid zstd file of an empty input", async () => {
+  const zst = concat(await compressAs({ format: "zstd" }, new Uint8Array(0), 1));
+  assert.ok(zst.length > 0);
+  assert.deepEqual(await decompressWith("zstd", ["-dc"], zst), new Uint8Array(0));
+});
+
+Deno.test("Compressor with none hands on the input as it is, in slices, starting no worker", async () => {
+  const input = sampleText(300_000);
+  const outputs = await compressAs({ format: "none" }, input, 7_000);
+  assert.deepEqual(outputs.map((o) => o.length), [65536, 65536, 65536, 65536, 37856]);
+  assert.deepEqual(concat(outputs), input);
+  assert.deepEqual(await compressAs({ format: "none" }, new Uint8Array(0), 1), []);
+});
+
+Deno.test("Compressor with none holds back writes while its output is not taken", async () => {
+  let release: (() => void) | undefined;
+  const compressor = new Compressor({ format: "none" }, async () => {
+    if (release === undefined) await new Promise<void>((r) => release = r);
+  }, { sliceBytes: 16 * 1024 });
+  const input = sampleText(16 * 1024);
+  let accepted = 0;
+  const writing = (async () => {
+    for (let i = 0; i < 40; i++) {
+      await compressor.write(input);
+      accepted++;
+    }
+  })();
+  while (release === undefined) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(accepted <= 4, `accepted ${accepted} slices while the sink was stuck`);
+  release();
+  await writing;
+  await compressor.end();
+  assert.equal(accepted, 40);
 });
