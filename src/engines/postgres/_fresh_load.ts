@@ -45,6 +45,14 @@ export interface FreshLoadOptions {
   limits?: Partial<SpoolLimits>;
 }
 
+/**
+ * Commits of the load need not wait for the disk: a server crash before the rename can only
+ * lose part of a database nobody uses yet (`backup_manager_load_…`, left as by any interrupted
+ * load), and the rename's own commit, synchronous on another connection, flushes the log up to
+ * itself, so every commit before it too.
+ */
+const LOAD_SETTINGS = "SET synchronous_commit = off;\n";
+
 const IDENT = String.raw`(?:"(?:[^"]|"")*"|[^\s."(]+)`;
 const TABLE = String.raw`(${IDENT}(?:\.${IDENT})?)`;
 const INDEX = new RegExp(
@@ -201,7 +209,7 @@ export async function loadFresh(
     for (let i = 0; i < jobs; i++) lanes.push(new Lane(load));
     await Promise.all(lanes.map(async (lane) => {
       await checkConnection(lane.connection);
-      await runStatements(lane.connection.sql, SESSION_SETTINGS);
+      await runStatements(lane.connection.sql, SESSION_SETTINGS + LOAD_SETTINGS);
     }));
     scheduler = new Scheduler(lanes);
     await run(scheduler, first, source, new SpoolBudget(options.limits), spools);
