@@ -208,7 +208,7 @@ export const ConfigSchema = z.strictObject({
   copies: z.array(CopySchema, { error: "expected a list of {url, retention?}" }).default([]),
   s3: S3Schema.default({}),
   encryption: EncryptionSchema.default({ recipients: [] }),
-  /** How new backups are compressed: `gzip[:1-9]`, `zstd[:1-19]` or `none` (read with `parseCompression`). */
+  /** How new backups are compressed: `gzip[:1-9]`, `zstd[:1-19]` or `none` (`parseCompression`). */
   compression: compression().default("gzip:6"),
   /** Threads (SQLite) or connections (PostgreSQL) a dump or load may use at once. */
   jobs: positive().default(defaultJobs),

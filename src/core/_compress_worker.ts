@@ -28,8 +28,8 @@ function compress(slice: Uint8Array): Uint8Array {
 }
 
 /**
- * Each gzipSync() (and zstdCompressSync()) leaves its zlib state and buffers (outside the JS heap) to the garbage
- * collector, which hardly ever runs here: this worker's JS heap barely grows. Left alone, RSS
+ * Each gzipSync() (or zstdCompressSync()) leaves its zlib state and buffers (outside the JS heap)
+ * to the garbage collector, which hardly ever runs here: this worker's JS heap barely grows. Left alone, RSS
  * grew by about 30 MiB per worker over its first ~400 slices, so a backup's peak memory grew
  * with the database (create of a 127 MB PostgreSQL database: 186 MiB, of a 48 MB one: 167 MiB;
  * collecting every 16 slices: 170 and 166 MiB; on a 1.1 GB one every 32 slices: 195-208 MiB

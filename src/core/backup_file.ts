@@ -13,7 +13,7 @@ export const FORMAT_VERSION = 1;
 /** Name and version of this tool, recorded in every sidecar. */
 export const TOOL = { name: "backup-manager", version: "0.1.0" } as const;
 
-/** Suffix appended to the data file of an encrypted backup: `<id>.sql.gz.age`, `<id>.sql.zst.age`. */
+/** Suffix appended to an encrypted backup's data file: `<id>.sql.gz.age`, `<id>.sql.zst.age`. */
 export const ENCRYPTED_SUFFIX = ".age";
 /** Suffix of the sidecar; a backup exists when its sidecar does. */
 export const META_SUFFIX = ".meta.json";
@@ -51,7 +51,10 @@ export function encryptedDataKey(id: string, compression: Compression = "gzip"):
   return dataKey(id, compression) + ENCRYPTED_SUFFIX;
 }
 
-/** Every key a backup's data may have (each compression, plain or encrypted): cleanup removes whichever exists. */
+/**
+ * Every key a backup's data may have (each compression, plain or encrypted): cleanup removes
+ * whichever exists.
+ */
 export function dataKeys(id: string): string[] {
   return COMPRESSION_FORMATS.flatMap((
     format,

@@ -30,8 +30,8 @@ export interface VerifyResult {
 
 /**
  * Checks a backup: sidecar (schema, self-checksum), data file size and SHA-256, and that the gzip
- * (zstd) stream decompresses to the recorded size (uncompressed: that the SQL has it); with `restoreTest`, restores into a scratch database
- * and compares tables and row counts. The result is recorded in the sidecar (never in one that
+ * (zstd) stream decompresses to the recorded size (uncompressed: that the SQL has it); with
+ * `restoreTest`, restores into a scratch database and compares tables and row counts. The result is recorded in the sidecar (never in one that
  * fails its own checks, which would hide the edit).
  */
 export async function verifyBackup(

@@ -13,9 +13,9 @@ import { collectGarbage, GC_EVERY_BYTES } from "../../core/collect_garbage.ts";
 
 const SQL_BATCH_BYTES = 1 << 20;
 /**
- * SQL posted and not yet run before the decompressor pauses. Pausing holds back the acks of the input
- * chunks, so the main thread stops reading too: memory is bounded on the SQL side, not only on
- * the compressed side, where a very compressible dump would let tens of MiB pile up.
+ * SQL posted and not yet run before the decompressor pauses. Pausing holds back the acks of the
+ * input chunks, so the main thread stops reading too: memory is bounded on the SQL side, not only
+ * on the compressed side, where a very compressible dump would let tens of MiB pile up.
  */
 const MAX_UNCONSUMED = 4 << 20;
 let unconsumed = 0;
