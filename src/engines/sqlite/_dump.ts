@@ -4,34 +4,9 @@ import type { ChunkBuffer } from "../chunk_buffer.ts";
 import { MIGRATION_TABLES } from "../migrations.ts";
 import { tableFilter } from "../table_filter.ts";
 import { UsageError } from "../../core/errors.ts";
-import {
-  balancedJoin,
-  commaSeparated,
-  literalExpression,
-  quoteIdentifier,
-  quoteText,
-  realZeroCondition,
-} from "./_sql.ts";
-import {
-  type Column,
-  countRows,
-  readSchema,
-  readTables,
-  type SchemaEntry,
-  type Table,
-} from "./_schema.ts";
-
-/** Rows of SQL text aimed at per INSERT statement; batches adapt their row count to it. */
-const TARGET_STATEMENT_BYTES = 1 << 20;
-const MAX_BATCH_ROWS = 20_000;
-
-const encoder = new TextEncoder();
-const COMMA = encoder.encode(",");
-const STATEMENT_END = encoder.encode(";\n");
-const OPEN_ROW = encoder.encode("(");
-const CLOSE_ROW = encoder.encode(")");
-const ZERO = encoder.encode("0.0");
-const NEGATIVE_ZERO = encoder.encode("-0.0");
+import { literalExpression, quoteIdentifier, quoteText } from "./_sql.ts";
+import { registerPageFunctions, writeTableRows } from "./_dump_pages.ts";
+import { countRows, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";
 
 /** Settings that live in the database file and that a restore must set before anything else. */
 export interface SqliteSettings {
@@ -60,6 +35,7 @@ export async function dumpSqlite(
     const settings = readSettings(db);
     const everything = readSchema(db);
     const { schema, tables } = selectTables(everything, readTables(db, everything), options);
+    registerPageFunctions(db);
     const dumper = new Dumper(db, out, settings, options);
     const stats = await dumper.run(schema, tables, options.type ?? "full");
     return {
@@ -271,6 +247,7 @@ class Dumper {
       virtual: false,
       withoutRowid: false,
       columns,
+      rowidName: "rowid",
       writeRowid: false,
       shadowTables: [],
     }, name);
@@ -278,147 +255,10 @@ class Dumper {
 
   /** Writes every row of `table` as multi-row INSERTs; returns the row count. */
   #rows(table: Table, progressName: string): Promise<number> {
-    if (table.rowidName && !table.virtual && !table.withoutRowid) {
-      return this.#rowsByRowidBatches(table, progressName);
-    }
-    return this.#rowsOneByOne(table, progressName, "");
-  }
-
-  /**
-   * The fast path for rowid tables: SQLite renders a page of rows (keyed by rowid) into one
-   * string with `group_concat`, so JS handles one value per ~1 MiB of SQL instead of one per row.
-   * Rows holding a REAL zero in a column that may keep -0.0 are left out of the page and written
-   * by the row-by-row path, which can see the sign.
-   */
-  async #rowsByRowidBatches(table: Table, progressName: string): Promise<number> {
-    const key = quoteIdentifier(table.rowidName!);
-    const values = [
-      ...(table.writeRowid ? [`quote(${key})`] : []),
-      ...table.columns.map((c) => literalExpression(quoteIdentifier(c.name))),
-    ];
-    const zeroCheck = zeroCondition(table.columns);
-    const rowText = `'(' || ${commaSeparated(values)} || ')'`;
-    const rowExpr = zeroCheck ? `CASE WHEN ${zeroCheck} THEN NULL ELSE ${rowText} END` : rowText;
-    const special = zeroCheck ? `CASE WHEN ${zeroCheck} THEN ${key} END` : "NULL";
-    const page = (where: string) =>
-      this.#db.prepare(
-        `SELECT ${this.#asBytes("group_concat(b, ',')")} AS b, max(r) AS last, count(*) AS n, ` +
-          `group_concat(s) AS special FROM (SELECT ${key} AS r, ${rowExpr} AS b, ${special} AS s ` +
-          `FROM ${quoteIdentifier(table.name)} WHERE ${where} ORDER BY ${key} LIMIT ?)`,
-      );
-    const first = page("1");
-    const next = page(`${key} > ?`);
-    next.setReadBigInts(true);
-    first.setReadBigInts(true);
-    const insert = encoder.encode(
-      `INSERT INTO ${quoteIdentifier(table.name)}${columnList(table)} VALUES`,
-    );
-    let rows = 0;
-    let limit = 1;
-    let last: bigint | undefined;
-    for (;;) {
-      const asked = limit;
-      const result = last === undefined ? first.get(asked) : next.get(last, asked);
-      const count = Number(result?.n ?? 0);
-      if (!result || count === 0) break;
-      last = result.last as bigint;
-      let fit = MAX_BATCH_ROWS;
-      if (result.b !== null) {
-        const text = this.#toBytes(result.b as Uint8Array | string);
-        await this.#out.write(insert);
-        await this.#out.write(text);
-        await this.#out.write(STATEMENT_END);
-        fit = Math.round(TARGET_STATEMENT_BYTES / (text.length / count));
-      }
-      if (result.special !== null) {
-        // rowids from SQLite's own group_concat of integers: safe to inline
-        await this.#rowsOneByOne(table, "", `WHERE ${key} IN (${result.special})`);
-      }
-      // Grow pages gradually: a table of huge rows never renders many of them at once.
-      limit = Math.max(1, Math.min(MAX_BATCH_ROWS, fit, asked * 8));
-      rows += count;
-      this.#progress(progressName, rows);
-      if (count < asked) break;
-    }
-    return rows;
-  }
-
-  /**
-   * Row by row, for WITHOUT ROWID and virtual tables and rows with REAL zeros: columns that may
-   * hold -0.0 come back as numbers when they hold a zero, so the sign is written; the rest comes
-   * pre-rendered by SQLite.
-   */
-  async #rowsOneByOne(table: Table, progressName: string, where: string): Promise<number> {
-    const parts: string[] = [];
-    let run: string[] = [];
-    const endRun = () => {
-      if (run.length) parts.push(this.#asBytes(commaSeparated(run)));
-      run = [];
-    };
-    const columns = table.writeRowid && table.rowidName
-      ? [
-        { name: table.rowidName, declaredType: "INTEGER", mayHoldNegativeZero: false },
-        ...table.columns,
-      ]
-      : table.columns;
-    for (const column of columns) {
-      const name = quoteIdentifier(column.name);
-      if (column.mayHoldNegativeZero) {
-        endRun();
-        parts.push(
-          `CASE WHEN ${realZeroCondition(name)} THEN ${name} ELSE ${
-            this.#asBytes(literalExpression(name))
-          } END`,
-        );
-      } else {
-        run.push(literalExpression(name));
-      }
-    }
-    endRun();
-    const statement = this.#db.prepare(
-      `SELECT ${parts.join(", ")} FROM ${quoteIdentifier(table.name)} ${where}`,
-    );
-    // Present at run time (Deno 2.9.6) but missing from the bundled type declarations.
-    (statement as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
-    const insert = encoder.encode(
-      `INSERT INTO ${quoteIdentifier(table.name)}${columnList(table)} VALUES`,
-    );
-    const out = this.#out;
-    let rows = 0;
-    let statementStart = -1;
-    for (const row of statement.iterate() as Iterable<unknown[]>) {
-      if (statementStart < 0 || out.total - statementStart > TARGET_STATEMENT_BYTES) {
-        if (statementStart >= 0) await out.write(STATEMENT_END);
-        statementStart = out.total;
-        await out.write(insert);
-      } else {
-        await out.write(COMMA);
-      }
-      await out.write(OPEN_ROW);
-      for (let i = 0; i < row.length; i++) {
-        if (i > 0) await out.write(COMMA);
-        const value = row[i];
-        await out.write(
-          typeof value === "number"
-            ? (Object.is(value, -0) ? NEGATIVE_ZERO : ZERO)
-            : this.#toBytes(value as Uint8Array | string),
-        );
-      }
-      await out.write(CLOSE_ROW);
-      rows++;
-      if (rows % 1000 === 0) this.#progress(progressName, rows);
-    }
-    if (statementStart >= 0) await out.write(STATEMENT_END);
-    this.#progress(progressName, rows);
-    return rows;
-  }
-
-  #asBytes(expression: string): string {
-    return this.#utf8 ? `CAST(${expression} AS BLOB)` : expression;
-  }
-
-  #toBytes(value: Uint8Array | string): Uint8Array {
-    return typeof value === "string" ? encoder.encode(value) : value;
+    return writeTableRows(this.#db, this.#out, table, {
+      utf8: this.#utf8,
+      onRows: (rows) => this.#progress(progressName, rows),
+    });
   }
 
   #text(text: string): Promise<void> | undefined {
@@ -442,18 +282,4 @@ class Dumper {
  */
 function terminated(sql: string): string {
   return sql.includes("--") ? `${sql}\n;\n` : `${sql};\n`;
-}
-
-function zeroCondition(columns: Column[]): string | undefined {
-  const conditions = columns.filter((c) => c.mayHoldNegativeZero)
-    .map((c) => realZeroCondition(quoteIdentifier(c.name)));
-  return conditions.length ? balancedJoin(conditions, "OR") : undefined;
-}
-
-function columnList(table: Table): string {
-  const names = [
-    ...(table.writeRowid && table.rowidName ? [table.rowidName] : []),
-    ...table.columns.map((c) => c.name),
-  ];
-  return `(${names.map(quoteIdentifier).join(",")})`;
 }

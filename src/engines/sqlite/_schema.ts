@@ -46,6 +46,19 @@ export interface Table {
   shadowTables: string[];
   /** Set on a shadow table: the virtual table that owns it (and decides how it is copied). */
   shadowOf?: string;
+  /**
+   * WITHOUT ROWID tables: the columns of the primary key in the order, direction and collation
+   * of its index (the table's own b-tree), as `pragma_index_xinfo` gives them.
+   */
+  primaryKey?: KeyColumn[];
+}
+
+/** A column of an index key. */
+export interface KeyColumn {
+  name: string;
+  descending: boolean;
+  /** The collation the index compares this column by (`BINARY`, `NOCASE`, ...). */
+  collation: string;
 }
 
 /** Reads `sqlite_schema` in creation order. */
@@ -73,42 +86,55 @@ export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
     });
   }
   const shadowNames = [...listing].filter(([, v]) => v.type === "shadow").map(([k]) => k);
+  const entries = schema.filter((e) =>
+    e.type === "table" && e.sql !== null && !e.name.startsWith("sqlite_")
+  );
+  const plans = entries.map((entry) => {
+    const virtual = /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(entry.sql!);
+    const module = virtual ? moduleOf(entry.sql!) : undefined;
+    const strategy: VirtualTableStrategy | undefined = !virtual
+      ? undefined
+      : module && SHADOW_COPY_MODULES.has(module)
+      ? "copy-shadow-tables"
+      : "declare-only";
+    return { entry, virtual, module, strategy };
+  });
+  const catalog = readCatalog(
+    db,
+    plans.filter((p) => p.strategy !== "declare-only").map((p) => p.entry.name),
+    plans.filter((p) => !p.virtual).map((p) => p.entry.name),
+  );
   const tables: Table[] = [];
   const claimedShadows = new Map<string, string>();
-  for (const entry of schema) {
-    if (entry.type !== "table" || entry.sql === null || entry.name.startsWith("sqlite_")) continue;
-    const virtual = /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(entry.sql);
+  for (const { entry, virtual, module, strategy } of plans) {
     const info = listing.get(entry.name);
-    const module = virtual ? moduleOf(entry.sql) : undefined;
-    let strategy: VirtualTableStrategy | undefined;
     let shadowTables: string[] = [];
-    if (virtual) {
-      strategy = module && SHADOW_COPY_MODULES.has(module) ? "copy-shadow-tables" : "declare-only";
-      if (strategy !== "declare-only") {
-        // SQLite's rule: the owner of shadow table "a_b_c" is virtual table "a_b" (up to the last
-        // "_"), so "ft_x_data" belongs to "ft_x", not to "ft".
-        shadowTables = shadowNames.filter((s) =>
-          s.startsWith(`${entry.name}_`) && s.lastIndexOf("_") === entry.name.length
-        );
-        shadowTables.forEach((s) => claimedShadows.set(s, entry.name));
-      }
+    if (strategy !== undefined && strategy !== "declare-only") {
+      // SQLite's rule: the owner of shadow table "a_b_c" is virtual table "a_b" (up to the last
+      // "_"), so "ft_x_data" belongs to "ft_x", not to "ft".
+      shadowTables = shadowNames.filter((s) =>
+        s.startsWith(`${entry.name}_`) && s.lastIndexOf("_") === entry.name.length
+      );
+      shadowTables.forEach((s) => claimedShadows.set(s, entry.name));
     }
+    const xinfo = catalog.columns.get(entry.name) ?? [];
     const columns = strategy === "declare-only"
       ? []
-      : readColumns(db, entry.name, info?.strict === 1, virtual, module);
+      : columnsOf(xinfo, entry.name, info?.strict === 1, virtual, module);
     const withoutRowid = info?.wr === 1;
-    const names = new Set(columns.map((c) => c.name.toLowerCase()));
-    const allNames = strategy === "declare-only" ? names : readAllColumnNames(db, entry.name);
+    const allNames = strategy === "declare-only"
+      ? new Set<string>()
+      : new Set(xinfo.map((c) => c.name.toLowerCase()));
     const rowidName = withoutRowid
       ? undefined
       : ["rowid", "_rowid_", "oid"].find((n) => !allNames.has(n));
     // An R*Tree's first column is its rowid; every other module takes the rowid separately.
     const rowidColumn = module === "rtree" || module === "rtree_i32" ||
-      (!virtual && hasRowidAlias(db, entry.name));
+      (!virtual && hasRowidAlias(xinfo, catalog.primaryKeys.has(entry.name)));
     const writeRowid = !withoutRowid && rowidName !== undefined && !rowidColumn;
     tables.push({
       name: entry.name,
-      sql: entry.sql,
+      sql: entry.sql!,
       virtual,
       withoutRowid,
       columns,
@@ -117,11 +143,73 @@ export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
       module,
       strategy,
       shadowTables,
+      ...(withoutRowid ? { primaryKey: catalog.primaryKeys.get(entry.name) ?? [] } : {}),
     });
   }
   // Shadow tables of modules we do not drive stay unclaimed: they are dumped as plain tables.
   for (const table of tables) table.shadowOf = claimedShadows.get(table.name);
   return tables;
+}
+
+/** A row of `pragma_table_xinfo`. */
+interface ColumnInfo {
+  name: string;
+  type: string;
+  hidden: number;
+  pk: number;
+}
+
+/**
+ * The columns of tables `withColumns` and the primary key indexes of tables `withIndexes`, each
+ * read by one query for all tables (a database of a thousand tables pays for two queries, not
+ * for four thousand). Falls back to one query per table when the batch fails, so that an error
+ * (a virtual table whose module this build lacks) names its table.
+ */
+function readCatalog(
+  db: DatabaseSync,
+  withColumns: string[],
+  withIndexes: string[],
+): { columns: Map<string, ColumnInfo[]>; primaryKeys: Map<string, KeyColumn[]> } {
+  const columns = new Map<string, ColumnInfo[]>();
+  const primaryKeys = new Map<string, KeyColumn[]>();
+  const columnRows = (names: string[]) =>
+    db.prepare(
+      "SELECT t.value AS t, x.name, x.type, x.hidden, x.pk FROM json_each(?) t, " +
+        "pragma_table_xinfo(t.value, 'main') x ORDER BY t.key, x.cid",
+    ).all(JSON.stringify(names));
+  let rows;
+  try {
+    rows = columnRows(withColumns);
+  } catch {
+    rows = withColumns.flatMap((name) => columnRows([name]));
+  }
+  for (const row of rows) {
+    const list = columns.get(String(row.t)) ?? [];
+    list.push({
+      name: String(row.name),
+      type: String(row.type ?? ""),
+      hidden: Number(row.hidden),
+      pk: Number(row.pk),
+    });
+    columns.set(String(row.t), list);
+  }
+  // The index behind a PRIMARY KEY that is not the rowid: its key columns, in index order, with
+  // the direction and collation the index sorts by.
+  const keyRows = db.prepare(
+    "SELECT t.value AS t, k.name, k.desc, k.coll FROM json_each(?) t, " +
+      "pragma_index_list(t.value, 'main') i, pragma_index_xinfo(i.name, 'main') k " +
+      "WHERE i.origin = 'pk' AND k.key = 1 ORDER BY t.key, k.seqno",
+  ).all(JSON.stringify(withIndexes));
+  for (const row of keyRows) {
+    const list = primaryKeys.get(String(row.t)) ?? [];
+    list.push({
+      name: String(row.name),
+      descending: Number(row.desc) === 1,
+      collation: String(row.coll),
+    });
+    primaryKeys.set(String(row.t), list);
+  }
+  return { columns, primaryKeys };
 }
 
 /**
@@ -150,43 +238,32 @@ function countedShadow(table: Table): string | undefined {
   return table.name;
 }
 
-function readColumns(
-  db: DatabaseSync,
+function columnsOf(
+  rows: ColumnInfo[],
   table: string,
   strict: boolean,
   virtual: boolean,
   module?: string,
 ): Column[] {
-  const rows = db.prepare(
-    "SELECT name, type, hidden FROM pragma_table_xinfo(?, 'main') ORDER BY cid",
-  ).all(table);
   // Hidden columns of virtual tables are commands (FTS's own-name column, `rank`, `docid`),
   // except FTS4's `languageid=` column, which holds each row's language id.
   const isLanguageId = (name: string) =>
     (module === "fts3" || module === "fts4") && name !== table && name.toLowerCase() !== "docid";
-  return rows.filter((r) => Number(r.hidden) === 0 || isLanguageId(String(r.name))).map((r) => ({
-    name: String(r.name),
-    declaredType: String(r.type ?? ""),
-    mayHoldNegativeZero: canHoldNegativeZero(String(r.type ?? ""), strict, virtual),
+  return rows.filter((r) => r.hidden === 0 || isLanguageId(r.name)).map((r) => ({
+    name: r.name,
+    declaredType: r.type,
+    mayHoldNegativeZero: canHoldNegativeZero(r.type, strict, virtual),
   }));
-}
-
-function readAllColumnNames(db: DatabaseSync, table: string): Set<string> {
-  const rows = db.prepare("SELECT name FROM pragma_table_xinfo(?, 'main')").all(table);
-  return new Set(rows.map((r) => String(r.name).toLowerCase()));
 }
 
 /**
  * Whether the table has an INTEGER PRIMARY KEY column, which is the rowid itself and so carries it
  * in the INSERT. `INTEGER PRIMARY KEY DESC` is not an alias and has an automatic index: check that.
  */
-function hasRowidAlias(db: DatabaseSync, table: string): boolean {
-  const pk = db.prepare("SELECT type FROM pragma_table_info(?, 'main') WHERE pk > 0").all(table);
-  if (pk.length !== 1 || String(pk[0].type).toUpperCase() !== "INTEGER") return false;
-  const pkIndex = db.prepare("SELECT 1 FROM pragma_index_list(?, 'main') WHERE origin='pk'").all(
-    table,
-  );
-  return pkIndex.length === 0;
+function hasRowidAlias(columns: ColumnInfo[], hasPrimaryKeyIndex: boolean): boolean {
+  // pragma_table_info lists the columns of pragma_table_xinfo that are not hidden
+  const pk = columns.filter((c) => c.hidden === 0 && c.pk > 0);
+  return pk.length === 1 && pk[0].type.toUpperCase() === "INTEGER" && !hasPrimaryKeyIndex;
 }
 
 function moduleOf(sql: string): string | undefined {

@@ -43,17 +43,54 @@ export function canHoldNegativeZero(declared: string, strict: boolean, virtual: 
  * - the `sqlite3` shell reads its input line by line and drops a `\r` before each `\n`, even
  *   inside a string, so text holding a `\r` is written in hex too;
  * - SQLite before 3.47 (the stock shell here is 3.40) parses decimals below about 1e-291 one bit
- *   off, so REALs below 1e-280 are written scaled up by 2^620 and divided back by 2^62 ten times,
+ *   off, so nonzero REALs of magnitude up to 1e-280 are written scaled up by 2^620 and divided back by 2^62 ten times,
  *   which is exact: each step multiplies by a power of two and has a representable result.
- * -0.0 is handled by the caller (see {@linkcode canHoldNegativeZero}).
+ * -0.0 comes out as `0.0`: SQLite has no SQL function that sees the sign of a zero (this build
+ * has no math functions, division by zero is NULL, every formatter drops the sign). With
+ * `options.negativeZeroFunction`, REAL zeros (and only they) are passed to that function and
+ * written with their sign; without, the caller handles them (see {@linkcode canHoldNegativeZero}).
+ * The expression is never NULL (a NULL value is the text `NULL`).
  */
-export function literalExpression(column: string): string {
+export function literalExpression(column: string, options: LiteralOptions = {}): string {
+  const zero = options.negativeZeroFunction
+    ? `WHEN ${options.negativeZeroFunction}(${column}) THEN '-0.0' `
+    : "";
   return `CASE typeof(${column}) ` +
     `WHEN 'text' THEN CASE WHEN instr(${column},char(0))>0 OR instr(${column},char(13))>0 ` +
     `THEN 'CAST(X''' || hex(${column}) || ''' AS TEXT)' ELSE quote(${column}) END ` +
-    `WHEN 'real' THEN CASE WHEN abs(${column})<1e-280 AND ${column}<>0 ` +
-    `THEN '(' || quote(${column}${SCALE_UP}) || '${SCALE_DOWN})' ELSE quote(${column}) END ` +
+    // Comparisons, not abs(): cheaper, and the value is known to be a REAL here.
+    `WHEN 'real' THEN CASE WHEN ${column} NOT BETWEEN -1e-280 AND 1e-280 THEN quote(${column}) ` +
+    `WHEN ${column}<>0 THEN '(' || quote(${column}${SCALE_UP}) || '${SCALE_DOWN})' ` +
+    `${zero}ELSE quote(${column}) END ` +
     `ELSE quote(${column}) END`;
+}
+
+/** Options of {@linkcode literalExpression}. */
+export interface LiteralOptions {
+  /**
+   * Name of an SQL function registered on the connection that is 1 for -0.0 and 0 for +0.0.
+   * Default: none (REAL zeros are written as `0.0`).
+   */
+  negativeZeroFunction?: string;
+}
+
+/** Arguments per `concat_ws()` call: SQLite builds before 3.48 take at most 127. */
+const CONCAT_ARGUMENTS = 100;
+
+/**
+ * SQL text concatenation of `values` separated by commas in one pass (`concat_ws`, nested in
+ * groups for wide rows): cheaper than a tree of `||`, which copies each byte once per level.
+ * `concat_ws` skips NULLs, so every value must be an expression that is never NULL, such as
+ * {@linkcode literalExpression}.
+ */
+export function commaJoined(values: string[]): string {
+  if (values.length === 1) return values[0];
+  if (values.length <= CONCAT_ARGUMENTS) return `concat_ws(',', ${values.join(", ")})`;
+  const groups: string[] = [];
+  for (let i = 0; i < values.length; i += CONCAT_ARGUMENTS) {
+    groups.push(commaJoined(values.slice(i, i + CONCAT_ARGUMENTS)));
+  }
+  return commaJoined(groups);
 }
 
 const TWO_TO_THE_62 = "4611686018427387904";
