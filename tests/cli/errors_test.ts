@@ -68,7 +68,7 @@ Deno.test("an unknown flag exits 2 and writes nothing", async () => {
     assertFails(
       await runCli(["create", "--database", ws.database, "--dir", ws.dir, "--compress"]),
       ExitCode.Usage,
-      'Error: Unknown option "--compress" (see --help)',
+      'Error: Unknown option "--compress" (Did you mean --compression?) (see --help)',
     );
     assert.equal(await snapshotDir(ws.dir), null);
   });
