@@ -117,7 +117,10 @@ Deno.test("create in text format prints the id, tables, rows and sizes", async (
     assert.equal(lines[0], "Created backup full_20261123T101500123Z");
     assert.equal(lines[1], `  database    ${ws.database}`);
     assert.equal(lines[2], "  tables      2, rows 1,203");
-    assert.match(lines[3], /^ {2}size {8}\d+(\.\d)? (B|KiB) SQL, \d+(\.\d)? (B|KiB) compressed \(gzip:6\)$/);
+    assert.match(
+      lines[3],
+      /^ {2}size {8}\d+(\.\d)? (B|KiB) SQL, \d+(\.\d)? (B|KiB) compressed \(gzip:6\)$/,
+    );
     assert.equal(lines[4], `  sha256      ${meta.file.sha256}`);
     assert.match(result.stdout, /\naccounts +3\nevents +1200\n$/);
   });
