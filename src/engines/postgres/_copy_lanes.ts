@@ -87,6 +87,11 @@ export class CopyOutLanes {
     return this.#lanes.length;
   }
 
+  /** The lanes' transactions, for catalog queries before the copying starts. */
+  get transactions(): postgres.TransactionSql[] {
+    return this.#lanes.map((lane) => lane.tx);
+  }
+
   /** Starts copying `tables` in order, each lane taking the next table when it is free. */
   start(tables: TableData[]): void {
     this.#tables = tables;

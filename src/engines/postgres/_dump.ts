@@ -45,8 +45,9 @@ export async function dumpPostgres(
   const full = (options.type ?? "full") === "full";
   const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
   return await connection.sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
-    // The lanes connect while the catalogs are read.
-    const lanes = full && jobs > 1 ? openLanes(tx, connection, jobs) : undefined;
+    // The lanes connect while the database's facts are read; they help read the catalogs, then
+    // copy the tables.
+    const lanes = jobs > 1 ? openLanes(tx, connection, jobs) : undefined;
     try {
       return await dumpIn(tx, connection, out, options, lanes);
     } finally {
@@ -63,9 +64,11 @@ async function dumpIn(
   lanes: Promise<CopyOutLanes> | undefined,
 ): Promise<DumpSummary> {
   const facts = await readFacts(tx);
+  const helpers = await lanes;
   const plan = await readSchemaPlan(tx, {
     tables: options.tables,
     excludeTables: options.excludeTables,
+    helpers: helpers?.transactions,
   });
   checkPatterns(plan, options.tables);
   const full = (options.type ?? "full") === "full";
@@ -81,7 +84,7 @@ async function dumpIn(
   await out.writeText(cleanDirectives([...objects.map(unlinkLargeObject), ...dropsOf(plan)]));
   for (const item of plan.preData) await out.writeText(renderItem(item));
   const tables = full
-    ? await copyTables(tx, connection, plan, out, options, await lanes)
+    ? await copyTables(tx, connection, plan, out, options, helpers)
     : plan.data.map((t) => ({ name: tableName(t), rows: 0, bytes: 0 }));
   for (const item of plan.postData) await out.writeText(renderItem(item));
   const largeObjects = withLargeObjects ? await dumpLargeObjects(tx, out) : undefined;

@@ -6,6 +6,7 @@
  */
 import type { SchemaItem, SchemaOptions, SchemaPlan } from "./_model.ts";
 import { orderByDependencies } from "./_order.ts";
+import { CatalogPrefetch, QueryRecorder } from "./_catalog_prefetch.ts";
 import { addOwners, readAcls, readDefaultAcls } from "./_schema_acl.ts";
 import { readBaseTypes } from "./_schema_base_types.ts";
 import { readCasts } from "./_schema_casts.ts";
@@ -22,12 +23,21 @@ import { readOperators } from "./_schema_operators.ts";
 import { readEventTriggers, readTableExtras } from "./_schema_post.ts";
 import { readPublications } from "./_schema_publications.ts";
 import { addSequenceValues, readSequences } from "./_schema_sequences.ts";
-import { type CatalogSql, query, type ReadContext } from "./_schema_sql.ts";
+import { type CatalogQueries, type CatalogSql, query, type ReadContext } from "./_schema_sql.ts";
 import { groupBy, readColumns, readTables } from "./_schema_tables.ts";
 import { readTextSearch } from "./_schema_text_search.ts";
 import { readSchemas, readTypes } from "./_schema_types.ts";
 import { readViews } from "./_schema_views.ts";
 import { tableFilter } from "../table_filter.ts";
+
+/** Options of {@linkcode readSchemaPlan}. */
+export interface ReadSchemaOptions extends SchemaOptions {
+  /**
+   * Further connections in transactions on the same snapshot (with an empty `search_path`) that
+   * run the catalog queries ahead, side by side (`_catalog_prefetch.ts`). Default none.
+   */
+  helpers?: CatalogQueries[];
+}
 
 /**
  * Reads the schema plan. Call it inside the dump's `REPEATABLE READ, READ ONLY` transaction:
@@ -36,9 +46,17 @@ import { tableFilter } from "../table_filter.ts";
  */
 export async function readSchemaPlan(
   sql: CatalogSql,
-  options: SchemaOptions = {},
+  options: ReadSchemaOptions = {},
 ): Promise<SchemaPlan> {
   await sql.unsafe("SELECT pg_catalog.set_config('search_path', '', true)");
+  if (!options.helpers?.length) return await readPlan(sql, options);
+  const recorder = new QueryRecorder();
+  await readPlan(recorder, options).catch(() => {}); // a reader that needs rows stops the list
+  return await readPlan(new CatalogPrefetch(sql, options.helpers, recorder.texts), options);
+}
+
+/** Every reader, in an order where each finds what it refers to already read. */
+async function readPlan(sql: CatalogQueries, options: SchemaOptions): Promise<SchemaPlan> {
   const filter = tableFilter(options.tables, options.excludeTables);
   const graph = new SchemaGraph();
   const ctx: ReadContext = {

@@ -5,7 +5,7 @@
 import type { SchemaGraph } from "./_schema_graph.ts";
 import { catalogKey, Priority } from "./_schema_graph.ts";
 import {
-  type CatalogSql,
+  type CatalogQueries,
   notInExtension,
   objectColumns,
   type ObjectRow,
@@ -161,7 +161,7 @@ export function addSetval(
  * (500 arms took 100 ms, 50 took 1 ms).
  */
 export async function readSequenceValues(
-  sql: CatalogSql,
+  sql: CatalogQueries,
   names: string[],
 ): Promise<{ last_value: string; is_called: boolean }[]> {
   const out: { last_value: string; is_called: boolean }[] = new Array(names.length);

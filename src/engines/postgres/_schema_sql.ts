@@ -5,12 +5,21 @@
 import type postgres from "postgres";
 import type { SchemaGraph } from "./_schema_graph.ts";
 
-/** A connection or the dump's transaction; readers only run queries on it. */
+/** A connection or the dump's transaction. */
 export type CatalogSql = postgres.Sql | postgres.TransactionSql;
+
+/**
+ * What catalog readers run their queries on: a connection, the dump's transaction, or a view of
+ * one that answers from results fetched ahead (`_catalog_prefetch.ts`). Readers only run fixed
+ * query text through {@linkcode query}.
+ */
+export interface CatalogQueries {
+  unsafe(text: string): PromiseLike<unknown>;
+}
 
 /** What a reader works with. */
 export interface ReadContext {
-  sql: CatalogSql;
+  sql: CatalogQueries;
   graph: SchemaGraph;
   /**
    * Whether a relation (table, view, sequence) is selected. With a table filter only the
@@ -22,7 +31,7 @@ export interface ReadContext {
 }
 
 /** Runs a catalog query built from fixed text (never from user input). */
-export async function query<T>(sql: CatalogSql, text: string): Promise<T[]> {
+export async function query<T>(sql: CatalogQueries, text: string): Promise<T[]> {
   return await sql.unsafe(text) as unknown as T[];
 }
 
