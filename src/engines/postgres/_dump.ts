@@ -34,15 +34,15 @@ interface DatabaseFacts {
  * `--clean` directives, pre-data schema, one COPY block per table, post-data schema (so
  * constraints, indexes and triggers come after the rows), then large objects. Everything is
  * read in one `REPEATABLE READ, READ ONLY` transaction: one consistent snapshot while writers
- * continue. With `jobs` > 1 the table data is copied on `jobs` further connections that share
- * the snapshot (`_copy_lanes.ts`), as `pg_dump -j` does; the script is the same byte for byte.
+ * continue. With `jobs` > 1, `jobs` further connections share the snapshot (`_copy_lanes.ts`),
+ * as `pg_dump -j` does: they run the catalog queries ahead (`_catalog_prefetch.ts`), then copy
+ * the tables side by side. The script is the same byte for byte.
  */
 export async function dumpPostgres(
   connection: Connection,
   out: ChunkBuffer,
   options: DumpOptions = {},
 ): Promise<DumpSummary> {
-  const full = (options.type ?? "full") === "full";
   const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
   return await connection.sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
     // The lanes connect while the database's facts are read; they help read the catalogs, then

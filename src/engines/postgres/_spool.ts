@@ -21,10 +21,13 @@ export interface SpoolLimits {
   attachedBytes: number;
 }
 
-/** Default limits: 16 MiB in memory ahead, 2 GiB on disk, 4 MiB once attached. */
+/**
+ * Default limits: 16 MiB in memory ahead, 512 MiB on disk (in `TMPDIR`, which may be memory
+ * itself: a tmpfs), 4 MiB once attached.
+ */
 export const DEFAULT_SPOOL_LIMITS: SpoolLimits = {
   memoryBytes: 16 << 20,
-  diskBytes: 2 << 30,
+  diskBytes: 512 << 20,
   attachedBytes: 4 << 20,
 };
 
