@@ -3,10 +3,9 @@ import type { ChunkBuffer } from "../chunk_buffer.ts";
 import { commaJoined, literalExpression, quoteIdentifier } from "./_sql.ts";
 import type { Table } from "./_schema.ts";
 
-/** Bytes of SQL text aimed at per INSERT statement; pages adapt their row count to it. */
 const TARGET_STATEMENT_BYTES = 1 << 20;
-/** Rows asked for by a table's first page, and at most by any page. */
 const FIRST_PAGE_ROWS = 1000;
+/** Rows asked for at most by any page. */
 const MAX_PAGE_ROWS = 20_000;
 /**
  * SQLite's length limit while it renders a page: a page that would grow past it (rows much
@@ -39,7 +38,7 @@ export function registerPageFunctions(db: DatabaseSync): void {
 
 /** A column of the key a table's rows are paged by. */
 interface KeyPart {
-  /** The column as SQL (quoted name, or the rowid's name). */
+  /** The column as SQL, qualified by its table (a column's name, or the rowid's). */
   column: string;
   descending: boolean;
   /** `COLLATE …` clause of the index order; empty for the rowid. */
@@ -52,6 +51,10 @@ export interface TableRowsOptions {
   utf8: boolean;
   /** Called after each page with the rows written so far. */
   onRows?: (rows: number) => void;
+  /** Bytes of SQL aimed at per INSERT statement; pages adapt their row count to it. Default 1 MiB. */
+  statementBytes?: number;
+  /** Rows asked for by the table's first page. Default 1000. */
+  firstPageRows?: number;
 }
 
 /**
@@ -77,13 +80,16 @@ export async function writeTableRows(
 /** The key the table's b-tree is ordered by, if the dump can page by it. */
 function keyOf(table: Table): KeyPart[] | undefined {
   if (table.virtual) return undefined;
+  // Qualified: in ORDER BY a bare name means a result column first, and the page's rendered
+  // row is a result column named like any table's column might be.
+  const column = (name: string) => `${quoteIdentifier(table.name)}.${quoteIdentifier(name)}`;
   if (!table.withoutRowid) {
     if (table.rowidName === undefined) return undefined; // every name of the rowid is a column
-    return [{ column: quoteIdentifier(table.rowidName), descending: false, collate: "" }];
+    return [{ column: column(table.rowidName), descending: false, collate: "" }];
   }
   if (!table.primaryKey?.length) return undefined;
   return table.primaryKey.map((k) => ({
-    column: quoteIdentifier(k.name),
+    column: column(k.name),
     descending: k.descending,
     collate: ` COLLATE ${quoteIdentifier(k.collation)}`,
   }));
@@ -150,12 +156,12 @@ class PageWriter {
   }
 
   /**
-   * Prepares the first page's statements; false when SQLite cannot order by the key (a
+   * Prepares the first page's statement; false when SQLite cannot order by the key (a
    * collation this connection does not have). The others are prepared when first needed.
    */
   prepared(): boolean {
     try {
-      this.#statements(0);
+      this.#pageStatement(0);
       return true;
     } catch (error) {
       if (/no such collation sequence/.test(String((error as Error)?.message))) return false;
@@ -166,7 +172,8 @@ class PageWriter {
   async write(): Promise<number> {
     const out = this.#out;
     let rows = 0;
-    let limit = FIRST_PAGE_ROWS;
+    const target = this.#options.statementBytes ?? TARGET_STATEMENT_BYTES;
+    let limit = this.#options.firstPageRows ?? FIRST_PAGE_ROWS;
     let last: SQLInputValue[] | undefined;
     for (;;) {
       // One page, one INSERT: the rows past `last`, run by run, until `limit` rows.
@@ -197,7 +204,7 @@ class PageWriter {
       this.#options.onRows?.(rows);
       if (!full) return rows;
       // Grow pages gradually: rows much larger than those before are caught by the length limit.
-      const fit = Math.round(TARGET_STATEMENT_BYTES / (pageBytes / pageRows));
+      const fit = Math.round(target / (pageBytes / pageRows));
       limit = Math.max(1, Math.min(MAX_PAGE_ROWS, fit, limit * 8));
     }
   }
@@ -208,7 +215,7 @@ class PageWriter {
     last: SQLInputValue[] | undefined,
     asked: number,
   ): { text: Uint8Array; rows: number; asked: number } {
-    const statement = this.#statements(level).page;
+    const statement = this.#pageStatement(level);
     const limits = limitsOf(this.#db);
     const own = limits.length;
     for (;;) {
@@ -229,7 +236,7 @@ class PageWriter {
 
   /** The key of row `offset` (from 0) of statement `level`, as parameters for the next page. */
   #lastKey(level: number, last: SQLInputValue[] | undefined, offset: number): SQLInputValue[] {
-    const row = this.#statements(level).key.get(...(last ?? this.#noKey()), offset) as
+    const row = this.#keyStatement(level).get(...(last ?? this.#noKey()), offset) as
       | Record<string, SQLInputValue>
       | undefined;
     if (!row) throw new Error(`Cannot read the key of a page of "${this.#table.name}"`);
@@ -241,31 +248,41 @@ class PageWriter {
     return new Array(2 * this.#key.length).fill(null);
   }
 
-  #statements(level: number): { page: StatementSync; key: StatementSync } {
-    if (!this.#pages[level]) {
-      const where = level === 0 ? "" : `WHERE ${this.#past(level - 1)}`;
-      const order = this.#key.map((k) => `${k.column}${k.collate}${k.descending ? " DESC" : ""}`)
-        .join(", ");
-      const limit = `?${2 * this.#key.length + 1}`;
-      const from = `FROM ${quoteIdentifier(this.#table.name)} ${where} ORDER BY ${order}`;
-      const bytes = (sql: string) => (this.#options.utf8 ? `CAST(${sql} AS BLOB)` : sql);
-      const page = this.#db.prepare(
-        `SELECT ${bytes("group_concat(b, '),(')")} AS b, count(*) AS n FROM (SELECT ` +
-          `${commaJoined(valueExpressions(this.#table))} AS b ${from} LIMIT ${limit})`,
-      );
+  /** The statement rendering the page of `level`, prepared on first use. */
+  #pageStatement(level: number): StatementSync {
+    this.#pages[level] ??= this.#db.prepare(
+      `SELECT ${this.#bytes("group_concat(b, '),(')")} AS b, count(*) AS n FROM (SELECT ` +
+        `${commaJoined(valueExpressions(this.#table))} AS b ${this.#from(level)} ` +
+        `LIMIT ?${2 * this.#key.length + 1})`,
+    );
+    return this.#pages[level];
+  }
+
+  /** The statement reading the key of a row of the page of `level`, prepared on first use. */
+  #keyStatement(level: number): StatementSync {
+    if (!this.#keys[level]) {
       // Text keys come back as their bytes: a JS string cannot carry invalid UTF-8.
       const keyColumns = this.#key.map((k, i) =>
         `typeof(${k.column}) AS t${i}, CASE typeof(${k.column}) WHEN 'text' ` +
         `THEN CAST(${k.column} AS BLOB) ELSE ${k.column} END AS k${i}`
       );
-      const key = this.#db.prepare(
-        `SELECT ${keyColumns.join(", ")} ${from} LIMIT 1 OFFSET ${limit}`,
+      this.#keys[level] = this.#db.prepare(
+        `SELECT ${keyColumns.join(", ")} ${this.#from(level)} ` +
+          `LIMIT 1 OFFSET ?${2 * this.#key.length + 1}`,
       );
-      key.setReadBigInts(true);
-      this.#pages[level] = page;
-      this.#keys[level] = key;
+      this.#keys[level].setReadBigInts(true);
     }
-    return { page: this.#pages[level], key: this.#keys[level] };
+    return this.#keys[level];
+  }
+
+  #from(level: number): string {
+    const where = level === 0 ? "" : ` WHERE ${this.#past(level - 1)}`;
+    const order = this.#key.map((k) => `${k.column}${k.collate}${k.descending ? " DESC" : ""}`);
+    return `FROM ${quoteIdentifier(this.#table.name)}${where} ORDER BY ${order.join(", ")}`;
+  }
+
+  #bytes(sql: string): string {
+    return this.#options.utf8 ? `CAST(${sql} AS BLOB)` : sql;
   }
 
   /**
@@ -317,8 +334,9 @@ class ScanWriter {
     const out = this.#out;
     let rows = 0;
     let statementStart = -1;
+    const target = this.#options.statementBytes ?? TARGET_STATEMENT_BYTES;
     for (const { b } of statement.iterate()) {
-      if (statementStart >= 0 && out.total - statementStart <= TARGET_STATEMENT_BYTES) {
+      if (statementStart >= 0 && out.total - statementStart <= target) {
         await out.write(ROW_SEPARATOR);
       } else {
         if (statementStart >= 0) await out.write(STATEMENT_END);
