@@ -169,12 +169,14 @@ function schemaHeavySql(): string {
     if (i % 4 === 0) columns.push("code varchar(32) UNIQUE");
     if (i % 5 === 0 && i > 0) columns.push(`parent_id bigint REFERENCES ${tables[i - 1].name}`);
     for (let k = 0; k < i % 7; k++) columns.push(`extra_${k} ${k % 2 ? "integer" : "text"}`);
+    const amount = i % 2 === 0 ? [", amount", ", n * 1.5"] : ["", ""];
     statements.push(
       `CREATE TABLE ${name} (${columns.join(", ")});`,
       `COMMENT ON TABLE ${name} IS 'Entity ${i + 1} of the schema-heavy benchmark';`,
       `CREATE INDEX ON ${name} (created_at);`,
-      `INSERT INTO ${name} (name${i % 2 === 0 ? ", amount" : ""}) ` +
-        `SELECT 'row ' || n${i % 2 === 0 ? ", n * 1.5" : ""} FROM generate_series(1, 3) n;`,
+      `INSERT INTO ${name} (name, created_at${amount[0]}) SELECT 'row ' || n, ` +
+        `timestamptz '2025-01-01 00:00+00' + n * interval '1 hour'${amount[1]} ` +
+        `FROM generate_series(1, 3) n;`,
     );
   }
   for (let v = 0; v < 281; v++) {
@@ -204,7 +206,7 @@ export const PG_SHAPES: readonly PgShape[] = [
   {
     name: "schema_heavy",
     title: "545 tables, 281 views",
-    version: 1,
+    version: 2,
     fixedSize: true,
     sql: schemaHeavySql,
   },

@@ -181,18 +181,10 @@ function difference(want: Fingerprint, got: Fingerprint): string {
   return "";
 }
 
+const BLANK = { ours: "", reference: "", ratio: null, target: "", result: "FAIL" } as const;
+
 function row(engine: EngineName, shape: string, operation: string, rest: Partial<Row>): Row {
-  return {
-    engine,
-    shape,
-    operation,
-    ours: "",
-    reference: "",
-    ratio: null,
-    target: "",
-    result: "FAIL",
-    ...rest,
-  };
+  return { ...BLANK, engine, shape, operation, ...rest };
 }
 
 /** A timed comparison; FAIL when the ratio misses `target` or a `note` says what is wrong. */
@@ -226,11 +218,11 @@ function failRow(engine: EngineName, shape: string, operation: string, error: un
   return row(engine, shape, operation, { ours: "error", note });
 }
 
-const createArgs = (
-  source: Source,
-  dir: string,
-  ...more: string[]
-) => ["create", "--database", source.db.path, "--dir", dir, "--format", "json", ...more];
+function createArgs(source: Source, dir: string, ...more: string[]): string[] {
+  return ["create", "--database", source.db.path, "--dir", dir, "--format", "json", ...more];
+}
+
+const noRuns = () => ({ ours: [] as Run[], reference: [] as Run[] });
 
 /** Our runs of create and restore on one shape, for the memory rows. */
 interface Measured {
@@ -244,10 +236,7 @@ async function measureShape(engine: Engine, source: Source, options: Options, ro
   const dir = `${RUN_DIR}${engine.name}-${name}`;
   const refFile = `${dir}/ref.sql.gz`;
   const label = (operation: string): [EngineName, string, string] => [engine.name, name, operation];
-  const [create, restore] = [{ ours: [] as Run[], reference: [] as Run[] }, {
-    ours: [] as Run[],
-    reference: [] as Run[],
-  }];
+  const [create, restore] = [noRuns(), noRuns()];
   await remove(dir);
   await Deno.mkdir(dir, { recursive: true });
   try {
@@ -294,7 +283,7 @@ async function measureZstd(engine: Engine, source: Source, options: Options): Pr
   const dir = `${RUN_DIR}${engine.name}-${source.shape.name}-zstd`;
   await remove(dir);
   await Deno.mkdir(dir, { recursive: true });
-  const runs = { ours: [] as Run[], reference: [] as Run[] };
+  const runs = noRuns();
   try {
     await engine.fingerprint(source.db.path, false);
     for (let i = 0; i < options.reps; i++) {
@@ -401,6 +390,11 @@ async function sources<T extends { name: string; title: string }>(
   return ready;
 }
 
+/** The ratio, target and result cells of a row. */
+function verdict(r: Row): string[] {
+  return [r.ratio?.toFixed(2) ?? "", r.target, r.result + (r.note ? ` (${r.note})` : "")];
+}
+
 /** One row as a progress line. */
 function progress(r: Row): string {
   const ratio = r.ratio === null ? "" : `, ratio ${r.ratio.toFixed(2)}`;
@@ -502,30 +496,12 @@ async function main(): Promise<void> {
   );
   printColumns(
     ["engine", "shape", "operation", "ours", "reference", "ratio", "target", "result"],
-    rows.map((
-      r,
-    ) => [
-      r.engine,
-      r.shape,
-      r.operation,
-      r.ours,
-      r.reference,
-      r.ratio?.toFixed(2) ?? "",
-      r.target,
-      r.result + (r.note ? ` (${r.note})` : ""),
-    ]),
+    rows.map((r) => [r.engine, r.shape, r.operation, r.ours, r.reference, ...verdict(r)]),
   );
   const loadAverage = { start: loadStart, end: loadavg() };
-  const result = {
-    date: new Date().toISOString(),
-    quick: options.quick,
-    reps: options.reps,
-    minutes,
-    loadAverage,
-    databases,
-    rows,
-  };
-  await Deno.writeTextFile(RESULT_FILE, JSON.stringify(result, null, 2) + "\n");
+  const { quick, reps } = options;
+  const result = { date: new Date().toISOString(), quick, reps, minutes, loadAverage, databases };
+  await Deno.writeTextFile(RESULT_FILE, JSON.stringify({ ...result, rows }, null, 2) + "\n");
   console.log(`\nwritten to ${RESULT_FILE}`);
   if (!options.keep) await remove(RUN_DIR);
 }
