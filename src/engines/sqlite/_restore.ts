@@ -1,16 +1,16 @@
 import { DatabaseSync } from "node:sqlite";
 import { basename, dirname, join } from "node:path";
-import type { RestoreOptions, RestoreSummary } from "../engine.ts";
+import type { Compression, RestoreOptions, RestoreSummary } from "../engine.ts";
 import { DatabaseError, IntegrityError, messageOf, RefusedError } from "../../core/errors.ts";
 import { syncDirectory } from "../../storage/local.ts";
 import { decodeSql } from "./_decode.ts";
-import { checkIntegrity } from "./_integrity.ts";
+import { IntegrityChecker } from "./_integrity.ts";
 
 /**
- * Loads a gzip-compressed SQL script into a new database file beside `targetPath` (journaling off: the file is
- * thrown away on any failure), checks it with the coverage of `PRAGMA integrity_check` (see
- * `_integrity.ts`), and only then renames it
- * over the target. On any error the target is untouched.
+ * Loads a compressed SQL script into a new database file beside `targetPath` (journaling off: the
+ * file is thrown away on any failure), checks it with a full `PRAGMA integrity_check` (see
+ * `_integrity.ts`), syncs it to disk, and only then renames it over the target. On any error the
+ * target is untouched and the temporary file is removed.
  */
 export async function restoreSqlite(
   targetPath: string,
@@ -30,14 +30,19 @@ export async function restoreSqlite(
     `.${basename(targetPath)}.restoring-${crypto.randomUUID().slice(0, 8)}`,
   );
   let summary: RestoreSummary;
+  // Made first: the checking thread starts while the script loads.
+  const checker = new IntegrityChecker();
   try {
-    summary = await loadInto(temporary, gzippedSql, options);
+    summary = await load(temporary, gzippedSql, options);
+    await check(checker, temporary);
+    await syncFile(temporary);
     if (targetExists) await releaseTarget(targetPath);
     const mode = targetExists ? (await Deno.stat(targetPath)).mode : null;
     if (mode !== null) await Deno.chmod(temporary, mode & 0o7777);
     await Deno.rename(temporary, targetPath);
     await syncDirectory(directory);
   } finally {
+    checker.close();
     for (const suffix of ["", "-journal", "-wal", "-shm"]) {
       await Deno.remove(temporary + suffix).catch(() => {});
     }
@@ -57,17 +62,11 @@ const RESTORE_CONNECTION = {
 } as ConstructorParameters<typeof DatabaseSync>[1];
 
 /**
- * Runs the script against a fresh database at `path`, closes it, then checks its integrity. The
- * load connection and the reader thread are gone before the check starts, so their memory is not
- * held while the checking threads run.
+ * Checks the loaded file at `path`. The load connection and the reader thread are gone by then, so
+ * their memory is not held while the check runs.
  */
-async function loadInto(
-  path: string,
-  gzippedSql: AsyncIterable<Uint8Array>,
-  options: RestoreOptions,
-): Promise<RestoreSummary> {
-  const summary = await load(path, gzippedSql, options);
-  const problems = await checkIntegrity(path);
+async function check(checker: IntegrityChecker, path: string): Promise<void> {
+  const problems = await checker.check(path);
   if (problems.length > 0) {
     throw new IntegrityError(
       `Cannot restore: the restored database fails its integrity check (${
@@ -75,25 +74,40 @@ async function loadInto(
       })`,
     );
   }
-  return summary;
 }
 
+/**
+ * Writes the file's data to disk before it is renamed into place (journaling and syncs are off
+ * while it loads), so that after a crash the target is the old database or the whole new one.
+ * About 15–40 ms for 75 MB here.
+ */
+async function syncFile(path: string): Promise<void> {
+  const file = await Deno.open(path, { read: true, write: true });
+  try {
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+}
+
+/** Runs the script against a fresh database at `path` and closes it. */
 async function load(
   path: string,
   gzippedSql: AsyncIterable<Uint8Array>,
   options: RestoreOptions,
 ): Promise<RestoreSummary> {
   const db = new DatabaseSync(path, RESTORE_CONNECTION);
-  const reader = new SqlReader();
+  const reader = new SqlReader(options.compression);
   try {
     db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;");
     let bytes = 0;
+    const run = (sql: string) => execute(db, sql);
     for await (const chunk of gzippedSql) {
-      await reader.write(chunk, (sql) => execute(db, sql));
+      await reader.write(chunk, run);
       bytes += chunk.length;
       options.onProgress?.(bytes);
     }
-    const { rest, statements } = await reader.end((sql) => execute(db, sql));
+    const { rest, statements } = await reader.end(run);
     if (rest.replace(/--[^\n]*(\n|$)/g, "").trim() !== "") {
       throw new IntegrityError(
         "Cannot restore: the SQL script ends in the middle of a statement (the backup is truncated)",
@@ -117,6 +131,11 @@ async function load(
  * SQL (measured: 8 MiB of input in flight raised the restore's peak RSS by about 70 MiB).
  */
 const MAX_IN_FLIGHT = 1 << 20;
+/**
+ * Input is handed to the reader thread in pieces of at least this size: a file or a stream gives
+ * 16–64 KiB chunks, and each piece posted is a message and an acknowledgement.
+ */
+const INPUT_PIECE_BYTES = 256 << 10;
 
 /** The main-thread side of `_restore_worker.ts`. */
 class SqlReader {
@@ -131,11 +150,15 @@ class SqlReader {
    */
   #sql: Uint8Array[] = [];
   #inFlight = 0;
+  /** Input gathered and not yet posted (see INPUT_PIECE_BYTES). */
+  #piece: Uint8Array<ArrayBuffer> | undefined;
+  #pieceBytes = 0;
   #wake: (() => void) | undefined;
   #failure: Error | undefined;
   #result: { rest: string; statements: number } | undefined;
 
-  constructor() {
+  constructor(compression?: Compression) {
+    if (compression !== undefined) this.#worker.postMessage({ compression });
     this.#worker.onmessage = (event) => {
       const m = event.data as {
         sql?: Uint8Array;
@@ -160,14 +183,22 @@ class SqlReader {
 
   /** Hands `chunk` over; runs every statement group that is ready; waits when too much is queued. */
   async write(chunk: Uint8Array, run: (sql: string) => void): Promise<void> {
-    const owned = chunk.slice();
-    this.#inFlight += owned.length;
-    this.#worker.postMessage({ chunk: owned }, [owned.buffer]);
+    if (this.#pieceBytes + chunk.length > INPUT_PIECE_BYTES) this.#post();
+    if (chunk.length >= INPUT_PIECE_BYTES) {
+      this.#send(chunk.slice());
+    } else {
+      this.#piece ??= new Uint8Array(INPUT_PIECE_BYTES);
+      this.#piece.set(chunk, this.#pieceBytes);
+      this.#pieceBytes += chunk.length;
+      if (this.#pieceBytes < INPUT_PIECE_BYTES) return;
+      this.#post();
+    }
     await this.#drain(run, () => this.#inFlight <= MAX_IN_FLIGHT);
   }
 
   /** Ends the input; runs what is left; returns the unterminated tail and the statement count. */
   async end(run: (sql: string) => void): Promise<{ rest: string; statements: number }> {
+    this.#post();
     this.#worker.postMessage({ end: true });
     await this.#drain(run, () => this.#result !== undefined);
     return this.#result!;
@@ -175,6 +206,23 @@ class SqlReader {
 
   close(): void {
     this.#worker.terminate();
+  }
+
+  /** Posts the input gathered so far as one piece. */
+  #post(): void {
+    if (this.#piece === undefined || this.#pieceBytes === 0) return;
+    const piece = this.#pieceBytes === this.#piece.length
+      ? this.#piece
+      : this.#piece.slice(0, this.#pieceBytes);
+    this.#piece = undefined;
+    this.#pieceBytes = 0;
+    this.#send(piece);
+  }
+
+  /** Hands `piece` to the reader thread; its buffer moves there. */
+  #send(piece: Uint8Array<ArrayBuffer>): void {
+    this.#inFlight += piece.length;
+    this.#worker.postMessage({ chunk: piece }, [piece.buffer]);
   }
 
   async #drain(run: (sql: string) => void, done: () => boolean): Promise<void> {
