@@ -25,6 +25,7 @@ const NEGATIVE_ZERO_FUNCTION = "backup_manager_is_negative_zero";
 
 const encoder = new TextEncoder();
 const ROW_SEPARATOR = encoder.encode("),(");
+const CARRIAGE_RETURN = 0x0d;
 const STATEMENT_END = encoder.encode(");\n");
 
 /** Registers on `db` the SQL functions the page queries call. */
@@ -95,15 +96,18 @@ function keyOf(table: Table): KeyPart[] | undefined {
   }));
 }
 
-/** The values an INSERT of `table` writes, each as an SQL expression rendering a literal. */
-function valueExpressions(table: Table): string[] {
+/**
+ * The values an INSERT of `table` writes, each as an SQL expression rendering a literal; text
+ * holding a `\r` in hex only with `carriageReturnsInHex` (see {@linkcode literalExpression}).
+ */
+function valueExpressions(table: Table, carriageReturnsInHex: boolean): string[] {
   return [
     ...(table.writeRowid && table.rowidName ? [`quote(${quoteIdentifier(table.rowidName)})`] : []),
     ...table.columns.map((c) =>
-      literalExpression(
-        quoteIdentifier(c.name),
-        c.mayHoldNegativeZero ? { negativeZeroFunction: NEGATIVE_ZERO_FUNCTION } : {},
-      )
+      literalExpression(quoteIdentifier(c.name), {
+        carriageReturnsInHex,
+        ...(c.mayHoldNegativeZero ? { negativeZeroFunction: NEGATIVE_ZERO_FUNCTION } : {}),
+      })
     ),
   ];
 }
@@ -136,6 +140,12 @@ class PageWriter {
   readonly #pages: StatementSync[] = [];
   readonly #keys: StatementSync[] = [];
   readonly #insert: Uint8Array;
+  /**
+   * Pages render text with `\r` as plain literals until one holds such a byte: then that page,
+   * and every later one, is rendered again with those texts in hex (the stock shell drops a `\r`
+   * before a line end even inside a string). One scan of each page instead of one per value.
+   */
+  #carriageReturnsInHex = false;
 
   constructor(
     db: DatabaseSync,
@@ -224,6 +234,11 @@ class PageWriter {
         const result = statement.get(...(last ?? this.#noKey()), asked);
         const rows = Number(result?.n ?? 0);
         const text = rows === 0 ? new Uint8Array() : toBytes(result!.b as Uint8Array | string);
+        if (!this.#carriageReturnsInHex && text.includes(CARRIAGE_RETURN)) {
+          this.#carriageReturnsInHex = true;
+          this.#pages.length = 0;
+          return this.#page(level, last, asked);
+        }
         return { text, rows, asked };
       } catch (error) {
         if ((error as { errcode?: number })?.errcode !== SQLITE_TOOBIG || asked === 1) throw error;
@@ -252,7 +267,8 @@ class PageWriter {
   #pageStatement(level: number): StatementSync {
     this.#pages[level] ??= this.#db.prepare(
       `SELECT ${this.#bytes("group_concat(b, '),(')")} AS b, count(*) AS n FROM (SELECT ` +
-        `${commaJoined(valueExpressions(this.#table))} AS b ${this.#from(level)} ` +
+        `${commaJoined(valueExpressions(this.#table, this.#carriageReturnsInHex))} AS b ` +
+        `${this.#from(level)} ` +
         `LIMIT ?${2 * this.#key.length + 1})`,
     );
     return this.#pages[level];
@@ -325,7 +341,7 @@ class ScanWriter {
   }
 
   async write(): Promise<number> {
-    const row = commaJoined(valueExpressions(this.#table));
+    const row = commaJoined(valueExpressions(this.#table, true));
     const statement = this.#db.prepare(
       `SELECT ${this.#options.utf8 ? `CAST(${row} AS BLOB)` : row} AS b ` +
         `FROM ${quoteIdentifier(this.#table.name)}`,

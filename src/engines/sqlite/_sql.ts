@@ -43,8 +43,9 @@ export function canHoldNegativeZero(declared: string, strict: boolean, virtual: 
  * - the `sqlite3` shell reads its input line by line and drops a `\r` before each `\n`, even
  *   inside a string, so text holding a `\r` is written in hex too;
  * - SQLite before 3.47 (the stock shell here is 3.40) parses decimals below about 1e-291 one bit
- *   off, so nonzero REALs of magnitude up to 1e-280 are written scaled up by 2^620 and divided back by 2^62 ten times,
- *   which is exact: each step multiplies by a power of two and has a representable result.
+ *   off, so nonzero REALs of magnitude up to 1e-280 are written scaled up by 2^620 and divided
+ *   back by 2^62 ten times, which is exact: each step multiplies by a power of two and has a
+ *   representable result.
  * -0.0 comes out as `0.0`: SQLite has no SQL function that sees the sign of a zero (this build
  * has no math functions, division by zero is NULL, every formatter drops the sign). With
  * `options.negativeZeroFunction`, REAL zeros (and only they) are passed to that function and
@@ -55,12 +56,14 @@ export function literalExpression(column: string, options: LiteralOptions = {}):
   const zero = options.negativeZeroFunction
     ? `WHEN ${options.negativeZeroFunction}(${column}) THEN '-0.0' `
     : "";
+  const carriageReturn = options.carriageReturnsInHex === false
+    ? ""
+    : ` OR instr(${column},char(13))>0`;
   return `CASE typeof(${column}) ` +
-    `WHEN 'text' THEN CASE WHEN instr(${column},char(0))>0 OR instr(${column},char(13))>0 ` +
+    `WHEN 'text' THEN CASE WHEN instr(${column},char(0))>0${carriageReturn} ` +
     `THEN 'CAST(X''' || hex(${column}) || ''' AS TEXT)' ELSE quote(${column}) END ` +
-    // Comparisons, not abs(): cheaper, and the value is known to be a REAL here.
-    `WHEN 'real' THEN CASE WHEN ${column} NOT BETWEEN -1e-280 AND 1e-280 THEN quote(${column}) ` +
-    `WHEN ${column}<>0 THEN '(' || quote(${column}${SCALE_UP}) || '${SCALE_DOWN})' ` +
+    `WHEN 'real' THEN CASE WHEN abs(${column})>1e-280 THEN quote(${column}) ` +
+    `WHEN ${column}<>0 THEN '(' || quote(${column}*${TWO_TO_THE_620}) || '${SCALE_DOWN})' ` +
     `${zero}ELSE quote(${column}) END ` +
     `ELSE quote(${column}) END`;
 }
@@ -72,6 +75,12 @@ export interface LiteralOptions {
    * Default: none (REAL zeros are written as `0.0`).
    */
   negativeZeroFunction?: string;
+  /**
+   * Whether text holding a `\r` is written in hex. Default `true`. A caller that passes `false`
+   * must look for `\r` bytes in what the expression renders (only such text puts one there) and
+   * render again with `true` where it finds one: one scan of the output instead of one per value.
+   */
+  carriageReturnsInHex?: boolean;
 }
 
 /** Arguments per `concat_ws()` call: SQLite builds before 3.48 take at most 127. */
@@ -94,8 +103,13 @@ export function commaJoined(values: string[]): string {
 }
 
 const TWO_TO_THE_62 = "4611686018427387904";
-const SCALE_UP = `*${TWO_TO_THE_62}`.repeat(10);
 const SCALE_DOWN = `/${TWO_TO_THE_62}`.repeat(10);
+/**
+ * 2^620 in its exact decimal digits, one token to parse (a statement prepared per table is a
+ * cost of its own), which the SQLite rendering the dump reads exactly; restoring only ever
+ * divides by 2^62.
+ */
+const TWO_TO_THE_620 = (2n ** 620n).toString();
 
 /** An SQL condition true when `column` holds a REAL zero (+0.0 or -0.0) in the current row. */
 export function realZeroCondition(column: string): string {

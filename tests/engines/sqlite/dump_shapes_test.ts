@@ -291,6 +291,21 @@ Deno.test("a UTF-16 database pages its WITHOUT ROWID text keys exactly", async (
   });
 });
 
+Deno.test("text with a carriage return on a late page survives the stock sqlite3 shell", async () => {
+  await withTempDir(async (dir) => {
+    const { ours, stock, sql } = await roundTrip(dir, (db) => {
+      db.exec("CREATE TABLE t (k TEXT, n INTEGER, v TEXT, PRIMARY KEY (k, n DESC)) WITHOUT ROWID");
+      const insert = db.prepare("INSERT INTO t VALUES (?, ?, ?)");
+      for (let i = 0; i < 2000; i++) {
+        insert.run(`k${i % 3}`, i, i === 1700 ? "line\r\nend\r" : i === 1900 ? "\r" : PADDING);
+      }
+    }, { stockClient: true });
+    assert.deepEqual(ours, []);
+    assert.deepEqual(stock, []);
+    assert.ok(!decoder.decode(sql).includes("\r"), "a carriage return reached the SQL text");
+  });
+});
+
 // --- REAL zeros ----------------------------------------------------------------------------
 
 /** A table where half the REALs of untyped columns are zeros and a fifth of those -0.0. */
