@@ -53,7 +53,8 @@ export async function restoreSqlite(
 /**
  * The restore connection behaves like the stock `sqlite3` shell: double-quoted string literals
  * are accepted (old schemas use them in DEFAULT, CHECK and views; node:sqlite refuses them by
- * default), and `defensive` is off so a script can declare a virtual table of an unknown module
+ * default), and `defensive` is off so a script can write the shadow tables of FTS and R*Tree
+ * tables (our dumps copy their indexes that way) and declare a virtual table of an unknown module
  * the way `sqlite3 .dump` does (PRAGMA writable_schema).
  */
 const RESTORE_CONNECTION = {
