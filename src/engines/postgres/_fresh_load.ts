@@ -22,6 +22,7 @@
  * connection; `SET` statements run on every connection.
  */
 import { IntegrityError } from "../../core/errors.ts";
+import { collectGarbage, GC_EVERY_BYTES } from "../../core/collect_garbage.ts";
 import {
   checkConnection,
   type Connection,
@@ -315,6 +316,15 @@ function parallelStatement(scheduler: Scheduler, sql: string): boolean {
   return false;
 }
 
+/**
+ * COPY data handed to the lanes between two collections of this thread's garbage (the reader's
+ * pieces and the driver's copies of them, freed late by V8; see `collectGarbage`). Each costs
+ * tens of milliseconds here; every 64 MiB kept a 1 GB restore's peak within about 10 % of a 150 MB
+ * one's.
+ */
+const COLLECT_EVERY = 4 * GC_EVERY_BYTES;
+let sinceCollection = 0;
+
 /** Hands the data of the COPY block the script is in to `spool`, up to its end. */
 async function fill(spool: Spool, source: ScriptSource): Promise<void> {
   for (;;) {
@@ -334,6 +344,11 @@ async function fill(spool: Spool, source: ScriptSource): Promise<void> {
     }
     const pending = spool.push(event.bytes);
     if (pending) await pending;
+    sinceCollection += event.bytes.length;
+    if (sinceCollection >= COLLECT_EVERY) {
+      sinceCollection = 0;
+      collectGarbage();
+    }
   }
 }
 

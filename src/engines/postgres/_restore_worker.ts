@@ -9,6 +9,7 @@
 import { Decompressor } from "../../core/decompressor.ts";
 import type { Compression } from "../engine.ts";
 import { type ScriptEvent, ScriptReader } from "./_script_reader.ts";
+import { collectGarbage, GC_EVERY_BYTES } from "../../core/collect_garbage.ts";
 
 /** Statements joined into one simple-protocol query, up to this many bytes. */
 const BATCH_BYTES = 1 << 20;
@@ -22,6 +23,8 @@ let seenData = false;
 let batch: Uint8Array[] = [];
 let batchBytes = 0;
 let events: ScriptEvent[] = [];
+/** SQL bytes decompressed since this worker last collected its garbage. */
+let sinceCollection = 0;
 
 function flushBatch(): void {
   if (batchBytes === 0) return;
@@ -61,6 +64,13 @@ function post(ack: number): void {
 
 input.on("data", (data: Uint8Array) => {
   for (const event of reader.push(data)) take(event);
+  // The decompressor's output and the pieces copied out of it are garbage V8 frees late: peak
+  // memory of a 1 GB restore was 280-315 MB without this, 233-237 MB with it.
+  sinceCollection += data.length;
+  if (sinceCollection >= GC_EVERY_BYTES) {
+    sinceCollection = 0;
+    collectGarbage();
+  }
 });
 input.on("end", () => {
   flushBatch();

@@ -79,6 +79,8 @@ export class Spool {
   #failure: unknown;
   #closed = false;
   #file: TempFile | undefined;
+  /** What bytes from the file are read into, again and again (see `next`). */
+  #readBuffer: Uint8Array | undefined;
   #wakeConsumer: (() => void) | undefined;
   #wakeProducer: (() => void) | undefined;
   /** Bytes pushed so far. */
@@ -132,9 +134,11 @@ export class Spool {
   }
 
   /**
-   * The next bytes in order, or `undefined` at the end. A consumer that reads while the producer
-   * runs ahead (the restore's loads) need not attach: what the producer cannot hand over in
-   * memory then waits on disk.
+   * The next bytes in order, or `undefined` at the end. Bytes read back from the file are valid
+   * only until the next call (one buffer is reused: a fresh MiB per read was garbage that V8
+   * frees late, and peak memory grew with the database); copy what you keep longer. A consumer
+   * that reads while the producer runs ahead (the restore's loads) need not attach: what the
+   * producer cannot hand over in memory then waits on disk.
    */
   async next(): Promise<Uint8Array | undefined> {
     for (;;) {
@@ -244,7 +248,8 @@ export class Spool {
 
   #readFile(segment: { fileBytes: number }): Uint8Array {
     const size = Math.min(segment.fileBytes, READ_BYTES);
-    const buffer = new Uint8Array(size);
+    this.#readBuffer ??= new Uint8Array(READ_BYTES);
+    const buffer = this.#readBuffer.subarray(0, size);
     let filled = 0;
     while (filled < size) {
       const n = this.#file!.reader.readSync(buffer.subarray(filled));

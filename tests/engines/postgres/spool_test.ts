@@ -12,18 +12,13 @@ function chunk(seed: number, size: number): Uint8Array {
   return bytes;
 }
 
+/** Everything the spool gives, copied: bytes read back from its file are valid until `next`. */
 async function drain(spool: Spool): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for (let part = await spool.next(); part !== undefined; part = await spool.next()) {
-    parts.push(part);
+    parts.push(part.slice());
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return joined(parts);
 }
 
 function joined(parts: Uint8Array[]): Uint8Array {
