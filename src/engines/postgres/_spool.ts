@@ -165,8 +165,8 @@ export class Spool {
   }
 
   /** Releases memory and the temporary file; a producer still pushing gets a rejection. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.#wakeProducer?.();
     if (!this.#attached) this.#budget.memory -= this.#memory;
@@ -181,6 +181,7 @@ export class Spool {
       this.#file.reader.close();
       this.#file = undefined;
     }
+    return Promise.resolve();
   }
 
   #addMemory(chunk: Uint8Array): void {
