@@ -91,7 +91,9 @@ export const V1_ROUTES: Route[] = [
     path: "/api/v1/backups/:id/download",
     role: "admin",
     summary: "Download the stored file, checked against its SHA-256 on the way",
-    responses: { 200: "The `.sql.gz` (or `.sql.gz.age`) file" },
+    responses: {
+      200: "The stored file: `.sql.gz`, `.sql.zst` or `.sql`, with `.age` when encrypted",
+    },
     produces: "application/octet-stream",
     handle: (scope) => downloadResponse(scope, scope.params.id),
   },

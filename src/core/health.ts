@@ -19,6 +19,11 @@ export interface HealthBackup {
   good: boolean;
   /** Bytes on disk (data + sidecar). */
   size: number;
+  /**
+   * Bytes of SQL before compression (the sidecar's `sizes.raw`), when known. The size anomaly
+   * compares these, so switching compression (gzip to zstd, or none) is not taken for lost data.
+   */
+  sqlSize?: number;
   /** When a verification of this backup last passed; absent when never verified. */
   verifiedAt?: Date;
 }
@@ -238,16 +243,19 @@ export function assessHealth(
     }
   }
 
+  const sql = sqlSizeFigures(good);
+  const compared = sql ?? size;
   if (
-    size.newest !== null && size.median !== null && policy.sizeAnomalyRatio > 0 &&
-    size.newest < policy.sizeAnomalyRatio * size.median
+    compared.newest !== null && compared.median !== null && policy.sizeAnomalyRatio > 0 &&
+    compared.newest < policy.sizeAnomalyRatio * compared.median
   ) {
+    const of = sql ? " of SQL" : "";
     add(
       "warning",
       "size",
-      `the newest full backup (${formatBytes(size.newest)}) is ${
-        Math.floor((size.newest / size.median) * 100)
-      }% of the recent median (${formatBytes(size.median)}; limit ${
+      `the newest full backup (${formatBytes(compared.newest)}${of}) is ${
+        Math.floor((compared.newest / compared.median) * 100)
+      }% of the recent median (${formatBytes(compared.median)}${of}; limit ${
         Math.round(policy.sizeAnomalyRatio * 100)
       }%)`,
     );
@@ -280,17 +288,32 @@ export function assessHealth(
   return { level, reasons, figures };
 }
 
+interface SizeFigures {
+  newest: number | null;
+  median: number | null;
+}
+
 /** The newest full backup's size and the median of up to the 7 good full backups before it. */
-function sizeFigures(good: HealthBackup[]): { newest: number | null; median: number | null } {
+function sizeFigures(
+  good: HealthBackup[],
+  sizeOf: (b: HealthBackup) => number = (b) => b.size,
+): SizeFigures {
   const full = good.filter((b) => b.type === "full");
   if (full.length === 0) return { newest: null, median: null };
-  const before = full.slice(1, 1 + SIZE_WINDOW.max).map((b) => b.size).sort((a, b) => a - b);
-  if (before.length < SIZE_WINDOW.min) return { newest: full[0].size, median: null };
+  const before = full.slice(1, 1 + SIZE_WINDOW.max).map(sizeOf).sort((a, b) => a - b);
+  if (before.length < SIZE_WINDOW.min) return { newest: sizeOf(full[0]), median: null };
   const middle = Math.floor(before.length / 2);
   const median = before.length % 2
     ? before[middle]
     : Math.round((before[middle - 1] + before[middle]) / 2);
-  return { newest: full[0].size, median };
+  return { newest: sizeOf(full[0]), median };
+}
+
+/** {@linkcode sizeFigures} over SQL sizes, when every backup compared records one. */
+function sqlSizeFigures(good: HealthBackup[]): SizeFigures | null {
+  const window = good.filter((b) => b.type === "full").slice(0, 1 + SIZE_WINDOW.max);
+  if (window.length === 0 || window.some((b) => b.sqlSize === undefined)) return null;
+  return sizeFigures(good, (b) => b.sqlSize!);
 }
 
 function ageOf(date: Date, now: Date): number {

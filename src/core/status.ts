@@ -69,6 +69,7 @@ export async function getStatus(
           createdAt: b.createdAt,
           good: isGood(b),
           size: sizeOf(b),
+          ...(b.meta ? { sqlSize: b.meta.sizes.raw } : {}),
           ...(verification?.outcome === "passed"
             ? { verifiedAt: new Date(verification.verifiedAt) }
             : {}),

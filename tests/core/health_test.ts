@@ -297,6 +297,36 @@ const cases: {
       "the newest full backup (800 B) is 80% of the recent median (1000 B; limit 90%)",
     ]],
   },
+  {
+    name: "a switch of compression is not a size anomaly when SQL sizes are recorded",
+    facts: facts({
+      backups: [
+        b(HOUR, { size: 300, sqlSize: 5000 }),
+        b(2 * HOUR, { size: 1000, sqlSize: 5000 }),
+        b(3 * HOUR, { size: 1000, sqlSize: 5000 }),
+        b(4 * HOUR, { size: 1000, sqlSize: 5000 }),
+      ],
+    }),
+    level: "healthy",
+    reasons: [],
+  },
+  {
+    name: "SQL sizes that shrink are an anomaly whatever the compression",
+    facts: facts({
+      backups: [
+        b(HOUR, { size: 1000, sqlSize: 1000 }),
+        b(2 * HOUR, { size: 1000, sqlSize: 5000 }),
+        b(3 * HOUR, { size: 1000, sqlSize: 5000 }),
+        b(4 * HOUR, { size: 1000, sqlSize: 5000 }),
+      ],
+    }),
+    level: "warning",
+    reasons: [[
+      "warning",
+      "size",
+      "the newest full backup (1000 B of SQL) is 20% of the recent median (4.9 KiB of SQL; limit 50%)",
+    ]],
+  },
   // free disk space
   {
     name: "less free space than minFreeBytes is a warning",
