@@ -1,4 +1,5 @@
 import { messageOf, StorageError } from "../core/errors.ts";
+import { isOutOfSpace, outOfSpaceState } from "./_space_errors.ts";
 
 /** Where a request went, for messages: `"s3://bucket/prefix" at host:port`. Never credentials. */
 export interface S3Place {
@@ -49,6 +50,8 @@ const NETWORK_CODES = new Set([
 
 function reason(error: unknown, place: S3Place): string {
   const { name, status, code, message } = describe(error);
+  // before the 403 rule: Ceph answers an exhausted quota with 403 QuotaExceeded
+  if (isOutOfSpace(error)) return outOfSpaceState(error);
   if (name === "InvalidAccessKeyId" || name === "SignatureDoesNotMatch" || status === 403) {
     return "the access key or secret is wrong (check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile)";
   }

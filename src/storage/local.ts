@@ -8,6 +8,7 @@ import {
   StorageNotFoundError,
 } from "./storage.ts";
 import { messageOf, StorageError } from "../core/errors.ts";
+import { isOutOfSpace, outOfSpaceState } from "./_space_errors.ts";
 
 /** Files stat-ed at once when listing. */
 const STAT_BATCH = 64;
@@ -35,6 +36,7 @@ export class LocalStorage implements Storage {
     try {
       file = await Deno.open(partialPath, { write: true, createNew: true, mode: 0o600 });
     } catch (error) {
+      if (isOutOfSpace(error)) throw writeError(partialPath, error);
       throw new StorageError(
         `Cannot write "${partialPath}": ${messageOf(error)} (check the directory's permissions)`,
         { cause: error },
@@ -194,7 +196,11 @@ class LocalWriter implements AtomicWriter {
   async write(chunk: Uint8Array): Promise<void> {
     const file = this.#open();
     let offset = 0;
-    while (offset < chunk.length) offset += await file.write(chunk.subarray(offset));
+    try {
+      while (offset < chunk.length) offset += await file.write(chunk.subarray(offset));
+    } catch (error) {
+      throw writeError(this.#finalPath, error);
+    }
   }
 
   async commit(): Promise<void> {
@@ -211,9 +217,7 @@ class LocalWriter implements AtomicWriter {
     } catch (error) {
       await this.abort();
       if (error instanceof StorageError) throw error;
-      throw new StorageError(`Cannot write "${this.#finalPath}": ${messageOf(error)}`, {
-        cause: error,
-      });
+      throw writeError(this.#finalPath, error);
     }
   }
 
@@ -231,6 +235,12 @@ class LocalWriter implements AtomicWriter {
     if (!this.#file) throw new StorageError(`Cannot write "${this.#finalPath}": writer is closed`);
     return this.#file;
   }
+}
+
+/** A failed write as the store's error; a full disk or quota says so in words. */
+function writeError(path: string, error: unknown): StorageError {
+  const state = isOutOfSpace(error) ? outOfSpaceState(error) : messageOf(error);
+  return new StorageError(`Cannot write "${path}": ${state}`, { cause: error });
 }
 
 async function exists(path: string): Promise<boolean> {
