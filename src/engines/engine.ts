@@ -45,6 +45,29 @@ export interface Engine {
   ): Promise<RestoreSummary>;
   /** A fresh, empty database for restore tests, removed by `drop()`. */
   createScratch(): Promise<ScratchDatabase>;
+  /**
+   * Scratch things this engine's runs made for `location` (restore temporaries, load and
+   * restore-test databases; named by `src/core/scratch_names.ts`) that are still there: a killed
+   * run leaves them. Each says whether its owner can still be using it.
+   */
+  findScratch?(location: string, now: Date): Promise<ScratchLeftover[]>;
+  /**
+   * Removes one leftover that {@linkcode findScratch} found stale; one in use after all (a
+   * database someone is connected to) is refused, never forced.
+   */
+  removeScratch?(location: string, leftover: ScratchLeftover): Promise<void>;
+}
+
+/** A scratch thing found by {@linkcode Engine.findScratch}. */
+export interface ScratchLeftover {
+  /** A file or directory path, or a database name. */
+  name: string;
+  /** What it was for: `restore`, `verify`, `load`, `scratch`, or `legacy` (an older name). */
+  kind: string;
+  /** Bytes it takes (files with their companions; a database's size). */
+  size: number;
+  /** Why its owner can no longer be using it; absent while it may be (it is kept). */
+  stale?: string;
 }
 
 /** Engines this build knows. */

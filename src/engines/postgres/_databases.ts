@@ -104,7 +104,8 @@ export async function dropDatabase(config: ConnectionConfig): Promise<void> {
   });
 }
 
-async function withMaintenance<T>(
+/** Runs `fn` on a connection to the server's maintenance database (`postgres`, else `template1`). */
+export async function withMaintenance<T>(
   config: ConnectionConfig,
   fn: (connection: Connection) => Promise<T>,
 ): Promise<T> {

@@ -21,6 +21,7 @@
  * waits until every step before it has finished and runs alone, in script order, on the first
  * connection; `SET` statements run on every connection.
  */
+import { currentDatabaseOwner, scratchDatabaseName } from "../../core/scratch_names.ts";
 import { IntegrityError } from "../../core/errors.ts";
 import { collectGarbage, GC_EVERY_BYTES } from "../../core/collect_garbage.ts";
 import {
@@ -48,7 +49,7 @@ export interface FreshLoadOptions {
 
 /**
  * Commits of the load need not wait for the disk: a server crash before the rename can only
- * lose part of a database nobody uses yet (`backup_manager_load_…`, left as by any interrupted
+ * lose part of a database nobody uses yet (`bm_load_…`, left as by any interrupted
  * load), and the rename's own commit, synchronous on another connection, flushes the log up to
  * itself, so every commit before it too.
  */
@@ -197,10 +198,8 @@ export async function loadFresh(
   checkComplete: () => void,
   options: FreshLoadOptions = {},
 ): Promise<void> {
-  const load = withDatabase(
-    target,
-    `backup_manager_load_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`,
-  );
+  // named after its owner: a later run drops it if this one is killed (see _scratch.ts)
+  const load = withDatabase(target, scratchDatabaseName("load", currentDatabaseOwner(new Date())));
   await createDatabase(load, database);
   const lanes: Lane[] = [];
   const spools = new Set<Spool>();

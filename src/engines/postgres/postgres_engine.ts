@@ -7,6 +7,7 @@ import type {
   RestoreOptions,
   RestoreSummary,
   ScratchDatabase,
+  ScratchLeftover,
 } from "../engine.ts";
 import { ChunkBuffer } from "../chunk_buffer.ts";
 import { BackupManagerError, DatabaseError, DatabaseNotFoundError } from "../../core/errors.ts";
@@ -24,6 +25,8 @@ import { createDatabase, databaseExists, dropDatabase } from "./_databases.ts";
 import { describeDatabase, isEmptyDatabase } from "./_describe.ts";
 import { dumpPostgres } from "./_dump.ts";
 import { restorePostgres } from "./_restore.ts";
+import { findPostgresScratch, removePostgresScratch } from "./_scratch.ts";
+import { currentDatabaseOwner, scratchDatabaseName } from "../../core/scratch_names.ts";
 
 /**
  * PostgreSQL through postgres.js, without pg_dump. A location is a `postgres://` URL (blanks
@@ -81,10 +84,18 @@ export class PostgresEngine implements Engine {
   }
 
   async createScratch(): Promise<ScratchDatabase> {
-    const name = `backup_manager_scratch_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const name = scratchDatabaseName("verify", currentDatabaseOwner(new Date()));
     const config = withDatabase(this.#config(this.#base), name);
     await createDatabase(config, { encoding: "UTF8" });
     return { location: name, drop: () => dropDatabase(config) };
+  }
+
+  findScratch(location: string, now: Date): Promise<ScratchLeftover[]> {
+    return findPostgresScratch(this.#config(location), now);
+  }
+
+  removeScratch(location: string, leftover: ScratchLeftover): Promise<void> {
+    return removePostgresScratch(this.#config(location), leftover);
   }
 
   #config(location: string): ConnectionConfig {

@@ -3,6 +3,7 @@ import { basename, dirname, join } from "node:path";
 import type { Compression, RestoreOptions, RestoreSummary } from "../engine.ts";
 import { DatabaseError, IntegrityError, messageOf, RefusedError } from "../../core/errors.ts";
 import { syncDirectory } from "../../storage/local.ts";
+import { currentOwner, scratchFileName } from "../../core/scratch_names.ts";
 import { decodeSql } from "./_decode.ts";
 import { IntegrityChecker } from "./_integrity.ts";
 
@@ -25,9 +26,10 @@ export async function restoreSqlite(
   }
   const directory = dirname(targetPath);
   await Deno.mkdir(directory, { recursive: true });
+  // named after its owner, so a later run can tell a killed restore's file from a live one's
   const temporary = join(
     directory,
-    `.${basename(targetPath)}.restoring-${crypto.randomUUID().slice(0, 8)}`,
+    scratchFileName(basename(targetPath), "restore", currentOwner(new Date())),
   );
   let summary: RestoreSummary;
   // Made first: the checking thread starts while the script loads.

@@ -9,11 +9,14 @@ import type {
   RestoreOptions,
   RestoreSummary,
   ScratchDatabase,
+  ScratchLeftover,
 } from "../engine.ts";
 import { ChunkBuffer } from "../chunk_buffer.ts";
 import { DatabaseError, DatabaseNotFoundError, messageOf } from "../../core/errors.ts";
 import { dumpSqlite, readMigration } from "./_dump.ts";
 import { restoreSqlite } from "./_restore.ts";
+import { findSqliteScratch, removeSqliteScratch, scratchParent } from "./_scratch.ts";
+import { currentOwner, scratchDirectoryName } from "../../core/scratch_names.ts";
 import { countRows, readSchema, readTables } from "./_schema.ts";
 
 /**
@@ -96,11 +99,22 @@ export class SqliteEngine implements Engine {
   }
 
   async createScratch(): Promise<ScratchDatabase> {
-    const directory = await Deno.makeTempDir({ prefix: "backup-manager-scratch-" });
+    const directory = await Deno.makeTempDir({
+      dir: scratchParent(),
+      prefix: scratchDirectoryName("verify", currentOwner(new Date())),
+    });
     return {
       location: join(directory, "scratch.db"),
       drop: () => Deno.remove(directory, { recursive: true }).catch(() => {}),
     };
+  }
+
+  findScratch(location: string, now: Date): Promise<ScratchLeftover[]> {
+    return findSqliteScratch(sqlitePath(location), now);
+  }
+
+  removeScratch(_location: string, leftover: ScratchLeftover): Promise<void> {
+    return removeSqliteScratch(leftover);
   }
 
   async #existingPath(location: string): Promise<string> {

@@ -62,7 +62,7 @@ Deno.test("restore --create gives the new database the backup's locale", async (
         assert.equal(
           await psql(
             cluster.url,
-            `SELECT count(*) FROM pg_database WHERE datname LIKE 'backup_manager_load_%' OR datname = '${target}'`,
+            `SELECT count(*) FROM pg_database WHERE datname LIKE 'bm_load_%' OR datname = '${target}'`,
           ),
           "0\n",
         );

@@ -70,7 +70,7 @@ const SOURCE = `
 async function loadDatabases(cluster: string): Promise<string[]> {
   return (await psql(
     cluster,
-    "SELECT datname FROM pg_database WHERE datname LIKE 'backup_manager_load_%'",
+    "SELECT datname FROM pg_database WHERE datname LIKE 'bm_load_%'",
   )).split("\n").filter((line) => line.trim() !== "");
 }
 
