@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Storage } from "./storage.ts";
 import { LocalStorage } from "./local.ts";
-import { type S3Options, S3Storage } from "./s3.ts";
+import type { S3Options } from "./s3.ts";
+import { LazyS3Storage } from "./_lazy_s3.ts";
 
 /** How S3 stores are reached (the `s3` settings); credentials come from the AWS chain. */
 export type S3StoreSettings = Omit<S3Options, "env">;
@@ -28,7 +29,7 @@ export function isObjectStoreUrl(url: string): boolean {
 /** The storage `url` names. */
 export function openStorage(url: string, options: OpenStorageOptions = {}): Storage {
   if (!isObjectStoreUrl(url)) return new LocalStorage(url);
-  return new S3Storage(url, { ...options.s3, env: options.env ?? {} });
+  return new LazyS3Storage(url, { ...options.s3, env: options.env ?? {} });
 }
 
 /**

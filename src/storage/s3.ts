@@ -15,7 +15,7 @@ import {
   type ServerSideEncryption,
   type StorageClass,
 } from "@aws-sdk/client-s3";
-import { StorageError, UsageError } from "../core/errors.ts";
+import { StorageError } from "../core/errors.ts";
 import {
   type AtomicWriter,
   type CreateOptions,
@@ -25,6 +25,9 @@ import {
 } from "./storage.ts";
 import { isNoSuchUpload, isNotFound, s3Error, type S3Place } from "./_s3_errors.ts";
 import { S3Writer } from "./_s3_writer.ts";
+import { checkS3Location } from "./_s3_url.ts";
+
+export { parseS3Url } from "./_s3_url.ts";
 import { s3Clients } from "./_s3_client.ts";
 import { concatenate, HEADERS_TIMEOUT_MS, withDeadline } from "./_s3_read.ts";
 
@@ -32,27 +35,6 @@ import { concatenate, HEADERS_TIMEOUT_MS, withDeadline } from "./_s3_read.ts";
 const INCOMPLETE_MARK = ".partial~";
 /** Folder, under the prefix, of the objects that stand for `append()` calls. */
 const APPEND_FOLDER = ".append";
-
-/**
- * Splits `s3://BUCKET[/PREFIX]` into bucket and prefix (no leading or trailing `/`). Returns
- * `undefined` for other URLs, so callers can try a local path next; throws `UsageError` for an
- * s3:// URL that names no usable bucket.
- */
-export function parseS3Url(url: string): { bucket: string; prefix: string } | undefined {
-  const match = /^s3:\/\/(.*)$/i.exec(url.trim());
-  if (!match) return undefined;
-  const [bucket, ...rest] = match[1].split("/");
-  const prefix = rest.filter((part) => part !== "").join("/");
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    const why = bucket === ""
-      ? "the bucket name is empty"
-      : bucket.length < 3 || bucket.length > 63
-      ? "a bucket name has 3 to 63 characters"
-      : "a bucket name has only lowercase letters, digits, dots and hyphens";
-    throw new UsageError(`Cannot use "${url}" as an S3 location: ${why} (use s3://BUCKET/PREFIX)`);
-  }
-  return { bucket, prefix };
-}
 
 /** Options of {@linkcode S3Storage}; credentials always come from the SDK's standard chain. */
 export interface S3Options {
@@ -87,16 +69,8 @@ export class S3Storage implements Storage {
   readonly #putOptions: Partial<PutObjectCommandInput>;
 
   constructor(url: string, options: S3Options = {}) {
-    const parsed = parseS3Url(url);
-    if (!parsed) {
-      throw new UsageError(`Cannot use "${url}" as an S3 location: use s3://BUCKET/PREFIX`);
-    }
+    const parsed = checkS3Location(url, options.serverSideEncryption);
     const sse = options.serverSideEncryption;
-    if (sse !== undefined && sse !== "AES256" && sse !== "aws:kms") {
-      throw new UsageError(
-        `Cannot use "${sse}" as server-side encryption: use "AES256" or "aws:kms"`,
-      );
-    }
     const clients = s3Clients(options);
     this.#client = clients.control;
     this.#readClient = clients.read;

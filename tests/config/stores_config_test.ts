@@ -4,7 +4,7 @@ import { loadConfig } from "../../src/config/load_config.ts";
 import { UsageError } from "../../src/core/errors.ts";
 import { lockDirectoryFor, openStorage } from "../../src/storage/open_storage.ts";
 import { LocalStorage } from "../../src/storage/local.ts";
-import { S3Storage } from "../../src/storage/s3.ts";
+import { LazyS3Storage } from "../../src/storage/_lazy_s3.ts";
 import { withWorkspace } from "../helpers/workspace.ts";
 
 async function inDir<T>(file: unknown, fn: (root: string) => T): Promise<T> {
@@ -94,8 +94,13 @@ for (const m of mistakes) {
 Deno.test("openStorage() opens a directory or a bucket, and locks a bucket on this machine", () => {
   assert.ok(openStorage("./backups") instanceof LocalStorage);
   const s3 = openStorage("s3://acme-backups/db-1/", { env: {} });
-  assert.ok(s3 instanceof S3Storage);
+  assert.ok(s3 instanceof LazyS3Storage); // the SDK loads on first use
   assert.equal(s3.location, "s3://acme-backups/db-1");
+  assert.throws(() => openStorage("s3://Bad_Bucket/x"), UsageError);
+  assert.throws(
+    () => openStorage("s3://acme-backups", { s3: { serverSideEncryption: "rot13" } }),
+    UsageError,
+  );
   assert.equal(lockDirectoryFor("./backups", {}), "./backups");
   const lock = lockDirectoryFor("s3://acme-backups/db-1", { HOME: "/home/ops" });
   assert.match(lock, /^\/home\/ops\/\.local\/state\/backup-manager\/locks\/[0-9a-f]{16}$/);

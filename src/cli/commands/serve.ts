@@ -16,7 +16,6 @@ import { type ApiToken, FailureThrottle, hashToken } from "../../api/auth.ts";
 import type { ApiApp } from "../../api/app.ts";
 import { toApiError } from "../../api/http_errors.ts";
 import { Coalescer } from "../../api/coalescer.ts";
-import { parseListen, startApiServer } from "../../api/server.ts";
 import { formatAccessLine, formatLogLine } from "../log.ts";
 import { destinationsFor } from "../destinations.ts";
 import { runReporterFor } from "../notifications.ts";
@@ -96,6 +95,9 @@ async function readPem(path: string, setting: string): Promise<string> {
 
 /** Serves the API, the dashboard and (with a schedule) the scheduler until a signal. */
 export async function runServe(args: ServeArgs, deps: CommandDeps): Promise<number> {
+  // The server, its routes and the metrics library load only here: every other command starts
+  // without them.
+  const { parseListen, startApiServer } = await import("../../api/server.ts");
   const config = settingsFor(deps, [...locationFlags(args), ...args.settings]);
   const tokens = tokensOf(config, deps.io.env);
   const listen = parseListen(config.api.listen, listenSource(args, deps.io.env));

@@ -3,7 +3,6 @@
  * (required when asked for, so a password never crosses the network in clear), and deadlines on
  * connect, greeting and every socket wait.
  */
-import nodemailer from "nodemailer";
 import type { NotifyEvent } from "./event.ts";
 
 /** SMTP settings (the `notifications.email` section). */
@@ -54,6 +53,8 @@ export async function sendEmail(
   event: NotifyEvent,
   options: SendEmailOptions,
 ): Promise<void> {
+  // Loaded on first use: most runs send no email, and the library costs every start ~40 ms.
+  const { default: nodemailer } = await import("nodemailer");
   const transport = nodemailer.createTransport({
     host: config.host,
     port: config.port,

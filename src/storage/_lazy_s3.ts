@@ -1,0 +1,55 @@
+/**
+ * An S3 store whose SDK is loaded on first use. The AWS SDK costs every start of the CLI 60-100 ms
+ * (more than the rest of the program), and most runs of most commands never reach a bucket; the
+ * location is still checked at once, so a bad URL fails before any work.
+ */
+import type { AtomicWriter, CreateOptions, Storage, StorageEntry } from "./storage.ts";
+import type { S3Options, S3Storage } from "./s3.ts";
+import { checkS3Location } from "./_s3_url.ts";
+
+/** {@linkcode S3Storage} behind a dynamic import. */
+export class LazyS3Storage implements Storage {
+  readonly location: string;
+  #loading?: Promise<S3Storage>;
+  #loaded?: S3Storage;
+
+  constructor(readonly url: string, readonly options: S3Options) {
+    const { bucket, prefix } = checkS3Location(url, options.serverSideEncryption);
+    this.location = `s3://${bucket}${prefix ? `/${prefix}` : ""}`;
+  }
+
+  #store(): Promise<S3Storage> {
+    return this.#loading ??= import("./s3.ts").then(({ S3Storage }) =>
+      this.#loaded = new S3Storage(this.url, this.options)
+    );
+  }
+
+  async create(key: string, options?: CreateOptions): Promise<AtomicWriter> {
+    return (await this.#store()).create(key, options);
+  }
+  async read(key: string): Promise<ReadableStream<Uint8Array>> {
+    return (await this.#store()).read(key);
+  }
+  async stat(key: string): Promise<StorageEntry> {
+    return (await this.#store()).stat(key);
+  }
+  async list(): Promise<StorageEntry[]> {
+    return (await this.#store()).list();
+  }
+  async listIncomplete(): Promise<StorageEntry[]> {
+    return (await this.#store()).listIncomplete();
+  }
+  async append(key: string, bytes: Uint8Array): Promise<void> {
+    return (await this.#store()).append(key, bytes);
+  }
+  async remove(key: string): Promise<void> {
+    return (await this.#store()).remove(key);
+  }
+  async freeBytes(): Promise<number | undefined> {
+    return (await this.#store()).freeBytes();
+  }
+  /** Closes the client's idle connections, when it was ever made. */
+  close(): void {
+    this.#loaded?.close();
+  }
+}
