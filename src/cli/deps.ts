@@ -9,6 +9,7 @@ import { engineFor } from "../engines/registry.ts";
 import { lockDirectoryFor, openStorage } from "../storage/open_storage.ts";
 import type { Storage } from "../storage/storage.ts";
 import { loadConfig } from "../config/load_config.ts";
+import { parseTimeout } from "../config/duration.ts";
 import type { Config } from "../config/schema.ts";
 import type { SettingValue } from "../config/environment.ts";
 import { type CompressionSpec, formatCompression, parseCompression } from "../core/compression.ts";
@@ -58,6 +59,7 @@ export function serviceContext(config: Config, deps: CommandDeps): ServiceContex
     actor: "cli",
     compression: parseCompression(config.compression),
     jobs: config.jobs,
+    stallTimeoutMs: parseTimeout(config.stallTimeout),
     encryption: {
       recipients: config.encryption.recipients.length
         ? parseRecipients(config.encryption.recipients, "encryption.recipients")
@@ -81,9 +83,9 @@ export function locationFlags(
   ];
 }
 
-/** The `--compression` / `--jobs` flags as settings. */
+/** The `--compression` / `--jobs` / `--stall-timeout` flags as settings. */
 export function tuningFlags(
-  flags: { compression?: CompressionSpec; jobs?: number },
+  flags: { compression?: CompressionSpec; jobs?: number; stallTimeout?: string },
 ): SettingValue[] {
   return [
     flagSetting(
@@ -92,6 +94,7 @@ export function tuningFlags(
       flags.compression && formatCompression(flags.compression),
     ),
     flagSetting("jobs", "--jobs", flags.jobs),
+    flagSetting("stallTimeout", "--stall-timeout", flags.stallTimeout),
   ];
 }
 
@@ -106,6 +109,7 @@ export function contextFor(
     identity?: string;
     compression?: CompressionSpec;
     jobs?: number;
+    stallTimeout?: string;
   },
   deps: CommandDeps,
 ): ServiceContext {
@@ -137,6 +141,14 @@ export function withJobsOption(command: Command): Command {
   return command.option(
     "--jobs <n>",
     "threads (SQLite) or connections (PostgreSQL) to use at once (env BACKUP_JOBS, default: the cores)",
+  );
+}
+
+/** Adds `--stall-timeout DURATION`: how long a run may move no byte before it is abandoned. */
+export function withStallTimeoutOption(command: Command): Command {
+  return command.option(
+    "--stall-timeout <duration>",
+    'abandon the run after this long without progress, "off" never (env BACKUP_STALL_TIMEOUT, default 10m)',
   );
 }
 

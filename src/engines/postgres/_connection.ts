@@ -10,6 +10,7 @@ import net from "node:net";
 import postgres from "postgres";
 import { DatabaseError, DatabaseNotFoundError, UsageError } from "../../core/errors.ts";
 import type { ErrorSniffer } from "./_error_sniffer.ts";
+import { catalogArrayTypes } from "./_array_types.ts";
 
 /** Everything needed to open a connection; `password` must never be printed. */
 export interface ConnectionConfig {
@@ -126,8 +127,9 @@ export interface Connection {
 
 /**
  * Opens a client with our own sockets (for the COPY workaround and a connect timeout that
- * covers the TCP handshake) and session settings that make COPY output exact and stable
- * (ISO dates, postgres interval style, shortest-exact floats). Connecting is lazy in
+ * covers the TCP handshake), session settings that make COPY output exact and stable
+ * (ISO dates, postgres interval style, shortest-exact floats), and the catalogs' array types
+ * parsed into arrays on every connection alike (`_array_types.ts`). Connecting is lazy in
  * postgres.js; call {@linkcode checkConnection} to surface connection errors early.
  */
 export function openConnection(config: ConnectionConfig, options: OpenOptions = {}): Connection {
@@ -141,7 +143,8 @@ export function openConnection(config: ConnectionConfig, options: OpenOptions = 
     : config.sslMode === "verify-ca"
     ? "verify-ca"
     : "verify-full";
-  // `socket` is a documented option missing from the package's types.
+  // `socket` is a documented option missing from the package's types; `types` only parses
+  // results, so the client keeps the plain `Sql` type.
   const settings = {
     host: config.host,
     port: config.port,
@@ -154,7 +157,9 @@ export function openConnection(config: ConnectionConfig, options: OpenOptions = 
     idle_timeout: 0,
     max_lifetime: null,
     prepare: false,
+    // No type fetch at connect; the catalogs' array types are parsed by our own table instead.
     fetch_types: false,
+    types: catalogArrayTypes(),
     onnotice: () => {},
     connection: {
       application_name: "backup-manager",
@@ -174,7 +179,7 @@ export function openConnection(config: ConnectionConfig, options: OpenOptions = 
       return socket;
     },
   };
-  const sql = postgres(settings as postgres.Options<Record<string, never>>);
+  const sql = postgres(settings as unknown as postgres.Options<Record<string, never>>);
   return {
     sql,
     config,

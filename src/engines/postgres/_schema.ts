@@ -18,6 +18,7 @@ import { readForeignServers } from "./_schema_foreign.ts";
 import { readFunctions } from "./_schema_functions.ts";
 import { catalogKey, POST_DATA, SchemaGraph, type SchemaNode } from "./_schema_graph.ts";
 import { readIndexes } from "./_schema_indexes.ts";
+import { readInitialPrivilegeChanges } from "./_schema_init_privs.ts";
 import { readLanguages } from "./_schema_languages.ts";
 import { readOperators } from "./_schema_operators.ts";
 import { readEventTriggers, readTableExtras } from "./_schema_post.ts";
@@ -91,7 +92,11 @@ async function readPlan(sql: CatalogQueries, options: SchemaOptions): Promise<Sc
   chainRefreshes(graph);
   addOwners(graph);
   await addComments(ctx);
-  const acls = [...await readAcls(ctx), ...await readDefaultAcls(ctx)];
+  const acls = [
+    ...await readAcls(ctx),
+    ...await readInitialPrivilegeChanges(ctx),
+    ...await readDefaultAcls(ctx),
+  ];
 
   const post = postDataNodes(graph);
   const pre = orderByDependencies(graph.nodes.filter((n) => !post.has(n)).map(resolved(graph)));

@@ -1,6 +1,11 @@
 /**
  * Comments (`pg_description`) on every dumped object that can carry one, placed right after the
  * object they describe. The object's name comes from whichever reader registered it.
+ *
+ * Two objects come with a comment of their own in the restored database: the `public` schema
+ * (initdb's "standard public schema") and an extension (its control file's `comment`, set by
+ * `CREATE EXTENSION`). When the source removed that comment, the dump says so with `IS ''` (which
+ * deletes a comment), as pg_dump 15 does for `public`; otherwise the restore would bring it back.
  */
 import { catalogKey } from "./_schema_graph.ts";
 import { query, type ReadContext } from "./_schema_sql.ts";
@@ -20,10 +25,12 @@ export async function addComments(ctx: ReadContext): Promise<void> {
      WHERE d.objoid >= 16384 OR d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
      ORDER BY d.classoid, d.objoid, d.objsubid`,
   );
+  const commented = new Set<string>();
   for (const r of rows) {
     const ref = ctx.graph.refs.get(catalogKey(r.cat, r.oid));
     const node = ref && ctx.graph.node(ref.node);
     if (!ref || !node) continue;
+    if (r.subid === 0) commented.add(catalogKey(r.cat, r.oid));
     if (r.cat === "pg_namespace" && ref.name === "public" && r.text === PUBLIC_COMMENT) continue;
     let target = `${ref.kind} ${ref.name}`;
     if (r.subid > 0) {
@@ -37,6 +44,33 @@ export async function addComments(ctx: ReadContext): Promise<void> {
       schema: node.item.schema,
       owner: node.item.owner,
       sql: `COMMENT ON ${target} IS ${r.literal};\n`,
+    });
+  }
+  if (!ctx.filtered) await addRemovedComments(ctx, commented);
+}
+
+/** `COMMENT ... IS ''` for `public` and extensions whose built-in comment was removed. */
+async function addRemovedComments(ctx: ReadContext, commented: Set<string>): Promise<void> {
+  const rows = await query<{ cat: string; oid: number }>(
+    ctx.sql,
+    `SELECT 'pg_namespace' AS cat, n.oid FROM pg_catalog.pg_namespace n
+       WHERE n.nspname = 'public'
+     UNION ALL SELECT 'pg_extension', x.oid FROM pg_catalog.pg_extension x
+       JOIN pg_catalog.pg_available_extensions a ON a.name = x.extname
+       WHERE a.comment IS NOT NULL AND x.oid >= 16384`,
+  );
+  for (const r of rows) {
+    const key = catalogKey(r.cat, r.oid);
+    const ref = ctx.graph.refs.get(key);
+    const node = ref && ctx.graph.node(ref.node);
+    if (!ref || !node || commented.has(key)) continue;
+    const target = `${ref.kind} ${ref.name}`;
+    node.after.push({
+      kind: "COMMENT",
+      name: target,
+      schema: node.item.schema,
+      owner: node.item.owner,
+      sql: `COMMENT ON ${target} IS '';\n`,
     });
   }
 }
