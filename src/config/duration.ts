@@ -45,3 +45,16 @@ export function formatDuration(ms: number): string {
   }
   return text;
 }
+
+/** What a timeout that can be switched off may look like, for error messages. */
+export const TIMEOUT_HINT = `${DURATION_HINT}, or "off" (or "0") to disable it`;
+
+/**
+ * Milliseconds of a timeout setting such as `stallTimeout`: a duration, or `off` / `0` for none
+ * (returned as 0); `undefined` when it is neither.
+ */
+export function parseTimeout(text: string): number | undefined {
+  const trimmed = text.trim().toLowerCase();
+  if (trimmed === "off" || trimmed === "0") return 0;
+  return parseDuration(trimmed);
+}

@@ -29,6 +29,7 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = {
   BACKUP_AGE_IDENTITY_FILE: "encryption.identityFile",
   BACKUP_COMPRESSION: "compression",
   BACKUP_JOBS: "jobs",
+  BACKUP_STALL_TIMEOUT: "stallTimeout",
   AWS_ENDPOINT_URL: "s3.endpoint",
 };
 

@@ -4,7 +4,7 @@
  * every mistake is reported the same way (see `load_config.ts`).
  */
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "./duration.ts";
+import { DURATION_HINT, parseDuration, parseTimeout, TIMEOUT_HINT } from "./duration.ts";
 import { COMPRESSION_HINT, parseCompression } from "../core/compression.ts";
 import { defaultJobs } from "../engines/engine.ts";
 
@@ -34,6 +34,9 @@ const positiveDuration = () =>
   duration().refine((text) => (parseDuration(text) ?? 0) > 0, {
     error: "expected a duration longer than 0",
   });
+const timeout = () =>
+  z.string({ error: `expected ${TIMEOUT_HINT}` })
+    .refine((text) => parseTimeout(text) !== undefined, { error: `expected ${TIMEOUT_HINT}` });
 const timeZone = () =>
   z.string({ error: 'expected an IANA time zone such as "Europe/Berlin" or "UTC"' })
     .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Berlin" or "UTC"' });
@@ -212,6 +215,11 @@ export const ConfigSchema = z.strictObject({
   compression: compression().default("gzip:6"),
   /** Threads (SQLite) or connections (PostgreSQL) a dump or load may use at once. */
   jobs: positive().default(defaultJobs),
+  /**
+   * A create, restore, copy or verify that moves no byte for this long is abandoned (the stall
+   * watchdog, `src/core/watchdog.ts`); `off` or `0` disables it. Read it with `parseTimeout`.
+   */
+  stallTimeout: timeout().default("10m"),
   timezone: timeZone().default(systemTimeZone),
   retention: RetentionSchema.default({}),
   schedule: ScheduleSchema.default({

@@ -38,7 +38,16 @@ export interface ServiceContext {
    * an operation's options say otherwise. Default: the number of cores.
    */
   jobs?: number;
+  /**
+   * Milliseconds a create, restore, copy or verify may go without progress before the stall
+   * watchdog abandons it (the `stallTimeout` setting; `watchdog.ts`). `0` disables it. Default
+   * 10 minutes.
+   */
+  stallTimeoutMs?: number;
 }
+
+/** The default of {@linkcode ServiceContext.stallTimeoutMs}: 10 minutes. */
+export const DEFAULT_STALL_TIMEOUT_MS = 10 * 60_000;
 
 /** Which keys new backups are encrypted for, and which identity file decrypts them. */
 export interface EncryptionSettings {

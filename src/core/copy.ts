@@ -13,9 +13,11 @@ import {
   InterruptedError,
   messageOf,
   RefusedError,
+  StalledError,
 } from "./errors.ts";
 import { recordAction } from "./audit.ts";
-import type { ServiceContext } from "./context.ts";
+import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
+import { type Phase, type Watchdog, watched } from "./watchdog.ts";
 import { applyRetention, isEmptyPolicy, type RetentionPolicy } from "./retention.ts";
 import { readChecked } from "./stored_data.ts";
 
@@ -43,6 +45,11 @@ export interface CopyOptions {
   onProgress?: (bytes: number) => void;
   /** Abandons the copy (nothing is kept at the destination) when aborted. */
   signal?: AbortSignal;
+  /**
+   * Milliseconds without a byte copied before the stall watchdog abandons a copy (`watchdog.ts`);
+   * `0` disables it. Default 10 minutes; {@linkcode syncDestination} takes the context's.
+   */
+  stallTimeoutMs?: number;
 }
 
 /**
@@ -57,7 +64,14 @@ export async function copyBackup(
   query: string,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
-  return await copyById(from, to, (await findBackup(from, query)).id, options);
+  return await watched({
+    timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    phase: readingFrom(from, query),
+    parent: options.signal,
+  }, async (dog) => {
+    const entry = await dog.wait(readingFrom(from, query), findBackup(from, query));
+    return await copyWatched(from, to, entry.id, options, dog);
+  });
 }
 
 /** {@linkcode copyBackup} of a whole id, without listing the source again. */
@@ -67,10 +81,44 @@ async function copyById(
   id: string,
   options: CopyOptions,
 ): Promise<CopyResult> {
-  const sidecar = await readAll(from, metaKey(id));
+  return await watched({
+    timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    phase: readingFrom(from, id),
+    parent: options.signal,
+  }, (dog) => copyWatched(from, to, id, options, dog));
+}
+
+/** Reading the backup from the source store, for the stall line. */
+function readingFrom(from: Storage, backup: string): Phase {
+  return {
+    doing: "reading from the source store",
+    what: `backup "${backup}" in "${from.location}"`,
+    check: "check that store (a hung S3 endpoint or network mount); nothing was kept",
+  };
+}
+
+/** Writing the backup to the destination, for the stall line. */
+function writingTo(to: Storage, backup: string): Phase {
+  return {
+    doing: "writing to the destination store",
+    what: `backup "${backup}" to "${to.location}"`,
+    check: "check that store (a hung S3 endpoint or network mount); nothing was kept",
+  };
+}
+
+async function copyWatched(
+  from: Storage,
+  to: Storage,
+  id: string,
+  options: CopyOptions,
+  dog: Watchdog,
+): Promise<CopyResult> {
+  const reading = readingFrom(from, id);
+  const writing = writingTo(to, id);
+  const sidecar = await dog.wait(reading, readAll(from, metaKey(id)));
   const meta = parseMeta(sidecar, id);
   const result = { id: meta.id, from: from.location, to: to.location };
-  const existing = await existingMeta(to, meta);
+  const existing = await dog.wait(writing, existingMeta(to, meta));
   if (existing !== "absent" && existing !== "damaged") {
     if (existing.file.sha256 === meta.file.sha256) {
       return { ...result, bytes: 0, alreadyThere: true };
@@ -79,12 +127,15 @@ async function copyById(
       `Cannot copy backup "${meta.id}" to "${to.location}": it holds a different backup of the same id (remove it there first)`,
     );
   }
-  const bytes = await copyData(from, to, meta, options);
+  const bytes = await copyData(from, to, meta, options, dog);
   // a damaged sidecar there is replaced by the good one
-  const writer = await to.create(metaKey(meta.id), { overwrite: existing === "damaged" });
+  const writer = await dog.wait(
+    writing,
+    to.create(metaKey(meta.id), { overwrite: existing === "damaged" }),
+  );
   try {
-    await writer.write(sidecar);
-    await writer.commit();
+    await dog.wait(writing, writer.write(sidecar));
+    await dog.wait(writing, writer.commit());
   } catch (error) {
     await writer.abort();
     await to.remove(meta.file.name).catch(() => {});
@@ -124,22 +175,30 @@ async function copyData(
   to: Storage,
   meta: BackupMeta,
   options: CopyOptions,
+  dog: Watchdog,
 ): Promise<number> {
+  const reading = readingFrom(from, meta.id);
+  const writing = writingTo(to, meta.id);
   // a data file without its sidecar (a copy that died) is not a backup: replace it
-  const writer = await to.create(meta.file.name, { overwrite: true });
+  const writer = await dog.wait(writing, to.create(meta.file.name, { overwrite: true }));
   let bytes = 0;
   try {
-    for await (const chunk of await readChecked(from, meta, "copy")) {
-      if (options.signal?.aborted) {
+    const source = (await dog.wait(reading, readChecked(from, meta, "copy")))[
+      Symbol.asyncIterator
+    ]();
+    for (;;) {
+      const next = await dog.wait(reading, source.next());
+      if (next.done) break;
+      if (dog.signal.aborted) {
         throw new InterruptedError(
           `Stopped copying backup "${meta.id}": interrupted, nothing was kept in "${to.location}"`,
         );
       }
-      await writer.write(chunk);
-      bytes += chunk.length;
+      await dog.wait(writing, writer.write(next.value));
+      bytes += next.value.length;
       options.onProgress?.(bytes);
     }
-    await writer.commit();
+    await dog.wait(writing, writer.commit());
   } catch (error) {
     await writer.abort();
     throw error;
@@ -235,7 +294,10 @@ export async function syncDestination(
   for (const backup of plan.copy) {
     if (options.signal?.aborted) break;
     try {
-      const copied = await copyById(context.storage, destination.storage, backup.id, options);
+      const copied = await copyById(context.storage, destination.storage, backup.id, {
+        stallTimeoutMs: context.stallTimeoutMs,
+        ...options,
+      });
       report.copied.push(copied);
       await recordAction(context, {
         action: "copy",
@@ -254,6 +316,8 @@ export async function syncDestination(
         error: messageOf(error),
         details: { to: destination.storage.location },
       });
+      // a destination that stalled would stall the next copy too: the next run tries again
+      if (error instanceof StalledError) break;
     }
   }
   return report;

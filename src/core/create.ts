@@ -20,7 +20,8 @@ import { Compressor } from "./compressor.ts";
 import { type CompressionSpec, DEFAULT_COMPRESSION, levelOf } from "./compression.ts";
 import { createEncryptor, recipientFingerprint } from "./crypto/age.ts";
 import { DatabaseNotFoundError, InterruptedError } from "./errors.ts";
-import { audited, type ServiceContext } from "./context.ts";
+import { audited, DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
+import { type Phase, type Watchdog, watched } from "./watchdog.ts";
 
 /** Options of {@linkcode createBackup}. */
 export interface CreateBackupOptions {
@@ -45,6 +46,11 @@ export interface CreateBackupOptions {
   jobs?: number;
   /** Abandons the backup (nothing is kept) and throws {@linkcode InterruptedError} when aborted. */
   signal?: AbortSignal;
+  /**
+   * A caller's stall watchdog to report progress to (restore's safety backup), instead of one of
+   * its own (`ServiceContext.stallTimeoutMs`).
+   */
+  watchdog?: Watchdog;
 }
 
 /**
@@ -59,8 +65,15 @@ export async function createBackup(
   options: CreateBackupOptions = {},
 ): Promise<BackupMeta> {
   const database = options.database ?? context.database;
-  return await audited(context, "create", context.engine.redact(database), async () => {
-    const meta = await writeBackup(context, database, options);
+  const target = context.engine.redact(database);
+  return await audited(context, "create", target, async () => {
+    const meta = options.watchdog
+      ? await writeBackup(context, database, options, options.watchdog)
+      : await watched({
+        timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+        phase: dumpPhase(options, `"${target}"`),
+        parent: options.signal,
+      }, (dog) => writeBackup(context, database, options, dog));
     return {
       result: meta,
       target: meta.id,
@@ -92,34 +105,52 @@ export async function checkDatabase(
   }
 }
 
+/** The phase a dump is in, for the stall line. */
+function dumpPhase(options: CreateBackupOptions, what: string): Phase {
+  return {
+    doing: options.type === "pre-restore" ? "taking the safety backup" : "dumping the database",
+    what,
+    check: "check for a lock held by another session (pg_locks) or a hung database server; " +
+      "nothing was kept",
+  };
+}
+
 async function writeBackup(
   context: ServiceContext,
   database: string,
   options: CreateBackupOptions,
+  dog: Watchdog,
 ): Promise<BackupMeta> {
   const { storage, engine, clock } = context;
   const type = options.type ?? "full";
+  const redacted = engine.redact(database);
   const interrupted = () =>
-    new InterruptedError(
-      `Stopped backing up "${engine.redact(database)}": interrupted, nothing was kept`,
-    );
-  if (options.signal?.aborted) throw interrupted();
+    new InterruptedError(`Stopped backing up "${redacted}": interrupted, nothing was kept`);
+  const signal = dog.signal;
+  if (signal.aborted) throw interrupted();
+  const dumping = dumpPhase(options, `"${redacted}"`);
+  const storing: Phase = {
+    doing: "writing to the store",
+    what: `"${storage.location}"`,
+    check: "check the store (a hung S3 endpoint or network mount, a stuck disk); nothing was kept",
+  };
+  dog.enter(dumping);
   await checkDatabase(context, database);
   const started = clock.now();
-  const id = await freeId(storage, type, started);
+  const id = await dog.wait(storing, freeId(storage, type, started));
   const recipients = context.encryption?.recipients ?? [];
   const compression = options.compression ?? context.compression ?? DEFAULT_COMPRESSION;
   const jobs = options.jobs ?? context.jobs ?? defaultJobs();
   const name = recipients.length > 0
     ? encryptedDataKey(id, compression.format)
     : dataKey(id, compression.format);
-  const writer = await storage.create(name);
+  const writer = await dog.wait(storing, storage.create(name));
   const hash = createHash("sha256");
   let compressed = 0;
   const store = async (chunk: Uint8Array) => {
     hash.update(chunk);
     compressed += chunk.length;
-    await writer.write(chunk);
+    await dog.wait(storing, writer.write(chunk));
   };
   // compression first, then age: ciphertext does not compress
   const encryptor = recipients.length > 0 ? createEncryptor(recipients, store) : undefined;
@@ -130,17 +161,27 @@ async function writeBackup(
   );
   let raw = 0;
   try {
+    let table = "";
     const summary = await engine.dump(database, (chunk) => {
-      if (options.signal?.aborted) throw interrupted();
+      if (signal.aborted) throw interrupted();
+      dog.tick();
       raw += chunk.length;
       return compressor.write(chunk);
     }, {
       type: type === "schema" ? "schema" : "full",
       tables: options.tables,
       excludeTables: options.excludeTables,
-      onProgress: options.onProgress,
+      onProgress: (progress) => {
+        if (progress.table !== table) {
+          table = progress.table;
+          dog.enter({ ...dumping, what: `table "${table}" of "${redacted}"` });
+        } else dog.tick();
+        options.onProgress?.(progress);
+      },
       jobs,
+      signal,
     });
+    dog.enter(storing);
     await compressor.end();
     await encryptor?.end();
     const finished = clock.now();
@@ -182,9 +223,9 @@ async function writeBackup(
         }
         : {}),
     };
-    await writer.commit();
+    await dog.wait(storing, writer.commit());
     try {
-      await writeMeta(storage, meta, false);
+      await dog.wait(storing, writeMeta(storage, meta, false));
     } catch (error) {
       await storage.remove(name).catch(() => {});
       throw error;

@@ -15,6 +15,11 @@ export const ExitCode = {
   Storage: 7,
   Database: 8,
   NotImplemented: 9,
+  /**
+   * A run whose bytes stopped moving for `stallTimeout` was abandoned by the watchdog: a lock
+   * wait, a hung server, a stuck worker. Its own code, so a monitor tells a hang from a failure.
+   */
+  Stalled: 10,
   /** Stopped by SIGINT/SIGTERM before it finished (128 + SIGINT, as shells report it). */
   Interrupted: 130,
 } as const;
@@ -87,6 +92,15 @@ export class StorageError extends BackupManagerError {
 /** The database could not be opened, read or written. */
 export class DatabaseError extends BackupManagerError {
   override readonly exitCode: number = ExitCode.Database;
+}
+
+/**
+ * The stall watchdog (`watchdog.ts`) abandoned the run: nothing moved for `stallTimeout`. The
+ * message names the phase it stalled in and what to check; `cause` is what the abandoned work
+ * threw, if it gave up in time.
+ */
+export class StalledError extends BackupManagerError {
+  override readonly exitCode: number = ExitCode.Stalled;
 }
 
 /** A feature that is planned but not built yet; says so instead of pretending. */

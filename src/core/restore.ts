@@ -1,10 +1,11 @@
 import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
 import { findBackup, readAll } from "./catalog.ts";
 import { InterruptedError, RefusedError } from "./errors.ts";
-import { checkChecksum, identitiesFor, readCompressedSql } from "./stored_data.ts";
+import { identitiesFor, readChecked, readCompressedSql } from "./stored_data.ts";
 import { defaultJobs } from "../engines/engine.ts";
-import { audited, type ServiceContext } from "./context.ts";
+import { audited, DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { createBackup } from "./create.ts";
+import { type Phase, type Watchdog, watched } from "./watchdog.ts";
 
 /** Options of {@linkcode restoreBackup} and {@linkcode planRestore}. */
 export interface RestoreBackupOptions {
@@ -58,19 +59,39 @@ export async function planRestore(
   query: string,
   options: RestoreBackupOptions = {},
 ): Promise<RestorePlan> {
+  return await watched({
+    timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    phase: readingPhase(context, query),
+    parent: options.signal,
+  }, (dog) => plan(context, query, options, dog));
+}
+
+async function plan(
+  context: ServiceContext,
+  query: string,
+  options: RestoreBackupOptions,
+  dog: Watchdog,
+): Promise<RestorePlan> {
   const { storage, engine } = context;
-  const entry = await findBackup(storage, query);
-  const meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
-  if (options.checkData) await checkChecksum(storage, meta);
+  const reading = readingPhase(context, query);
+  const entry = await dog.wait(reading, findBackup(storage, query));
+  const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
+  if (options.checkData) await checkWatched(context, meta, dog);
   // an encrypted backup without its key is refused before any prompt, not after
   if (meta.file.encryption && !options.dryRun) {
     await identitiesFor(meta, context.encryption, "restore");
   }
   const target = options.to ?? context.database;
+  dog.enter({
+    doing: "reading the target database",
+    what: `"${engine.redact(target)}"`,
+    check: "check for a lock held by another session (pg_locks) or a hung database server; " +
+      "nothing was changed",
+  });
   const targetExists = await engine.exists(target);
   const empty = targetExists ? await engine.isEmpty?.(target) : undefined;
   const replaces = targetExists && empty !== true;
-  const current = targetExists ? await engine.describe(target) : undefined;
+  const current = targetExists ? await engine.describe(target, { signal: dog.signal }) : undefined;
   const names = [
     ...new Set([...meta.tables.map((t) => t.name), ...(current?.tables ?? []).map((t) => t.name)]),
   ];
@@ -114,7 +135,11 @@ export async function restoreBackup(
   options: RestoreBackupOptions = {},
 ): Promise<RestoreResult> {
   return await audited(context, "restore", query, async () => {
-    const result = await restoreInto(context, query, options);
+    const result = await watched({
+      timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      phase: readingPhase(context, query),
+      parent: options.signal,
+    }, (dog) => restoreInto(context, query, options, dog));
     return {
       result,
       target: result.id,
@@ -126,22 +151,51 @@ export async function restoreBackup(
   });
 }
 
+/** `checkChecksum`, each chunk a tick of `dog`. */
+async function checkWatched(context: ServiceContext, meta: BackupMeta, dog: Watchdog) {
+  const reading = readingPhase(context, meta.id);
+  const checking = await dog.wait(reading, readChecked(context.storage, meta, "restore"));
+  for await (const _ of checking) {
+    if (dog.stalled) throw dog.stalled;
+    dog.tick(); // size and SHA-256 are checked as the bytes go by
+  }
+}
+
+/** Reading and checking the backup, for the stall line. */
+function readingPhase(context: ServiceContext, backup: string): Phase {
+  return {
+    doing: "reading the backup",
+    what: `backup "${backup}" in "${context.storage.location}"`,
+    check: "check the store (a hung S3 endpoint or network mount); nothing was changed",
+  };
+}
+
 async function restoreInto(
   context: ServiceContext,
   query: string,
   options: RestoreBackupOptions,
+  dog: Watchdog,
 ): Promise<RestoreResult> {
   const { storage, engine } = context;
-  const entry = await findBackup(storage, query);
-  const meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
+  const reading = readingPhase(context, query);
+  const entry = await dog.wait(reading, findBackup(storage, query));
+  const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
   if (meta.engine !== engine.kind) {
     throw new RefusedError(
       `Cannot restore backup "${entry.id}": it is a ${meta.engine} backup and the target is ${engine.kind}`,
     );
   }
-  await checkChecksum(storage, meta);
+  dog.enter({ ...reading, doing: "checking the backup", what: `backup "${entry.id}"` });
+  await checkWatched(context, meta, dog);
   if (meta.file.encryption) await identitiesFor(meta, context.encryption, "restore");
   const target = options.to ?? context.database;
+  const loading: Phase = {
+    doing: "loading into the database",
+    what: `backup "${entry.id}" into "${engine.redact(target)}"`,
+    check: "check for a lock held by another session (pg_locks) or a hung database server; " +
+      "the target was left as it was",
+  };
+  dog.enter(loading);
   const targetExists = await engine.exists(target);
   const empty = targetExists ? await engine.isEmpty?.(target) : undefined;
   if (empty === false && !options.clean) {
@@ -167,12 +221,15 @@ async function restoreInto(
       database: target,
       jobs,
       description: `Safety copy taken before restoring ${entry.id}`,
+      signal: dog.signal,
+      watchdog: dog,
     });
     safetyBackup = safety.id;
   }
+  dog.enter(loading);
   const source = abortable(
     await readCompressedSql(storage, meta, context.encryption, "restore"),
-    options.signal,
+    dog,
     () =>
       new InterruptedError(
         `Stopped restoring backup "${entry.id}": interrupted, "${
@@ -189,18 +246,23 @@ async function restoreInto(
     onProgress: options.onProgress,
     jobs,
     compression: meta.file.compression,
+    signal: dog.signal,
   });
   return { id: entry.id, target: engine.redact(target), safetyBackup, bytes: summary.bytes };
 }
 
-/** `stream`, failing with `interrupted()` once `signal` aborts (the engine then rolls back). */
+/**
+ * `stream`, each chunk a tick of the watchdog, failing with `interrupted()` once its signal
+ * aborts (the engine then rolls back).
+ */
 async function* abortable(
   stream: AsyncIterable<Uint8Array>,
-  signal: AbortSignal | undefined,
+  dog: Watchdog,
   interrupted: () => Error,
 ): AsyncIterable<Uint8Array> {
   for await (const chunk of stream) {
-    if (signal?.aborted) throw interrupted();
+    if (dog.signal.aborted) throw interrupted();
+    dog.tick();
     yield chunk;
   }
 }

@@ -8,7 +8,8 @@ import { Decompressor } from "./decompressor.ts";
 import type { Compression } from "./compression.ts";
 import { defaultJobs } from "../engines/engine.ts";
 import { isRefusal, recordAction } from "./audit.ts";
-import type { ServiceContext } from "./context.ts";
+import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
+import { type Phase, type Watchdog, watched } from "./watchdog.ts";
 
 /** Options of {@linkcode verifyBackup}. */
 export interface VerifyOptions {
@@ -19,6 +20,8 @@ export interface VerifyOptions {
    * `jobs`, else the cores.
    */
   jobs?: number;
+  /** Abandons the check when aborted; nothing is recorded in the sidecar. */
+  signal?: AbortSignal;
 }
 
 /** The outcome of verifying one backup. */
@@ -41,7 +44,11 @@ export async function verifyBackup(
 ): Promise<VerifyResult> {
   let result: VerifyResult;
   try {
-    result = await checkBackup(context, query, options);
+    result = await watched({
+      timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      phase: readingPhase(context, query),
+      parent: options.signal,
+    }, (dog) => checkBackup(context, query, options, dog));
   } catch (error) {
     if (!isRefusal(error)) {
       await recordAction(context, {
@@ -64,18 +71,29 @@ export async function verifyBackup(
   return result;
 }
 
+/** Reading the backup from the store, for the stall line. */
+function readingPhase(context: ServiceContext, backup: string): Phase {
+  return {
+    doing: "reading the backup",
+    what: `backup "${backup}" in "${context.storage.location}"`,
+    check: "check the store (a hung S3 endpoint or network mount); nothing was recorded",
+  };
+}
+
 async function checkBackup(
   context: ServiceContext,
   query: string,
   options: VerifyOptions,
+  dog: Watchdog,
 ): Promise<VerifyResult> {
   const { storage, clock } = context;
-  const entry = await findBackup(storage, query);
+  const reading = readingPhase(context, query);
+  const entry = await dog.wait(reading, findBackup(storage, query));
   const checks: VerifyResult["checks"] = [];
   const fail = (name: string, detail: string) => checks.push({ name, ok: false, detail });
   let meta: BackupMeta | undefined;
   try {
-    meta = parseMeta(await readAll(storage, metaKey(entry.id)), entry.id);
+    meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
     checks.push({ name: "sidecar", ok: true, detail: "schema and self-checksum valid" });
   } catch (error) {
     fail("sidecar", messageOf(error));
@@ -85,10 +103,13 @@ async function checkBackup(
     if (options.restoreTest && meta.file.encryption) {
       await identitiesFor(meta, context.encryption, "restore-test");
     }
-    const dataOk = await checkData(context, meta, checks);
+    dog.enter({ ...reading, what: `backup "${entry.id}" in "${storage.location}"` });
+    const dataOk = await checkData(context, meta, checks, dog);
     if (dataOk && options.restoreTest) {
-      await restoreTest(context, meta, checks, options.jobs ?? context.jobs ?? defaultJobs());
+      await restoreTest(context, meta, checks, options.jobs ?? context.jobs ?? defaultJobs(), dog);
     }
+    // a stalled check says nothing about the backup: record no verdict
+    if (dog.signal.aborted) throw dog.stalled ?? dog.signal.reason;
     const ok = checks.every((c) => c.ok);
     await writeMeta(storage, {
       ...meta,
@@ -110,12 +131,15 @@ async function checkData(
   context: ServiceContext,
   meta: BackupMeta,
   checks: VerifyResult["checks"],
+  dog: Watchdog,
 ): Promise<boolean> {
   const { storage } = context;
+  const reading = readingPhase(context, meta.id);
   let stream: ReadableStream<Uint8Array>;
   try {
-    stream = await storage.read(meta.file.name);
+    stream = await dog.wait(reading, storage.read(meta.file.name));
   } catch (error) {
+    if (dog.stalled) throw dog.stalled;
     checks.push({
       name: "data file",
       ok: false,
@@ -139,7 +163,7 @@ async function checkData(
         : "encrypted, and no identity file was given (--identity FILE or BACKUP_AGE_IDENTITY_FILE)";
     }
   }
-  let stored = hashing(stream);
+  let stored = hashing(stream, dog);
   const content = !meta.file.encryption
     ? stored
     : identities
@@ -149,7 +173,7 @@ async function checkData(
   const sql = content ? await decompressedSize(content, format) : undefined;
   if (!stored.complete) {
     // decryption stopped early (damage): hash the whole file on its own
-    stored = hashing(await storage.read(meta.file.name));
+    stored = hashing(await dog.wait(reading, storage.read(meta.file.name)), dog);
     await drain(stored);
   }
   const sha = stored.hash.digest("hex");
@@ -197,14 +221,19 @@ interface Hashing extends AsyncIterable<Uint8Array> {
   complete: boolean;
 }
 
-/** Hashes and counts `stream`'s chunks as a reader takes them. */
-function hashing(stream: ReadableStream<Uint8Array>): Hashing {
+/**
+ * Hashes and counts `stream`'s chunks as a reader takes them; each is a tick of `dog`, and a
+ * stall ends the stream with the {@linkcode StalledError}.
+ */
+function hashing(stream: ReadableStream<Uint8Array>, dog: Watchdog): Hashing {
   const state: Hashing = {
     hash: createHash("sha256"),
     size: 0,
     complete: false,
     [Symbol.asyncIterator]: async function* () {
       for await (const chunk of stream) {
+        if (dog.stalled) throw dog.stalled;
+        dog.tick();
         state.hash.update(chunk);
         state.size += chunk.length;
         yield chunk;
@@ -270,15 +299,23 @@ async function restoreTest(
   meta: BackupMeta,
   checks: VerifyResult["checks"],
   jobs: number,
+  dog: Watchdog,
 ): Promise<void> {
   const { engine, storage } = context;
+  const loading: Phase = {
+    doing: "running the restore test",
+    what: `backup "${meta.id}" into a scratch database`,
+    check: "check the database server (a hung server, a full disk); nothing was recorded",
+  };
+  dog.enter(loading);
   const scratch = await engine.createScratch();
   try {
-    await engine.restore(
-      scratch.location,
-      await readCompressedSql(storage, meta, context.encryption, "restore-test"),
-      { compression: meta.file.compression, jobs },
-    );
+    const sql = await readCompressedSql(storage, meta, context.encryption, "restore-test");
+    await engine.restore(scratch.location, ticking(sql, dog), {
+      compression: meta.file.compression,
+      jobs,
+      signal: dog.signal,
+    });
     const info = await engine.describe(scratch.location);
     const restored = new Map(info.tables.map((t) => [t.name, t.rows]));
     const expected = new Map(meta.tables.map((t) => [t.name, meta.type === "schema" ? 0 : t.rows]));
@@ -301,8 +338,21 @@ async function restoreTest(
         : differences.slice(0, 5).join("; "),
     });
   } catch (error) {
+    if (dog.stalled) throw dog.stalled;
     checks.push({ name: "restore test", ok: false, detail: messageOf(error) });
   } finally {
     await scratch.drop();
+  }
+}
+
+/** `stream`, each chunk a tick of `dog`. */
+async function* ticking(
+  stream: AsyncIterable<Uint8Array>,
+  dog: Watchdog,
+): AsyncIterable<Uint8Array> {
+  for await (const chunk of stream) {
+    if (dog.stalled) throw dog.stalled;
+    dog.tick();
+    yield chunk;
   }
 }

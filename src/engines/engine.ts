@@ -26,8 +26,11 @@ export interface Engine {
    * replaced as a whole (SQLite).
    */
   isEmpty?(location: string): Promise<boolean>;
-  /** Tables, row counts, versions of the database; throws `DatabaseNotFoundError` if absent. */
-  describe(location: string): Promise<DatabaseInfo>;
+  /**
+   * Tables, row counts, versions of the database; throws `DatabaseNotFoundError` if absent.
+   * `signal` abandons it (exact row counts wait for a table another session locked).
+   */
+  describe(location: string, options?: { signal?: AbortSignal }): Promise<DatabaseInfo>;
   /**
    * Writes a consistent snapshot of the database as plain SQL to `sink`, chunk by chunk; resolves
    * with what was written once the last chunk has been accepted.
@@ -94,6 +97,12 @@ export interface DumpOptions {
    * the caller's compression thread. Default: the number of cores (`navigator.hardwareConcurrency`).
    */
   jobs?: number;
+  /**
+   * Abandons the dump when aborted (the stall watchdog, SIGINT): the engine stops what it waits
+   * on (PostgreSQL cancels its running queries, a lock wait included) and fails; the caller
+   * keeps nothing.
+   */
+  signal?: AbortSignal;
 }
 
 /** Progress of a dump in flight. */
@@ -128,6 +137,11 @@ export interface RestoreOptions {
    * The engine decompresses on its own thread.
    */
   compression?: Compression;
+  /**
+   * Abandons the restore when aborted, as {@linkcode DumpOptions.signal} does; the target stays
+   * as it was.
+   */
+  signal?: AbortSignal;
 }
 
 /** How a backup's SQL is compressed; the sidecar records it. */

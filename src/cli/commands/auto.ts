@@ -8,6 +8,7 @@ import {
   withCompressionOption,
   withJobsOption,
   withLocationOptions,
+  withStallTimeoutOption,
 } from "../deps.ts";
 import type { SettingValue } from "../../config/environment.ts";
 import type { Config } from "../../config/schema.ts";
@@ -68,6 +69,7 @@ export function parseAutoArgs(
       flagSetting("log.format", "--log-format", raw.logFormat),
       flagSetting("compression", "--compression", raw.compression),
       flagSetting("jobs", "--jobs", raw.jobs),
+      flagSetting("stallTimeout", "--stall-timeout", raw.stallTimeout),
     ],
     database: raw.database as string | undefined,
     copyTo: Array.isArray(raw.copyTo) ? raw.copyTo as string[] : [],
@@ -197,7 +199,8 @@ export function registerAuto(program: Command, deps: CommandDeps): void {
       (value: string, previous: string[]) => [...previous, value],
       [],
     );
-  withJobsOption(withCompressionOption(command)).addHelpText("after", HELP);
+  withStallTimeoutOption(withJobsOption(withCompressionOption(command)))
+    .addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw, cmd: Command) => {
     const given = (name: string) => cmd.getOptionValueSource(name) === "cli";
     deps.setExitCode(await runAuto(parseAutoArgs(raw, given), deps));

@@ -6,7 +6,9 @@ import {
   serviceContext,
   settingsFor,
   storageFor,
+  tuningFlags,
   withLocationOptions,
+  withStallTimeoutOption,
 } from "../deps.ts";
 import { copyBackup, type CopyResult } from "../../core/copy.ts";
 import { audited } from "../../core/context.ts";
@@ -35,6 +37,8 @@ export interface CopyArgs {
   other: { direction: "to" | "from"; url: string };
   format: "text" | "json";
   dir?: string;
+  /** `--stall-timeout`; default the `stallTimeout` setting. */
+  stallTimeout?: string;
 }
 
 /** Checks and types the raw options of `copy`. */
@@ -59,12 +63,16 @@ export function parseCopyArgs(id: string, raw: Record<string, unknown>): CopyArg
     other: { direction: to !== undefined ? "to" : "from", url },
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     dir: raw.dir as string | undefined,
+    stallTimeout: raw.stallTimeout as string | undefined,
   };
 }
 
 /** Copies one backup to or from another store. */
 export async function runCopy(args: CopyArgs, deps: CommandDeps): Promise<number> {
-  const config = settingsFor(deps, locationFlags({ dir: args.dir }));
+  const config = settingsFor(deps, [
+    ...locationFlags({ dir: args.dir }),
+    ...tuningFlags({ stallTimeout: args.stallTimeout }),
+  ]);
   const context = serviceContext(config, deps);
   const other = storageFor(args.other.url, config, deps);
   const [from, to] = args.other.direction === "to"
@@ -78,6 +86,7 @@ export async function runCopy(args: CopyArgs, deps: CommandDeps): Promise<number
         const copied = await copyBackup(from, to, args.id, {
           onProgress: progress.bytes,
           signal: deps.interrupts.abort,
+          stallTimeoutMs: context.stallTimeoutMs,
         });
         return {
           result: copied,
@@ -110,6 +119,7 @@ export function registerCopy(program: Command, deps: CommandDeps): void {
     .option("--from <dir|s3://bucket/prefix>", "download the backup from this store")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
+  withStallTimeoutOption(command);
   withLocationOptions(command, false).action(async (id, raw) => {
     deps.setExitCode(await runCopy(parseCopyArgs(id, raw), deps));
   });

@@ -9,6 +9,7 @@ import {
   withCompressionOption,
   withJobsOption,
   withLocationOptions,
+  withStallTimeoutOption,
 } from "../deps.ts";
 import { runReporterFor } from "../notifications.ts";
 import { checkDatabase, createBackup } from "../../core/create.ts";
@@ -65,6 +66,8 @@ export interface CreateArgs {
   compression?: CompressionSpec;
   /** `--jobs`; default the `jobs` setting. */
   jobs?: number;
+  /** `--stall-timeout`; default the `stallTimeout` setting. */
+  stallTimeout?: string;
   database?: string;
   dir?: string;
 }
@@ -89,6 +92,7 @@ export function parseCreateArgs(raw: Record<string, unknown>): CreateArgs {
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     compression: parseCompressionFlag(raw.compression),
     jobs: parseJobs(raw.jobs),
+    stallTimeout: raw.stallTimeout as string | undefined,
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
   };
@@ -219,7 +223,8 @@ export function registerCreate(program: Command, deps: CommandDeps): void {
       [],
     )
     .option("--format <format>", "text or json", "text");
-  withJobsOption(withCompressionOption(command)).addHelpText("after", HELP);
+  withStallTimeoutOption(withJobsOption(withCompressionOption(command)))
+    .addHelpText("after", HELP);
   withLocationOptions(command).action(async (raw) => {
     deps.setExitCode(await runCreate(parseCreateArgs(raw), deps));
   });

@@ -6,6 +6,7 @@ import {
   withIdentityOption,
   withJobsOption,
   withLocationOptions,
+  withStallTimeoutOption,
 } from "../deps.ts";
 import { planRestore, restoreBackup } from "../../core/restore.ts";
 import { RefusedError } from "../../core/errors.ts";
@@ -52,6 +53,8 @@ export interface RestoreArgs {
   identity?: string;
   /** `--jobs`; default the `jobs` setting. */
   jobs?: number;
+  /** `--stall-timeout`; default the `stallTimeout` setting. */
+  stallTimeout?: string;
 }
 
 /** Checks and types the raw options of `restore`. */
@@ -71,6 +74,7 @@ export function parseRestoreArgs(id: string, raw: Record<string, unknown>): Rest
     dir: raw.dir as string | undefined,
     identity: raw.identity as string | undefined,
     jobs: parseJobs(raw.jobs),
+    stallTimeout: raw.stallTimeout as string | undefined,
   };
 }
 
@@ -183,7 +187,7 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
     .option("--no-owner", "PostgreSQL: skip ALTER ... OWNER TO (roles missing on this server)")
     .option("--no-privileges", "PostgreSQL: skip GRANT and REVOKE")
     .option("--format <format>", "text or json", "text");
-  withJobsOption(command).addHelpText("after", HELP);
+  withStallTimeoutOption(withJobsOption(command)).addHelpText("after", HELP);
   withLocationOptions(withIdentityOption(command)).action(async (id, raw) => {
     deps.setExitCode(await runRestore(parseRestoreArgs(id, raw), deps));
   });

@@ -5,6 +5,7 @@ import {
   withIdentityOption,
   withJobsOption,
   withLocationOptions,
+  withStallTimeoutOption,
 } from "../deps.ts";
 import { verifyBackup, type VerifyResult } from "../../core/verify.ts";
 import { listBackups } from "../../core/catalog.ts";
@@ -38,6 +39,8 @@ export interface VerifyArgs {
   identity?: string;
   /** `--jobs` of the restore test; default the `jobs` setting. */
   jobs?: number;
+  /** `--stall-timeout`; default the `stallTimeout` setting. */
+  stallTimeout?: string;
 }
 
 /** Checks and types the raw options of `verify`. */
@@ -55,6 +58,7 @@ export function parseVerifyArgs(id: string | undefined, raw: Record<string, unkn
     dir: raw.dir as string | undefined,
     identity: raw.identity as string | undefined,
     jobs: parseJobs(raw.jobs),
+    stallTimeout: raw.stallTimeout as string | undefined,
   };
 }
 
@@ -64,7 +68,10 @@ export async function runVerify(args: VerifyArgs, deps: CommandDeps): Promise<nu
   const ids = args.all ? (await listBackups(context.storage)).map((b) => b.id) : [args.id!];
   const results: VerifyResult[] = [];
   for (const id of ids) {
-    const result = await verifyBackup(context, id, { restoreTest: args.restoreTest });
+    const result = await verifyBackup(context, id, {
+      restoreTest: args.restoreTest,
+      signal: deps.interrupts.abort,
+    });
     results.push(result);
     if (args.format === "text") {
       deps.io.stdout(`${result.ok ? "PASS" : "FAIL"} ${result.id}\n`);
@@ -91,7 +98,7 @@ export function registerVerify(program: Command, deps: CommandDeps): void {
     .option("--all", "verify every backup")
     .option("--restore-test", "restore into a scratch database and compare row counts")
     .option("--format <format>", "text or json", "text");
-  withJobsOption(command).addHelpText("after", HELP);
+  withStallTimeoutOption(withJobsOption(command)).addHelpText("after", HELP);
   withLocationOptions(withIdentityOption(command)).action(async (id, raw) => {
     deps.setExitCode(await runVerify(parseVerifyArgs(id, raw), deps));
   });

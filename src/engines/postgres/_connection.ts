@@ -10,6 +10,7 @@ import net from "node:net";
 import postgres from "postgres";
 import { DatabaseError, DatabaseNotFoundError, UsageError } from "../../core/errors.ts";
 import type { ErrorSniffer } from "./_error_sniffer.ts";
+import { BackendKeyReader, sendCancel } from "./_cancel.ts";
 import { catalogArrayTypes } from "./_array_types.ts";
 
 /** Everything needed to open a connection; `password` must never be printed. */
@@ -24,6 +25,13 @@ export interface ConnectionConfig {
   sslMode: string;
   /** Seconds to wait for the server before giving up. */
   connectTimeout: number;
+  /**
+   * The run's abort signal (the stall watchdog, SIGINT): when it aborts, every connection opened
+   * with this config has its running query cancelled (`_cancel.ts`), so a lock wait lets go and
+   * the run fails and rolls back. It rides on the config because the config reaches every
+   * connection an operation opens (lanes, load databases), however deep.
+   */
+  signal?: AbortSignal;
 }
 
 /** The variables a location may take its blanks from. */
@@ -134,6 +142,16 @@ export interface Connection {
  */
 export function openConnection(config: ConnectionConfig, options: OpenOptions = {}): Connection {
   const sockets = new Set<net.Socket>();
+  const keys = new Map<net.Socket, BackendKeyReader>();
+  const cancelAll = () => {
+    const target = isSocket(config)
+      ? { path: `${config.host.replace(/\/$/, "")}/.s.PGSQL.${config.port}` }
+      : { host: config.host, port: config.port };
+    for (const reader of keys.values()) {
+      if (reader.key) void sendCancel(target, reader.key);
+    }
+  };
+  config.signal?.addEventListener("abort", cancelAll, { once: true });
   const ssl = config.sslMode === "disable" || config.sslMode === "allow"
     ? false
     : config.sslMode === "prefer"
@@ -173,7 +191,19 @@ export function openConnection(config: ConnectionConfig, options: OpenOptions = 
     socket: async () => {
       const socket = await openSocket(config);
       sockets.add(socket);
-      socket.once("close", () => sockets.delete(socket));
+      const keyReader = new BackendKeyReader();
+      keys.set(socket, keyReader);
+      socket.once("close", () => {
+        sockets.delete(socket);
+        keys.delete(socket);
+      });
+      if (config.signal) {
+        const readKey = (data: Uint8Array) => {
+          keyReader.feed(data);
+          if (!keyReader.reading) socket.off("data", readKey);
+        };
+        socket.on("data", readKey);
+      }
       const sniffer = options.sniffer;
       if (sniffer) socket.on("data", (data: Uint8Array) => sniffer.feed(data));
       return socket;
@@ -184,7 +214,10 @@ export function openConnection(config: ConnectionConfig, options: OpenOptions = 
     sql,
     config,
     resumeSockets: () => sockets.forEach((s) => s.resume()),
-    end: () => sql.end({ timeout: 5 }),
+    end: () => {
+      config.signal?.removeEventListener("abort", cancelAll);
+      return sql.end({ timeout: 5 });
+    },
   };
 }
 

@@ -64,14 +64,19 @@ export class PostgresEngine implements Engine {
     return await this.#with(location, ({ sql }) => isEmptyDatabase(sql));
   }
 
-  async describe(location: string): Promise<DatabaseInfo> {
-    return await this.#with(location, (connection) => describeDatabase(connection));
+  async describe(location: string, options: { signal?: AbortSignal } = {}): Promise<DatabaseInfo> {
+    return await this.#with(
+      location,
+      (connection) => describeDatabase(connection),
+      options.signal,
+    );
   }
 
   async dump(location: string, sink: ChunkSink, options: DumpOptions = {}): Promise<DumpSummary> {
     return await this.#with(
       location,
       (connection) => dumpPostgres(connection, new ChunkBuffer(sink), options),
+      options.signal,
     );
   }
 
@@ -80,7 +85,8 @@ export class PostgresEngine implements Engine {
     gzippedSql: AsyncIterable<Uint8Array>,
     options: RestoreOptions = {},
   ): Promise<RestoreSummary> {
-    return restorePostgres(this.#config(location), gzippedSql, options);
+    const config = { ...this.#config(location), signal: options.signal };
+    return restorePostgres(config, gzippedSql, options);
   }
 
   async createScratch(): Promise<ScratchDatabase> {
@@ -107,8 +113,9 @@ export class PostgresEngine implements Engine {
   async #with<T>(
     location: string,
     fn: (connection: ReturnType<typeof openConnection>) => Promise<T>,
+    signal?: AbortSignal,
   ) {
-    const config = this.#config(location);
+    const config = { ...this.#config(location), signal };
     const connection = openConnection(config);
     try {
       await checkConnection(connection);
