@@ -91,6 +91,17 @@ export async function renderMetrics(
     "Files left in the store by interrupted runs (removed by cleanup)",
     status.incompleteFiles,
   );
+  gauges.set(
+    "leftovers",
+    "Leftovers of interrupted runs: incomplete files in the store and stale scratch beside the " +
+      "database or on its server (removed by the next run or cleanup)",
+    status.incompleteFiles + status.scratchLeftovers,
+  );
+  gauges.set(
+    "leftover_bytes",
+    "Bytes the leftovers of interrupted runs take",
+    status.incompleteBytes + status.scratchBytes,
+  );
   if (status.freeBytes !== null) {
     gauges.set(
       "store_free_bytes",

@@ -10,6 +10,7 @@ import { syncDestination, syncErrors, type SyncReport } from "../core/copy.ts";
 import { verifyBackup } from "../core/verify.ts";
 import { planRestore, restoreBackup, type RestorePlan } from "../core/restore.ts";
 import { cleanupStores, type StoreCleanupReport } from "../core/cleanup.ts";
+import { sweepAfterLock } from "../core/scratch_sweep.ts";
 import { findBackup } from "../core/catalog.ts";
 import { IntegrityError, LockBusyError, messageOf, RefusedError } from "../core/errors.ts";
 import type { JobView } from "../core/jobs.ts";
@@ -20,9 +21,10 @@ import type { CleanupBody, CreateBody, RestoreBody, VerifyBody } from "./schemas
 
 /**
  * Takes the store's lock for `command`, or throws the busy 409 naming the holder; a stopping
- * server starts nothing new (503).
+ * server starts nothing new (503). Holding it, removes the stale leftovers of interrupted runs
+ * unless `sweep` is false (cleanup removes and reports them itself).
  */
-function lock(scope: RequestScope, command: string): Promise<Lock> {
+async function lock(scope: RequestScope, command: string, sweep = true): Promise<Lock> {
   if (scope.app.stop?.aborted) {
     throw new ApiError(
       503,
@@ -31,7 +33,17 @@ function lock(scope: RequestScope, command: string): Promise<Lock> {
     );
   }
   const { context } = scope;
-  return acquireLock(lockDirectoryOf(context), { command: `api ${command}`, clock: context.clock });
+  const held = await acquireLock(lockDirectoryOf(context), {
+    command: `api ${command}`,
+    clock: context.clock,
+  });
+  // holding the lock: what interrupted runs left goes first (audited; never fails the request)
+  if (sweep) {
+    await sweepAfterLock(context, {
+      stores: [context.storage, ...scope.app.destinations.map((d) => d.storage)],
+    });
+  }
+  return held;
 }
 
 /** Runs `fn` under the lock, for the short changes (pins) that answer at once. */
@@ -195,7 +207,7 @@ export async function startCleanup(
   _body: z.infer<typeof CleanupBody>,
 ): Promise<JobView> {
   const { app, context } = scope;
-  const held = await lock(scope, "cleanup");
+  const held = await lock(scope, "cleanup", false);
   return app.jobs.start("cleanup", { by: scope.principal.name, phase: "deleting" }, async () => {
     try {
       return await cleanupStores(context, app.retention, app.destinations, {

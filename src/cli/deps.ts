@@ -13,6 +13,8 @@ import { parseTimeout } from "../config/duration.ts";
 import type { Config } from "../config/schema.ts";
 import type { SettingValue } from "../config/environment.ts";
 import { type CompressionSpec, formatCompression, parseCompression } from "../core/compression.ts";
+import { sweepAfterLock } from "../core/scratch_sweep.ts";
+import { describeSweep } from "./log.ts";
 
 /** What commands need from outside: io, a clock and the signals (tests pass fakes). */
 export interface CommandDeps {
@@ -68,6 +70,13 @@ export function serviceContext(config: Config, deps: CommandDeps): ServiceContex
     },
     onEvent: (event) => {
       if (event.type === "warning") deps.io.stderr(`Warning: ${event.message}\n`);
+      // a leftover of an interrupted run removed by the sweep after the lock: one line each
+      if (event.type === "action" && event.entry.action === "sweep") {
+        const line = describeSweep(event.entry);
+        if (event.entry.outcome === "ok") {
+          deps.io.stderr(line[0].toUpperCase() + line.slice(1) + "\n");
+        }
+      }
     },
   };
 }
@@ -116,16 +125,30 @@ export function contextFor(
   return serviceContext(settingsFor(deps, [...locationFlags(flags), ...tuningFlags(flags)]), deps);
 }
 
+/** Options of {@linkcode locked}. */
+export interface LockedOptions {
+  /**
+   * Remove the stale leftovers of interrupted runs once the lock is held (`scratch_sweep.ts`).
+   * Default `true`; `cleanup` does it itself, to report them.
+   */
+  sweep?: boolean;
+}
+
 /**
  * Runs `fn` holding the backup directory's lock, so a manual run never collides with `auto` or
- * cron; a busy lock is a one-line refusal (exit 6) naming the holder.
+ * cron; a busy lock is a one-line refusal (exit 6) naming the holder. Holding the lock, it first
+ * removes what interrupted runs left (one stderr line each; a failure is only a warning).
  */
 export async function locked<T>(
   context: ServiceContext,
   command: string,
   fn: () => Promise<T>,
+  options: LockedOptions = {},
 ): Promise<T> {
-  return await withLock(lockDirectoryOf(context), { command, clock: context.clock }, fn);
+  return await withLock(lockDirectoryOf(context), { command, clock: context.clock }, async () => {
+    if (options.sweep ?? true) await sweepAfterLock(context);
+    return await fn();
+  });
 }
 
 /** Adds `--identity FILE`, the age key that reads encrypted backups, to a command. */

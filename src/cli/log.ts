@@ -109,9 +109,22 @@ function describeAction(entry: AuditEntry): { level: LogLevel; message: string }
       };
     case "restore":
       return { level: "info", message: `backup ${entry.target} restored into ${d.to}` };
+    case "sweep":
+      return { level: "info", message: describeSweep(entry) };
     default:
       return { level: "info", message: `backup ${entry.action}ned ${entry.target}` };
   }
+}
+
+/**
+ * A removed leftover of an interrupted run in words (the CLI prints it on stderr, the log as a
+ * line): `removed leftover ".app.db.bm-restore…" of an interrupted run (restore, 62.0 MB: …)`.
+ */
+export function describeSweep(entry: AuditEntry): string {
+  const d = entry.details ?? {};
+  return `removed leftover "${entry.target}" of an interrupted run (${d.kind}, ${
+    formatBytes(Number(d.size ?? 0))
+  }: ${d.reason})`;
 }
 
 function seconds(ms: number): string {

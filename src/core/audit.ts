@@ -24,7 +24,10 @@ export const AUDIT_KEY = "audit.jsonl";
 /** Who acted: a person at the command line, the `auto` scheduler, or the API. */
 export type Actor = "cli" | "scheduler" | "api";
 
-/** What was done. `run` is one scheduler cycle (create, verify, cleanup); `copy` one backup copied to or from another store. */
+/**
+ * What was done. `run` is one scheduler cycle (create, verify, cleanup); `copy` one backup copied
+ * to or from another store; `sweep` one leftover of an interrupted run removed.
+ */
 export type AuditAction =
   | "create"
   | "restore"
@@ -33,12 +36,13 @@ export type AuditAction =
   | "pin"
   | "unpin"
   | "run"
-  | "copy";
+  | "copy"
+  | "sweep";
 
 const AuditEntrySchema = z.object({
   time: z.string(),
   actor: z.enum(["cli", "scheduler", "api"]),
-  action: z.enum(["create", "restore", "verify", "delete", "pin", "unpin", "run", "copy"]),
+  action: z.enum(["create", "restore", "verify", "delete", "pin", "unpin", "run", "copy", "sweep"]),
   target: z.string(),
   outcome: z.enum(["ok", "failed"]),
   error: z.string().optional(),

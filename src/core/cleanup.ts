@@ -5,14 +5,22 @@ import { messageOf } from "./errors.ts";
 import { readAudit, recordAction } from "./audit.ts";
 import type { ServiceContext } from "./context.ts";
 import {
+  findLeftovers,
+  type Leftover,
+  partialStaleness,
+  removeLeftover,
+  removerOf,
+  STALE_AFTER_MS,
+} from "./scratch_sweep.ts";
+import { localFileLiveness } from "./scratch_names.ts";
+import {
   applyRetention,
   type RetentionDecision,
   type RetentionOptions,
   type RetentionPolicy,
 } from "./retention.ts";
 
-/** Incomplete writes older than this are left by dead runs and may be removed. */
-export const STALE_AFTER_MS = 15 * 60 * 1000;
+export { STALE_AFTER_MS } from "./scratch_sweep.ts";
 
 /** What cleanup decided, and for a real run, what it did. */
 export interface CleanupReport {
@@ -22,8 +30,24 @@ export interface CleanupReport {
   /** Why nothing is deleted on principle (empty policy, failed newest run), if so. */
   hold?: string;
   incomplete: { key: string; size: number; action: "delete" | "keep"; reason: string }[];
+  /**
+   * The engine's scratch that interrupted runs left beside the database or on its server
+   * (restore temporaries, load and restore-test databases); only in the primary store's report.
+   */
+  scratch: ScratchDecision[];
   failures: { key: string; error: string }[];
   dryRun: boolean;
+}
+
+/** What cleanup does with one scratch leftover of the engine. */
+export interface ScratchDecision {
+  name: string;
+  kind: string;
+  size: number;
+  /** The database it belongs to, as `engine.redact` shows it. */
+  where: string;
+  action: "delete" | "keep";
+  reason: string;
 }
 
 /** Options of {@linkcode cleanup}. */
@@ -37,14 +61,21 @@ export interface CleanupOptions {
    * the audit log.
    */
   lastAttempt?: RetentionOptions["lastAttempt"];
+  /**
+   * Also remove the engine's stale scratch (`scratch_sweep.ts`). Default `true`; the stores after
+   * the first of {@linkcode cleanupStores} leave it to the first.
+   */
+  scratch?: boolean;
 }
 
 /**
  * Applies the retention policy to what is in the store now (no state file), deleting what it
- * decides unless `dryRun`, so a real run does exactly what its dry run showed. Incomplete files
- * older than {@linkcode STALE_AFTER_MS} are removed (younger ones may belong to a run in
- * progress). A sidecar goes before its data file, so a half-deleted backup never lists. Failed
- * deletes are retried and reported.
+ * decides unless `dryRun`, so a real run does exactly what its dry run showed. Leftovers of
+ * interrupted runs go too: a partial file whose writer is gone at once, other incomplete files
+ * (S3 uploads, older names, data files without a sidecar) once older than
+ * {@linkcode STALE_AFTER_MS} (younger ones may belong to a run in progress), and the engine's
+ * stale scratch (`scratch_sweep.ts`). A sidecar goes before its data file, so a half-deleted
+ * backup never lists. Failed deletes are retried and reported.
  */
 export async function cleanup(
   context: ServiceContext,
@@ -74,15 +105,38 @@ export async function cleanup(
     ...d,
     size: sizeOf(backups.find((b) => b.id === d.id)!),
   }));
-  const incomplete = (await leftovers(storage, backups)).map((e) => {
-    const stale = now.getTime() - e.modifiedAt.getTime() > STALE_AFTER_MS;
-    return {
-      key: e.key,
-      size: e.size,
-      action: stale ? "delete" as const : "keep" as const,
-      reason: stale ? "left by an interrupted run" : "recent: may belong to a run in progress",
-    };
-  });
+  const liveness = localFileLiveness(now);
+  const incomplete = [
+    // a partial naming its writer goes as soon as the writer is gone; others by age
+    ...(await storage.listIncomplete()).map((e) => ({
+      entry: e,
+      ...partialStaleness(e, liveness),
+    })),
+    ...(await orphanDataFiles(storage, backups)).map((e) => {
+      const stale = now.getTime() - e.modifiedAt.getTime() > STALE_AFTER_MS;
+      return {
+        entry: e,
+        kind: "orphan",
+        stale,
+        reason: stale ? "left by an interrupted run" : "recent: may belong to a run in progress",
+      };
+    }),
+  ].map(({ entry, kind, stale, reason }) => ({
+    key: entry.key,
+    size: entry.size,
+    action: stale ? "delete" as const : "keep" as const,
+    reason,
+    leftover: {
+      place: "store",
+      where: storage.location,
+      name: entry.key,
+      kind,
+      size: entry.size,
+      stale,
+      reason,
+    } satisfies Leftover,
+  }));
+  const scratch = options.scratch ?? true ? await engineScratch(context) : [];
   const failures: CleanupReport["failures"] = [];
   if (!dryRun) {
     for (const decision of decisions.filter((d) => d.action === "delete")) {
@@ -98,22 +152,44 @@ export async function cleanup(
         details: { reasons: decision.reasons },
       });
     }
-    failures.push(
-      ...await removeKeys(
-        storage,
-        incomplete.filter((i) => i.action === "delete").map((i) => i.key),
-      ),
-    );
+    // each leftover's removal is audited as a sweep, as the sweep after the lock does
+    for (const { leftover } of [...incomplete, ...scratch].filter((i) => i.leftover.stale)) {
+      const remove = leftover.place === "store"
+        ? () => removeWithRetry(storage, leftover.name)
+        : removerOf(context, leftover, []);
+      const error = await removeLeftover(context, leftover, remove);
+      if (error !== undefined) failures.push({ key: leftover.name, error });
+    }
   }
   return {
     policy,
     timeZone,
     decisions,
     ...(plan.hold ? { hold: plan.hold } : {}),
-    incomplete,
+    incomplete: incomplete.map(({ leftover: _, ...shown }) => shown),
+    scratch: scratch.map(({ leftover: _, ...shown }) => shown),
     failures,
     dryRun,
   };
+}
+
+/** The engine's scratch leftovers as decisions; a search that fails is only a warning. */
+async function engineScratch(
+  context: ServiceContext,
+): Promise<(ScratchDecision & { leftover: Leftover })[]> {
+  const search = await findLeftovers(context, { stores: [] });
+  for (const message of search.errors) {
+    context.onEvent?.({ type: "warning", time: context.clock.now(), message });
+  }
+  return search.leftovers.map((leftover) => ({
+    name: leftover.name,
+    kind: leftover.kind,
+    size: leftover.size,
+    where: leftover.where,
+    action: leftover.stale ? "delete" : "keep",
+    reason: leftover.reason,
+    leftover,
+  }));
 }
 
 /** The newest `create` in the audit log, as retention's `lastAttempt`. */
@@ -129,12 +205,18 @@ export async function leftovers(
   storage: Storage,
   backups: CatalogEntry[],
 ): Promise<StorageEntry[]> {
+  return [...await storage.listIncomplete(), ...await orphanDataFiles(storage, backups)];
+}
+
+/** Data files whose sidecar never arrived: the run died between the two renames. */
+export async function orphanDataFiles(
+  storage: Storage,
+  backups: CatalogEntry[],
+): Promise<StorageEntry[]> {
   const known = new Set(backups.flatMap((b) => [...dataKeys(b.id), metaKey(b.id)]));
-  return [
-    ...await storage.listIncomplete(),
-    // the run died between the two renames
-    ...(await storage.list()).filter((e) => idOfDataKey(e.key) !== undefined && !known.has(e.key)),
-  ];
+  return (await storage.list()).filter((e) =>
+    idOfDataKey(e.key) !== undefined && !known.has(e.key)
+  );
 }
 
 /** Removes each key (with retries); returns those that could not be removed. */
@@ -190,6 +272,7 @@ export async function cleanupStores(
     const report = await cleanup({ ...context, storage: destination.storage }, destination.policy, {
       ...options,
       lastAttempt,
+      scratch: false,
     });
     reports.push({ store: destination.storage.location, ...report });
   }

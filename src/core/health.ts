@@ -42,8 +42,15 @@ export interface LastRun {
 export interface HealthFacts {
   /** In any order. */
   backups: HealthBackup[];
-  /** Files left by interrupted runs. */
+  /** Files left in the store by interrupted runs. */
   incompleteFiles: number;
+  /** Bytes those files take. Default 0. */
+  incompleteBytes?: number;
+  /**
+   * Stale scratch interrupted runs left beside the database or on its server (restore
+   * temporaries, load and restore-test databases). Default none.
+   */
+  scratch?: { count: number; bytes: number };
   /** Whether the database answered; `undefined` when not checked. */
   databaseReachable?: boolean;
   /** Free bytes where backups go; `undefined` when the store cannot tell. */
@@ -113,6 +120,11 @@ export interface HealthFigures {
   goodBackups: number;
   damagedBackups: number;
   incompleteFiles: number;
+  /** Bytes of {@linkcode HealthFigures.incompleteFiles}. */
+  incompleteBytes: number;
+  /** Stale scratch of interrupted runs beside the database or on its server. */
+  scratchLeftovers: number;
+  scratchBytes: number;
   lastBackupDate: string | null;
   lastBackupType: string | null;
   lastGoodBackupDate: string | null;
@@ -159,6 +171,9 @@ export function assessHealth(
     goodBackups: good.length,
     damagedBackups: sorted.length - good.length,
     incompleteFiles: facts.incompleteFiles,
+    incompleteBytes: facts.incompleteBytes ?? 0,
+    scratchLeftovers: facts.scratch?.count ?? 0,
+    scratchBytes: facts.scratch?.bytes ?? 0,
     lastBackupDate: sorted[0]?.createdAt.toISOString() ?? null,
     lastBackupType: sorted[0]?.type ?? null,
     lastGoodBackupDate: good[0]?.createdAt.toISOString() ?? null,
@@ -214,11 +229,14 @@ export function assessHealth(
   const copies = assessDestinations(facts.destinations ?? [], policy.rpoMs, now);
   figures.destinations = copies.figures;
   for (const reason of copies.reasons) add(reason.level, "destination", reason.message);
-  if (facts.incompleteFiles > 0) {
+  const leftovers = figures.incompleteFiles + figures.scratchLeftovers;
+  if (leftovers > 0) {
     add(
       "warning",
       "incomplete",
-      `${facts.incompleteFiles} incomplete file(s) from interrupted runs (run cleanup)`,
+      `${plural(leftovers, "leftover")} from interrupted runs, ${
+        formatBytes(figures.incompleteBytes + figures.scratchBytes)
+      }: run cleanup`,
     );
   }
 

@@ -18,6 +18,7 @@ import { IntegrityError, InterruptedError, LockBusyError, messageOf } from "./er
 import type { EventListener } from "./events.ts";
 import { recordAction } from "./audit.ts";
 import { lockDirectoryOf, withLock } from "./lock.ts";
+import { sweepAfterLock } from "./scratch_sweep.ts";
 import type { RetentionPolicy } from "./retention.ts";
 import { describeSchedule, nextRun, nextRuns, type Schedule } from "./schedule.ts";
 
@@ -173,6 +174,10 @@ export async function runCycle(
         time: started,
         attempt,
         attempts: options.attempts ?? 1,
+      });
+      // what interrupted runs left (here and at the destinations) goes first; never fails the run
+      await sweepAfterLock(context, {
+        stores: [context.storage, ...(options.destinations ?? []).map((d) => d.storage)],
       });
       const meta = await createBackup(context, { type: options.type, signal: options.signal });
       backupId = meta.id;

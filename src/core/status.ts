@@ -6,7 +6,9 @@
 import type { Storage } from "../storage/storage.ts";
 import { type CatalogEntry, isGood, listBackups } from "./catalog.ts";
 import type { DestinationFacts } from "./health_destinations.ts";
-import { leftovers, sizeOf } from "./cleanup.ts";
+import { leftovers, orphanDataFiles, sizeOf } from "./cleanup.ts";
+import { findLeftovers, partialStaleness, tally } from "./scratch_sweep.ts";
+import { localFileLiveness } from "./scratch_names.ts";
 import type { ServiceContext } from "./context.ts";
 import { BackupManagerError } from "./errors.ts";
 import {
@@ -40,8 +42,9 @@ export interface StatusReport extends HealthFigures {
 }
 
 /**
- * Status figures and health of the store, whether the database answers, and the run history
- * from the audit log (so health needs no state of its own).
+ * Status figures and health of the store, whether the database answers, what interrupted runs
+ * left (in the store, beside the database or on its server), and the run history from the audit
+ * log (so health needs no state of its own).
  */
 export async function getStatus(
   context: ServiceContext,
@@ -50,7 +53,14 @@ export async function getStatus(
   const { storage, engine, clock, database } = context;
   const policy = options.policy ?? DEFAULT_HEALTH_POLICY;
   const backups = options.backups ?? await listBackups(storage);
-  const incomplete = await leftovers(storage, backups);
+  const now = clock.now();
+  const liveness = localFileLiveness(now);
+  // a write in progress (its writer alive) is no leftover; an unnamed one counts at any age
+  const incomplete = [
+    ...(await storage.listIncomplete()).filter((e) => !partialStaleness(e, liveness).running),
+    ...await orphanDataFiles(storage, backups),
+  ];
+  const scratch = (await findLeftovers(context, { stores: [] })).leftovers.filter((l) => l.stale);
   const runs = summarizeRuns(await readAudit(storage, { actions: ["run", "create"] }));
   let databaseReachable: boolean;
   try {
@@ -76,6 +86,8 @@ export async function getStatus(
         };
       }),
       incompleteFiles: incomplete.length,
+      incompleteBytes: incomplete.reduce((sum, e) => sum + e.size, 0),
+      scratch: tally(scratch),
       databaseReachable,
       freeBytes: await storage.freeBytes(),
       destinations: await Promise.all(
@@ -84,7 +96,7 @@ export async function getStatus(
       ...runs,
     },
     policy,
-    clock.now(),
+    now,
   );
   return {
     backupDir: storage.location,

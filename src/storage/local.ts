@@ -9,16 +9,19 @@ import {
 } from "./storage.ts";
 import { messageOf, StorageError } from "../core/errors.ts";
 import { isOutOfSpace, outOfSpaceState } from "./_space_errors.ts";
+import { PARTIAL_SUFFIX, partialName } from "./partial_name.ts";
+import { currentOwner } from "../core/scratch_names.ts";
+
+export { PARTIAL_SUFFIX } from "./partial_name.ts";
 
 /** Files stat-ed at once when listing. */
 const STAT_BATCH = 64;
-/** Suffix of files being written; they are renamed to their key on commit. */
-export const PARTIAL_SUFFIX = ".partial";
 
 /**
- * Backups in a directory on local disk. Writes go to `<key>.partial` (mode 0600), are fsynced,
- * renamed into place and the directory fsynced, so a crash never leaves a half-written object
- * under its final name.
+ * Backups in a directory on local disk. Writes go to `<key>.bm-<host>.<pid>.<startMs>.partial`
+ * (mode 0600; named after the writing process, see `partial_name.ts`), are fsynced, renamed into
+ * place and the directory fsynced, so a crash never leaves a half-written object under its final
+ * name, and the next run can tell a dead writer's partial from a live one's.
  */
 export class LocalStorage implements Storage {
   readonly location: string;
@@ -31,7 +34,7 @@ export class LocalStorage implements Storage {
     checkKey(key);
     await this.#ensureDirectory();
     const finalPath = join(this.location, key);
-    const partialPath = finalPath + PARTIAL_SUFFIX;
+    const partialPath = join(this.location, partialName(key, currentOwner(new Date())));
     let file: Deno.FsFile;
     try {
       file = await Deno.open(partialPath, { write: true, createNew: true, mode: 0o600 });

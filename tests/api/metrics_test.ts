@@ -172,6 +172,8 @@ Deno.test("renderMetrics() of an empty store gives zero counts and timestamps an
       backup_manager_health_level: 2,
       [series("backup_manager_health_reasons", { rule: "backups", level: "critical" })]: 1,
       backup_manager_incomplete_files: 0,
+      backup_manager_leftovers: 0,
+      backup_manager_leftover_bytes: 0,
       // no backup_manager_store_free_bytes: the directory does not exist yet, so it cannot tell
       backup_manager_database_reachable: 1,
     });
@@ -230,6 +232,8 @@ Deno.test("renderMetrics() counts backups and bytes by type and state and dates 
     assert.equal(m.get("backup_manager_last_run_duration_seconds"), 0);
     assert.equal(m.get("backup_manager_consecutive_failed_runs"), 0);
     assert.equal(m.get("backup_manager_incomplete_files"), 1);
+    assert.equal(m.get("backup_manager_leftovers"), 1);
+    assert.equal(m.get("backup_manager_leftover_bytes"), 1); // the partial's one byte
     assert.ok(m.get("backup_manager_store_free_bytes")! > 0);
     assert.equal(m.get("backup_manager_health_level"), 2);
     assert.deepEqual(family(m, "health_reasons"), {

@@ -67,6 +67,9 @@ Deno.test("status --format json gives every figure of a healthy, verified store"
       goodBackups: 2,
       damagedBackups: 0,
       incompleteFiles: 0,
+      incompleteBytes: 0,
+      scratchLeftovers: 0,
+      scratchBytes: 0,
       lastBackupDate: "2026-11-23T11:00:00.000Z",
       lastBackupType: "schema",
       lastGoodBackupDate: "2026-11-23T11:00:00.000Z",
@@ -227,7 +230,7 @@ Deno.test("status warns about files left by interrupted runs until cleanup remov
     const before = await status(ws, clock, ["--check"]);
     assert.deepEqual(before, {
       code: 1,
-      stdout: "WARNING: 2 incomplete file(s) from interrupted runs (run cleanup)\n",
+      stdout: "WARNING: 2 leftovers from interrupted runs, 4 B: run cleanup\n",
       stderr: "",
     });
     assert.equal((await runCli(["cleanup", "--dir", ws.dir], { clock })).code, 0);

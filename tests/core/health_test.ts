@@ -158,11 +158,23 @@ const cases: {
     name: "files left by interrupted runs are a warning",
     facts: facts({ incompleteFiles: 2 }),
     level: "warning",
-    reasons: [[
-      "warning",
-      "incomplete",
-      "2 incomplete file(s) from interrupted runs (run cleanup)",
-    ]],
+    reasons: [["warning", "incomplete", "2 leftovers from interrupted runs, 0 B: run cleanup"]],
+  },
+  {
+    name: "store files and database scratch left by interrupted runs are counted with their size",
+    facts: facts({
+      incompleteFiles: 1,
+      incompleteBytes: 4 * 1024 ** 2,
+      scratch: { count: 1, bytes: 120 * 1024 ** 2 },
+    }),
+    level: "warning",
+    reasons: [["warning", "incomplete", "2 leftovers from interrupted runs, 124.0 MiB: run cleanup"]],
+  },
+  {
+    name: "one scratch leftover alone is a warning",
+    facts: facts({ scratch: { count: 1, bytes: 2048 } }),
+    level: "warning",
+    reasons: [["warning", "incomplete", "1 leftover from interrupted runs, 2.0 KiB: run cleanup"]],
   },
   // last run and failures in a row
   {
@@ -400,6 +412,9 @@ Deno.test("assessHealth() computes every figure status prints", () => {
     goodBackups: 3,
     damagedBackups: 1,
     incompleteFiles: 1,
+    incompleteBytes: 0,
+    scratchLeftovers: 0,
+    scratchBytes: 0,
     lastBackupDate: "2026-11-23T11:00:00.000Z",
     lastBackupType: "full",
     lastGoodBackupDate: "2026-11-23T11:00:00.000Z",

@@ -36,7 +36,7 @@ async function interrupt(ws: Workspace, args: string[], signals: number) {
   };
   await waitFor(
     "the backup",
-    async () => (await listNames(ws.dir)).some((n) => n.endsWith(".sql.gz.partial")),
+    async () => (await listNames(ws.dir)).some((n) => /\.sql\.gz\..*partial$/.test(n)),
   );
   for (let i = 1; i <= signals; i++) {
     child.kill("SIGTERM");

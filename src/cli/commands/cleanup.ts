@@ -26,9 +26,11 @@ deleted, and when the newest backup is not good nothing is deleted either. Backu
 their checks never fill a rule's slot. Rules from the config file ("retention", with per-type and
 pre-restore rules) and the environment apply too; flags win over them rule by rule.
 Each copy destination ("copies" in the config) is cleaned the same way, by its own "retention"
-(the general rules when it has none), from its own listing. Files left by interrupted runs (older
-than 15 minutes; on S3, multipart uploads never completed) are removed. --dry-run prints exactly what
-a real run would do. Exits ${ExitCode.Storage} when anything could not be removed.
+(the general rules when it has none), from its own listing. What interrupted runs left is removed
+too: partial files whose writer is gone (at once), other incomplete files and S3 multipart uploads
+never completed (once older than 15 minutes), restore temporaries beside a SQLite database and
+load or restore-test databases on a PostgreSQL server whose owner is gone (never one in use).
+--dry-run prints exactly what a real run would do. Exits ${ExitCode.Storage} when anything could not be removed.
 
 Examples:
   $ backup-manager cleanup --keep-last 7 --dry-run
@@ -42,6 +44,8 @@ export interface CleanupArgs {
   dryRun: boolean;
   format: "text" | "json";
   dir?: string;
+  /** The database whose scratch leftovers (restore temporaries, load databases) go too. */
+  database?: string;
 }
 
 /** Checks and types the raw options of `cleanup`; the rule values are checked with the settings. */
@@ -54,6 +58,7 @@ export function parseCleanupArgs(raw: Record<string, unknown>): CleanupArgs {
     dryRun: raw.dryRun === true,
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     dir: raw.dir as string | undefined,
+    database: raw.database as string | undefined,
   };
 }
 
@@ -64,7 +69,10 @@ export function policyOf(config: Config): RetentionPolicy {
 
 /** Applies the retention policy (or shows what it would do). */
 export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<number> {
-  const config = settingsFor(deps, [...locationFlags({ dir: args.dir }), ...args.settings]);
+  const config = settingsFor(deps, [
+    ...locationFlags({ dir: args.dir, database: args.database }),
+    ...args.settings,
+  ]);
   const context = serviceContext(config, deps);
   const destinations = destinationsFor(config, deps);
   const run = () =>
@@ -72,7 +80,14 @@ export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<
       timeZone: config.timezone,
       dryRun: args.dryRun,
     });
-  const reports = args.dryRun ? await run() : await locked(context, "cleanup", run);
+  // cleanup reports the leftovers it removes itself: no separate line per removal on stderr
+  const onEvent = context.onEvent;
+  context.onEvent = (event) => {
+    if (event.type !== "action" || event.entry.action !== "sweep") onEvent?.(event);
+  };
+  const reports = args.dryRun
+    ? await run()
+    : await locked(context, "cleanup", run, { sweep: false });
   const shown = reports.map((report) => ({
     ...report,
     policyText: describePolicy(report.policy, report.timeZone),
@@ -108,6 +123,9 @@ function renderReport(report: CleanupReport, policyText: string): string {
       )
       : "No backups.\n") +
     report.incomplete.map((i) => `${i.action} incomplete file ${i.key} (${i.reason})\n`).join("") +
+    report.scratch.map((s) =>
+      `${s.action} leftover ${s.name} (${s.kind}, ${formatBytes(s.size)}: ${s.reason})\n`
+    ).join("") +
     `\n${deleted.length} backup(s) ${verb}${
       report.failures.length ? ` (${report.failures.length} file(s) could not be removed)` : ""
     }, ${report.decisions.length - deleted.length} kept, ` +
@@ -124,7 +142,7 @@ export function registerCleanup(program: Command, deps: CommandDeps): void {
     .option("--dry-run", "print the plan, delete nothing")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
-  withLocationOptions(command, false).action(async (raw) => {
+  withLocationOptions(command).action(async (raw) => {
     deps.setExitCode(await runCleanup(parseCleanupArgs(raw), deps));
   });
 }

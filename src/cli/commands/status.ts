@@ -20,7 +20,9 @@ const HELP = `
 Health is the worst of its rules: the newest good backup's age against the RPO (warning past it,
 critical past twice it), the last run and failures in a row, the newest verified backup's age,
 a newest full backup far smaller than the recent ones, free space in the backup directory,
-damaged backups, files left by interrupted runs, and whether the database answers; for each copy
+damaged backups, leftovers of interrupted runs (partial files in the store, restore temporaries
+beside a SQLite database, load and restore-test databases on a PostgreSQL server: counted with
+their size until the next run or cleanup removes them), and whether the database answers; for each copy
 destination ("copies"), its newest good copy against the RPO, whether it lacks the newest
 backup, and uploads left incomplete there.
 
@@ -128,6 +130,13 @@ function renderText(r: StatusReport): string {
       )
       : "") +
     row("free space", r.freeBytes === null ? "unknown" : formatBytes(r.freeBytes)) +
+    (r.incompleteFiles + r.scratchLeftovers > 0
+      ? row(
+        "leftovers",
+        `${r.incompleteFiles + r.scratchLeftovers} from interrupted runs, ` +
+          `${formatBytes(r.incompleteBytes + r.scratchBytes)} (run cleanup)`,
+      )
+      : "") +
     row("database", r.databaseReachable ? "reachable" : "cannot be reached") +
     r.destinations.map((d) =>
       row(

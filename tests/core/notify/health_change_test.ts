@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalStorage } from "../../../src/storage/local.ts";
+import { StorageError } from "../../../src/core/errors.ts";
 import {
   HEALTH_STATE_KEY,
   notifyHealthChange,
@@ -104,11 +105,18 @@ Deno.test("notifyHealthChange() logs a state file it cannot write and does not t
   await withReceiver(200, async (receiver) => {
     await withWorkspace(async (ws) => {
       await Deno.mkdir(ws.dir);
-      // a leftover from a crashed writer blocks the next write of the state file
-      await Deno.writeTextFile(join(ws.dir, `${HEALTH_STATE_KEY}.partial`), "");
+      // the store refuses the write, as a full disk does (a leftover partial no longer blocks
+      // it: partials are named after their writer)
+      class FullStorage extends LocalStorage {
+        override create(key: string): Promise<never> {
+          return Promise.reject(
+            new StorageError(`Cannot write "${join(this.location, key)}": the disk is full`),
+          );
+        }
+      }
       const log: string[] = [];
       const options = { database: "app.db", time: TIME, log: (m: string) => log.push(m) };
-      const storage = new LocalStorage(ws.dir);
+      const storage = new FullStorage(ws.dir);
       assert.equal(
         await notifyHealthChange(storage, notifier(receiver.url), WARNING, options),
         false,
@@ -116,7 +124,7 @@ Deno.test("notifyHealthChange() logs a state file it cannot write and does not t
       assert.equal(log.length, 1);
       assert.match(
         log[0],
-        /^Cannot keep track of health notifications: Cannot write ".*health-state\.json\.partial"/,
+        /^Cannot keep track of health notifications: Cannot write ".*health-state\.json"/,
       );
     });
   });
