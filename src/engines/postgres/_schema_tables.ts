@@ -5,6 +5,7 @@
  */
 import type { TableData } from "./_model.ts";
 import { catalogKey, Priority } from "./_schema_graph.ts";
+import { planInheritance, scratchParent } from "./_schema_inherit.ts";
 import type { Sequences } from "./_schema_sequences.ts";
 import {
   notInExtension,
@@ -29,7 +30,10 @@ interface TableRow extends ObjectRow {
   partkey: string | null;
   parent: string | null;
   parentoid: number | null;
-  parents: string | null;
+  /** The parents of an inheritance child, in `inhseqno` order. */
+  parents: string[] | null;
+  /** The quoted schema name. */
+  qschema: string;
   options: string | null;
   tablespace: string | null;
   am: string | null;
@@ -82,7 +86,7 @@ export async function readTables(
   const tables = (await query<TableRow>(
     ctx.sql,
     `SELECT ${objectColumns("c.oid", "c.relname", "c.relowner")},
-       c.relkind, c.relpersistence = 'u' AS unlogged,
+       c.relkind, c.relpersistence = 'u' AS unlogged, pg_catalog.quote_ident(n.nspname) AS qschema,
        CASE WHEN c.reloftype <> 0 THEN pg_catalog.format_type(c.reloftype, NULL) END AS oftype,
        (SELECT pg_catalog.quote_ident(fs.srvname) FROM pg_catalog.pg_foreign_table ft
           JOIN pg_catalog.pg_foreign_server fs ON fs.oid = ft.ftserver
@@ -98,7 +102,7 @@ export async function readTables(
           WHERE i.inhrelid = c.oid AND c.relispartition) AS parent,
        (SELECT i.inhparent FROM pg_catalog.pg_inherits i
           WHERE i.inhrelid = c.oid AND c.relispartition) AS parentoid,
-       (SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', pn.nspname, p.relname), ', '
+       (SELECT pg_catalog.array_agg(pg_catalog.format('%I.%I', pn.nspname, p.relname)
             ORDER BY i.inhseqno) FROM pg_catalog.pg_inherits i
           JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
           JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
@@ -134,24 +138,51 @@ export async function readTables(
     const key = catalogKey("pg_class", t.oid);
     const keyword = t.relkind === "f" ? "FOREIGN TABLE" : "TABLE";
     const cols = columns.get(t.oid) ?? [];
+    const parents = (parentsOf.get(t.oid) ?? []).map((p) => columns.get(p.parent) ?? []);
+    const tableChecks = checks.get(t.oid) ?? [];
+    const plan = t.parents === null ? { mode: "inherits" as const } : planInheritance(
+      cols.map((c) => ({ name: c.name, local: c.islocal, generated: c.generated !== "" })),
+      parents.map((p) => p.map((c) => c.name)),
+      tableChecks.some((k) => !k.islocal),
+    );
+    const leading = plan.mode === "scratch" ? plan.leading : cols.length;
+    const scratch = scratchParent(t.qschema, t.oid);
     const lines: string[] = [];
+    /** Statements between `CREATE TABLE` and the parents being inherited (not `inherits`). */
+    const build: string[] = [];
     const after: string[] = [];
-    for (const c of cols) {
+    const inheritedChecks: string[] = [];
+    for (const [i, c] of cols.entries()) {
       const identity = sequences.identity.get(`${t.oid}:${c.attnum}`);
+      let clause: string | undefined;
       // Inheritance children leave inherited columns to INHERITS; partitions list them all;
       // typed tables take theirs from the type and only add defaults and NOT NULL.
       if (t.oftype) {
-        if (c.defval !== null || c.notnull) lines.push(columnDefinition(c, identity, false));
+        if (c.defval !== null || c.notnull) {
+          lines.push(clause = columnDefinition(c, identity, false));
+        }
+      } else if (plan.mode !== "inherits" && !c.islocal) {
+        build.push(
+          `ALTER TABLE ${scratch} ADD COLUMN ${columnType(c)}${c.notnull ? " NOT NULL" : ""};`,
+        );
+        if (c.defval !== null && c.generated === "") {
+          after.push(`ALTER ${keyword} ONLY ${t.q} ALTER COLUMN ${c.q} SET DEFAULT ${c.defval};`);
+        }
+      } else if (plan.mode !== "inherits" && i >= leading) {
+        build.push(`ALTER ${keyword} ONLY ${t.q} ADD COLUMN ${columnDefinition(c, identity)};`);
       } else if (!c.islocal && !t.ispartition) {
         after.push(...inheritedColumnFixes(t.q, c, parentsOf.get(t.oid) ?? [], columns));
+      } else if (plan.mode === "inherits" && !t.ispartition && generatedInParent(c, parents)) {
+        // PostgreSQL 15 refuses a generation expression on an inherited column: the parent's
+        // is the child's (ALTER TABLE ... INHERIT insists that they are the same).
+        lines.push(clause = columnDefinition({ ...c, generated: "", defval: null }, identity));
       } else {
-        lines.push(columnDefinition(c, identity));
+        lines.push(clause = columnDefinition(c, identity));
       }
       after.push(...columnSettings(`${keyword} ONLY ${t.q}`, c));
       if (c.defoid === null) continue;
       const defaultKey = catalogKey("pg_attrdef", c.defoid);
       ctx.graph.alias(defaultKey, key);
-      const clause = lines.at(-1);
       if (c.generated === "" && clause?.startsWith(`${c.q} `)) {
         ctx.graph.defaults.set(defaultKey, {
           table: key,
@@ -162,10 +193,14 @@ export async function readTables(
         });
       }
     }
-    for (const k of checks.get(t.oid) ?? []) {
+    for (const k of tableChecks) {
       const ckey = catalogKey("pg_constraint", k.oid);
       const name = `${k.q} ON ${t.q}`;
       if (!k.islocal && !t.ispartition) {
+        ctx.graph.ref(ckey, { node: key, kind: "CONSTRAINT", name });
+        if (plan.mode === "scratch") inheritedChecks.push(`ADD CONSTRAINT ${k.q} ${k.def}`);
+      } else if (k.validated && plan.mode === "scratch") {
+        build.push(`ALTER ${keyword} ONLY ${t.q} ADD CONSTRAINT ${k.q} ${k.def};`);
         ctx.graph.ref(ckey, { node: key, kind: "CONSTRAINT", name });
       } else if (k.validated) {
         lines.push(`CONSTRAINT ${k.q} ${k.def}`);
@@ -190,7 +225,7 @@ export async function readTables(
     const body = lines.length ? ` (\n    ${lines.join(",\n    ")}\n)` : t.oftype ? "" : " ()";
     let sql = `CREATE ${t.unlogged ? "UNLOGGED " : ""}${keyword} ${t.q}` +
       (t.oftype ? ` OF ${t.oftype}` : "") + body;
-    if (t.parents) sql += `\nINHERITS (${t.parents})`;
+    if (t.parents && plan.mode === "inherits") sql += `\nINHERITS (${t.parents.join(", ")})`;
     if (t.partkey) sql += `\nPARTITION BY ${t.partkey}`;
     if (t.am) sql += `\nUSING ${t.am}`;
     if (t.options) sql += `\nWITH (${t.options})`;
@@ -198,6 +233,22 @@ export async function readTables(
     if (t.server) sql += `\nSERVER ${t.server}`;
     if (t.ftoptions) sql += `\nOPTIONS (${t.ftoptions})`;
     sql += ";\n";
+    if (plan.mode !== "inherits") {
+      const alter = `ALTER ${keyword} ONLY ${t.q}`;
+      if (inheritedChecks.length) {
+        // The scratch parent needs the columns the constraints use: adding them merges.
+        const more = cols.filter((c) => c.islocal).map((c) => `ADD COLUMN ${columnType(c)}`);
+        build.push(`ALTER TABLE ${scratch} ${[...more, ...inheritedChecks].join(", ")};`);
+      }
+      const steps = plan.mode === "scratch"
+        ? [`CREATE TABLE ${scratch} ();`, `${alter} INHERIT ${scratch};`, ...build]
+        : build;
+      steps.push(...t.parents!.map((p) => `${alter} INHERIT ${p};`));
+      if (plan.mode === "scratch") {
+        steps.push(`${alter} NO INHERIT ${scratch};`, `DROP TABLE ${scratch};`);
+      }
+      sql += steps.map((s) => s + "\n").join("");
+    }
     // A foreign table has no replica identity to set.
     const identity = t.relkind === "f" ? undefined : REPLICA_IDENTITY[t.replident];
     if (identity) after.push(`ALTER TABLE ONLY ${t.q} REPLICA IDENTITY ${identity};`);
@@ -263,6 +314,16 @@ function columnDefinition(c: ColumnRow, identity: string | undefined, typed = tr
   return s;
 }
 
+/** A column's name, type and collation: how a scratch parent adds it (`_schema_inherit.ts`). */
+function columnType(c: ColumnRow): string {
+  return `${c.q} ${c.type}` + (c.collation ? ` COLLATE ${c.collation}` : "");
+}
+
+/** Whether a parent has column `c` as a generated column. */
+function generatedInParent(c: ColumnRow, parents: ColumnRow[][]): boolean {
+  return parents.some((p) => p.some((pc) => pc.name === c.name && pc.generated !== ""));
+}
+
 /** NOT NULL or a default that an inherited column has beyond what its parents give it. */
 function inheritedColumnFixes(
   table: string,
@@ -284,9 +345,9 @@ function inheritedColumnFixes(
 
 /**
  * Per-column statistics target, storage, compression and options that differ from defaults
- * (`relation`: `TABLE ONLY s.t` or `FOREIGN TABLE ONLY s.t`).
+ * (`relation`: `TABLE ONLY s.t`, `FOREIGN TABLE ONLY s.t` or `MATERIALIZED VIEW s.m`).
  */
-function columnSettings(relation: string, c: ColumnRow): string[] {
+export function columnSettings(relation: string, c: ColumnRow): string[] {
   const alter = `ALTER ${relation} ALTER COLUMN ${c.q}`;
   const out: string[] = [];
   if (c.stattarget >= 0) out.push(`${alter} SET STATISTICS ${c.stattarget};`);
@@ -347,4 +408,29 @@ export function groupBy<T, K>(rows: T[], key: (row: T) => K): Map<K, T[]> {
     else out.set(k, [row]);
   }
   return out;
+}
+
+/**
+ * Per-column settings of materialized views (statistics target, storage, compression, options),
+ * right after their `CREATE MATERIALIZED VIEW` (read by `_schema_views.ts`).
+ */
+export function addMatviewColumnSettings(
+  ctx: ReadContext,
+  columns: Map<number, ColumnRow[]>,
+): void {
+  for (const [relid, cols] of columns) {
+    const key = catalogKey("pg_class", relid);
+    const node = ctx.graph.node(key);
+    const ref = ctx.graph.refs.get(key);
+    if (node?.key !== key || node.item.kind !== "MATERIALIZED VIEW" || !ref) continue;
+    const sql = cols.flatMap((c) => columnSettings(`MATERIALIZED VIEW ${ref.name}`, c));
+    if (sql.length === 0) continue;
+    node.after.push({
+      kind: "MATERIALIZED VIEW COLUMNS",
+      name: node.item.name,
+      schema: node.item.schema,
+      owner: node.item.owner,
+      sql: sql.map((line) => `${line}\n`).join(""),
+    });
+  }
 }
