@@ -124,14 +124,17 @@ export function partialStaleness(
   const kind = parsed ? "partial" : "upload";
   if (parsed?.owner) {
     const stale = scratchStaleness(parsed.owner, liveness);
-    return stale === undefined
+    if (stale !== undefined) {
+      return { kind, stale: true, reason: `left by an interrupted run: ${stale}` };
+    }
+    return parsed.owner.host === liveness.host
       ? {
         kind,
         stale: false,
         reason: `its writer (process ${parsed.owner.pid}) is still running`,
         running: true,
       }
-      : { kind, stale: true, reason: `left by an interrupted run: ${stale}` };
+      : { kind, stale: false, reason: "made on another host: its writer may still be running" };
   }
   const age = liveness.now.getTime() - entry.modifiedAt.getTime();
   return age > STALE_AFTER_MS

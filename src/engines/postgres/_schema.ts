@@ -7,6 +7,7 @@
 import type { SchemaItem, SchemaOptions, SchemaPlan } from "./_model.ts";
 import { orderByDependencies } from "./_order.ts";
 import { CatalogPrefetch, QueryRecorder } from "./_catalog_prefetch.ts";
+import { addMatviewAccessMethods, readAccessMethods } from "./_schema_access_methods.ts";
 import { addOwners, readAcls, readDefaultAcls } from "./_schema_acl.ts";
 import { readBaseTypes } from "./_schema_base_types.ts";
 import { readCasts } from "./_schema_casts.ts";
@@ -25,7 +26,12 @@ import { readEventTriggers, readTableExtras } from "./_schema_post.ts";
 import { readPublications } from "./_schema_publications.ts";
 import { addSequenceValues, readSequences } from "./_schema_sequences.ts";
 import { type CatalogQueries, type CatalogSql, query, type ReadContext } from "./_schema_sql.ts";
-import { groupBy, readColumns, readTables } from "./_schema_tables.ts";
+import {
+  addMatviewColumnSettings,
+  groupBy,
+  readColumns,
+  readTables,
+} from "./_schema_tables.ts";
 import { readTextSearch } from "./_schema_text_search.ts";
 import { readSchemas, readTypes } from "./_schema_types.ts";
 import { readViews } from "./_schema_views.ts";
@@ -73,6 +79,7 @@ async function readPlan(sql: CatalogQueries, options: SchemaOptions): Promise<Sc
   await readBaseTypes(ctx);
   await readFunctions(ctx);
   await readCasts(ctx);
+  await readAccessMethods(ctx);
   await readOperators(ctx);
   await readTextSearch(ctx);
   await readForeignServers(ctx);
@@ -81,6 +88,8 @@ async function readPlan(sql: CatalogQueries, options: SchemaOptions): Promise<Sc
   await readTables(ctx, sequences, columns);
   await readExtensionData(ctx, columns);
   await readViews(ctx, columns);
+  addMatviewColumnSettings(ctx, columns);
+  await addMatviewAccessMethods(ctx);
   await readIndexes(ctx);
   await readTableExtras(ctx);
   await readPublications(ctx);

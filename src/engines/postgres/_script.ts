@@ -47,6 +47,7 @@ SET check_function_bodies = false;
 SET xmloption = content;
 SET client_min_messages = warning;
 SET row_security = off;
+SET default_table_access_method = heap;
 `;
 
 /** What a dump starts with; the settings are pg_dump's. */
