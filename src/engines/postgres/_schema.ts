@@ -26,12 +26,7 @@ import { readEventTriggers, readTableExtras } from "./_schema_post.ts";
 import { readPublications } from "./_schema_publications.ts";
 import { addSequenceValues, readSequences } from "./_schema_sequences.ts";
 import { type CatalogQueries, type CatalogSql, query, type ReadContext } from "./_schema_sql.ts";
-import {
-  addMatviewColumnSettings,
-  groupBy,
-  readColumns,
-  readTables,
-} from "./_schema_tables.ts";
+import { addMatviewColumnSettings, groupBy, readColumns, readTables } from "./_schema_tables.ts";
 import { readTextSearch } from "./_schema_text_search.ts";
 import { readSchemas, readTypes } from "./_schema_types.ts";
 import { readViews } from "./_schema_views.ts";
