@@ -6,6 +6,7 @@ import { tableFilter } from "../table_filter.ts";
 import { UsageError } from "../../core/errors.ts";
 import { literalExpression, quoteIdentifier, quoteText } from "./_sql.ts";
 import { registerPageFunctions, writeTableRows } from "./_dump_pages.ts";
+import { createStatement, textLiteral } from "./_schema_text.ts";
 import { countRows, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";
 
 /** Settings that live in the database file and that a restore must set before anything else. */
@@ -38,11 +39,18 @@ export async function dumpSqlite(
     registerPageFunctions(db);
     const dumper = new Dumper(db, out, settings, options);
     const stats = await dumper.run(schema, tables, options.type ?? "full");
+    const renumbered = options.type === "schema"
+      ? []
+      : tables.filter((t) => t.rowidLost).map((t) => t.name);
     return {
       engineVersion: String(db.prepare("SELECT sqlite_version() AS v").get()?.v),
       database: { name: options.databaseName, path: options.path },
       tables: stats,
-      settings: { ...settings },
+      settings: {
+        ...settings,
+        // Said in the sidecar: the one thing such a backup does not keep (see Table.rowidLost).
+        ...(renumbered.length > 0 ? { rowids_renumbered: JSON.stringify(renumbered) } : {}),
+      },
       migration: readMigration(db, everything.filter((e) => e.type === "table")),
     };
   } finally {
@@ -163,15 +171,11 @@ class Dumper {
     }
     if (withData) {
       await this.#internalTable("sqlite_sequence", "DELETE FROM sqlite_sequence;\n", schema);
-      await this.#internalTable(
-        "sqlite_stat1",
-        "ANALYZE sqlite_schema;\nDELETE FROM sqlite_stat1;\n",
-        schema,
-      );
+      await this.#statistics(schema);
     }
     for (const entry of schema) {
       if (entry.type === "table" || entry.sql === null) continue;
-      await this.#text(terminated(entry.sql));
+      await this.#text(createStatement({ type: entry.type, name: entry.name, sql: entry.sql }));
     }
     await this.#text(
       `PRAGMA user_version=${s.user_version};\n` +
@@ -191,12 +195,18 @@ class Dumper {
       await this.#text(
         "PRAGMA writable_schema=ON;\n" +
           "INSERT INTO sqlite_schema(type,name,tbl_name,rootpage,sql) VALUES('table'," +
-          `${quoteText(table.name)},${quoteText(table.name)},0,${quoteText(table.sql)});\n` +
+          `${textLiteral(table.name)},${textLiteral(table.name)},0,${textLiteral(table.sql)});\n` +
           "PRAGMA writable_schema=OFF;\n",
       );
       return { name: table.name, rows: 0, bytes: 0 };
     }
-    await this.#text(terminated(table.sql));
+    await this.#text(createStatement({ type: "table", name: table.name, sql: table.sql }));
+    if (withData && table.rowidLost) {
+      await this.#text(
+        `-- ${JSON.stringify(table.name)}: columns take every name of the rowid (rowid, oid, ` +
+          "_rowid_), so no SQL can read it: rows keep their order, rowids are renumbered from 1\n",
+      );
+    }
     const dataStart = this.#out.total;
     if (withData) {
       if (table.strategy === "copy-shadow-tables") {
@@ -235,7 +245,37 @@ class Dumper {
     }
   }
 
-  /** Copies `sqlite_sequence` / `sqlite_stat1` rows when the source has the table. */
+  /**
+   * Copies the planner's statistics (`sqlite_stat1`, `sqlite_stat4`, an old `sqlite_stat3`) as
+   * they are, samples included. `ANALYZE sqlite_schema` creates the tables this build of SQLite
+   * keeps (and gathers nothing: system tables are never analysed), as `sqlite3 .dump` does; a
+   * build without STAT4 (the stock shell) refuses to create `sqlite_stat4` unless the schema is
+   * writable, and then keeps it as the plain table it is; a build with STAT4 makes it even when
+   * the source had none, so it is dropped again.
+   */
+  async #statistics(schema: SchemaEntry[]): Promise<void> {
+    const tables = schema.filter((e) => e.type === "table" && /^sqlite_stat\d$/.test(e.name));
+    if (tables.length === 0) return;
+    await this.#text("ANALYZE sqlite_schema;\n");
+    if (!tables.some((t) => t.name === "sqlite_stat4")) {
+      await this.#text("DROP TABLE IF EXISTS sqlite_stat4;\n");
+    }
+    for (const table of tables) {
+      let preamble = `DELETE FROM ${table.name};\n`;
+      const prefix = "CREATE TABLE ";
+      if (table.name !== "sqlite_stat1" && table.sql?.startsWith(prefix)) {
+        preamble = "PRAGMA writable_schema=ON;\n" +
+          `CREATE TABLE IF NOT EXISTS ${table.sql.slice(prefix.length)};\n` +
+          "PRAGMA writable_schema=OFF;\n" + preamble;
+      }
+      await this.#internalTable(table.name, preamble, schema);
+    }
+  }
+
+  /**
+   * Copies the rows of the internal table `name` (`sqlite_sequence`, statistics) when the source
+   * has it, rowids included (the oracle compares them; they cost nothing).
+   */
   async #internalTable(name: string, preamble: string, schema: SchemaEntry[]): Promise<void> {
     if (!schema.some((e) => e.type === "table" && e.name === name)) return;
     const columns = this.#db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(name)
@@ -248,7 +288,7 @@ class Dumper {
       withoutRowid: false,
       columns,
       rowidName: "rowid",
-      writeRowid: false,
+      writeRowid: true,
       shadowTables: [],
     }, name);
   }
@@ -274,12 +314,4 @@ class Dumper {
       bytes: this.#out.total,
     });
   }
-}
-
-/**
- * A stored CREATE statement followed by its `;`. SQLite keeps a trailing `-- comment` in the text
- * of some statements (views), where a `;` on the same line would be commented out.
- */
-function terminated(sql: string): string {
-  return sql.includes("--") ? `${sql}\n;\n` : `${sql};\n`;
 }

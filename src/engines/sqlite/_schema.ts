@@ -39,6 +39,13 @@ export interface Table {
   rowidName?: string;
   /** Whether the rowid must be written explicitly (rowid table without INTEGER PRIMARY KEY). */
   writeRowid: boolean;
+  /**
+   * Set on an ordinary rowid table without INTEGER PRIMARY KEY whose columns take all three names
+   * of the rowid (`rowid`, `oid`, `_rowid_`): no SQL can read its rowid (only the C API sees it),
+   * so the rows are written in rowid order without it and come back in that order, numbered
+   * from 1. `sqlite3 .dump --preserve-rowids` loses them too.
+   */
+  rowidLost?: boolean;
   /** Lower-case module name of a virtual table. */
   module?: string;
   strategy?: VirtualTableStrategy;
@@ -132,6 +139,7 @@ export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
     const rowidColumn = module === "rtree" || module === "rtree_i32" ||
       (!virtual && hasRowidAlias(xinfo, catalog.primaryKeys.has(entry.name)));
     const writeRowid = !withoutRowid && rowidName !== undefined && !rowidColumn;
+    const rowidLost = !virtual && !withoutRowid && rowidName === undefined && !rowidColumn;
     tables.push({
       name: entry.name,
       sql: entry.sql!,
@@ -140,6 +148,7 @@ export function readTables(db: DatabaseSync, schema: SchemaEntry[]): Table[] {
       columns,
       rowidName,
       writeRowid,
+      ...(rowidLost ? { rowidLost } : {}),
       module,
       strategy,
       shadowTables,

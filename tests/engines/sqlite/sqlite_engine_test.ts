@@ -486,7 +486,7 @@ Deno.test("a contentless FTS4 table dumps, restores and is counted", async () =>
   });
 });
 
-Deno.test("schema text with CRLF line ends restores exactly through our restore", async () => {
+Deno.test("schema text with CRLF line ends restores exactly through our restore and the stock shell", async () => {
   await withTempDir(async (dir) => {
     const { ours, stock } = await roundTrip(
       dir,
@@ -494,10 +494,9 @@ Deno.test("schema text with CRLF line ends restores exactly through our restore"
       { stockClient: true },
     );
     assert.deepEqual(ours, []);
-    // The stock shell reads its input line by line and drops each \r before \n, in schema text
-    // too, where no escape can protect it (`sqlite3 .dump` has the same limit). Rows are exact.
-    assert.equal(stock?.length, 1);
-    assert.match(stock![0], /^schema: table "t" differs/);
+    // The stock shell drops each \r before \n of its input, in schema text too (`sqlite3 .dump`
+    // loses them): the dump sets the stored text back afterwards (see `_schema_text.ts`).
+    assert.deepEqual(stock, []);
   });
 });
 
