@@ -194,6 +194,11 @@ export interface MigrationVersion {
 export interface RestoreSummary {
   bytes: number;
   statements: number;
+  /**
+   * What the restore left out and why, one line each (PostgreSQL `--create`: a database setting
+   * of a role this server lacks). Absent when there is nothing to say.
+   */
+  warnings?: string[];
 }
 
 /** A throwaway database for restore tests. */

@@ -5,6 +5,7 @@
  */
 import { DatabaseError, DatabaseNotFoundError, messageOf } from "../../core/errors.ts";
 import type { DatabaseLocale } from "./_script.ts";
+import { type DatabaseProperties, propertyStatements } from "./_database_props.ts";
 import { quoteLiteral } from "./_large_objects.ts";
 import {
   type Connection,
@@ -30,10 +31,67 @@ export async function databaseExists(config: ConnectionConfig): Promise<boolean>
   }
 }
 
-/** What a new database is made with: the backup's encoding and, when known, its locale. */
+/**
+ * What a new database is made with: the backup's encoding and, when known, its locale; then the
+ * source database's own properties (owner, comment, settings, ACL, ...), when the backup has them.
+ */
 export interface NewDatabase {
   encoding: string;
   locale?: DatabaseLocale;
+  properties?: DatabaseProperties;
+}
+
+/** Options of {@linkcode applyDatabaseProperties}. */
+export interface ApplyPropertiesOptions {
+  /** Skip the owner (`restore --no-owner`). Default false. */
+  noOwner?: boolean;
+  /** Skip the ACL (`restore --no-privileges`). Default false. */
+  noPrivileges?: boolean;
+}
+
+/**
+ * Gives the database `database` (which `sql` may be connected to) the source's properties, and
+ * returns warnings: a per-role setting for a role this server lacks is left out with a warning
+ * (the role may come later, and the rest of the restore is still right), not a failure.
+ */
+export async function applyDatabaseProperties(
+  sql: Connection["sql"],
+  database: string,
+  properties: DatabaseProperties,
+  options: ApplyPropertiesOptions = {},
+): Promise<string[]> {
+  const statements = propertyStatements(properties, quoteIdentifier(database)).filter((s) =>
+    !(s.category === "owner" && options.noOwner) && !(s.category === "acl" && options.noPrivileges)
+  );
+  const roles = [...new Set(statements.flatMap((s) => s.role === undefined ? [] : [s.role]))];
+  const present = new Set(
+    roles.length === 0 ? [] : (await sql<{ name: string }[]>`
+      SELECT rolname AS name FROM pg_catalog.pg_roles WHERE rolname IN (
+        SELECT pg_catalog.json_array_elements_text(${JSON.stringify(roles)}::text::json))`)
+      .map((r) => r.name),
+  );
+  const warnings: string[] = [];
+  for (const statement of statements) {
+    if (statement.role !== undefined && !present.has(statement.role)) {
+      warnings.push(
+        `Skipped a setting of role "${statement.role}" in the restored database: the role does not exist on this server (create it, then run: ${
+          statement.sql.replace(quoteIdentifier(database), "<database>")
+        })`,
+      );
+      continue;
+    }
+    try {
+      await sql.unsafe(statement.sql);
+    } catch (error) {
+      throw new DatabaseError(
+        `Cannot set a property of the restored database ("${statement.sql}"): ${
+          messageOf(error).replace(/\s+/g, " ")
+        } (the database created for the restore was dropped again)`,
+        { cause: error },
+      );
+    }
+  }
+  return warnings;
 }
 
 /**
@@ -100,6 +158,12 @@ export async function dropDatabase(config: ConnectionConfig): Promise<void> {
   await withMaintenance(config, async ({ sql }) => {
     await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
               WHERE datname = ${config.database} AND pid <> pg_backend_pid()`;
+    // a template cannot be dropped (a failed restore may have made one)
+    const [row] = await sql<{ template: boolean }[]>`
+      SELECT datistemplate AS template FROM pg_database WHERE datname = ${config.database}`;
+    if (row?.template) {
+      await sql.unsafe(`ALTER DATABASE ${quoteIdentifier(config.database)} IS_TEMPLATE = false`);
+    }
     await sql.unsafe(`DROP DATABASE IF EXISTS ${quoteIdentifier(config.database)}`);
   });
 }

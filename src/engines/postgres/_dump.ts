@@ -6,6 +6,7 @@ import { UsageError } from "../../core/errors.ts";
 import type { SchemaItem, SchemaPlan, TableData } from "./_model.ts";
 import { readSchemaPlan } from "./_schema.ts";
 import { readMigrationVersion } from "./_schema_info.ts";
+import { databaseDirective, readDatabaseProperties } from "./_database_props.ts";
 import { type Connection, hostLabel } from "./_connection.ts";
 import { COPY_TRAILER, copyHeader, copyTableOut } from "./_copy.ts";
 import { CopyOutLanes } from "./_copy_lanes.ts";
@@ -80,7 +81,8 @@ async function dumpIn(
     provider: facts.provider,
     icuLocale: facts.icuLocale,
   };
-  await out.writeText(scriptHeader({ ...facts, database: facts.name, locale }));
+  const directives = databaseDirective(await readDatabaseProperties(tx));
+  await out.writeText(scriptHeader({ ...facts, database: facts.name, locale, directives }));
   await out.writeText(cleanDirectives([...objects.map(unlinkLargeObject), ...dropsOf(plan)]));
   for (const item of plan.preData) await out.writeText(renderItem(item));
   const tables = full

@@ -31,7 +31,14 @@ import {
   openConnection,
   withDatabase,
 } from "./_connection.ts";
-import { createDatabase, dropDatabase, type NewDatabase, renameDatabase } from "./_databases.ts";
+import {
+  applyDatabaseProperties,
+  type ApplyPropertiesOptions,
+  createDatabase,
+  dropDatabase,
+  type NewDatabase,
+  renameDatabase,
+} from "./_databases.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
 import { copyIn, decodeScript, runStatements, ScriptError } from "./_load_steps.ts";
 import type { ScriptEvent } from "./_script_reader.ts";
@@ -39,8 +46,8 @@ import type { ScriptSource } from "./_script_source.ts";
 import { SESSION_SETTINGS } from "./_script.ts";
 import { Spool, SpoolBudget, type SpoolLimits } from "./_spool.ts";
 
-/** Options of {@linkcode loadFresh}. */
-export interface FreshLoadOptions {
+/** Options of {@linkcode loadFresh}; `noOwner` / `noPrivileges` apply to the database's own. */
+export interface FreshLoadOptions extends ApplyPropertiesOptions {
   /** Connections loading at once. Default 2. */
   jobs?: number;
   /** Limits of the spools that hold COPY data read ahead. Default `DEFAULT_SPOOL_LIMITS`. */
@@ -187,8 +194,10 @@ class Scheduler {
 }
 
 /**
- * Loads the script from `first` on into a new database, then renames it to `target`. Throws
- * after dropping the new database if anything fails; the target is never touched.
+ * Loads the script from `first` on into a new database, gives it the source database's
+ * properties (`database.properties`), then renames it to `target`. Throws after dropping the new
+ * database if anything fails; the target is never touched. Returns the warnings of properties
+ * left out (settings of roles this server lacks).
  */
 export async function loadFresh(
   target: ConnectionConfig,
@@ -197,7 +206,7 @@ export async function loadFresh(
   source: ScriptSource,
   checkComplete: () => void,
   options: FreshLoadOptions = {},
-): Promise<void> {
+): Promise<string[]> {
   // named after its owner: a later run drops it if this one is killed (see _scratch.ts)
   const load = withDatabase(target, scratchDatabaseName("load", currentDatabaseOwner(new Date())));
   await createDatabase(load, database);
@@ -214,8 +223,17 @@ export async function loadFresh(
     scheduler = new Scheduler(lanes);
     await run(scheduler, first, source, new SpoolBudget(options.limits), spools);
     checkComplete();
+    const warnings = database.properties
+      ? await applyDatabaseProperties(
+        lanes[0].connection.sql,
+        load.database,
+        database.properties,
+        options,
+      )
+      : [];
     await Promise.all(lanes.map((lane) => lane.connection.end()));
     await renameDatabase(load, target.database);
+    return warnings;
   } catch (error) {
     // Stop the lanes, and cut their connections: one may be inside a COPY whose data never
     // comes (its rollback would wait behind it). Every step settles before the drop.

@@ -45,9 +45,10 @@ export async function restorePostgres(
   try {
     let event = await source.next();
     const database: NewDatabase = { encoding: "UTF8" };
-    while (event?.type === "encoding" || event?.type === "locale") {
+    while (event?.type === "encoding" || event?.type === "locale" || event?.type === "database") {
       if (event.type === "encoding") database.encoding = event.name;
-      else database.locale = event.locale;
+      else if (event.type === "locale") database.locale = event.locale;
+      else database.properties = event.properties;
       event = await source.next();
     }
     const checkComplete = () => {
@@ -65,10 +66,16 @@ export async function restorePostgres(
         );
       }
       created = true;
-      await loadFresh(config, database, event, source, checkComplete, {
+      const warnings = await loadFresh(config, database, event, source, checkComplete, {
         jobs: options.jobs ?? defaultJobs(),
+        noOwner: options.noOwner,
+        noPrivileges: options.noPrivileges,
       });
-      return { bytes: source.bytesRead, statements: source.end?.statements ?? 0 };
+      return {
+        bytes: source.bytesRead,
+        statements: source.end?.statements ?? 0,
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
     }
     await checkConnection(connection);
     const first = event;

@@ -52,7 +52,14 @@ SET default_table_access_method = heap;
 
 /** What a dump starts with; the settings are pg_dump's. */
 export function scriptHeader(
-  info: { serverVersion: string; database: string; encoding: string; locale: DatabaseLocale },
+  info: {
+    serverVersion: string;
+    database: string;
+    encoding: string;
+    locale: DatabaseLocale;
+    /** Further directive lines for `restore --create` (`_database_props.ts`), each ending in `\n`. */
+    directives?: string;
+  },
 ): string {
   return `--
 -- PostgreSQL database dump
@@ -62,7 +69,7 @@ export function scriptHeader(
 -- Dumped by backup-manager (database "${info.database.replace(/\n/g, " ")}")
 ${ENCODING_MARKER}${info.encoding.replace(/\s/g, "")}
 ${LOCALE_MARKER}${JSON.stringify(info.locale)}
-
+${info.directives ?? ""}
 ${SESSION_SETTINGS}
 `;
 }

@@ -15,6 +15,11 @@ import {
   LOCALE_MARKER,
   OWNER_MARKER,
 } from "./_script.ts";
+import {
+  DATABASE_MARKER,
+  type DatabaseProperties,
+  parseDatabaseDirective,
+} from "./_database_props.ts";
 
 /** One thing the restore does, in script order. */
 export type ScriptEvent =
@@ -22,6 +27,7 @@ export type ScriptEvent =
   | { type: "clean"; sql: string }
   | { type: "encoding"; name: string }
   | { type: "locale"; locale: DatabaseLocale }
+  | { type: "database"; properties: DatabaseProperties }
   | { type: "copy"; sql: string }
   | { type: "data"; bytes: Uint8Array }
   | { type: "copyEnd" };
@@ -342,6 +348,9 @@ export class ScriptReader {
     } else if (line.startsWith(LOCALE_MARKER)) {
       const locale = parseLocale(line.slice(LOCALE_MARKER.length));
       if (locale) events.push({ type: "locale", locale });
+    } else if (line.startsWith(DATABASE_MARKER)) {
+      const properties = parseDatabaseDirective(line.slice(DATABASE_MARKER.length));
+      if (properties) events.push({ type: "database", properties });
     }
   }
 
