@@ -33,6 +33,8 @@ function read(script: string, size: number): string[] {
         ? `clean:${event.sql}`
         : event.type === "encoding"
         ? `encoding:${event.name}`
+        : event.type === "database"
+        ? `database:${JSON.stringify(event.properties)}`
         : `locale:${JSON.stringify(event.locale)}`,
     );
   }
@@ -95,6 +97,12 @@ const cases: { name: string; script: string; expected: string[] }[] = [
       'locale:{"collate":"C","ctype":"C.UTF-8","provider":"i","icuLocale":"de-DE"}',
       "sql:SELECT 1;",
     ],
+  },
+  {
+    name: "the database directive; one that is not our JSON is ignored",
+    script: '-- backup-manager:database {"owner":"a","comment":"x","settings":[]}\n' +
+      "-- backup-manager:database {broken\nSELECT 1;\n",
+    expected: ['database:{"owner":"a","comment":"x","settings":[]}', "sql:SELECT 1;"],
   },
   {
     name: "directives and owner/acl markers",
