@@ -13,6 +13,7 @@ import { readBaseTypes } from "./_schema_base_types.ts";
 import { readCasts } from "./_schema_casts.ts";
 import { readCollations } from "./_schema_collations.ts";
 import { addComments } from "./_schema_comments.ts";
+import { breakCycles } from "./_schema_cycles.ts";
 import { splitCyclicDefaults } from "./_schema_defaults.ts";
 import { readExtensionData } from "./_schema_extension_data.ts";
 import { readForeignServers } from "./_schema_foreign.ts";
@@ -24,6 +25,7 @@ import { readLanguages } from "./_schema_languages.ts";
 import { readOperators } from "./_schema_operators.ts";
 import { readEventTriggers, readTableExtras } from "./_schema_post.ts";
 import { readPublications } from "./_schema_publications.ts";
+import { orderRefreshes } from "./_schema_refresh.ts";
 import { addSequenceValues, readSequences } from "./_schema_sequences.ts";
 import { type CatalogQueries, type CatalogSql, query, type ReadContext } from "./_schema_sql.ts";
 import { addMatviewColumnSettings, groupBy, readColumns, readTables } from "./_schema_tables.ts";
@@ -93,7 +95,8 @@ async function readPlan(sql: CatalogQueries, options: SchemaOptions): Promise<Sc
   await addAliases(ctx);
   await addDependencies(ctx);
   splitCyclicDefaults(graph);
-  chainRefreshes(graph);
+  orderRefreshes(graph);
+  breakCycles(graph);
   addOwners(graph);
   await addComments(ctx);
   const acls = [
@@ -191,18 +194,6 @@ async function addDependencies(ctx: ReadContext): Promise<void> {
     if (r.deptype === "a" && node.item.kind === "SEQUENCE") continue;
     node.deps.add(ctx.graph.dependency(node.key, target.key));
     ctx.graph.defaults.get(catalogKey(r.cat, r.oid))?.deps.add(target.key);
-  }
-}
-
-/** A materialized view reading another is refreshed after it. */
-function chainRefreshes(graph: SchemaGraph): void {
-  for (const node of graph.nodes) {
-    if (!node.key.startsWith("refresh:")) continue;
-    const view = graph.node(catalogKey("pg_class", Number(node.key.slice("refresh:".length))));
-    for (const dep of view?.deps ?? []) {
-      const target = graph.node(dep);
-      if (target?.item.kind !== "MATERIALIZED VIEW") continue;
-      node.deps.add(`refresh:${target.key.slice("pg_class:".length)}`);
-    }
+    ctx.graph.checks.get(catalogKey(r.cat, r.oid))?.deps.add(target.key);
   }
 }

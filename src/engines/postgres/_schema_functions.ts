@@ -19,6 +19,8 @@ interface FunctionRow extends ObjectRow {
   identity: string;
   def: string | null;
   agg: string | null;
+  /** `pg_get_function_result`, for functions with a SQL-standard body only. */
+  result: string | null;
 }
 
 /** Adds functions, procedures, window functions and aggregates. */
@@ -31,6 +33,8 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
        pg_catalog.pg_get_function_arguments(p.oid) AS args,
        pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity,
        CASE WHEN p.prokind <> 'a' THEN pg_catalog.pg_get_functiondef(p.oid) END AS def,
+       CASE WHEN p.prosqlbody IS NOT NULL
+         THEN COALESCE(pg_catalog.pg_get_function_result(p.oid), '') END AS result,
        (SELECT ${aggregateOptions()} FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid) AS agg
      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
      WHERE ${USER_SCHEMA} AND ${notInExtension("pg_proc", "p.oid")}
@@ -57,6 +61,12 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
         drop: `DROP ${keyword} IF EXISTS ${signature} CASCADE;\n`,
       },
     });
+    if (f.prokind !== "a" && f.def!.startsWith("CREATE OR REPLACE ") && f.result !== null) {
+      ctx.graph.placeholders.set(key, {
+        sql: placeholderFunction(keyword, f.q, f.args, f.result),
+        replace: sql,
+      });
+    }
     const aggSignature = `${f.q}(${f.identity || "*"})`;
     ctx.graph.ref(key, {
       node: key,
@@ -67,6 +77,22 @@ export async function readFunctions(ctx: ReadContext): Promise<void> {
       owner: f.owner,
     });
   }
+}
+
+/**
+ * A stand-in for a function with a SQL-standard body (`BEGIN ATOMIC` or `RETURN`), whose body
+ * is bound to what it names at creation: the same name, arguments and result with a string body
+ * nothing checks (the script turns `check_function_bodies` off), replaced by the real
+ * `CREATE OR REPLACE` once the objects of its body exist.
+ */
+export function placeholderFunction(
+  keyword: string,
+  name: string,
+  args: string,
+  result: string,
+): string {
+  const returns = keyword === "PROCEDURE" ? "" : ` RETURNS ${result}`;
+  return `CREATE ${keyword} ${name}(${args})${returns}\n    LANGUAGE sql\n    AS $$SELECT NULL$$;\n`;
 }
 
 /** SQL expression over `pg_aggregate a`: the option list of `CREATE AGGREGATE`. */

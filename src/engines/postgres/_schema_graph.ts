@@ -34,6 +34,8 @@ export const Priority = {
   View: 24,
   ColumnSetting: 25,
   ColumnDefault: 26,
+  /** A CHECK constraint moved out of its `CREATE TABLE` to break a cycle (`_schema_cycles.ts`). */
+  TableCheck: 26,
   SequenceOwnedBy: 27,
   // post-data
   SequenceSet: 50,
@@ -107,6 +109,38 @@ export interface ColumnDefault {
   deps: Set<string>;
 }
 
+/**
+ * A CHECK constraint written inside its `CREATE TABLE` that can move out into an
+ * `ALTER TABLE ... ADD CONSTRAINT` when it closes a dependency cycle: a check calling a function
+ * that takes the table's own rowtype (see `_schema_cycles.ts`).
+ */
+export interface TableCheck {
+  /** The table's node key. */
+  table: string;
+  /** The constraint clause as written in the table's statement (`CONSTRAINT c CHECK (...)`). */
+  clause: string;
+  /** The statement that adds it afterwards. */
+  alter: string;
+  /** Its display name (`t c`) and how comments name it. */
+  label: string;
+  ref: Omit<ObjectRef, "node">;
+  /** Node keys the check's expression depends on (filled with the `pg_depend` edges). */
+  deps: Set<string>;
+}
+
+/**
+ * An object that can be created early as a stand-in with the same signature (a view as
+ * `SELECT NULL::type AS column, ...`, a `BEGIN ATOMIC` function with an unchecked body) and
+ * replaced by its real definition once what that definition needs exists: how a cycle through
+ * a view's query or a function's body is broken, as pg_dump does with its dummy views.
+ */
+export interface Placeholder {
+  /** The stand-in's statement, which needs only the object's column or argument types. */
+  sql: string;
+  /** The statement that replaces it (`CREATE OR REPLACE ...`), with what goes with it. */
+  replace: string;
+}
+
 /** What {@linkcode SchemaGraph.addNamed} needs to know of an object. */
 export interface NamedObject {
   /** The object's catalog (`pg_collation`), keyed with `row.oid`. */
@@ -136,6 +170,10 @@ export class SchemaGraph {
   readonly refs = new Map<string, ObjectRef>();
   /** Splittable column defaults by their `pg_attrdef` catalog key. */
   readonly defaults = new Map<string, ColumnDefault>();
+  /** Splittable CHECK constraints by their `pg_constraint` catalog key. */
+  readonly checks = new Map<string, TableCheck>();
+  /** Stand-ins of views and functions by node key, used only where a cycle needs one. */
+  readonly placeholders = new Map<string, Placeholder>();
   #redirects = new Map<string, string>();
   #byKey = new Map<string, SchemaNode>();
   #alias = new Map<string, string>();

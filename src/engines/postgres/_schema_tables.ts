@@ -203,8 +203,17 @@ export async function readTables(
         build.push(`ALTER ${keyword} ONLY ${t.q} ADD CONSTRAINT ${k.q} ${k.def};`);
         ctx.graph.ref(ckey, { node: key, kind: "CONSTRAINT", name });
       } else if (k.validated) {
-        lines.push(`CONSTRAINT ${k.q} ${k.def}`);
+        const clause = `CONSTRAINT ${k.q} ${k.def}`;
+        lines.push(clause);
         ctx.graph.ref(ckey, { node: key, kind: "CONSTRAINT", name });
+        ctx.graph.checks.set(ckey, {
+          table: key,
+          clause,
+          alter: `ALTER TABLE ${k.noinherit ? "ONLY " : ""}${t.q} ADD ${clause};`,
+          label: `${t.name} ${k.q}`,
+          ref: { kind: "CONSTRAINT", name },
+          deps: new Set(),
+        });
       } else if (k.islocal) {
         ctx.graph.addObject({
           key: ckey,

@@ -2,6 +2,7 @@
  * Reads views and materialized views. Their order among tables, functions and each other comes
  * from the dependencies of their `_RETURN` rule; a materialized view is created `WITH NO DATA`
  * and refreshed at the very end (only if it was populated), after the tables it reads are loaded.
+ * A plain view also leaves a placeholder (`placeholderView`) for when it closes a cycle.
  */
 import { catalogKey, Priority } from "./_schema_graph.ts";
 import type { ColumnRow } from "./_schema_tables.ts";
@@ -47,14 +48,22 @@ export async function readViews(
     const keyword = v.relkind === "m" ? "MATERIALIZED VIEW" : "VIEW";
     const body = v.def.trim().replace(/;$/, "");
     const cols = columns.get(v.oid) ?? [];
-    let sql = `CREATE ${keyword} ${v.q}` + (v.options ? ` WITH (${v.options})` : "") +
+    const definition = ` ${v.q}` + (v.options ? ` WITH (${v.options})` : "") +
       (v.tablespace ? ` TABLESPACE ${v.tablespace}` : "") + ` AS\n${body}` +
       (v.relkind === "m" ? "\n  WITH NO DATA;\n" : ";\n");
+    let defaults = "";
     for (const c of cols) {
       if (c.defval !== null) {
-        sql += `ALTER ${keyword} ${v.q} ALTER COLUMN ${c.q} SET DEFAULT ${c.defval};\n`;
+        defaults += `ALTER ${keyword} ${v.q} ALTER COLUMN ${c.q} SET DEFAULT ${c.defval};\n`;
         if (c.defoid !== null) ctx.graph.alias(catalogKey("pg_attrdef", c.defoid), key);
       }
+    }
+    const sql = `CREATE ${keyword}${definition}${defaults}`;
+    if (v.relkind === "v") {
+      ctx.graph.placeholders.set(key, {
+        sql: placeholderView(v.q, cols),
+        replace: `CREATE OR REPLACE VIEW${definition}${defaults}`,
+      });
     }
     ctx.graph.addObject({
       key,
@@ -90,4 +99,16 @@ export async function readViews(
       });
     }
   }
+}
+
+/**
+ * A view with the real one's columns (names, types with their modifiers, collations) and no
+ * dependencies beyond those types, as pg_dump's dummy view: `CREATE OR REPLACE VIEW` with the
+ * real query replaces it, keeping its comments, owner and dependents.
+ */
+export function placeholderView(name: string, columns: readonly ColumnRow[]): string {
+  const list = columns.map((c) =>
+    `NULL::${c.type}${c.collation ? ` COLLATE ${c.collation}` : ""} AS ${c.q}`
+  );
+  return `CREATE VIEW ${name} AS\n SELECT ${list.join(",\n    ")};\n`;
 }
