@@ -20,15 +20,15 @@ export interface CompareOptions {
  *
  * Compared: `sqlite_schema` rows (type, name, table name, SQL text; not root pages), every row of
  * every table by type and exact bytes (REAL by its 64-bit pattern, TEXT by its stored bytes,
- * INTEGER as 64-bit), rowids of rowid tables, `sqlite_sequence` and `sqlite_stat1`, the file
+ * INTEGER as 64-bit), rowids of rowid tables, `sqlite_sequence` and the statistics tables, the file
  * header settings, `PRAGMA integrity_check` on each side, and for full-text tables their query
  * results and their own integrity check. FTS shadow tables whose content the module rebuilds
  * are not compared byte for byte (a rebuilt index may be laid out differently); the shadow
  * tables of contentless FTS tables, which are the only copy of their data, are.
  *
- * `sqlite_stat4` rows are not compared: they are samples for the query planner that only builds
- * with `SQLITE_ENABLE_STAT4` keep (`node:sqlite` does, the stock `sqlite3` 3.40 does not), no SQL
- * script can write them in a way both kinds of build accept, and no query result depends on them.
+ * The planner's statistics (`sqlite_stat1`, `sqlite_stat4`, an old `sqlite_stat3`) are compared
+ * row by row, rowids included: a build without `SQLITE_ENABLE_STAT4` (the stock `sqlite3` 3.40)
+ * does not use `sqlite_stat4`, but keeps it as a plain table.
  */
 export function compareDatabases(a: string, b: string, options: CompareOptions = {}): string[] {
   const left = new DatabaseSync(a, { readOnly: true });
@@ -61,7 +61,7 @@ export function compareDatabases(a: string, b: string, options: CompareOptions =
     );
     const virtualTables = shared.filter((e) => e.type === "table" && isVirtual(e.sql));
     for (const entry of shared) {
-      if (entry.type !== "table" || entry.name === "sqlite_stat4") continue;
+      if (entry.type !== "table") continue;
       const owner = shadowOwner(entry.name, virtualTables);
       if (owner && !isContentless(owner.sql)) continue;
       // A contentless FTS table cannot be read (FTS4 refuses even count(*)); its shadow tables are.

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { SqliteEngine } from "../../src/engines/sqlite/sqlite_engine.ts";
 import type { DumpSummary } from "../../src/engines/engine.ts";
-import { type CompareOptions, compareDatabases } from "./sqlite_compare.ts";
+import { compareDatabases, type CompareOptions } from "./sqlite_compare.ts";
 
 const engine = new SqliteEngine();
 const decoder = new TextDecoder();

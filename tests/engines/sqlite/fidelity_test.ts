@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { dotDumpCopy, roundTrip, schemaTexts, withTempDir } from "../../helpers/sqlite_round_trip.ts";
+import {
+  dotDumpCopy,
+  roundTrip,
+  schemaTexts,
+  withTempDir,
+} from "../../helpers/sqlite_round_trip.ts";
 
 /**
  * Runs `setup` in a database, round trips it both ways and expects no difference; returns the
@@ -19,6 +24,9 @@ async function assertExact(dir: string, setup: string | ((db: DatabaseSync) => v
   assert.deepEqual(trip.stock, [], "the stock shell's restore differs");
   return trip;
 }
+
+/** Connection options of the bundled types lack `defensive` (Deno 2.9.6 has it). */
+const NOT_DEFENSIVE = { defensive: false } as ConstructorParameters<typeof DatabaseSync>[1];
 
 // --- Schema text, one test per object kind -------------------------------------------------
 
@@ -35,7 +43,7 @@ Deno.test("tables keep their text exactly: trailing comments after options, CRLF
         "CREATE TABLE blocked (k PRIMARY KEY) WITHOUT ROWID /* block */ ;",
         "CREATE TABLE crlf (\r\n  a TEXT DEFAULT 'x\r\ny', -- c\r\n  b\r\n)\r\n;",
         "CREATE TABLE crlf_strict (\r\n  a INT\r\n) STRICT -- c\r\n;",
-        "CREATE TABLE\t\"dq \"\"name\"\"\"\t(\t[br]\t, `bt`, 'sq', \"ünï 🎉\" /* ☃ */);",
+        'CREATE TABLE\t"dq ""name"""\t(\t[br]\t, `bt`, \'sq\', "ünï 🎉" /* ☃ */);',
         // A STRICT table ending in a `--` comment with no line end (the last statement of exec).
         "CREATE TABLE last_strict (a INT) STRICT -- no line end",
       ].join("\n"),
@@ -51,10 +59,10 @@ Deno.test("indexes keep their text exactly: trailing comments and blanks, CRLF, 
     await assertExact(
       dir,
       [
-        "CREATE TABLE t (a, b TEXT, \"c d\");",
+        'CREATE TABLE t (a, b TEXT, "c d");',
         "CREATE INDEX commented ON t (a) -- why\n;",
         "CREATE UNIQUE INDEX spaced ON t (b)   ;",
-        "CREATE INDEX blocked ON t (\"c d\") /* c */;",
+        'CREATE INDEX blocked ON t ("c d") /* c */;',
         "CREATE INDEX crlf ON t (\r\n  a,\r\n  b\r\n) WHERE b <> 'x\r\ny'\r\n;",
         "CREATE INDEX expr ON t (lower(b) COLLATE NOCASE, a + 1)\tWHERE a IS NOT NULL;",
         "INSERT INTO t VALUES (1, 'x\r\ny', 1), (2, 'x\ny', 2), (NULL, 'B', 3);",
@@ -75,7 +83,7 @@ Deno.test("views keep their text exactly: trailing comments, CRLF, views over vi
         "CREATE VIEW blocked AS SELECT b FROM t /* block */ ;",
         "CREATE VIEW crlf AS\r\nSELECT a,\r\n  'x\r\ny' AS z\r\nFROM t -- c\r\n;",
         "CREATE VIEW over_view AS SELECT * FROM commented\tWHERE a > 1;",
-        "CREATE VIEW \"🎉 [v]\" AS SELECT `a` AS [x] FROM \"t\";",
+        'CREATE VIEW "🎉 [v]" AS SELECT `a` AS [x] FROM "t";',
       ].join("\n"),
     );
   });
@@ -103,9 +111,9 @@ Deno.test("virtual tables keep their text exactly: comments in the arguments, CR
       dir,
       [
         "CREATE VIRTUAL TABLE ft USING fts5 (\r\n  title, -- c\r\n  body /* b */\r\n);",
-        "CREATE VIRTUAL TABLE \"r t\" USING rtree (id, x0, x1) -- trailing\n;",
+        'CREATE VIRTUAL TABLE "r t" USING rtree (id, x0, x1) -- trailing\n;',
         "INSERT INTO ft VALUES ('alpha', 'beta');",
-        "INSERT INTO \"r t\" VALUES (1, 0.5, 1.5);",
+        'INSERT INTO "r t" VALUES (1, 0.5, 1.5);',
       ].join("\n"),
     );
   });
@@ -124,5 +132,81 @@ Deno.test("schema text comes back where sqlite3 .dump changes it", async () => {
     assert.equal(theirs.get("t"), "CREATE TABLE t (\n  a\n)");
     assert.equal(theirs.get("i"), "CREATE INDEX i ON t (a) -- no line end\n");
     assert.deepEqual(ours, schemaTexts(trip.original));
+  });
+});
+
+// --- Planner statistics ----------------------------------------------------------------------
+
+Deno.test("sqlite_stat1 and sqlite_stat4 rows come back exactly, rowids included, both ways", async () => {
+  await withTempDir(async (dir) => {
+    const trip = await assertExact(dir, (db) => {
+      db.exec(`
+        CREATE TABLE t (a INTEGER, b TEXT, c BLOB);
+        CREATE INDEX t_a ON t (a);
+        CREATE INDEX t_bc ON t (b, c);
+        CREATE TABLE u (k PRIMARY KEY, v) WITHOUT ROWID;
+        CREATE INDEX u_v ON u (v);
+      `);
+      const insert = db.prepare("INSERT INTO t VALUES (?, ?, ?)");
+      for (let i = 0; i < 300; i++) insert.run(i % 17, `b${i % 5}`, new Uint8Array([i % 3, 0]));
+      const other = db.prepare("INSERT INTO u VALUES (?, ?)");
+      for (let i = 0; i < 50; i++) other.run(`k${i}`, i % 4 === 0 ? null : i * 1.5);
+      db.exec("ANALYZE");
+      // Edited statistics (as applications tune the planner): gaps in the rowids.
+      db.exec(
+        "DELETE FROM sqlite_stat1 WHERE idx = 't_a'; DELETE FROM sqlite_stat4 WHERE rowid % 3 = 0",
+      );
+    });
+    const count = (path: string) => {
+      const db = new DatabaseSync(path, { readOnly: true });
+      try {
+        return Number(db.prepare("SELECT count(*) AS n FROM sqlite_stat4").get()?.n);
+      } finally {
+        db.close();
+      }
+    };
+    assert.ok(count(trip.original) > 10);
+    assert.equal(count(trip.stockPath), count(trip.original));
+  });
+});
+
+Deno.test("a database analysed without STAT4 gets no sqlite_stat4 from our restore", async () => {
+  await withTempDir(async (dir) => {
+    const original = join(dir, "original.db");
+    const made = await new Deno.Command("sqlite3", {
+      args: [
+        original,
+        "CREATE TABLE t (a); CREATE INDEX t_a ON t (a); INSERT INTO t VALUES (1), (1), (2); ANALYZE;",
+      ],
+    }).output();
+    assert.equal(made.code, 0);
+    assert.equal(schemaTexts(original).has("sqlite_stat4"), false);
+    const trip = await roundTrip(dir);
+    assert.deepEqual(trip.ours, []);
+    assert.deepEqual(trip.stock, []);
+  });
+});
+
+Deno.test("an old sqlite_stat3 table is kept as it is", async () => {
+  await withTempDir(async (dir) => {
+    // Only SQLite before 3.29 made it; a writable schema stands in (not defensive, as then).
+    const db = new DatabaseSync(join(dir, "original.db"), NOT_DEFENSIVE);
+    try {
+      db.exec(`
+        CREATE TABLE t (a);
+        CREATE INDEX t_a ON t (a);
+        INSERT INTO t VALUES (1), (2), (2);
+        ANALYZE;
+        PRAGMA writable_schema = ON;
+        CREATE TABLE sqlite_stat3(tbl,idx,neq,nlt,ndlt,sample);
+        PRAGMA writable_schema = OFF;
+        INSERT INTO sqlite_stat3 VALUES ('t', 't_a', '2', '1', '1', 2);
+      `);
+    } finally {
+      db.close();
+    }
+    const trip = await roundTrip(dir);
+    assert.deepEqual(trip.ours, []);
+    assert.deepEqual(trip.stock, []);
   });
 });
