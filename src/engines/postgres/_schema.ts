@@ -21,6 +21,7 @@ import { readFunctions } from "./_schema_functions.ts";
 import { catalogKey, POST_DATA, SchemaGraph, type SchemaNode } from "./_schema_graph.ts";
 import { readIndexes } from "./_schema_indexes.ts";
 import { readInitialPrivilegeChanges } from "./_schema_init_privs.ts";
+import { addSecurityLabels } from "./_schema_labels.ts";
 import { readLanguages } from "./_schema_languages.ts";
 import { readOperators } from "./_schema_operators.ts";
 import { readEventTriggers, readTableExtras } from "./_schema_post.ts";
@@ -99,6 +100,7 @@ async function readPlan(sql: CatalogQueries, options: SchemaOptions): Promise<Sc
   breakCycles(graph);
   addOwners(graph);
   await addComments(ctx);
+  await addSecurityLabels(ctx);
   const acls = [
     ...await readAcls(ctx),
     ...await readInitialPrivilegeChanges(ctx),
