@@ -344,8 +344,7 @@ class ScanWriter {
     const row = commaJoined(valueExpressions(this.#table, true));
     const statement = this.#db.prepare(
       `SELECT ${this.#options.utf8 ? `CAST(${row} AS BLOB)` : row} AS b ` +
-        // The table's own b-tree, never a covering index: rows in rowid (or key) order.
-        `FROM ${quoteIdentifier(this.#table.name)}${this.#table.virtual ? "" : " NOT INDEXED"}`,
+        `FROM ${quoteIdentifier(this.#table.name)}`,
     );
     const insert = insertPrefix(this.#table);
     const out = this.#out;

@@ -210,3 +210,43 @@ Deno.test("an old sqlite_stat3 table is kept as it is", async () => {
     assert.deepEqual(trip.stock, []);
   });
 });
+
+// --- Rowids no SQL can read ------------------------------------------------------------------
+
+Deno.test("a table whose columns take all three rowid names keeps its rows in rowid order and says its rowids are renumbered", async () => {
+  await withTempDir(async (dir) => {
+    const trip = await roundTrip(dir, (db) => {
+      db.exec(`
+        CREATE TABLE shadowed (rowid TEXT, oid INTEGER, _rowid_ REAL, note);
+        -- An index in another order: the rows must still come in rowid order.
+        CREATE INDEX shadowed_all ON shadowed (note DESC, rowid, oid, _rowid_);
+        CREATE TABLE aliased (rowid INTEGER PRIMARY KEY, oid, _rowid_);
+      `);
+      const insert = db.prepare("INSERT INTO shadowed VALUES (?, ?, ?, ?)");
+      for (let i = 0; i < 40; i++) insert.run(`r${i}`, 40 - i, i / 4, i % 3 === 0 ? "z" : `n${i}`);
+      db.exec("DELETE FROM shadowed WHERE oid % 4 = 0");
+      db.exec("INSERT INTO aliased VALUES (-5, 'a', 1), (7, 'b', 2), (1000, 'c', 3)");
+    });
+    // Everything the oracle can see is the same (it cannot see these rowids either)...
+    assert.deepEqual(trip.ours, []);
+    assert.deepEqual(trip.stock, []);
+    // ... and the rows come in the same rowid order, which is what SQL can observe of them.
+    const inRowidOrder = (path: string) => {
+      const db = new DatabaseSync(path, { readOnly: true });
+      try {
+        return db.prepare("SELECT rowid, note FROM shadowed NOT INDEXED").all()
+          .map((r) => `${r.rowid}/${r.note}`);
+      } finally {
+        db.close();
+      }
+    };
+    const order = inRowidOrder(trip.original);
+    assert.equal(order.length, 30);
+    assert.deepEqual(inRowidOrder(trip.oursPath), order);
+    assert.deepEqual(inRowidOrder(trip.stockPath), order);
+    // The sidecar's settings and the SQL say what is not kept; an INTEGER PRIMARY KEY keeps its.
+    assert.equal(trip.summary.settings.rowids_renumbered, '["shadowed"]');
+    assert.match(trip.sql, /^-- "shadowed": columns take every name of the rowid/m);
+    assert.doesNotMatch(trip.sql, /^-- "aliased"/m);
+  });
+});
