@@ -182,6 +182,7 @@ export function setClause(entry: string): string {
  * ignored, an element in double quotes (`""` inside for one) taken as written.
  */
 export function splitList(value: string): string[] {
+  if (value.trim() === "") return [""];
   const out: string[] = [];
   let i = 0;
   const blank = (c: string | undefined) => c !== undefined && /\s/.test(c);
