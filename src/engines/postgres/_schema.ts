@@ -28,10 +28,12 @@ import { readEventTriggers, readTableExtras } from "./_schema_post.ts";
 import { readPublications } from "./_schema_publications.ts";
 import { orderRefreshes } from "./_schema_refresh.ts";
 import { addSequenceValues, readSequences } from "./_schema_sequences.ts";
+import { readSubscriptions } from "./_schema_subscriptions.ts";
 import { type CatalogQueries, type CatalogSql, query, type ReadContext } from "./_schema_sql.ts";
 import { addMatviewColumnSettings, groupBy, readColumns, readTables } from "./_schema_tables.ts";
 import { readTextSearch } from "./_schema_text_search.ts";
-import { readSchemas, readTypes } from "./_schema_types.ts";
+import { readTransforms } from "./_schema_transforms.ts";
+import { readSchemas, readShellTypes, readTypes } from "./_schema_types.ts";
 import { readViews } from "./_schema_views.ts";
 import { tableFilter } from "../table_filter.ts";
 
@@ -74,9 +76,11 @@ async function readPlan(sql: CatalogQueries, options: SchemaOptions): Promise<Sc
   await readLanguages(ctx);
   await readCollations(ctx);
   await readTypes(ctx);
+  await readShellTypes(ctx);
   await readBaseTypes(ctx);
   await readFunctions(ctx);
   await readCasts(ctx);
+  await readTransforms(ctx);
   await readAccessMethods(ctx);
   await readOperators(ctx);
   await readTextSearch(ctx);
@@ -91,6 +95,7 @@ async function readPlan(sql: CatalogQueries, options: SchemaOptions): Promise<Sc
   await readIndexes(ctx);
   await readTableExtras(ctx);
   await readPublications(ctx);
+  await readSubscriptions(ctx);
   await readEventTriggers(ctx);
   await addSequenceValues(ctx, sequences);
   await addAliases(ctx);

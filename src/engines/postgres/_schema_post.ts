@@ -1,7 +1,7 @@
 /**
  * Reads what must not act on restored rows and so comes after the data: triggers (with their
- * enabled state), rules, row-level security policies and switches, extended statistics and
- * event triggers.
+ * enabled state, also where a partition's clone of one differs from its parent's), rules,
+ * row-level security policies and switches, extended statistics and event triggers.
  */
 import { catalogKey, Priority } from "./_schema_graph.ts";
 import { notInExtension, qualified, query, type ReadContext, roleName } from "./_schema_sql.ts";
@@ -46,6 +46,41 @@ export async function readTableExtras(ctx: ReadContext): Promise<void> {
       },
       deps: [node.key],
     }, { kind: "TRIGGER", name: `${g.q} ON ${g.t}` });
+  }
+
+  // A partition's clone of a trigger takes the state its parent's trigger gives it (ALTER TABLE
+  // on the parent recurses); one set otherwise is set again on the partition, parents first.
+  const clones = await query<
+    { oid: number; relid: number; parent: number; name: string; q: string; state: string } & {
+      t: string;
+      differs: boolean;
+    }
+  >(
+    ctx.sql,
+    `SELECT g.oid, g.tgrelid AS relid, g.tgparentid AS parent, g.tgname AS name,
+       pg_catalog.quote_ident(g.tgname) AS q, g.tgenabled AS state,
+       ${tableName.replace("RELID", "g.tgrelid")} AS t, g.tgenabled <> p.tgenabled AS differs
+     FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_trigger p ON p.oid = g.tgparentid
+     ORDER BY g.tgrelid, g.tgname`,
+  );
+  for (const g of clones) {
+    // A clone is its root trigger's doing: what follows it follows the root's statement.
+    ctx.graph.alias(catalogKey("pg_trigger", g.oid), catalogKey("pg_trigger", g.parent));
+    const node = table(g.relid);
+    if (!node || !g.differs) continue;
+    const action = { O: "ENABLE", D: "DISABLE", R: "ENABLE REPLICA", A: "ENABLE ALWAYS" }[g.state];
+    ctx.graph.add({
+      key: `trigger-state:${g.oid}`,
+      priority: Priority.Trigger,
+      item: {
+        kind: "TRIGGER STATE",
+        name: `${node.item.name} ${g.name}`,
+        schema: node.item.schema,
+        owner: node.item.owner,
+        sql: `ALTER TABLE ${g.t} ${action} TRIGGER ${g.q};\n`,
+      },
+      deps: [node.key, catalogKey("pg_trigger", g.parent), `trigger-state:${g.parent}`],
+    });
   }
 
   const rules = await query<

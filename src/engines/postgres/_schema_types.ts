@@ -226,6 +226,33 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
   }
 }
 
+/**
+ * Adds shell types that were never defined (`CREATE TYPE name;` alone): functions may take or
+ * return one, and it can carry an owner and a comment. Shells of base and range types come
+ * with their type (`addShellType`).
+ */
+export async function readShellTypes(ctx: ReadContext): Promise<void> {
+  if (ctx.filtered) return;
+  const rows = await query<ObjectRow>(
+    ctx.sql,
+    `SELECT ${objectColumns("t.oid", "t.typname", "t.typowner")}
+     FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+     WHERE t.typtype = 'p' AND NOT t.typisdefined AND ${USER_SCHEMA}
+       AND ${notInExtension("pg_type", "t.oid")}
+     ORDER BY n.nspname, t.typname`,
+  );
+  for (const t of rows) {
+    ctx.graph.addNamed({
+      catalog: "pg_type",
+      keyword: "TYPE",
+      priority: Priority.Type,
+      row: t,
+      sql: `CREATE TYPE ${t.q};\n`,
+      label: t.name,
+    });
+  }
+}
+
 interface DomainConstraint {
   oid: number;
   typid: number;
