@@ -132,6 +132,8 @@ export interface LockedOptions {
    * Default `true`; `cleanup` does it itself, to report them.
    */
   sweep?: boolean;
+  /** Stores whose partials the sweep looks at. Default: the context's store alone. */
+  stores?: Storage[];
 }
 
 /**
@@ -146,7 +148,7 @@ export async function locked<T>(
   options: LockedOptions = {},
 ): Promise<T> {
   return await withLock(lockDirectoryOf(context), { command, clock: context.clock }, async () => {
-    if (options.sweep ?? true) await sweepAfterLock(context);
+    if (options.sweep ?? true) await sweepAfterLock(context, { stores: options.stores });
     return await fn();
   });
 }

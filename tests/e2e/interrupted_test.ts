@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli, scriptCommand } from "../helpers/cli.ts";
+import { FakeClock, runCli, scriptCommand } from "../helpers/cli.ts";
 import { makeLargeDatabase, withWorkspace } from "../helpers/workspace.ts";
 import { startCluster } from "../helpers/pg_cluster.ts";
 import {
@@ -213,4 +213,44 @@ Deno.test("a PostgreSQL restore --create killed mid-way leaves a bm_load databas
     await session?.status;
     await cluster.stop();
   }
+});
+
+Deno.test("a create killed mid-write leaves a partial naming its writer; the next create removes it at once", async () => {
+  await withWorkspace(async (ws) => {
+    makeLargeDatabase(ws.database);
+    const common = ["--database", ws.database, "--dir", ws.dir];
+    const partials = async () => {
+      const names: string[] = [];
+      try {
+        for await (const entry of Deno.readDir(ws.dir)) {
+          if (/\.sql\.gz\.bm-[\w-]+\.\d+\.\d+\.partial$/.test(entry.name)) names.push(entry.name);
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error; // not made yet
+      }
+      return names;
+    };
+    await killWhen(
+      ["create", ...common],
+      "the data file's partial",
+      async () => (await partials()).length > 0,
+    );
+    const [left] = await partials();
+    assert.ok(left, "the killed create left its partial");
+    // younger than any age limit: only its dead writer's pid tells it is a leftover
+    const clock = new FakeClock(new Date());
+    const status = await runCli(["status", ...common, "--check"], { clock });
+    assert.match(status.stdout, /^WARNING: 1 leftover from interrupted runs, /m);
+    const next = await runCli(["create", ...common], { clock });
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(
+      next.stderr,
+      new RegExp(
+        `^Removed leftover "${left.replaceAll(".", "\\.")}" of an interrupted run ` +
+          `\\(partial, [\\d.]+ [KM]?i?B: left by an interrupted run: process \\d+ is gone\\)$`,
+        "m",
+      ),
+    );
+    assert.deepEqual(await partials(), []);
+  });
 });

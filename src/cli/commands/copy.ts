@@ -93,7 +93,7 @@ export async function runCopy(args: CopyArgs, deps: CommandDeps): Promise<number
           target: copied.id,
           details: { from: copied.from, to: copied.to, bytes: copied.bytes },
         };
-      }));
+      }), { stores: [context.storage, other] });
   } finally {
     progress.done();
   }

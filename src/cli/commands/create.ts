@@ -148,7 +148,7 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
           );
         }
         return created;
-      });
+      }, { stores: [context.storage, ...destinations.map((d) => d.storage)] });
     } finally {
       progress.done();
     }
