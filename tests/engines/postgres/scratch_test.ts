@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCluster } from "../../helpers/pg_cluster.ts";
-import { createDatabase, databaseExists, databaseUrl, PG_BIN, psql } from "../../helpers/pg_tools.ts";
+import {
+  createDatabase,
+  databaseExists,
+  databaseUrl,
+  PG_BIN,
+  psql,
+} from "../../helpers/pg_tools.ts";
 import {
   findPostgresScratch,
   removePostgresScratch,
