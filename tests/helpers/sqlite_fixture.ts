@@ -113,7 +113,22 @@ function createTables(db: DatabaseSync): void {
     CREATE VIRTUAL TABLE legacy_contentless USING fts4 (body, content='');
     CREATE VIRTUAL TABLE legacy_languages USING fts4 (body, languageid=lid);
     CREATE VIRTUAL TABLE boxes USING rtree (id, min_x, max_x, min_y, max_y);
+
+    -- Schema text stored as written up to the ";": a trailing comment, its line end, blanks.
+    CREATE TABLE strict_commented (a INT, -- the key
+      b TEXT DEFAULT '--') STRICT -- trailing
+    ;
+    CREATE INDEX strict_commented_b ON strict_commented (b) /* why */  ;
+    -- CRLF line ends in every kind of object (the stock shell drops each CR before an LF).
+    CREATE TABLE crlf (\r\n  a TEXT DEFAULT 'x\r\ny',\r\n  b\r\n);
+    CREATE INDEX crlf_a ON crlf (\r\n  a\r\n) WHERE a <> 'x\r\ny'\r\n;
+    CREATE VIEW crlf_view AS\r\nSELECT a\r\nFROM crlf -- c\r\n;
+    CREATE TRIGGER crlf_insert AFTER INSERT ON crlf\r\nBEGIN\r\n  SELECT 1;\r\nEND;
+    -- Columns take every name of the rowid: no SQL reads it; rows keep their order.
+    CREATE TABLE all_rowid_names (rowid TEXT, oid, _rowid_, v);
   `);
+  // The last statement of a script keeps its trailing comment without a line end.
+  db.exec("CREATE INDEX crlf_b ON crlf (b) -- no line end");
 }
 
 /** Every edge value in an untyped column (which keeps each value's type as it is). */
@@ -183,6 +198,17 @@ function fillValueZoo(db: DatabaseSync): void {
 }
 
 function fillOrdinaryTables(db: DatabaseSync): void {
+  // A dropped AUTOINCREMENT table leaves a gap in the rowids of sqlite_sequence.
+  db.exec(`
+    CREATE TABLE gone (id INTEGER PRIMARY KEY AUTOINCREMENT);
+    INSERT INTO gone DEFAULT VALUES;
+    DROP TABLE gone;
+    INSERT INTO crlf (a, b) VALUES ('x\r\ny', 1), ('x\ny', 2), (NULL, 3);
+    INSERT INTO strict_commented (a, b) VALUES (1, '-- x'), (2, NULL);
+    INSERT INTO all_rowid_names VALUES ('a', 1, 1.5, 'one'), ('b', 2, NULL, 'two'),
+      ('c', 3, 3.5, 'three');
+    DELETE FROM all_rowid_names WHERE oid = 2;
+  `);
   const plain = db.prepare("INSERT INTO plain (rowid, a, b, c, d, e) VALUES (?, ?, ?, ?, ?, ?)");
   for (let i = 1; i <= 60; i++) {
     plain.run(i, i % 7 ? i * 3 : null, `row ${i}`, i / 8, new Uint8Array([i, 0, i]), `${i}.50`);

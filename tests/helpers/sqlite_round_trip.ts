@@ -28,7 +28,7 @@ export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<v
 export interface RoundTrip {
   /** Differences between the original and our restore (empty: identical). */
   ours: string[];
-  /** Differences between the original and the stock shell's restore. */
+  /** Differences between the original and the stock shell's restore (none when not run). */
   stock: string[];
   /** The dump's SQL. */
   sql: string;
@@ -38,14 +38,21 @@ export interface RoundTrip {
   stockPath: string;
 }
 
+/** Options of {@linkcode roundTrip}. */
+export interface RoundTripOptions {
+  /** Whether the stock shell restores the dump too. Default `true`. */
+  stockShell?: boolean;
+}
+
 /**
  * Makes `<dir>/original.db` with `setup` (SQL, or a function given the open database), unless it
- * exists, then dumps it and restores it both ways.
+ * is undefined (then the file must exist), then dumps it and restores it both ways.
  */
 export async function roundTrip(
   dir: string,
   setup?: string | ((db: DatabaseSync) => void),
   options: CompareOptions = {},
+  tripOptions: RoundTripOptions = {},
 ): Promise<RoundTrip> {
   const original = join(dir, "original.db");
   if (setup !== undefined) {
@@ -73,10 +80,11 @@ export async function roundTrip(
   const oursPath = join(dir, "ours.db");
   const stockPath = join(dir, "stock.db");
   await engine.restore(oursPath, pieces(bytes));
-  await restoreWithStockShell(gzFile, stockPath);
+  const stockShell = tripOptions.stockShell ?? true;
+  if (stockShell) await restoreWithStockShell(gzFile, stockPath);
   return {
     ours: compareDatabases(original, oursPath, options),
-    stock: compareDatabases(original, stockPath, options),
+    stock: stockShell ? compareDatabases(original, stockPath, options) : [],
     sql: decoder.decode(bytes),
     summary,
     original,

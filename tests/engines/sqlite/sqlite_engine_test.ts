@@ -216,7 +216,7 @@ Deno.test("a schema-only dump restores every schema object and setting, and no r
           "SELECT name FROM pragma_table_list WHERE schema = 'main' " +
             "AND type IN ('table', 'virtual') AND name NOT LIKE 'sqlite_%'",
         ).all().map((r) => String(r.name));
-        assert.equal(tables.length, 22);
+        assert.equal(tables.length, 25);
         for (const table of tables) {
           // A contentless FTS4 table cannot be scanned; count its documents instead.
           const counted = table === "legacy_contentless" ? `${table}_docsize` : table;
