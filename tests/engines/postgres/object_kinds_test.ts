@@ -6,6 +6,7 @@
  * columns and constraints, access methods, trigger states, column settings).
  */
 import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import { startCluster } from "../../helpers/pg_cluster.ts";
 import { assertSameDatabase } from "../../helpers/pg_compare.ts";
 import { dumpGzipped, once } from "../../helpers/engine_io.ts";
@@ -47,14 +48,21 @@ const FACTS: Record<string, string> = {
       row_number() OVER (PARTITION BY inhrelid ORDER BY inhseqno) FROM pg_inherits ORDER BY 1, 3`,
 };
 
+/** Where the subscriptions point: nowhere they could reach, with a password to keep quiet. */
+const SUBSCRIPTION_CONNECTION =
+  "'host=127.0.0.1 port=1 dbname=elsewhere user=replicator password=s3cr3t'";
+
 interface Case {
   name: string;
   sql: string;
   /** More queries whose answers must be the same in the source and the copies. */
   facts?: Record<string, string>;
-  /** SQL run on the source once it is loaded, and run again when the case ends. */
+  /** SQL run on the source once it is loaded. */
   during?: string;
+  /** SQL run on each of the case's databases when it ends (errors ignored). */
   after?: string;
+  /** Checks of the backup's SQL script. */
+  script?: (sql: string) => void;
 }
 
 const CASES: Case[] = [
@@ -238,6 +246,40 @@ const CASES: Case[] = [
           castcontext, castmethod FROM pg_cast WHERE oid >= 16384 ORDER BY 1, 2`,
     },
   },
+  {
+    name: "subscriptions, written disabled and not connecting, with owner and comment",
+    sql: `CREATE SCHEMA s;
+      CREATE TABLE s.t (id int PRIMARY KEY);
+      CREATE PUBLICATION pub FOR TABLE s.t;
+      CREATE PUBLICATION "Pub 2";
+      DO $$BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bm_sub_owner') THEN
+          CREATE ROLE bm_sub_owner SUPERUSER;
+        END IF;
+      END$$;
+      CREATE SUBSCRIPTION sub CONNECTION ${SUBSCRIPTION_CONNECTION}
+        PUBLICATION pub, "Pub 2" WITH (connect = false, slot_name = 'sub_slot', binary = true,
+        streaming = on, disable_on_error = true, synchronous_commit = 'local');
+      CREATE SUBSCRIPTION "Sub no slot" CONNECTION ${SUBSCRIPTION_CONNECTION}
+        PUBLICATION pub WITH (connect = false, slot_name = NONE, two_phase = on);
+      ALTER SUBSCRIPTION sub OWNER TO bm_sub_owner;
+      COMMENT ON SUBSCRIPTION sub IS 'from elsewhere';`,
+    // A subscription with a slot would connect to drop it, and keeps its database from going.
+    after: `ALTER SUBSCRIPTION sub SET (slot_name = NONE); DROP SUBSCRIPTION sub;
+      DROP SUBSCRIPTION "Sub no slot"`,
+    facts: {
+      subscriptions: `SELECT subname, subowner::regrole, subenabled, subconninfo, subslotname,
+          subsynccommit, subpublications, subbinary, substream, subtwophasestate, subdisableonerr,
+          obj_description(oid, 'pg_subscription') FROM pg_subscription
+        WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY 1`,
+    },
+    script: (sql) => {
+      const lines = sql.split("\n").filter((line) => line.includes("s3cr3t"));
+      assert.equal(lines.length, 2, "the password is only in the CREATE SUBSCRIPTION lines");
+      for (const line of lines) assert.match(line, /^CREATE SUBSCRIPTION /);
+    },
+  },
 ];
 
 Deno.test("object kinds round trip through backup and restore", async (t) => {
@@ -253,6 +295,7 @@ Deno.test("object kinds round trip through backup and restore", async (t) => {
           await psql(src, c.sql);
           if (c.during) await psql(src, c.during);
           const backup = await dumpGzipped(engine, src);
+          c.script?.(new TextDecoder().decode(gunzipSync(backup)));
           await createDatabase(cluster.url, names[1]);
           await engine.restore(empty, once(backup));
           await engine.restore(fresh, once(backup), { create: true });
@@ -263,7 +306,9 @@ Deno.test("object kinds round trip through backup and restore", async (t) => {
             }
           }
         } finally {
-          if (c.after) await psql(cluster.url, c.after);
+          for (const url of c.after ? [src, empty, fresh] : []) {
+            await psql(url, c.after!).catch(() => {});
+          }
           for (const name of names) await dropDatabase(cluster.url, name).catch(() => {});
         }
       });
