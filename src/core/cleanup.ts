@@ -178,7 +178,7 @@ async function engineScratch(
   context: ServiceContext,
 ): Promise<(ScratchDecision & { leftover: Leftover })[]> {
   const search = await findLeftovers(context, { stores: [] });
-  for (const message of search.errors) {
+  for (const { message } of search.errors) {
     context.onEvent?.({ type: "warning", time: context.clock.now(), message });
   }
   return search.leftovers.map((leftover) => ({

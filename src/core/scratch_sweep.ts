@@ -56,7 +56,7 @@ export interface SweepOptions {
 export interface LeftoverSearch {
   leftovers: Leftover[];
   /** One line per place that could not be searched (an unreachable server, a store). */
-  errors: string[];
+  errors: { place: Leftover["place"]; message: string }[];
 }
 
 /** What a sweep did. */
@@ -73,7 +73,7 @@ export async function findLeftovers(
 ): Promise<LeftoverSearch> {
   const now = context.clock.now();
   const leftovers: Leftover[] = [];
-  const errors: string[] = [];
+  const errors: LeftoverSearch["errors"] = [];
   if ((options.database ?? true) && context.engine.findScratch) {
     try {
       const where = context.engine.redact(context.database);
@@ -82,7 +82,10 @@ export async function findLeftovers(
       }
     } catch (error) {
       if (!(error instanceof BackupManagerError)) throw error;
-      errors.push(`Cannot look for leftovers of interrupted runs: ${error.message}`);
+      errors.push({
+        place: "database",
+        message: `Cannot look for leftovers of interrupted runs: ${error.message}`,
+      });
     }
   }
   for (const storage of options.stores ?? [context.storage]) {
@@ -90,7 +93,10 @@ export async function findLeftovers(
       leftovers.push(...await storeLeftovers(storage, localFileLiveness(now)));
     } catch (error) {
       if (!(error instanceof BackupManagerError)) throw error;
-      errors.push(`Cannot look for leftovers of interrupted runs: ${error.message}`);
+      errors.push({
+        place: "store",
+        message: `Cannot look for leftovers of interrupted runs: ${error.message}`,
+      });
     }
   }
   return { leftovers, errors };
@@ -236,7 +242,8 @@ export async function removeLeftover(
 
 /**
  * The sweep every run makes once it holds the lock: stale leftovers removed, and whatever went
- * wrong said as a warning event. It never fails the run that asked for it.
+ * wrong said as a warning event (except a store that cannot be listed: the run's own use of it
+ * reports that). It never fails the run that asked for it.
  */
 export async function sweepAfterLock(
   context: SweepContext,
@@ -246,7 +253,8 @@ export async function sweepAfterLock(
     context.onEvent?.({ type: "warning", time: context.clock.now(), message });
   try {
     const report = await sweepLeftovers(context, options);
-    for (const message of report.errors) warn(message);
+    // a store that cannot be listed says so itself when the run uses it: one line, not two
+    for (const { message } of report.errors.filter((e) => e.place === "database")) warn(message);
     for (const { error } of report.failures) {
       warn(`Cannot remove a leftover of an interrupted run: ${error}`);
     }
