@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDuration, parseDuration } from "../../src/config/duration.ts";
+import { formatDuration, parseDuration, parseTimeout } from "../../src/config/duration.ts";
 
 const cases: [string, number | undefined][] = [
   ["90s", 90_000],
@@ -32,4 +32,19 @@ Deno.test("formatDuration() writes what parseDuration() reads back", () => {
     assert.equal(parseDuration(formatDuration(ms)), ms, String(ms));
   }
   assert.equal(formatDuration(5_400_000), "1h30m");
+});
+
+Deno.test("parseTimeout() reads durations, and off or 0 as no timeout", () => {
+  const timeouts: [string, number | undefined][] = [
+    ["10m", 600_000],
+    ["2s", 2_000],
+    ["off", 0],
+    ["OFF", 0],
+    [" 0 ", 0],
+    ["0s", 0],
+    ["10", undefined],
+    ["never", undefined],
+    ["", undefined],
+  ];
+  for (const [text, expected] of timeouts) assert.equal(parseTimeout(text), expected, text);
 });

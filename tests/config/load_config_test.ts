@@ -42,6 +42,7 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
     encryption: { recipients: [] },
     compression: "gzip:6",
     jobs: navigator.hardwareConcurrency,
+    stallTimeout: "10m",
     timezone: "-",
     retention: {},
     schedule: { type: "full", verify: true, restoreTest: false, retries: 3, retryBackoff: "1m" },
@@ -91,6 +92,31 @@ Deno.test("loadConfig() takes compression and jobs from the file, BACKUP_COMPRES
     compression: "gzip:9",
     jobs: 1,
   });
+});
+
+Deno.test("loadConfig() takes stallTimeout from the file, BACKUP_STALL_TIMEOUT, then --stall-timeout", async () => {
+  const file = { stallTimeout: "30m" };
+  assert.equal((await load(file)).config.stallTimeout, "30m");
+  const env = { BACKUP_STALL_TIMEOUT: "off" };
+  assert.equal((await load(file, { env })).config.stallTimeout, "off");
+  const flags = [{ path: "stallTimeout", value: "90s", source: "--stall-timeout" }];
+  assert.equal((await load(file, { env, flags })).config.stallTimeout, "90s");
+});
+
+Deno.test("loadConfig() refuses a stallTimeout that is no duration, in one line naming it", async () => {
+  const hint =
+    'expected a duration like "90s", "15m", "6h", "7d" or "1h30m", or "off" (or "0") to disable it';
+  assert.equal(
+    await failure(undefined, { env: { BACKUP_STALL_TIMEOUT: "soon" } }),
+    `Invalid value "soon" for BACKUP_STALL_TIMEOUT (setting "stallTimeout"): ${hint}`,
+  );
+  assert.equal(
+    await failure(undefined, {
+      flags: [{ path: "stallTimeout", value: "10", source: "--stall-timeout" }],
+    }),
+    `Invalid value "10" for --stall-timeout: ${hint}`,
+  );
+  assert.match(await failure({ stallTimeout: 600 }), /^Invalid value 600 for "stallTimeout" in /);
 });
 
 function pick(config: { compression: string; jobs: number }) {
@@ -215,7 +241,7 @@ const mistakes: { name: string; file?: unknown; env?: Record<string, string>; me
       name: "an unknown top-level key lists what is allowed when nothing is close",
       file: { colour: "blue" },
       message:
-        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, compression, jobs, timezone, retention, schedule, health, notifications, api, log)',
+        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, compression, jobs, stallTimeout, timezone, retention, schedule, health, notifications, api, log)',
     },
     {
       name: "a negative count names the setting, the file and the value",

@@ -112,6 +112,9 @@ export function redactUrl(location: string): string {
   }
 }
 
+/** How often an aborted run's connections have their running query cancelled again. */
+const RECANCEL_MS = 500;
+
 /** Options of {@linkcode openConnection}. */
 export interface OpenOptions {
   /** Connections in the pool. Default 1. */
@@ -143,6 +146,7 @@ export interface Connection {
 export function openConnection(config: ConnectionConfig, options: OpenOptions = {}): Connection {
   const sockets = new Set<net.Socket>();
   const keys = new Map<net.Socket, BackendKeyReader>();
+  let recancel: ReturnType<typeof setInterval> | undefined;
   const cancelAll = () => {
     const target = isSocket(config)
       ? { path: `${config.host.replace(/\/$/, "")}/.s.PGSQL.${config.port}` }
@@ -151,7 +155,15 @@ export function openConnection(config: ConnectionConfig, options: OpenOptions = 
       if (reader.key) void sendCancel(target, reader.key);
     }
   };
-  config.signal?.addEventListener("abort", cancelAll, { once: true });
+  // A cancel that lands between two statements is lost and the next one may wait for the lock
+  // again: cancel again until the connection ends (its cleanup is a ROLLBACK, or nothing).
+  const onAbort = () => {
+    cancelAll();
+    const timer = setInterval(cancelAll, RECANCEL_MS);
+    Deno.unrefTimer(Number(timer));
+    recancel = timer;
+  };
+  config.signal?.addEventListener("abort", onAbort, { once: true });
   const ssl = config.sslMode === "disable" || config.sslMode === "allow"
     ? false
     : config.sslMode === "prefer"
@@ -215,7 +227,8 @@ export function openConnection(config: ConnectionConfig, options: OpenOptions = 
     config,
     resumeSockets: () => sockets.forEach((s) => s.resume()),
     end: () => {
-      config.signal?.removeEventListener("abort", cancelAll);
+      config.signal?.removeEventListener("abort", onAbort);
+      clearInterval(recancel);
       return sql.end({ timeout: 5 });
     },
   };
