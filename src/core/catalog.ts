@@ -18,6 +18,7 @@ import {
   IntegrityError,
   messageOf,
 } from "./errors.ts";
+import { diagnoseSize } from "./corruption.ts";
 
 /** One backup in a store, with what a cheap look (no checksum) can tell about it. */
 export interface CatalogEntry {
@@ -95,10 +96,8 @@ function byNewest(a: CatalogEntry, b: CatalogEntry): number {
 function dataProblem(backup: CatalogEntry): string | undefined {
   if (backup.dataSize === undefined) return `Backup "${backup.id}" has no data file`;
   const meta = backup.meta!;
-  if (backup.dataSize !== meta.sizes.compressed) {
-    return `Backup "${backup.id}" has a data file of ${backup.dataSize} bytes where the sidecar ` +
-      `records ${meta.sizes.compressed} (truncated or replaced)`;
-  }
+  const damage = diagnoseSize(meta.sizes.compressed, backup.dataSize);
+  if (damage) return `Backup "${backup.id}": its data file "${meta.file.name}" ${damage.detail}`;
   if (meta.verification?.outcome === "failed") {
     return `Backup "${backup.id}" failed its last verification: ${meta.verification.detail}`;
   }

@@ -5,6 +5,7 @@ import { messageOf } from "./errors.ts";
 import { type Actor, type ApiClient, type AuditEntry, isRefusal, recordAction } from "./audit.ts";
 import type { EventListener } from "./events.ts";
 import type { CompressionSpec } from "./compression.ts";
+import type { SigningSettings } from "./signing.ts";
 
 export { type Clock, systemClock } from "./clock.ts";
 
@@ -23,6 +24,11 @@ export interface ServiceContext {
   onEvent?: EventListener;
   /** Public-key encryption of new backups, and where the key to read them is. */
   encryption?: EncryptionSettings;
+  /**
+   * The key that signs new backups' sidecars, and the keys a backup must be signed by to be
+   * restored, verified or copied (`signing.ts`). Default: unsigned, nothing required.
+   */
+  signing?: SigningSettings;
   /**
    * Directory of the run lock. Default `storage.location`; an object store has no files, so its
    * lock lives on this machine (see `lockDirectoryFor`).

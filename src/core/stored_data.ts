@@ -8,6 +8,8 @@ import { type Storage, StorageNotFoundError } from "../storage/storage.ts";
 import type { BackupMeta } from "./backup_file.ts";
 import { IntegrityError, UsageError } from "./errors.ts";
 import { collectGarbage, GC_EVERY_BYTES } from "./collect_garbage.ts";
+import { missingDataMessage } from "./corruption.ts";
+import { HeadBuffer, mismatchError, originError } from "./data_diagnosis.ts";
 import { decryptStream, identityFingerprints, readIdentityFile } from "./crypto/age.ts";
 import type { EncryptionSettings } from "./context.ts";
 
@@ -37,24 +39,32 @@ export async function readChecked(
     stream = await storage.read(meta.file.name);
   } catch (error) {
     if (!(error instanceof StorageNotFoundError)) throw error;
-    throw new IntegrityError(
-      `Cannot ${action} backup "${meta.id}": its data file "${meta.file.name}" is missing; restore another backup`,
-      { cause: error },
-    );
+    throw new IntegrityError(missingDataMessage(action, meta.id, meta.file.name), { cause: error });
   }
-  return checked(stream, meta, action);
+  return checked(storage, stream, meta, action);
 }
 
 async function* checked(
+  storage: Storage,
   stream: ReadableStream<Uint8Array>,
   meta: BackupMeta,
   action: string,
 ): AsyncIterable<Uint8Array> {
+  const recorded = meta.sizes.compressed;
   const hash = createHash("sha256");
+  // what a mismatch's diagnosis needs: the first bytes, and the hash of the recorded length
+  const head = new HeadBuffer();
+  let prefixSha256: string | undefined;
   let size = 0;
   let held: Uint8Array | undefined;
   let sinceCollection = 0;
   for await (const chunk of stream) {
+    head.add(chunk);
+    if (size + chunk.length > recorded) {
+      hash.update(chunk.subarray(0, recorded - size));
+      prefixSha256 = hash.digest("hex");
+      break; // longer than recorded: leaving the loop cancels the stream
+    }
     hash.update(chunk);
     size += chunk.length;
     // downloaded chunks are garbage V8 frees late (see collectGarbage): keep peak memory flat
@@ -63,34 +73,20 @@ async function* checked(
       sinceCollection = 0;
       collectGarbage();
     }
-    if (size > meta.sizes.compressed) {
-      await stream.cancel().catch(() => {});
-      throw mismatch(
-        meta,
-        action,
-        `more than the ${meta.sizes.compressed} bytes the sidecar records`,
-      );
-    }
     if (held) yield held;
     held = chunk;
   }
-  const sha = hash.digest("hex");
-  if (size !== meta.sizes.compressed || sha !== meta.file.sha256) {
-    throw mismatch(
-      meta,
-      action,
-      `${size} bytes, sha256 ${sha.slice(0, 16)}…, expected ${meta.sizes.compressed} bytes, ` +
-        `${meta.file.sha256.slice(0, 16)}…`,
-    );
+  if (prefixSha256 !== undefined) {
+    throw await mismatchError(storage, meta, action, { prefixSha256, head: head.bytes() });
   }
+  const sha256 = hash.digest("hex");
+  if (size !== recorded || sha256 !== meta.file.sha256) {
+    throw await mismatchError(storage, meta, action, { size, sha256, head: head.bytes() });
+  }
+  // a sidecar forged to match a file that is not our SQL, or is the other engine's
+  const foreign = meta.file.encryption ? undefined : originError(head.bytes(), meta, action);
+  if (foreign) throw foreign;
   if (held) yield held;
-}
-
-function mismatch(meta: BackupMeta, action: string, detail: string): IntegrityError {
-  return new IntegrityError(
-    `Cannot ${action} backup "${meta.id}": its checksum does not match the sidecar (${detail}); ` +
-      `the file is damaged, restore another backup`,
-  );
 }
 
 /**

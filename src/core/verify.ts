@@ -5,6 +5,11 @@ import { messageOf, UsageError } from "./errors.ts";
 import { decryptStream, readIdentityFile } from "./crypto/age.ts";
 import { identitiesFor, readCompressedSql } from "./stored_data.ts";
 import { Decompressor } from "./decompressor.ts";
+import { diagnoseStored } from "./data_diagnosis.ts";
+import { diagnoseData, sqlOrigin } from "./corruption.ts";
+import { SignatureError } from "./signing.ts";
+import { admitBackup } from "./trust.ts";
+import { StorageNotFoundError } from "../storage/storage.ts";
 import type { Compression } from "./compression.ts";
 import { defaultJobs } from "../engines/engine.ts";
 import { isRefusal, recordAction } from "./audit.ts";
@@ -98,6 +103,17 @@ async function checkBackup(
   } catch (error) {
     fail("sidecar", messageOf(error));
   }
+  if (meta && context.signing?.trusted.length) {
+    // a backup the trusted keys do not vouch for is not looked at further, nor written to
+    try {
+      const keyId = admitBackup(context, meta, "verify", false);
+      checks.push({ name: "signature", ok: true, detail: `signed by trusted key "${keyId}"` });
+    } catch (error) {
+      if (!(error instanceof SignatureError)) throw error;
+      fail("signature", error.message);
+      return { id: entry.id, ok: false, checks };
+    }
+  }
   if (meta) {
     // a restore test this machine cannot decrypt is a usage mistake, not a damaged backup
     if (options.restoreTest && meta.file.encryption) {
@@ -143,7 +159,9 @@ async function checkData(
     checks.push({
       name: "data file",
       ok: false,
-      detail: `cannot read "${meta.file.name}": ${messageOf(error)}`,
+      detail: error instanceof StorageNotFoundError
+        ? `its data file "${meta.file.name}" is missing`
+        : `cannot read "${meta.file.name}": ${messageOf(error)}`,
     });
     return false;
   }
@@ -179,25 +197,40 @@ async function checkData(
   const sha = stored.hash.digest("hex");
   const compressed = stored.size;
   const sizeOk = compressed === meta.sizes.compressed;
-  checks.push({
-    name: "size",
-    ok: sizeOk,
-    detail: sizeOk
-      ? `${compressed} bytes`
-      : `data file has ${compressed} bytes, the sidecar records ${meta.sizes.compressed}`,
-  });
   const shaOk = sha === meta.file.sha256;
-  checks.push({
-    name: "checksum",
-    ok: shaOk,
-    detail: shaOk ? `sha256 ${sha}` : `sha256 is ${sha}, the sidecar records ${meta.file.sha256}`,
-  });
+  if (sizeOk && shaOk) {
+    checks.push({ name: "size", ok: true, detail: `${compressed} bytes` });
+    checks.push({ name: "checksum", ok: true, detail: `sha256 ${sha}` });
+  } else {
+    // one line that names the damage, as restore says it
+    const diagnosis = await diagnoseStored(storage, meta, { size: compressed, sha256: sha });
+    checks.push({
+      name: "data file",
+      ok: false,
+      detail: `its data file "${meta.file.name}" ${diagnosis.detail}`,
+    });
+  }
   // the check is named by the format: "gzip", "zstd", or "sql" for an uncompressed file
   const name = format === "none" ? "sql" : format;
   if (!sql) {
     // an encrypted backup this machine cannot read: the stored bytes are all it can vouch for
     checks.push({ name, ok: true, detail: `not checked: ${noIdentity}` });
     return sizeOk && shaOk;
+  }
+  const origin = sql.head === undefined ? undefined : sqlOrigin(sql.head);
+  if (sizeOk && shaOk && origin !== undefined && origin !== meta.engine) {
+    // the bytes are what the sidecar says, but not the SQL it describes: a forged sidecar
+    const diagnosis = diagnoseData({
+      recorded: { size: meta.sizes.compressed, sha256: meta.file.sha256, engine: meta.engine },
+      actual: { size: compressed, sha256: sha },
+      origin,
+    });
+    checks.push({
+      name: "content",
+      ok: false,
+      detail: `its data file "${meta.file.name}" ${diagnosis.detail}`,
+    });
+    return false;
   }
   const sqlOk = sql.error === undefined && sql.raw === meta.sizes.raw;
   checks.push({
@@ -254,11 +287,16 @@ async function drain(stream: AsyncIterable<Uint8Array>): Promise<void> {
 async function decompressedSize(
   source: AsyncIterable<Uint8Array>,
   format: Compression,
-): Promise<{ raw: number; error?: string }> {
+): Promise<{ raw: number; error?: string; head?: string }> {
   const decompressor = new Decompressor({ format });
   let raw = 0;
   let error: string | undefined;
-  decompressor.on("data", (chunk: Uint8Array) => raw += chunk.length);
+  // the first lines of the SQL, to tell ours from anything else
+  let head = "";
+  decompressor.on("data", (chunk: Uint8Array) => {
+    if (head.length < 512) head += new TextDecoder().decode(chunk.subarray(0, 512));
+    raw += chunk.length;
+  });
   const ended = new Promise<void>((resolve) => {
     decompressor.on("end", resolve);
     decompressor.on("error", (e: Error) => {
@@ -278,7 +316,7 @@ async function decompressedSize(
   }
   if (!error) decompressor.end();
   await ended;
-  return { raw, ...(error ? { error } : {}) };
+  return { raw, ...(error ? { error } : {}), ...(head ? { head } : {}) };
 }
 
 /** Waits for a stream's "drain", or for its "error" (reported elsewhere), without leaking listeners. */

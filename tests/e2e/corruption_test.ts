@@ -33,6 +33,7 @@ interface Damage {
 
 /** A sidecar as plain JSON, for editing by hand. */
 interface SidecarJson {
+  formatVersion: number;
   tables: { rows: number }[];
   description?: string;
   file?: unknown;
@@ -49,10 +50,14 @@ async function editSidecar(
   await Deno.writeTextFile(path, JSON.stringify(meta, null, 2) + "\n");
 }
 
-const checksumRefusal = (id: string) =>
+/** The one line `restore` says for a data file whose damage is `detail` (a pattern). */
+const dataRefusal = (detail: string) => (id: string) =>
   new RegExp(
-    `^Error: Cannot restore backup "${id}": its checksum does not match the sidecar \\(\\d+ bytes, sha256 [0-9a-f]{16}…, expected \\d+ bytes, [0-9a-f]{16}…\\); the file is damaged, restore another backup\n$`,
+    `^Error: Cannot restore backup "${id}": its data file "${id}\\.sql\\.gz" ${detail}; restore another backup\n$`,
   );
+const changedBytes = dataRefusal(
+  "is damaged \\(bytes changed: \\d+ bytes as recorded, but another SHA-256\\)",
+);
 const editedSidecar = (id: string) =>
   new RegExp(
     `^Error: Backup "${id}" has a sidecar that was edited after it was written \\(its self-checksum does not match\\)\n$`,
@@ -67,9 +72,10 @@ const DAMAGES: Damage[] = [
       bytes[Math.floor(bytes.length / 2)] ^= 0x01;
       await Deno.writeFile(path, bytes);
     },
-    verifySays: /\n {2}FAIL checksum: sha256 is [0-9a-f]{64}, the sidecar records [0-9a-f]{64}\n/,
+    verifySays:
+      /\n {2}FAIL data file: its data file ".+\.sql\.gz" is damaged \(bytes changed: \d+ bytes as recorded, but another SHA-256\)\n/,
     restoreCode: ExitCode.Integrity,
-    restoreSays: checksumRefusal,
+    restoreSays: changedBytes,
   },
   {
     name: "a flipped byte in the gzip trailer",
@@ -79,9 +85,10 @@ const DAMAGES: Damage[] = [
       bytes[bytes.length - 6] ^= 0x80; // CRC-32
       await Deno.writeFile(path, bytes);
     },
-    verifySays: /\n {2}FAIL gzip: the gzip stream is damaged \(.+\)\n/,
+    verifySays:
+      /\n {2}FAIL data file: its data file ".+" is damaged \(bytes changed: .+\)\n {2}FAIL gzip: the gzip stream is damaged \(.+\)\n/,
     restoreCode: ExitCode.Integrity,
-    restoreSays: checksumRefusal,
+    restoreSays: changedBytes,
   },
   {
     name: "a truncated .sql.gz",
@@ -90,14 +97,16 @@ const DAMAGES: Damage[] = [
       const bytes = await Deno.readFile(path);
       await Deno.writeFile(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
     },
-    verifySays: /\n {2}FAIL size: data file has \d+ bytes, the sidecar records \d+\n/,
+    verifySays: /\n {2}FAIL data file: its data file ".+" is truncated \(\d+ of \d+ bytes\)\n/,
     restoreCode: ExitCode.Integrity,
-    restoreSays: checksumRefusal,
+    restoreSays: dataRefusal(
+      "is truncated \\(\\d+ of \\d+ bytes\\); an upload or copy stopped early",
+    ),
   },
   {
     name: "a missing .sql.gz",
     apply: (dir, id) => Deno.remove(join(dir, `${id}.sql.gz`)),
-    verifySays: /\n {2}FAIL data file: cannot read ".+\.sql\.gz": .+\n/,
+    verifySays: /\n {2}FAIL data file: its data file ".+\.sql\.gz" is missing\n/,
     restoreCode: ExitCode.Integrity,
     restoreSays: (id) =>
       new RegExp(
@@ -150,7 +159,75 @@ const DAMAGES: Damage[] = [
     restoreSays: (id) =>
       new RegExp(`^Error: Backup "${id}" has an invalid sidecar: field "file": .+\n$`),
   },
+  {
+    name: "junk appended to the .sql.gz",
+    async apply(dir, id) {
+      const path = join(dir, `${id}.sql.gz`);
+      const bytes = await Deno.readFile(path);
+      await Deno.writeFile(path, new Uint8Array([...bytes, ...new TextEncoder().encode("junk!")]));
+    },
+    verifySays:
+      /\n {2}FAIL data file: its data file ".+" has 5 bytes appended after its end \(its first \d+ bytes match\)\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: (id) =>
+      new RegExp(
+        `^Error: Cannot restore backup "${id}": its data file "${id}\\.sql\\.gz" has 5 bytes appended after its end \\(its first (\\d+) bytes match\\); cut it to \\1 bytes, or restore another backup\n$`,
+      ),
+  },
+  {
+    name: "an empty .sql.gz",
+    apply: (dir, id) => Deno.writeFile(join(dir, `${id}.sql.gz`), new Uint8Array()),
+    verifySays:
+      /\n {2}FAIL data file: its data file ".+" is empty \(0 bytes, the sidecar records \d+\)\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: dataRefusal("is empty \\(0 bytes, the sidecar records \\d+\\)"),
+  },
+  {
+    name: "a gzip of SQL that is not ours in place of the .sql.gz",
+    apply: (dir, id) =>
+      Deno.writeFile(
+        join(dir, `${id}.sql.gz`),
+        gzipSync(
+          new TextEncoder().encode("PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCOMMIT;\n"),
+        ),
+      ),
+    verifySays:
+      /\n {2}FAIL data file: its data file ".+" is not a backup-manager dump \(its SQL has no backup-manager header\)\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: dataRefusal(
+      "is not a backup-manager dump \\(its SQL has no backup-manager header\\)",
+    ),
+  },
+  {
+    name: "a PostgreSQL dump in place of a SQLite .sql.gz",
+    apply: (dir, id) =>
+      Deno.writeFile(
+        join(dir, `${id}.sql.gz`),
+        gzipSync(new TextEncoder().encode(POSTGRES_DUMP_START + "SELECT 1;\n")),
+      ),
+    verifySays:
+      /\n {2}FAIL data file: its data file ".+" holds a PostgreSQL dump, the sidecar describes a SQLite backup\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: dataRefusal(
+      "holds a PostgreSQL dump, the sidecar describes a SQLite backup",
+    ),
+  },
+  {
+    name: "a sidecar of a newer format version",
+    apply: (dir, id) => editSidecar(dir, id, (meta) => meta.formatVersion = 7),
+    verifySays:
+      /\n {2}FAIL sidecar: Backup ".+" was made by a newer backup-manager \(format 7, this one reads 1\): upgrade backup-manager to use it\n/,
+    restoreCode: ExitCode.Integrity,
+    restoreSays: (id) =>
+      new RegExp(
+        `^Error: Backup "${id}" was made by a newer backup-manager \\(format 7, this one reads 1\\): upgrade backup-manager to use it\n$`,
+      ),
+  },
 ];
+
+/** How our PostgreSQL dumps start (`src/engines/postgres/_script.ts`). */
+const POSTGRES_DUMP_START = "--\n-- PostgreSQL database dump\n--\n\n" +
+  '-- Dumped from database version 15.8\n-- Dumped by backup-manager (database "app")\n';
 
 /** A database with two backups; the newer one (`id`) is the one the tests damage. */
 async function withTwoBackups(
@@ -252,7 +329,7 @@ Deno.test("list marks a damaged backup and status warns about it", async () => {
     assert.match(
       table.stdout,
       new RegExp(
-        `\n! Backup "${id}" has a data file of \\d+ bytes where the sidecar records \\d+ \\(truncated or replaced\\)\n$`,
+        `\n! Backup "${id}": its data file "${id}\\.sql\\.gz" is truncated \\(\\d+ of \\d+ bytes\\)\n$`,
       ),
     );
     const json = JSON.parse((await runCli(["list", "--dir", ws.dir, "--format", "json"])).stdout);
@@ -326,7 +403,8 @@ Deno.test("a backup whose SQL fails to load leaves the target untouched though i
         "Error: Cannot restore: the SQL script never commits (the backup is truncated)",
       ],
     ];
-    for (const [sql, code, line] of cases) {
+    for (const [body, code, line] of cases) {
+      const sql = "-- backup-manager SQLite dump\n" + body;
       const gz = gzipSync(new TextEncoder().encode(sql));
       await Deno.writeFile(join(ws.dir, `${id}.sql.gz`), gz);
       const path = join(ws.dir, `${id}.meta.json`);

@@ -162,7 +162,7 @@ Deno.test("a flipped byte in an object fails verify and restore with exit 5 and 
     assert.match(
       restored.stderr,
       new RegExp(
-        `^Error: Cannot restore backup "${id}": its checksum does not match the sidecar \\(\\d+ bytes, sha256 [0-9a-f]{16}…, expected \\d+ bytes, [0-9a-f]{16}…\\); the file is damaged, restore another backup\n$`,
+        `^Error: Cannot restore backup "${id}": its data file "${id}\\.sql\\.gz" is damaged \\(bytes changed: \\d+ bytes as recorded, but another SHA-256\\); restore another backup\n$`,
       ),
     );
     assert.equal(await sha256File(run.ws.database), before);
@@ -177,7 +177,7 @@ Deno.test("a flipped byte in an object fails verify and restore with exit 5 and 
     assert.equal(verified.code, ExitCode.Integrity);
     assert.match(
       verified.stdout,
-      /\n {2}FAIL checksum: sha256 is [0-9a-f]{64}, the sidecar records [0-9a-f]{64}\n/,
+      /\n {2}FAIL data file: its data file ".+" is damaged \(bytes changed: \d+ bytes as recorded, but another SHA-256\)\n/,
     );
     assert.equal(verified.stderr, "1 of 1 backup(s) failed verification\n");
     const listed = await runCli(["list", "--dir", url], { env: run.env, clock: run.clock });
