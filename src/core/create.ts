@@ -199,6 +199,7 @@ async function writeBackup(
       engineVersion: summary.engineVersion,
       runtime: `deno ${Deno.version.deno}`,
       settings: summary.settings,
+      ...(summary.features?.length ? { features: summary.features } : {}),
       tables: summary.tables,
       totals: {
         tables: summary.tables.length,

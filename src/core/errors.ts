@@ -79,6 +79,13 @@ export class RefusedError extends BackupManagerError {
  */
 export class LockBusyError extends RefusedError {}
 
+/**
+ * The target is older than the backup needs (a PostgreSQL server of an older major version, a
+ * SQLite library without a feature the schema uses): refused before anything is touched, exit 6;
+ * `restore --ignore-version` tries anyway.
+ */
+export class TargetVersionError extends RefusedError {}
+
 /** The run was asked to stop (SIGINT/SIGTERM) and abandoned its work cleanly. */
 export class InterruptedError extends BackupManagerError {
   override readonly exitCode: number = ExitCode.Interrupted;

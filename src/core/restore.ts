@@ -5,8 +5,8 @@ import { identitiesFor, readChecked, readCompressedSql } from "./stored_data.ts"
 import { defaultJobs } from "../engines/engine.ts";
 import { audited, DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { createBackup } from "./create.ts";
-import { admitBackup } from "./trust.ts";
 import { type Phase, type Watchdog, watched } from "./watchdog.ts";
+import { checkTargetVersion, type VersionCheck } from "./version_gate.ts";
 
 /** Options of {@linkcode restoreBackup} and {@linkcode planRestore}. */
 export interface RestoreBackupOptions {
@@ -38,6 +38,12 @@ export interface RestoreBackupOptions {
    * `false` (a restore that follows checks anyway).
    */
   checkData?: boolean;
+  /**
+   * Load into a target older than the backup needs (an older PostgreSQL major version, a SQLite
+   * library without a feature the schema uses) instead of refusing (`version_gate.ts`). Default
+   * `false`.
+   */
+  ignoreVersion?: boolean;
 }
 
 /** What a restore would do: `restore --dry-run`. */
@@ -52,6 +58,8 @@ export interface RestorePlan {
   meta: BackupMeta;
   migration: { backup?: string; current?: string };
   tables: { name: string; backupRows: number | null; currentRows: number | null }[];
+  /** The version check's comparison (absent for an engine without one). */
+  version?: VersionCheck;
 }
 
 /** Reads the backup and the target and compares them; changes nothing. */
@@ -77,7 +85,6 @@ async function plan(
   const reading = readingPhase(context, query);
   const entry = await dog.wait(reading, findBackup(storage, query));
   const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
-  admitBackup(context, meta, "restore");
   if (options.checkData) await checkWatched(context, meta, dog);
   // an encrypted backup without its key is refused before any prompt, not after
   if (meta.file.encryption && !options.dryRun) {
@@ -90,6 +97,7 @@ async function plan(
     check: "check for a lock held by another session (pg_locks) or a hung database server; " +
       "nothing was changed",
   });
+  const version = await checkTargetVersion(engine, meta, target, options.ignoreVersion);
   const targetExists = await engine.exists(target);
   const empty = targetExists ? await engine.isEmpty?.(target) : undefined;
   const replaces = targetExists && empty !== true;
@@ -115,6 +123,7 @@ async function plan(
       backupRows: meta.tables.find((t) => t.name === name)?.rows ?? null,
       currentRows: current?.tables.find((t) => t.name === name)?.rows ?? null,
     })),
+    ...(version ? { version } : {}),
   };
 }
 
@@ -182,7 +191,12 @@ async function restoreInto(
   const reading = readingPhase(context, query);
   const entry = await dog.wait(reading, findBackup(storage, query));
   const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
-  admitBackup(context, meta, "restore");
+  if (meta.engine !== engine.kind) {
+    throw new RefusedError(
+      `Cannot restore backup "${entry.id}": it is a ${meta.engine} backup and the target is ${engine.kind}`,
+    );
+  }
+  await checkTargetVersion(engine, meta, options.to ?? context.database, options.ignoreVersion);
   dog.enter({ ...reading, doing: "checking the backup", what: `backup "${entry.id}"` });
   await checkWatched(context, meta, dog);
   if (meta.file.encryption) await identitiesFor(meta, context.encryption, "restore");

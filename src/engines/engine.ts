@@ -7,6 +7,9 @@
  * A "location" is the engine's own address of one database: a file path for SQLite, a connection
  * URL for PostgreSQL. Engines never put secrets from a location into what they return.
  */
+import type { BackupFacts } from "./version_check.ts";
+export type { BackupFacts };
+
 export interface Engine {
   /** Which engine this is; recorded in sidecars. */
   readonly kind: EngineKind;
@@ -59,6 +62,18 @@ export interface Engine {
    * database someone is connected to) is refused, never forced.
    */
   removeScratch?(location: string, leftover: ScratchLeftover): Promise<void>;
+  /**
+   * The version of what would load a backup into `location`: the PostgreSQL server's (from the
+   * target database, or the server's maintenance database when the target does not exist yet),
+   * the SQLite library's. A restore compares it with the backup's facts (`checkTarget`) before
+   * it touches anything.
+   */
+  targetVersion?(location: string): Promise<string>;
+  /**
+   * Pure: why a target of version `target` cannot take a backup with `facts`, as a clause for
+   * "Cannot restore backup ...: <it>", or `undefined` when it can (`version_check.ts`).
+   */
+  checkTarget?(facts: BackupFacts, target: string): string | undefined;
 }
 
 /** A scratch thing found by {@linkcode Engine.findScratch}. */
@@ -160,6 +175,11 @@ export interface DumpSummary {
   /** Engine-specific settings that the dump reproduces (e.g. SQLite PRAGMAs). */
   settings: Record<string, string | number>;
   migration?: MigrationVersion;
+  /**
+   * What the backup needs of the library that loads it (SQLite: the features its schema uses,
+   * `sqlite/_features.ts`), recorded in the sidecar for the version check before a restore.
+   */
+  features?: string[];
 }
 
 /** Where a database is, never with a password. */

@@ -9,6 +9,7 @@ import {
   withStallTimeoutOption,
 } from "../deps.ts";
 import { planRestore, restoreBackup } from "../../core/restore.ts";
+import type { VersionCheck } from "../../core/version_gate.ts";
 import { RefusedError } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseFormat, parseJobs } from "../settings.ts";
@@ -22,6 +23,11 @@ The data file's size and SHA-256 are checked before anything is touched, from an
 (--dir may be s3://BUCKET/PREFIX). Encrypted backups need the age identity file (--identity or
 BACKUP_AGE_IDENTITY_FILE). The compression (gzip, zstd or none) is the sidecar's. --jobs bounds
 the threads (SQLite) or connections (PostgreSQL) the load, and the safety backup, use.
+
+The target's version is checked first, against what the sidecar recorded: a PostgreSQL server
+of an older major version than the backup's source, or a SQLite library older than a feature the
+backup's schema uses (STRICT tables, generated columns, ...), is refused in one line before
+anything is touched (exit 6, dry runs too); --ignore-version tries anyway.
 
 PostgreSQL: --to names a database on the same server (or is a full URL). A target that holds
 objects is refused unless --clean, which drops the objects the backup contains first, in the
@@ -46,6 +52,8 @@ export interface RestoreArgs {
   create: boolean;
   noOwner: boolean;
   noPrivileges: boolean;
+  /** `--ignore-version`: load into a target older than the backup needs. */
+  ignoreVersion: boolean;
   format: "text" | "json";
   database?: string;
   dir?: string;
@@ -69,6 +77,7 @@ export function parseRestoreArgs(id: string, raw: Record<string, unknown>): Rest
     // commander turns --no-owner into owner: false
     noOwner: raw.owner === false,
     noPrivileges: raw.privileges === false,
+    ignoreVersion: raw.ignoreVersion === true,
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
@@ -91,6 +100,7 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
     // a dry run or a prompt must not vouch for a damaged backup; a forced run checks in restore
     checkData: args.dryRun || (!args.force && io.isTerminal),
     dryRun: args.dryRun,
+    ignoreVersion: args.ignoreVersion,
   });
   if (args.dryRun) {
     if (args.format === "json") {
@@ -110,7 +120,8 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
         }\n` +
         `  migration: backup ${plan.migration.backup ?? "none"}, current ${
           plan.migration.current ?? "none"
-        }\n\n` +
+        }\n` +
+        versionLine(plan.version) + "\n" +
         renderTable(
           ["table", "backup rows", "current rows"],
           plan.tables.map((t) => [t.name, t.backupRows ?? "-", t.currentRows ?? "-"]),
@@ -152,6 +163,7 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
         create: args.create,
         noOwner: args.noOwner,
         noPrivileges: args.noPrivileges,
+        ignoreVersion: args.ignoreVersion,
         onProgress: progress.bytes,
         signal: deps.interrupts.abort,
       }));
@@ -186,11 +198,19 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
     .option("--create", "PostgreSQL: create the target database if it does not exist")
     .option("--no-owner", "PostgreSQL: skip ALTER ... OWNER TO (roles missing on this server)")
     .option("--no-privileges", "PostgreSQL: skip GRANT and REVOKE")
+    .option("--ignore-version", "restore into a target older than the backup needs (tries anyway)")
     .option("--format <format>", "text or json", "text");
   withStallTimeoutOption(withJobsOption(command)).addHelpText("after", HELP);
   withLocationOptions(withIdentityOption(command)).action(async (id, raw) => {
     deps.setExitCode(await runRestore(parseRestoreArgs(id, raw), deps));
   });
+}
+
+/** The dry run's line about the version check (nothing for an engine without one). */
+function versionLine(check: VersionCheck | undefined): string {
+  if (!check) return "";
+  return `  versions: backup ${check.backup}, target ${check.target}` +
+    (check.problem ? ` (ignored with --ignore-version: ${check.problem})` : "") + "\n";
 }
 
 /** Whether a `--to` value is a database URL (`postgres://...`) rather than a path or a name. */

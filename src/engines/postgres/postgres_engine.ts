@@ -25,6 +25,8 @@ import { createDatabase, databaseExists, dropDatabase } from "./_databases.ts";
 import { describeDatabase, isEmptyDatabase } from "./_describe.ts";
 import { dumpPostgres } from "./_dump.ts";
 import { restorePostgres } from "./_restore.ts";
+import { serverVersion } from "./_server_version.ts";
+import { type BackupFacts, checkPostgresTarget } from "../version_check.ts";
 import { findPostgresScratch, removePostgresScratch } from "./_scratch.ts";
 import { currentDatabaseOwner, scratchDatabaseName } from "../../core/scratch_names.ts";
 
@@ -102,6 +104,16 @@ export class PostgresEngine implements Engine {
 
   removeScratch(location: string, leftover: ScratchLeftover): Promise<void> {
     return removePostgresScratch(this.#config(location), leftover);
+  }
+
+  /** The target server's version (its maintenance database answers when the target is absent). */
+  targetVersion(location: string): Promise<string> {
+    return serverVersion(this.#config(location));
+  }
+
+  /** An older major version than the backup's source is refused (`version_check.ts`). */
+  checkTarget(facts: BackupFacts, target: string): string | undefined {
+    return checkPostgresTarget(facts, target);
   }
 
   #config(location: string): ConnectionConfig {

@@ -6,6 +6,7 @@ import { tableFilter } from "../table_filter.ts";
 import { UsageError } from "../../core/errors.ts";
 import { literalExpression, quoteIdentifier, quoteText } from "./_sql.ts";
 import { registerPageFunctions, writeTableRows } from "./_dump_pages.ts";
+import { detectFeatures } from "./_features.ts";
 import { createStatement, textLiteral } from "./_schema_text.ts";
 import { countRows, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";
 
@@ -52,6 +53,8 @@ export async function dumpSqlite(
         ...(renumbered.length > 0 ? { rowids_renumbered: JSON.stringify(renumbered) } : {}),
       },
       migration: readMigration(db, everything.filter((e) => e.type === "table")),
+      // What a restore's version check needs: the features of the schema written.
+      features: detectFeatures(schema.map((e) => e.sql)),
     };
   } finally {
     db.exec("ROLLBACK");

@@ -18,6 +18,7 @@ import { restoreSqlite } from "./_restore.ts";
 import { findSqliteScratch, removeSqliteScratch, scratchParent } from "./_scratch.ts";
 import { currentOwner, scratchDirectoryName } from "../../core/scratch_names.ts";
 import { countRows, readSchema, readTables } from "./_schema.ts";
+import { type BackupFacts, checkSqliteTarget } from "../version_check.ts";
 
 /**
  * SQLite through `node:sqlite`. A location is a file path, optionally written `sqlite:PATH` or
@@ -43,6 +44,21 @@ export class SqliteEngine implements Engine {
         cause: error,
       });
     }
+  }
+
+  /** The version of the SQLite library that loads backups: this build's, whatever the target. */
+  targetVersion(): Promise<string> {
+    const db = new DatabaseSync(":memory:");
+    try {
+      return Promise.resolve(String(db.prepare("SELECT sqlite_version() AS v").get()?.v));
+    } finally {
+      db.close();
+    }
+  }
+
+  /** The library must have every feature the backup's schema uses (`version_check.ts`). */
+  checkTarget(facts: BackupFacts, target: string): string | undefined {
+    return checkSqliteTarget(facts, target);
   }
 
   async describe(location: string): Promise<DatabaseInfo> {
