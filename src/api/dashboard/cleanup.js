@@ -60,6 +60,7 @@ function renderCleanupPlan(stores) {
 function storePlan(plan, named) {
   const decisions = Array.isArray(plan.decisions) ? plan.decisions : [];
   const incomplete = Array.isArray(plan.incomplete) ? plan.incomplete : [];
+  const scratch = Array.isArray(plan.scratch) ? plan.scratch : [];
   const failures = Array.isArray(plan.failures) ? plan.failures : [];
   const deletes = decisions.filter((d) => d.action === "delete").length;
   const policy = policyText(plan.policy);
@@ -87,6 +88,7 @@ function storePlan(plan, named) {
       ? el("ul", { class: "decisions" }, decisions.map(backupDecision))
       : el("p", { text: "No backups to decide on." }),
     incomplete.length ? el("ul", { class: "decisions" }, incomplete.map(leftoverDecision)) : null,
+    scratch.length ? el("ul", { class: "decisions" }, scratch.map(scratchDecision)) : null,
     failures.map((failure) =>
       el("p", { class: "alert", text: `${failure.key}: ${describe(failure.error)}` })
     ),
@@ -125,4 +127,17 @@ function backupDecision(d) {
 /** What the cleanup does with a file an unfinished write left behind (named by its key). */
 function leftoverDecision(f) {
   return decisionLine({}, f.action, f.key, null, f.reason ?? f.reasons);
+}
+
+/** What the cleanup does with an interrupted run's scratch beside the database or on its server. */
+function scratchDecision(s) {
+  return decisionLine(
+    { "data-testid": "scratch-decision", "data-action": s.action },
+    s.action,
+    s.name,
+    typeof s.size === "number"
+      ? el("span", { class: "muted", text: ` ${s.kind ?? ""} ${formatBytes(s.size)}` })
+      : null,
+    s.reason,
+  );
 }
