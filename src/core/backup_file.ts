@@ -135,6 +135,15 @@ export const BackupMetaSchema = z.object({
   pinned: z.boolean().optional(),
   pinnedAt: isoDate.optional(),
   pinReason: z.string().optional(),
+  /**
+   * Ed25519 signature of the sidecar's immutable part, by the key `signing.key` names, when one
+   * is set (`signing.ts` says what is covered and why): a store others can write to cannot hand
+   * us a forged backup once `signing.trusted` is set.
+   */
+  signature: z.object({
+    keyId: z.string(),
+    value: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/),
+  }).optional(),
   /** SHA-256 of this JSON without this field: an edited sidecar fails verification. */
   sidecarSha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
@@ -161,6 +170,12 @@ export function parseMeta(bytes: Uint8Array, id: string): BackupMeta {
     raw = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw new IntegrityError(`Backup "${id}" has a sidecar that is not valid JSON`);
+  }
+  const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
+  if (typeof version === "number" && version > FORMAT_VERSION) {
+    throw new IntegrityError(
+      `Backup "${id}" was made by a newer backup-manager (format ${version}, this one reads ${FORMAT_VERSION}): upgrade backup-manager to use it`,
+    );
   }
   const parsed = BackupMetaSchema.safeParse(raw);
   if (!parsed.success) {

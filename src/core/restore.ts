@@ -5,6 +5,7 @@ import { identitiesFor, readChecked, readCompressedSql } from "./stored_data.ts"
 import { defaultJobs } from "../engines/engine.ts";
 import { audited, DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { createBackup } from "./create.ts";
+import { admitBackup } from "./trust.ts";
 import { type Phase, type Watchdog, watched } from "./watchdog.ts";
 import { checkTargetVersion, type VersionCheck } from "./version_gate.ts";
 
@@ -85,6 +86,7 @@ async function plan(
   const reading = readingPhase(context, query);
   const entry = await dog.wait(reading, findBackup(storage, query));
   const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
+  admitBackup(context, meta, "restore");
   if (options.checkData) await checkWatched(context, meta, dog);
   // an encrypted backup without its key is refused before any prompt, not after
   if (meta.file.encryption && !options.dryRun) {
@@ -191,11 +193,7 @@ async function restoreInto(
   const reading = readingPhase(context, query);
   const entry = await dog.wait(reading, findBackup(storage, query));
   const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
-  if (meta.engine !== engine.kind) {
-    throw new RefusedError(
-      `Cannot restore backup "${entry.id}": it is a ${meta.engine} backup and the target is ${engine.kind}`,
-    );
-  }
+  admitBackup(context, meta, "restore");
   await checkTargetVersion(engine, meta, options.to ?? context.database, options.ignoreVersion);
   dog.enter({ ...reading, doing: "checking the backup", what: `backup "${entry.id}"` });
   await checkWatched(context, meta, dog);
