@@ -263,7 +263,7 @@ async function run(
         const sql = decodeScript(event.sql);
         if (!parallelStatement(scheduler, sql)) {
           await scheduler.barrier();
-          if (SETTING.test(sql)) {
+          if (onlySettings(sql)) {
             await Promise.all(
               scheduler.lanes.map((lane) => runStatements(lane.connection.sql, sql)),
             );
@@ -292,6 +292,17 @@ async function run(
     }
   }
   await scheduler.barrier();
+}
+
+/**
+ * Whether a batch holds only `SET`s (one a line, as the dump writes them), which every lane
+ * runs. A script with nothing to drop for `--clean` has its header's settings batched with
+ * the statements after them: those run once, on the first lane (the lanes started with the
+ * same settings), or two lanes granting on one catalog row fail "tuple concurrently updated".
+ */
+export function onlySettings(sql: string): boolean {
+  const lines = sql.split("\n").filter((line) => line.trim() !== "");
+  return lines.length > 0 && lines.every((line) => SETTING.test(line.trimStart()));
 }
 
 /**
