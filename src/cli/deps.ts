@@ -4,6 +4,7 @@ import type { ServiceContext } from "../core/context.ts";
 import type { SleepingClock } from "../core/clock.ts";
 import { lockDirectoryOf, withLock } from "../core/lock.ts";
 import { parseRecipients } from "../core/crypto/age.ts";
+import { signingSettings } from "../core/signing.ts";
 import type { Interrupts } from "./interrupts.ts";
 import { engineFor } from "../engines/registry.ts";
 import { lockDirectoryFor, openStorage } from "../storage/open_storage.ts";
@@ -68,6 +69,7 @@ export function serviceContext(config: Config, deps: CommandDeps): ServiceContex
         : [],
       ...(config.encryption.identityFile ? { identityFile: config.encryption.identityFile } : {}),
     },
+    signing: signingSettings(config.signing),
     onEvent: (event) => {
       if (event.type === "warning") deps.io.stderr(`Warning: ${event.message}\n`);
       // a leftover of an interrupted run removed by the sweep after the lock: one line each

@@ -15,6 +15,7 @@ import { registerPin } from "./commands/pin.ts";
 import { registerCopy } from "./commands/copy.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerToken } from "./commands/token.ts";
+import { registerKeygen } from "./commands/keygen.ts";
 
 /**
  * Runs one command line and returns the exit code. Every expected failure becomes one line on
@@ -75,6 +76,7 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
       registerAuto,
       registerServe,
       registerToken,
+      registerKeygen,
     ]
   ) {
     register(program, deps);

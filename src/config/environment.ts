@@ -27,6 +27,8 @@ export const ENV_SETTINGS: Readonly<Record<string, string>> = {
   BACKUP_API_LISTEN: "api.listen",
   BACKUP_AGE_RECIPIENTS: "encryption.recipients",
   BACKUP_AGE_IDENTITY_FILE: "encryption.identityFile",
+  BACKUP_SIGNING_KEY: "signing.key",
+  BACKUP_SIGNING_TRUSTED: "signing.trusted",
   BACKUP_COMPRESSION: "compression",
   BACKUP_JOBS: "jobs",
   BACKUP_STALL_TIMEOUT: "stallTimeout",

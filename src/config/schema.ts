@@ -174,6 +174,17 @@ export const EncryptionSchema = z.strictObject({
   identityFile: text().optional(),
 });
 
+/**
+ * `signing`: the Ed25519 private key file that signs every new sidecar, and the public keys a
+ * backup must be signed by to be restored, verified or copied (`src/core/signing.ts`).
+ */
+export const SigningSchema = z.strictObject({
+  key: text().optional(),
+  trusted: z.array(text(), {
+    error: 'expected a list of Ed25519 public keys ("ed25519:…" or PEM, see keygen)',
+  }).default([]),
+});
+
 /** One further destination every new backup is copied to, with its own retention. */
 export const CopySchema = z.strictObject({
   url: storeUrl(),
@@ -211,6 +222,7 @@ export const ConfigSchema = z.strictObject({
   copies: z.array(CopySchema, { error: "expected a list of {url, retention?}" }).default([]),
   s3: S3Schema.default({}),
   encryption: EncryptionSchema.default({ recipients: [] }),
+  signing: SigningSchema.default({ trusted: [] }),
   /** How new backups are compressed: `gzip[:1-9]`, `zstd[:1-19]` or `none` (`parseCompression`). */
   compression: compression().default("gzip:6"),
   /** Threads (SQLite) or connections (PostgreSQL) a dump or load may use at once. */

@@ -20,6 +20,7 @@ import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { type Phase, type Watchdog, watched } from "./watchdog.ts";
 import { applyRetention, isEmptyPolicy, type RetentionPolicy } from "./retention.ts";
 import { readChecked } from "./stored_data.ts";
+import { checkSignature, type TrustedKey } from "./signing.ts";
 
 /** One further store new backups are copied to, with its own retention. */
 export interface Destination {
@@ -50,6 +51,11 @@ export interface CopyOptions {
    * `0` disables it. Default 10 minutes; {@linkcode syncDestination} takes the context's.
    */
   stallTimeoutMs?: number;
+  /**
+   * Keys the backup must be signed by (`signing.trusted`, `signing.ts`): a copy never carries a
+   * forged backup into another store. Empty or absent: signatures are not checked.
+   */
+  trusted?: TrustedKey[];
 }
 
 /**
@@ -117,6 +123,7 @@ async function copyWatched(
   const writing = writingTo(to, id);
   const sidecar = await dog.wait(reading, readAll(from, metaKey(id)));
   const meta = parseMeta(sidecar, id);
+  checkSignature(meta, options.trusted ?? [], "copy");
   const result = { id: meta.id, from: from.location, to: to.location };
   const existing = await dog.wait(writing, existingMeta(to, meta));
   if (existing !== "absent" && existing !== "damaged") {
@@ -296,6 +303,7 @@ export async function syncDestination(
     try {
       const copied = await copyById(context.storage, destination.storage, backup.id, {
         stallTimeoutMs: context.stallTimeoutMs,
+        trusted: context.signing?.trusted,
         ...options,
       });
       report.copied.push(copied);

@@ -16,6 +16,7 @@ import {
   type UnsealedMeta,
 } from "./backup_file.ts";
 import { writeMeta } from "./catalog.ts";
+import { signMeta } from "./signing.ts";
 import { Compressor } from "./compressor.ts";
 import { type CompressionSpec, DEFAULT_COMPRESSION, levelOf } from "./compression.ts";
 import { createEncryptor, recipientFingerprint } from "./crypto/age.ts";
@@ -224,6 +225,8 @@ async function writeBackup(
         }
         : {}),
     };
+    // signed over its immutable part, the data's size and SHA-256 included (signing.ts)
+    if (context.signing?.key) meta.signature = signMeta(meta, context.signing.key);
     await dog.wait(storing, writer.commit());
     try {
       await dog.wait(storing, writeMeta(storage, meta, false));

@@ -39,6 +39,10 @@ export interface StatusReport extends HealthFigures {
   systemHealth: HealthLevel;
   reasons: HealthReason[];
   policy: HealthPolicy;
+  /** Backups whose sidecar is signed (`signing.key`); their signatures are checked on use. */
+  signedBackups: number;
+  /** Key id that signed the newest backup, `null` when it is unsigned (or there is none). */
+  lastBackupSignedBy: string | null;
 }
 
 /**
@@ -104,6 +108,8 @@ export async function getStatus(
     systemHealth: assessment.level,
     reasons: assessment.reasons,
     policy: { ...policy },
+    signedBackups: backups.filter((b) => b.meta?.signature !== undefined).length,
+    lastBackupSignedBy: backups[0]?.meta?.signature?.keyId ?? null,
   };
 }
 

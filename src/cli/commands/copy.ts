@@ -87,6 +87,7 @@ export async function runCopy(args: CopyArgs, deps: CommandDeps): Promise<number
           onProgress: progress.bytes,
           signal: deps.interrupts.abort,
           stallTimeoutMs: context.stallTimeoutMs,
+          trusted: context.signing?.trusted,
         });
         return {
           result: copied,

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
 import { isGood, listBackups } from "../../core/catalog.ts";
+import { orphanDataFiles } from "../../core/cleanup.ts";
+import { idOfDataKey, metaKey } from "../../core/backup_file.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseCount, parseFormat } from "../settings.ts";
 
@@ -51,11 +53,20 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
       pinReason: b.meta?.pinReason ?? null,
       encrypted: b.meta ? b.meta.file.encryption !== undefined : null,
       recipients: b.meta?.file.encryption?.recipients ?? null,
+      signed: b.meta ? b.meta.signature !== undefined : null,
+      signedBy: b.meta?.signature?.keyId ?? null,
     }))));
     return 0;
   }
+  // data files without a sidecar are not backups, but the user should learn they are there
+  const orphans = (await orphanDataFiles(storage, backups)).map((e) =>
+    `! Data file "${e.key}" has no sidecar "${
+      metaKey(idOfDataKey(e.key)!)
+    }": not a backup (left by an interrupted run or a deleted sidecar; cleanup removes it)\n`
+  );
   if (backups.length === 0) {
     deps.io.stdout(`No backups in "${storage.location}" (create one with "create")\n`);
+    for (const line of orphans) deps.io.stdout(line);
     return 0;
   }
   deps.io.stdout(renderTable(
@@ -72,6 +83,7 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
           : "ok")
         : "DAMAGED") +
       (b.meta?.file.encryption ? ", encrypted" : "") +
+      (b.meta?.signature ? ", signed" : "") +
       (b.meta?.pinned ? ", pinned" : ""),
       [b.meta?.description, b.meta?.pinReason ? `pinned: ${b.meta.pinReason}` : undefined]
         .filter(Boolean).join("; "),
@@ -81,6 +93,7 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
     deps.io.stdout(`(${backups.length - shown.length} older backups not shown; use --limit)\n`);
   }
   for (const b of shown.filter((b) => !isGood(b))) deps.io.stdout(`! ${b.problem}\n`);
+  for (const line of orphans) deps.io.stdout(line);
   return 0;
 }
 

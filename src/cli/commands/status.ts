@@ -129,6 +129,13 @@ function renderText(r: StatusReport): string {
             : ""),
       )
       : "") +
+    (r.signedBackups > 0
+      ? row(
+        "signed",
+        `${r.signedBackups} of ${r.totalBackups}` +
+          (r.lastBackupSignedBy ? ` (the newest by ${r.lastBackupSignedBy})` : " (not the newest)"),
+      )
+      : "") +
     row("free space", r.freeBytes === null ? "unknown" : formatBytes(r.freeBytes)) +
     (r.incompleteFiles + r.scratchLeftovers > 0
       ? row(
