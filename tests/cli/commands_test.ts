@@ -9,6 +9,16 @@ import { join } from "node:path";
 import { parseMeta } from "../../src/core/backup_file.ts";
 import { AUDIT_KEY } from "../../src/core/audit.ts";
 import { FakeClock, runCli } from "../helpers/cli.ts";
+
+/** The version of the SQLite library here, which wrote the backup and would load it. */
+function sqliteVersion(): string {
+  const db = new DatabaseSync(":memory:");
+  try {
+    return String(db.prepare("SELECT sqlite_version() AS v").get()?.v);
+  } finally {
+    db.close();
+  }
+}
 import {
   countRows,
   execSql,
@@ -255,7 +265,8 @@ Deno.test("restore --dry-run prints row counts of backup and current database an
       text.stdout,
       `Dry run: restore ${id} (full, 2026-11-23T10:15:00.000Z) into ${ws.database}\n` +
         "  target exists and would be replaced (after a safety backup)\n" +
-        "  migration: backup none, current none\n\n" +
+        "  migration: backup none, current none\n" +
+        `  versions: backup ${sqliteVersion()}, target ${sqliteVersion()}\n\n` +
         "table     backup rows  current rows\n" +
         "accounts            3             5\n" +
         "events              5             0\n" +
