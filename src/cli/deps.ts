@@ -136,6 +136,8 @@ export interface LockedOptions {
   sweep?: boolean;
   /** Stores whose partials the sweep looks at. Default: the context's store alone. */
   stores?: Storage[];
+  /** Databases whose scratch the sweep looks for. Default: the context's database alone. */
+  locations?: string[];
 }
 
 /**
@@ -150,7 +152,7 @@ export async function locked<T>(
   options: LockedOptions = {},
 ): Promise<T> {
   return await withLock(lockDirectoryOf(context), { command, clock: context.clock }, async () => {
-    if (options.sweep ?? true) await sweepAfterLock(context, { stores: options.stores });
+    if (options.sweep ?? true) await sweepAfterLock(context, options);
     return await fn();
   });
 }

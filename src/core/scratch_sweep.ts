@@ -50,7 +50,19 @@ export interface SweepOptions {
   stores?: readonly Storage[];
   /** Look for the engine's scratch beside the database too. Default `true`. */
   database?: boolean;
+  /**
+   * Database locations whose scratch is looked for, e.g. a restore's target as well. Default
+   * `[context.database]`.
+   */
+  locations?: readonly string[];
 }
+
+/**
+ * The database location each engine leftover was found through (its removal goes there); kept
+ * out of {@linkcode Leftover}, which is shown and may be serialized, since a URL may hold a
+ * password.
+ */
+const foundThrough = new WeakMap<Leftover, string>();
 
 /** What was found: the leftovers, and the places that could not be searched. */
 export interface LeftoverSearch {
@@ -74,11 +86,20 @@ export async function findLeftovers(
   const now = context.clock.now();
   const leftovers: Leftover[] = [];
   const errors: LeftoverSearch["errors"] = [];
-  if ((options.database ?? true) && context.engine.findScratch) {
+  const locations = (options.database ?? true) && context.engine.findScratch
+    ? [...new Set(options.locations ?? [context.database])]
+    : [];
+  const seen = new Set<string>();
+  for (const location of locations) {
     try {
-      const where = context.engine.redact(context.database);
-      for (const found of await context.engine.findScratch(context.database, now)) {
-        leftovers.push(fromScratch(found, where));
+      const where = context.engine.redact(location);
+      for (const found of await context.engine.findScratch!(location, now)) {
+        // two locations on one server (or in one directory) find the same things
+        if (seen.has(found.name)) continue;
+        seen.add(found.name);
+        const leftover = fromScratch(found, where);
+        foundThrough.set(leftover, location);
+        leftovers.push(leftover);
       }
     } catch (error) {
       if (!(error instanceof BackupManagerError)) throw error;
@@ -200,7 +221,7 @@ export function removerOf(
     if (!context.engine.removeScratch) {
       throw new Error(`Cannot remove "${leftover.name}": the engine cannot remove scratch`);
     }
-    await context.engine.removeScratch(context.database, {
+    await context.engine.removeScratch(foundThrough.get(leftover) ?? context.database, {
       name: leftover.name,
       kind: leftover.kind,
       size: leftover.size,

@@ -5,7 +5,7 @@
  * lock removes one too.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { FakeClock, runCli } from "../helpers/cli.ts";
 import { listNames, makeDatabase, withWorkspace, type Workspace } from "../helpers/workspace.ts";
 import { startApiFixture } from "../helpers/api_server.ts";
@@ -21,10 +21,9 @@ async function deadPid(): Promise<number> {
 
 /** A restore temporary beside `database` whose owner is `pid`, `size` bytes. */
 async function temporary(database: string, pid: number, size: number): Promise<string> {
-  const dir = database.slice(0, database.lastIndexOf("/"));
   const path = join(
-    dir,
-    scratchFileName("app.db", "restore", { ...currentOwner(new Date()), pid }),
+    dirname(database),
+    scratchFileName(basename(database), "restore", { ...currentOwner(new Date()), pid }),
   );
   await Deno.writeFile(path, new Uint8Array(size));
   return path;
@@ -168,4 +167,25 @@ Deno.test("an API request that takes the lock removes a dead owner's leftover fi
   } finally {
     await api.stop();
   }
+});
+
+Deno.test("restore --to removes a dead owner's temporary beside that target too", async () => {
+  await withWorkspace((ws) =>
+    withTmpDir(ws, async () => {
+      makeDatabase(ws.database);
+      const clock = new FakeClock();
+      const common = ["--database", ws.database, "--dir", ws.dir];
+      const created = await runCli(["create", ...common, "--format", "json"], { clock });
+      const { id } = JSON.parse(created.stdout);
+      const target = join(ws.root, "other.db");
+      const dead = await temporary(target, await deadPid(), 10);
+      const restored = await runCli(["restore", id, ...common, "--to", target], { clock });
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.match(
+        restored.stderr,
+        new RegExp(`^Removed leftover "${dead.replaceAll(".", "\\.")}"`, "m"),
+      );
+      assert.ok(!(await listNames(ws.root)).some((n) => n.includes(".bm-restore.")));
+    })
+  );
 });

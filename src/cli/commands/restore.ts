@@ -166,7 +166,7 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
         ignoreVersion: args.ignoreVersion,
         onProgress: progress.bytes,
         signal: deps.interrupts.abort,
-      }));
+      }), { locations: [context.database, ...(args.to === undefined ? [] : [args.to])] });
   } finally {
     progress.done();
   }
