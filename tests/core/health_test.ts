@@ -168,7 +168,11 @@ const cases: {
       scratch: { count: 1, bytes: 120 * 1024 ** 2 },
     }),
     level: "warning",
-    reasons: [["warning", "incomplete", "2 leftovers from interrupted runs, 124.0 MiB: run cleanup"]],
+    reasons: [[
+      "warning",
+      "incomplete",
+      "2 leftovers from interrupted runs, 124.0 MiB: run cleanup",
+    ]],
   },
   {
     name: "one scratch leftover alone is a warning",
