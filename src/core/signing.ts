@@ -203,20 +203,20 @@ export function checkSignature(
   const signature = meta.signature;
   if (!signature) {
     throw new SignatureError(
-      `Cannot ${action} backup "${meta.id}": it is not signed, and signing.trusted requires a signature (restore a signed backup)`,
+      `Cannot ${action} backup "${meta.id}": it is not signed, and signing.trusted requires a signature (sign new backups with signing.key; use a signed backup)`,
     );
   }
   const keys = trusted.filter((t) => t.keyId === signature.keyId);
   if (keys.length === 0) {
     throw new SignatureError(
-      `Cannot ${action} backup "${meta.id}": it is signed by key "${signature.keyId}", which is not in signing.trusted (restore a backup signed by a trusted key)`,
+      `Cannot ${action} backup "${meta.id}": it is signed by key "${signature.keyId}", which is not in signing.trusted (add its public key there if you trust it; use another backup)`,
     );
   }
   const content = signedContent(meta);
   const value = Buffer.from(signature.value, "base64");
   if (!keys.some((t) => verify(null, content, t.key, value))) {
     throw new SignatureError(
-      `Cannot ${action} backup "${meta.id}": its signature does not match its sidecar (edited or forged); restore another backup`,
+      `Cannot ${action} backup "${meta.id}": its signature does not match its sidecar (edited or forged); use another backup`,
     );
   }
   return signature.keyId;
