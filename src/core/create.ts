@@ -74,6 +74,7 @@ export async function createBackup(
         timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
         phase: dumpPhase(options, `"${target}"`),
         parent: options.signal,
+        interrupted: (cause) => interruptedError(target, cause),
       }, (dog) => writeBackup(context, database, options, dog));
     return {
       result: meta,
@@ -106,6 +107,13 @@ export async function checkDatabase(
   }
 }
 
+function interruptedError(database: string, cause?: unknown): InterruptedError {
+  return new InterruptedError(
+    `Stopped backing up "${database}": interrupted, nothing was kept`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
 /** The phase a dump is in, for the stall line. */
 function dumpPhase(options: CreateBackupOptions, what: string): Phase {
   return {
@@ -125,8 +133,7 @@ async function writeBackup(
   const { storage, engine, clock } = context;
   const type = options.type ?? "full";
   const redacted = engine.redact(database);
-  const interrupted = () =>
-    new InterruptedError(`Stopped backing up "${redacted}": interrupted, nothing was kept`);
+  const interrupted = () => interruptedError(redacted);
   const signal = dog.signal;
   if (signal.aborted) throw interrupted();
   const dumping = dumpPhase(options, `"${redacted}"`);

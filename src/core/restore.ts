@@ -152,6 +152,13 @@ export async function restoreBackup(
       timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
       phase: readingPhase(context, query),
       parent: options.signal,
+      interrupted: (cause) =>
+        new InterruptedError(
+          `Stopped restoring backup "${query}": interrupted, "${
+            context.engine.redact(options.to ?? context.database)
+          }" was left as it was`,
+          { cause },
+        ),
     }, (dog) => restoreInto(context, query, options, dog));
     return {
       result,

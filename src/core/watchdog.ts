@@ -8,7 +8,7 @@
  * and checks between chunks; the operation's normal failure path then cleans up, and
  * {@linkcode watched} turns whatever it threw into one {@linkcode StalledError} naming the phase.
  */
-import { StalledError } from "./errors.ts";
+import { InterruptedError, StalledError } from "./errors.ts";
 
 /** Monotonic time and timers, injected so tests drive the watchdog with a fake clock. */
 export interface WatchdogTimers {
@@ -169,6 +169,12 @@ export interface WatchedOptions extends WatchdogOptions {
    * the watchdog fired, before the stall is reported anyway. Default 30 s.
    */
   graceMs?: number;
+  /**
+   * The operation's error for a stop by the parent signal (SIGINT): what `fn` throws once the
+   * parent aborted (a cancelled query's error, say) becomes this, with the original as `cause`.
+   * Default: `fn`'s error as it is.
+   */
+  interrupted?: (cause: unknown) => Error;
 }
 
 /**
@@ -204,6 +210,11 @@ export async function watched<T>(
     }
     if (first.ok) return first.value as T;
     if (dog.stalled) throw new StalledError(dog.stalled.message, { cause: first.error });
+    if (
+      options.interrupted && options.parent?.aborted && !(first.error instanceof InterruptedError)
+    ) {
+      throw options.interrupted(first.error);
+    }
     throw first.error;
   } finally {
     dog.stop();

@@ -6,7 +6,7 @@ import {
   type WatchdogTimers,
   watched,
 } from "../../src/core/watchdog.ts";
-import { ExitCode, StalledError } from "../../src/core/errors.ts";
+import { ExitCode, InterruptedError, StalledError } from "../../src/core/errors.ts";
 
 /** Timers on a clock that moves only when the test says so. */
 class FakeTimers implements WatchdogTimers {
@@ -190,4 +190,25 @@ Deno.test("watched() passes results and other errors through untouched", async (
     (e) => e === failure,
   );
   assert.equal(timers.pending, 0);
+});
+
+Deno.test("watched() turns what work stopped by the parent signal threw into the interrupted error", async () => {
+  const timers = new FakeTimers();
+  const parent = new AbortController();
+  const cancelled = new Error("canceling statement due to user request");
+  const result = watched({
+    timeoutMs: 1_000,
+    phase: DUMPING,
+    parent: parent.signal,
+    timers,
+    interrupted: (cause) => new InterruptedError("Stopped backing up: interrupted", { cause }),
+  }, (dog) =>
+    new Promise((_, reject) => {
+      dog.signal.addEventListener("abort", () => reject(cancelled));
+    }));
+  parent.abort();
+  const error = await result.then(() => undefined, (e) => e);
+  assert.ok(error instanceof InterruptedError);
+  assert.equal(error.message, "Stopped backing up: interrupted");
+  assert.equal(error.cause, cancelled);
 });
