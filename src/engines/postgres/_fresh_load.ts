@@ -40,8 +40,8 @@ import {
   renameDatabase,
 } from "./_databases.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
-import { copyIn, decodeScript, runStatements, ScriptError } from "./_load_steps.ts";
-import type { ScriptEvent } from "./_script_reader.ts";
+import { copyIn, decodeScript, firstLine, runStatements, ScriptError } from "./_load_steps.ts";
+import type { ScriptEvent, ScriptPlace, StatementPlace } from "./_script_reader.ts";
 import type { ScriptSource } from "./_script_source.ts";
 import { SESSION_SETTINGS } from "./_script.ts";
 import { Spool, SpoolBudget, type SpoolLimits } from "./_spool.ts";
@@ -261,13 +261,14 @@ async function run(
     switch (event.type) {
       case "statement": {
         const sql = decodeScript(event.sql);
-        if (!parallelStatement(scheduler, sql)) {
+        const places = event.places;
+        if (!parallelStatement(scheduler, sql, places)) {
           await scheduler.barrier();
           if (onlySettings(sql)) {
             await Promise.all(
-              scheduler.lanes.map((lane) => runStatements(lane.connection.sql, sql)),
+              scheduler.lanes.map((lane) => runStatements(lane.connection.sql, sql, { places })),
             );
-          } else await runStatements(main.connection.sql, sql);
+          } else await runStatements(main.connection.sql, sql, { places, sniffer: main.sniffer });
         }
         break;
       }
@@ -282,8 +283,9 @@ async function run(
         const spool = new Spool(budget);
         spools.add(spool);
         const sql = event.sql;
+        const place = event.place;
         const tables = table === undefined ? [] : [table];
-        scheduler.spawn(tables, tables, (lane) => copyFromSpool(lane, sql, spool));
+        scheduler.spawn(tables, tables, (lane) => copyFromSpool(lane, sql, spool, place));
         await fill(spool, source);
         break;
       }
@@ -309,21 +311,27 @@ export function onlySettings(sql: string): boolean {
  * Starts `sql` beside other steps if it is of a kind that may run so (see the module comment);
  * returns whether it did.
  */
-function parallelStatement(scheduler: Scheduler, sql: string): boolean {
+function parallelStatement(
+  scheduler: Scheduler,
+  sql: string,
+  places: StatementPlace[] | undefined,
+): boolean {
   const local = parallelKind(sql);
   if (local) {
     scheduler.spawn(
       [local.table],
       [local.table],
-      (lane) => runStatements(lane.connection.sql, sql),
+      (lane) => runStatements(lane.connection.sql, sql, { places }),
     );
     return true;
   }
   const key = foreignKeyOf(sql);
   if (key) {
     scheduler.spawn([key.table, key.references], [key.table], async (lane) => {
-      if (!key.validate) return await runStatements(lane.connection.sql, sql);
-      await runStatements(lane.connection.sql, sql.trimEnd().replace(/;$/, " NOT VALID;"));
+      if (!key.validate) return await runStatements(lane.connection.sql, sql, { places });
+      await runStatements(lane.connection.sql, sql.trimEnd().replace(/;$/, " NOT VALID;"), {
+        places,
+      });
       // Named as the statement of the script it stands for, should the rows not match.
       await runStatements(
         lane.connection.sql,
@@ -331,14 +339,15 @@ function parallelStatement(scheduler: Scheduler, sql: string): boolean {
       ).catch((error) => {
         throw new ScriptError(
           error instanceof ScriptError ? error.original : error,
-          sql.trimStart().split("\n")[0].slice(0, 120),
+          firstLine(sql),
+          places?.[0],
         );
       });
     });
     return true;
   }
   if (SETVAL.test(sql)) {
-    scheduler.spawn([], [], (lane) => runStatements(lane.connection.sql, sql));
+    scheduler.spawn([], [], (lane) => runStatements(lane.connection.sql, sql, { places }));
     return true;
   }
   return false;
@@ -386,11 +395,16 @@ async function fill(spool: Spool, source: ScriptSource): Promise<void> {
  * error would be lost. The COPY's own error wins over the driver's complaint when the rollback
  * finds the COPY still open (a script cut short inside its data).
  */
-async function copyFromSpool(lane: Lane, sql: string, spool: Spool): Promise<void> {
+async function copyFromSpool(
+  lane: Lane,
+  sql: string,
+  spool: Spool,
+  place?: ScriptPlace,
+): Promise<void> {
   let copyError: unknown;
   try {
     await lane.connection.sql.begin((tx) =>
-      copyIn(tx, sql, () => spool.next(), lane.sniffer).catch((error) => {
+      copyIn(tx, sql, () => spool.next(), lane.sniffer, place).catch((error) => {
         throw copyError = error;
       })
     ).catch((error) => {

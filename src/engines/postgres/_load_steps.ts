@@ -8,23 +8,85 @@ import type { Writable } from "node:stream";
 import { IntegrityError, messageOf } from "../../core/errors.ts";
 import type { ScriptSource } from "./_script_source.ts";
 import type { ErrorSniffer } from "./_error_sniffer.ts";
+import type { ScriptPlace, StatementPlace } from "./_script_reader.ts";
 
 /** A session or a transaction: both run statements and COPY. */
 export type Runner = postgres.Sql | postgres.TransactionSql;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
+
+/** Where the statements of a batch come from, to name the one the server rejects. */
+export interface BatchOrigin {
+  /** Each statement's start in the batch (in UTF-8 bytes) and its place in the script. */
+  places?: readonly StatementPlace[];
+  /** The connection's sniffer: how many statements completed before the error. */
+  sniffer?: ErrorSniffer;
+}
 
 /** Runs a batch of statements in one round trip, naming the failing one in the error. */
-export async function runStatements(tx: Runner, text: string): Promise<void> {
+export async function runStatements(
+  tx: Runner,
+  text: string,
+  origin: BatchOrigin = {},
+): Promise<void> {
+  origin.sniffer?.reset();
   try {
     await tx.unsafe(text).simple();
   } catch (error) {
+    const place = failingPlace(text, error, origin);
+    if (place) {
+      const from = byteToCharIndex(text, place.offset);
+      throw new ScriptError(error, firstLine(text.slice(from)), place);
+    }
     // One statement (the parallel load runs them so) is named even without a position.
     const single = !text.trimEnd().slice(0, -1).includes(";\n");
-    const named = failingStatement(text, error) ||
-      (single ? text.trimStart().split("\n")[0].slice(0, 120) : "");
+    const named = failingStatement(text, error) || (single ? firstLine(text) : "");
     throw new ScriptError(error, named);
   }
+}
+
+/**
+ * The place of the statement the server rejected: the one after those that completed (when the
+ * sniffer saw this very error: behind TLS it sees nothing it can read), else the one the error's
+ * position falls in, else the only one.
+ */
+function failingPlace(
+  text: string,
+  error: unknown,
+  origin: BatchOrigin,
+): StatementPlace | undefined {
+  const places = origin.places;
+  if (!places?.length) return undefined;
+  if (places.length === 1) return places[0];
+  const seen = origin.sniffer?.first;
+  if (seen && seen.message === (error as { message?: string }).message) {
+    return places[Math.min(origin.sniffer!.completed, places.length - 1)];
+  }
+  const position = Number((error as { position?: string }).position ?? 0);
+  if (position <= 0) return undefined;
+  const offset = encoder.encode(text.slice(0, position - 1)).length;
+  let found: StatementPlace | undefined;
+  for (const p of places) if (p.offset <= offset) found = p;
+  return found;
+}
+
+/** The index in `text` of the character that starts at UTF-8 byte `offset`. */
+function byteToCharIndex(text: string, offset: number): number {
+  if (offset === 0) return 0;
+  let bytes = 0;
+  let i = 0;
+  for (; i < text.length && bytes < offset; i++) {
+    const c = text.charCodeAt(i);
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? (i++, 4) : 3;
+  }
+  return i;
+}
+
+/** A statement's first line, trimmed and shortened, for a message. */
+export function firstLine(sql: string): string {
+  const line = sql.trimStart().split("\n")[0].trim();
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
 }
 
 /** Where a COPY block's data comes from: the next piece, or `undefined` after its `\.` line. */
@@ -59,6 +121,7 @@ export async function copyIn(
   sql: string,
   data: CopyData,
   sniffer: ErrorSniffer,
+  place?: ScriptPlace,
 ) {
   sniffer.reset();
   const writable = await tx.unsafe(sql).writable() as Writable & {
@@ -94,13 +157,20 @@ export async function copyIn(
     });
     await Promise.race([Promise.all([finished, probe]), failed]);
   } catch (error) {
-    throw new ScriptError(failure ?? error, sql.replace(/\s+/g, " ").slice(0, 120));
+    throw new ScriptError(failure ?? error, firstLine(sql.replace(/\s+/g, " ")), place);
   }
 }
 
-/** A statement the server rejected, with the statement's beginning for the message. */
+/**
+ * A statement the server rejected, with the statement's beginning and, when known, its place in
+ * the script for the message.
+ */
 export class ScriptError extends Error {
-  constructor(readonly original: unknown, readonly statement: string) {
+  constructor(
+    readonly original: unknown,
+    readonly statement: string,
+    readonly place?: ScriptPlace,
+  ) {
     super(messageOf(original), { cause: original });
   }
 }
@@ -110,7 +180,7 @@ function failingStatement(batch: string, error: unknown): string {
   const position = Number((error as { position?: string }).position ?? 0);
   if (position <= 0) return "";
   const before = batch.lastIndexOf(";\n", position - 1);
-  return batch.slice(before < 0 ? 0 : before + 2).trimStart().split("\n")[0].slice(0, 120);
+  return firstLine(batch.slice(before < 0 ? 0 : before + 2));
 }
 
 export function decodeScript(bytes: Uint8Array): string {

@@ -24,7 +24,7 @@ import { databaseExists, type NewDatabase } from "./_databases.ts";
 import { loadFresh } from "./_fresh_load.ts";
 import { ScriptSource } from "./_script_source.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
-import type { ScriptEvent } from "./_script_reader.ts";
+import type { ScriptEvent, ScriptPlace } from "./_script_reader.ts";
 import { copyDataOf, copyIn, decodeScript, runStatements, ScriptError } from "./_load_steps.ts";
 
 /** Restores the gzip-compressed script `gzippedSql` into the database `config` names. */
@@ -106,13 +106,16 @@ async function runScript(
   for (let event = first; event !== undefined; event = await source.next()) {
     switch (event.type) {
       case "statement":
-        await runStatements(tx, decodeScript(event.sql));
+        await runStatements(tx, decodeScript(event.sql), {
+          places: event.places,
+          sniffer: options.sniffer,
+        });
         break;
       case "clean":
         if (options.clean) await runStatements(tx, event.sql);
         break;
       case "copy":
-        await copyIn(tx, event.sql, copyDataOf(source), options.sniffer);
+        await copyIn(tx, event.sql, copyDataOf(source), options.sniffer, event.place);
         break;
       case "data":
       case "copyEnd":
@@ -133,7 +136,7 @@ function restoreError(error: unknown, where: string, created: boolean): Error {
     return new DatabaseError(
       `Cannot restore into ${where}: PostgreSQL rejected ${
         error.statement ? `"${error.statement}"` : "the script"
-      }: ${oneLine(messageOf(original))}${
+      }${placeText(error.place, context)}: ${oneLine(messageOf(original))}${
         context ? ` (${oneLine(context)})` : ""
       }${sqlState} (${undone})`,
       { cause: original },
@@ -145,6 +148,17 @@ function restoreError(error: unknown, where: string, created: boolean): Error {
     `Cannot restore into ${where}: ${oneLine(messageOf(error))} (${undone})`,
     { cause: error },
   );
+}
+
+/**
+ * ` (statement 12, line 40)`: where the rejected statement is in the script (uncompressed: what
+ * `gunzip -c` prints), and for a row that COPY rejected, that row's line.
+ */
+export function placeText(place: ScriptPlace | undefined, context?: string): string {
+  if (!place) return "";
+  const row = context?.match(/^COPY [^,]+, line (\d+)/)?.[1];
+  const rowLine = row === undefined ? "" : `, row at line ${place.line + Number(row)}`;
+  return ` (statement ${place.number}, line ${place.line}${rowLine} of the script)`;
 }
 
 function oneLine(text: string): string {

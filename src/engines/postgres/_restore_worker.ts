@@ -8,7 +8,7 @@
  */
 import { Decompressor } from "../../core/decompressor.ts";
 import type { Compression } from "../engine.ts";
-import { type ScriptEvent, ScriptReader } from "./_script_reader.ts";
+import { type ScriptEvent, ScriptReader, type StatementPlace } from "./_script_reader.ts";
 import { collectGarbage, GC_EVERY_BYTES } from "../../core/collect_garbage.ts";
 
 /** Statements joined into one simple-protocol query, up to this many bytes. */
@@ -22,6 +22,8 @@ let splitAfterData = false;
 let seenData = false;
 let batch: Uint8Array[] = [];
 let batchBytes = 0;
+/** Where each statement of the batch starts in it, and its place in the script. */
+let batchPlaces: StatementPlace[] = [];
 let events: ScriptEvent[] = [];
 /** SQL bytes decompressed since this worker last collected its garbage. */
 let sinceCollection = 0;
@@ -35,9 +37,10 @@ function flushBatch(): void {
     joined[offset + part.length] = 0x0a;
     offset += part.length + 1;
   }
-  events.push({ type: "statement", sql: joined });
+  events.push({ type: "statement", sql: joined, places: batchPlaces });
   batch = [];
   batchBytes = 0;
+  batchPlaces = [];
 }
 
 function take(event: ScriptEvent): void {
@@ -48,6 +51,10 @@ function take(event: ScriptEvent): void {
     return;
   }
   if (event.category && skip[event.category]) return;
+  const offset = batchBytes + batch.length; // each statement is followed by a newline
+  for (const place of event.places ?? []) {
+    batchPlaces.push({ ...place, offset: offset + place.offset });
+  }
   batch.push(event.sql);
   batchBytes += event.sql.length;
   if (batchBytes >= BATCH_BYTES || (splitAfterData && seenData)) flushBatch();

@@ -15,20 +15,40 @@ import {
   LOCALE_MARKER,
   OWNER_MARKER,
 } from "./_script.ts";
+import { countNewlines } from "./_line_count.ts";
 import {
   DATABASE_MARKER,
   type DatabaseProperties,
   parseDatabaseDirective,
 } from "./_database_props.ts";
 
+/** Where a statement is in the script, for error messages. */
+export interface ScriptPlace {
+  /** Its number among the script's statements (from 1, COPY statements included). */
+  number: number;
+  /** The line its first word is on (from 1). */
+  line: number;
+}
+
+/** A statement's place, and where it starts in the bytes of the event that carries it. */
+export interface StatementPlace extends ScriptPlace {
+  offset: number;
+}
+
 /** One thing the restore does, in script order. */
 export type ScriptEvent =
-  | { type: "statement"; sql: Uint8Array; category?: "owner" | "acl" }
+  | {
+    type: "statement";
+    sql: Uint8Array;
+    category?: "owner" | "acl";
+    /** Each statement's place, in order (the restore worker joins statements into batches). */
+    places?: StatementPlace[];
+  }
   | { type: "clean"; sql: string }
   | { type: "encoding"; name: string }
   | { type: "locale"; locale: DatabaseLocale }
   | { type: "database"; properties: DatabaseProperties }
-  | { type: "copy"; sql: string }
+  | { type: "copy"; sql: string; place?: ScriptPlace }
   | { type: "data"; bytes: Uint8Array }
   | { type: "copyEnd" };
 
@@ -70,6 +90,9 @@ export class ScriptReader {
   #depth = 0;
   #statements = 0;
   #complete = false;
+  /** The line `#lineAt` is on: newlines are counted lazily, up to where a statement starts. */
+  #line = 1;
+  #lineAt = 0;
 
   /** Whether the script's closing comment (`-- PostgreSQL database dump complete`) was seen. */
   get complete(): boolean {
@@ -115,6 +138,8 @@ export class ScriptReader {
   #compact(): void {
     const keep = Math.max(0, this.#start - 1);
     if (keep === 0) return;
+    this.#lineOf(keep);
+    this.#lineAt -= keep;
     this.#buffer.copy(this.#buffer, 0, keep, this.#length);
     this.#length -= keep;
     this.#position -= keep;
@@ -354,21 +379,34 @@ export class ScriptReader {
     }
   }
 
+  /** The line of buffer position `at` (at or after the last position asked for). */
+  #lineOf(at: number): number {
+    if (at > this.#lineAt) {
+      this.#line += countNewlines(this.#buffer, this.#lineAt, at);
+      this.#lineAt = at;
+    }
+    return this.#line;
+  }
+
   #endStatement(events: ScriptEvent[]): void {
     const sql = this.#copy(this.#start, this.#position);
     this.#statements++;
+    const place = { number: this.#statements, line: this.#lineOf(this.#start) };
     this.#hasToken = false;
     this.#start = this.#position;
     if (sql[0] === 0x43 || sql[0] === 0x63) { // C, c: maybe COPY
       const text = decoder.decode(sql);
       if (COPY_FROM_STDIN.test(text)) {
-        events.push({ type: "copy", sql: text });
+        events.push({ type: "copy", sql: text, place });
         this.#awaitingData = true;
         return;
       }
     }
     const category = startsWith(sql, OWNER) ? "owner" : startsWith(sql, ACL) ? "acl" : undefined;
-    events.push(category ? { type: "statement", sql, category } : { type: "statement", sql });
+    const places = [{ offset: 0, ...place }];
+    events.push(
+      category ? { type: "statement", sql, category, places } : { type: "statement", sql, places },
+    );
   }
 }
 

@@ -185,7 +185,7 @@ Deno.test("parallel restore --create", async (t) => {
             assert.ok(e instanceof DatabaseError, e.message);
             assert.match(
               e.message,
-              /PostgreSQL rejected "ALTER TABLE ONLY public\.b ADD CONSTRAINT b_a_id_fkey FOREIGN KEY \(a_id\) REFERENCES public\.a\(id\);": .*violates foreign key constraint "b_a_id_fkey".*\(the database created for it was dropped again\)$/,
+              /PostgreSQL rejected "ALTER TABLE ONLY public\.b ADD CONSTRAINT b_a_id_fkey FOREIGN KEY \(a_id\) REFERENCES public\.a\(id\);" \(statement \d+, line \d+ of the script\): .*violates foreign key constraint "b_a_id_fkey".*\(the database created for it was dropped again\)$/,
             );
             return true;
           },

@@ -260,7 +260,7 @@ Deno.test("PostgreSQL engine", async (t) => {
         assert.ok(e instanceof DatabaseError);
         assert.match(
           e.message,
-          /PostgreSQL rejected "COPY public\.t \(id, v\) FROM stdin;": .*invalid input syntax for type integer.*\(nothing was changed\)$/,
+          /PostgreSQL rejected "COPY public\.t \(id, v\) FROM stdin;" \(statement \d+, line \d+, row at line \d+ of the script\): .*invalid input syntax for type integer.*\(nothing was changed\)$/,
         );
         return true;
       });

@@ -154,3 +154,35 @@ Deno.test("ScriptReader hands out a large COPY block in pieces, not at once", ()
   assert.equal(last.at(-1)?.type, "copyEnd");
   assert.ok(pieces > 1000, `${pieces} pieces`);
 });
+
+Deno.test("ScriptReader tells each statement's number and line, whatever the chunk boundaries", () => {
+  const script = "-- header\n\nSET a = 1;\nSELECT 2;  SELECT\n  3;\n" +
+    "COPY t (x) FROM stdin;\n1\n2\n3\n\\.\n" +
+    "/* c */ CREATE INDEX i\n  ON t (x);\n\n\n-- note\nCOMMENT ON TABLE t IS 'a\nb';\nSELECT 4;\n";
+  const expected = [
+    "sql 1 3 SET a = 1;",
+    "sql 2 4 SELECT 2;",
+    "sql 3 4 SELECT\n  3;",
+    "copy 4 6 COPY t (x) FROM stdin;",
+    "sql 5 11 /* c */ CREATE INDEX i\n  ON t (x);",
+    "sql 6 16 COMMENT ON TABLE t IS 'a\nb';",
+    "sql 7 18 SELECT 4;",
+  ];
+  const bytes = encoder.encode(script);
+  for (const size of [1, 2, 3, 7, 64, bytes.length]) {
+    const reader = new ScriptReader();
+    const seen: string[] = [];
+    for (let at = 0; at < bytes.length; at += size) {
+      for (const e of reader.push(bytes.subarray(at, at + size))) {
+        if (e.type === "statement") {
+          assert.equal(e.places?.length, 1);
+          const p = e.places![0];
+          seen.push(`sql ${p.number} ${p.line} ${decoder.decode(e.sql)}`);
+        } else if (e.type === "copy") {
+          seen.push(`copy ${e.place?.number} ${e.place?.line} ${e.sql}`);
+        }
+      }
+    }
+    assert.deepEqual(seen, expected, `chunks of ${size}`);
+  }
+});
