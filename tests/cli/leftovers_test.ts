@@ -9,7 +9,11 @@ import { basename, dirname, join } from "node:path";
 import { FakeClock, runCli } from "../helpers/cli.ts";
 import { listNames, makeDatabase, withWorkspace, type Workspace } from "../helpers/workspace.ts";
 import { startApiFixture } from "../helpers/api_server.ts";
-import { currentOwner, scratchFileName } from "../../src/core/scratch_names.ts";
+import {
+  currentOwner,
+  scratchDirectoryName,
+  scratchFileName,
+} from "../../src/core/scratch_names.ts";
 import { readAudit } from "../../src/core/audit.ts";
 
 /** A pid that is certainly gone: a process that ran and exited. */
@@ -186,6 +190,38 @@ Deno.test("restore --to removes a dead owner's temporary beside that target too"
         new RegExp(`^Removed leftover "${dead.replaceAll(".", "\\.")}"`, "m"),
       );
       assert.ok(!(await listNames(ws.root)).some((n) => n.includes(".bm-restore.")));
+    })
+  );
+});
+
+Deno.test("a killed restore test's directory is counted by status and removed by the next create", async () => {
+  await withWorkspace((ws) =>
+    withTmpDir(ws, async () => {
+      makeDatabase(ws.database);
+      const clock = new FakeClock();
+      const common = ["--database", ws.database, "--dir", ws.dir];
+      const pid = await deadPid();
+      const dir = join(
+        ws.root,
+        "tmp",
+        scratchDirectoryName("verify", { ...currentOwner(new Date()), pid }) + "a1b2c3",
+      );
+      await Deno.mkdir(dir);
+      await Deno.writeFile(join(dir, "scratch.db"), new Uint8Array(4096));
+      const status = JSON.parse(
+        (await runCli(["status", ...common, "--format", "json"], { clock })).stdout,
+      );
+      assert.deepEqual([status.scratchLeftovers, status.scratchBytes], [1, 4096]);
+      const created = await runCli(["create", ...common], { clock });
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(
+        created.stderr,
+        new RegExp(
+          `^Removed leftover "${dir}" of an interrupted run \\(verify, 4\\.0 KiB: process ${pid} is gone\\)$`,
+          "m",
+        ),
+      );
+      assert.deepEqual(await listNames(join(ws.root, "tmp")), []);
     })
   );
 });
