@@ -130,7 +130,9 @@ Deno.test("parallel restore --create", async (t) => {
       const reader = new ScriptSource(once(gz(script)), { splitAfterData: true });
       try {
         let first = await reader.next();
-        while (first?.type === "encoding" || first?.type === "locale") first = await reader.next();
+        while (
+          first?.type === "encoding" || first?.type === "locale" || first?.type === "database"
+        ) first = await reader.next();
         await loadFresh(target, { encoding: "UTF8" }, first, reader, () => {}, {
           jobs: 3,
           limits: { memoryBytes: 4096, diskBytes: 64 * 1024 },
