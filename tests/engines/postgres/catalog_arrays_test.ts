@@ -83,7 +83,10 @@ const ARRAYS = `
  * dump's connections parse the types of `_array_types.ts` only) and that the fixture above
  * gives it rows.
  */
-const ARRAY_COLUMNS = ["procs: _oid"];
+const ARRAY_COLUMNS = [
+  "parents: _text", // _schema_tables.ts: an inheritance child's parents, in order
+  "procs: _oid", // _schema_base_types.ts: a base type's support functions
+];
 
 /** One catalog query as a connection answered it. */
 interface Answer {
