@@ -126,6 +126,7 @@ function createTables(db: DatabaseSync): void {
     CREATE TRIGGER crlf_insert AFTER INSERT ON crlf\r\nBEGIN\r\n  SELECT 1;\r\nEND;
     -- Columns take every name of the rowid: no SQL reads it; rows keep their order.
     CREATE TABLE all_rowid_names (rowid TEXT, oid, _rowid_, v);
+    CREATE INDEX all_rowid_names_v ON all_rowid_names (v);
   `);
   // The last statement of a script keeps its trailing comment without a line end.
   db.exec("CREATE INDEX crlf_b ON crlf (b) -- no line end");

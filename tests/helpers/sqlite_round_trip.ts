@@ -12,6 +12,8 @@ import type { DumpSummary } from "../../src/engines/engine.ts";
 import { compareDatabases, type CompareOptions } from "./sqlite_compare.ts";
 
 const engine = new SqliteEngine();
+/** `defensive` is missing from the bundled connection option types (Deno 2.9.6 has it). */
+const NOT_DEFENSIVE = { defensive: false } as ConstructorParameters<typeof DatabaseSync>[1];
 const decoder = new TextDecoder();
 
 /** Runs `fn` in a fresh temporary directory, removed afterwards whatever happens. */
@@ -56,7 +58,8 @@ export async function roundTrip(
 ): Promise<RoundTrip> {
   const original = join(dir, "original.db");
   if (setup !== undefined) {
-    const db = new DatabaseSync(original);
+    // Not defensive: a setup may write the schema (PRAGMA writable_schema), as applications can.
+    const db = new DatabaseSync(original, NOT_DEFENSIVE);
     try {
       if (typeof setup === "string") db.exec(setup);
       else setup(db);

@@ -7,7 +7,8 @@ import { UsageError } from "../../core/errors.ts";
 import { literalExpression, quoteIdentifier, quoteText } from "./_sql.ts";
 import { registerPageFunctions, writeTableRows } from "./_dump_pages.ts";
 import { detectFeatures } from "./_features.ts";
-import { createStatement, textLiteral } from "./_schema_text.ts";
+import { copyWithRowids } from "./_hidden_rowids.ts";
+import { createStatement, setStoredText, textLiteral } from "./_schema_text.ts";
 import { countRows, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";
 
 /** Settings that live in the database file and that a restore must set before anything else. */
@@ -31,6 +32,9 @@ export async function dumpSqlite(
   out: ChunkBuffer,
   options: DumpOptions & { databaseName: string; path: string },
 ): Promise<DumpSummary> {
+  // Nothing in main is written; the TEMP copies of `_hidden_rowids.ts` must not check foreign
+  // keys (they would refuse to copy records as they are). A no-op inside a transaction: first.
+  db.exec("PRAGMA foreign_keys=OFF");
   db.exec("BEGIN");
   try {
     // The first read fixes the snapshot; every later read sees the same state.
@@ -40,16 +44,14 @@ export async function dumpSqlite(
     registerPageFunctions(db);
     const dumper = new Dumper(db, out, settings, options);
     const stats = await dumper.run(schema, tables, options.type ?? "full");
-    const renumbered = options.type === "schema"
-      ? []
-      : tables.filter((t) => t.rowidLost).map((t) => t.name);
+    const renumbered = dumper.renumbered;
     return {
       engineVersion: String(db.prepare("SELECT sqlite_version() AS v").get()?.v),
       database: { name: options.databaseName, path: options.path },
       tables: stats,
       settings: {
         ...settings,
-        // Said in the sidecar: the one thing such a backup does not keep (see Table.rowidLost).
+        // Said in the sidecar: what such a backup does not keep (see `#hiddenRowids`).
         ...(renumbered.length > 0 ? { rowids_renumbered: JSON.stringify(renumbered) } : {}),
       },
       migration: readMigration(db, everything.filter((e) => e.type === "table")),
@@ -139,6 +141,8 @@ class Dumper {
   /** UTF-16 databases render literals as JS strings; UTF-8 ones as raw bytes (exact, faster). */
   readonly #utf8: boolean;
   #totalRows = 0;
+  /** Tables whose rowids no SQL can read and SQLite would not copy (see `#hiddenRowids`). */
+  readonly renumbered: string[] = [];
 
   constructor(db: DatabaseSync, out: ChunkBuffer, settings: SqliteSettings, options: DumpOptions) {
     this.#db = db;
@@ -204,12 +208,6 @@ class Dumper {
       return { name: table.name, rows: 0, bytes: 0 };
     }
     await this.#text(createStatement({ type: "table", name: table.name, sql: table.sql }));
-    if (withData && table.rowidLost) {
-      await this.#text(
-        `-- ${JSON.stringify(table.name)}: columns take every name of the rowid (rowid, oid, ` +
-          "_rowid_), so no SQL can read it: rows keep their order, rowids are renumbered from 1\n",
-      );
-    }
     const dataStart = this.#out.total;
     if (withData) {
       if (table.strategy === "copy-shadow-tables") {
@@ -222,6 +220,8 @@ class Dumper {
           await this.#rows(byName.get(shadow)!, table.name);
         }
         rows = countRows(this.#db, table);
+      } else if (table.rowidLost) {
+        rows = await this.#hiddenRowids(table);
       } else {
         rows = await this.#rows(table, table.name);
       }
@@ -230,6 +230,36 @@ class Dumper {
       await this.#copyFts5Config(table);
     }
     return { name: table.name, rows, bytes: this.#out.total - dataStart };
+  }
+
+  /**
+   * Writes the rows of a table whose columns take every name of the rowid, rowids included when
+   * SQLite copies them (see `_hidden_rowids.ts`): the load renames the column called `rowid`
+   * while the rows go in, names the rowid, and renames it back (then sets the text as it was).
+   * Otherwise the rows go in rowid order without it, numbered from 1 on restore, as the SQL and
+   * the sidecar say.
+   */
+  async #hiddenRowids(table: Table): Promise<number> {
+    const copy = copyWithRowids(this.#db, table);
+    if (copy === undefined) {
+      this.renumbered.push(table.name);
+      await this.#text(
+        `-- ${JSON.stringify(table.name)}: columns take every name of the rowid and SQLite ` +
+          "cannot copy it: rows keep their order, rowids are renumbered from 1\n",
+      );
+      return await this.#rows(table, table.name);
+    }
+    try {
+      const alter = `ALTER TABLE ${quoteIdentifier(table.name)} RENAME COLUMN`;
+      // Unquoted (both are plain words): references keep the quoting they had.
+      await this.#text(`${alter} ${copy.column} TO ${copy.renamedTo};\n`);
+      const rows = await this.#rows(copy.table, table.name);
+      await this.#text(`${alter} ${copy.renamedTo} TO ${copy.column};\n`);
+      await this.#text(setStoredText({ type: "table", name: table.name, sql: table.sql }));
+      return rows;
+    } finally {
+      copy.drop();
+    }
   }
 
   /** FTS5 keeps settings such as `rank` and `automerge` in `<name>_config`; copy them over. */
