@@ -13,49 +13,25 @@ interface Token {
   text: string;
 }
 
+/**
+ * One token at a time: whitespace, a comment, a quoted literal or name (unterminated ones run to
+ * the end), a bare word, a JSON arrow, or any other single character.
+ */
+const TOKEN =
+  /\s+|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|'(?:[^']|'')*'?|"(?:[^"]|"")*"?|`(?:[^`]|``)*`?|\[[^\]]*\]?|[A-Za-z_0-9$\u0080-\uffff]+|->>?|[\s\S]/y;
+
 /** Splits SQL into tokens, leaving out whitespace and comments. */
 export function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i];
-    if (/\s/.test(c)) {
-      i++;
-    } else if (sql.startsWith("--", i)) {
-      const end = sql.indexOf("\n", i);
-      i = end === -1 ? sql.length : end + 1;
-    } else if (sql.startsWith("/*", i)) {
-      const end = sql.indexOf("*/", i + 2);
-      i = end === -1 ? sql.length : end + 2;
-    } else if (c === "'" || c === '"' || c === "`" || c === "[") {
-      const close = c === "[" ? "]" : c;
-      let end = i + 1;
-      for (;;) {
-        end = sql.indexOf(close, end);
-        if (end === -1) {
-          end = sql.length;
-          break;
-        }
-        if (close !== "]" && sql[end + 1] === close) end += 2; // a doubled quote
-        else break;
-      }
-      tokens.push({ kind: "quoted", text: sql.slice(i, end + 1) });
-      i = end + 1;
-    } else if (/[A-Za-z_0-9$\u0080-\uffff]/.test(c)) {
-      let end = i + 1;
-      while (end < sql.length && /[A-Za-z_0-9$\u0080-\uffff]/.test(sql[end])) end++;
-      tokens.push({ kind: "word", text: sql.slice(i, end).toUpperCase() });
-      i = end;
-    } else if (sql.startsWith("->>", i)) {
-      tokens.push({ kind: "punct", text: "->>" });
-      i += 3;
-    } else if (sql.startsWith("->", i)) {
-      tokens.push({ kind: "punct", text: "->" });
-      i += 2;
-    } else {
-      tokens.push({ kind: "punct", text: c });
-      i++;
-    }
+  TOKEN.lastIndex = 0;
+  for (let match = TOKEN.exec(sql); match !== null; match = TOKEN.exec(sql)) {
+    const text = match[0];
+    const c = text.charCodeAt(0);
+    if (c <= 32 || text.startsWith("--") || text.startsWith("/*")) continue;
+    if (c === 39 || c === 34 || c === 96 || c === 91) tokens.push({ kind: "quoted", text });
+    else if (/^[A-Za-z_0-9$\u0080-\uffff]/.test(text)) {
+      tokens.push({ kind: "word", text: text.toUpperCase() });
+    } else tokens.push({ kind: "punct", text });
   }
   return tokens;
 }
@@ -90,10 +66,18 @@ const NOT_A_CALL = new Set([
   "OF",
 ]);
 
+/**
+ * A word every feature's pattern contains: statements without one (most plain tables and
+ * indexes) are not tokenized at all.
+ */
+const MAYBE =
+  /strict|generated|\bas\s*\(|contentless_delete|\bover\b|\bdo\b|nulls|right|full|distinct|->|iif|unixepoch|format|unhex|octet_length|timediff|concat|string_agg/i;
+
 /** The features one schema statement uses (ids, in no particular order). */
 export function statementFeatures(sql: string): Set<string> {
-  const t = tokenize(sql);
   const found = new Set<string>();
+  if (!MAYBE.test(sql)) return found;
+  const t = tokenize(sql);
   const word = (i: number, ...texts: string[]) =>
     t[i]?.kind === "word" && (texts.length === 0 || texts.includes(t[i].text));
   const punct = (i: number, text: string) => t[i]?.kind === "punct" && t[i].text === text;
