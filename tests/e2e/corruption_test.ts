@@ -11,6 +11,7 @@ import { parseMeta, serializeMeta } from "../../src/core/backup_file.ts";
 import { ExitCode } from "../../src/core/errors.ts";
 import { FakeClock, runCli } from "../helpers/cli.ts";
 import {
+  execSql,
   listNames,
   makeDatabase,
   sha256File,
@@ -311,13 +312,13 @@ for (const damage of DAMAGES) {
   });
 }
 
-Deno.test("list never shows a backup whose sidecar is missing", async () => {
+Deno.test("list never shows a data file whose sidecar is missing as a backup", async () => {
   await withTwoBackups(async (ws, id, older) => {
     await Deno.remove(join(ws.dir, `${id}.meta.json`));
     const json = await runCli(["list", "--dir", ws.dir, "--format", "json"]);
     assert.deepEqual(JSON.parse(json.stdout).map((b: { id: string }) => b.id), [older]);
     const table = await runCli(["list", "--dir", ws.dir]);
-    assert.doesNotMatch(table.stdout, new RegExp(id));
+    assert.doesNotMatch(table.stdout, new RegExp(`^${id}`, "m"), "not a row of its own");
   });
 });
 
@@ -427,5 +428,87 @@ Deno.test("a backup whose SQL fails to load leaves the target untouched though i
       assert.equal(await sha256File(ws.database), dbBefore, sql);
       assert.deepEqual(await listNames(ws.root), rootBefore, "no temporary file is left");
     }
+  });
+});
+
+Deno.test("the data files of two backups swapped: each names the other's", async () => {
+  await withWorkspace(async (ws) => {
+    makeDatabase(ws.database, { accounts: 50, events: 2000 });
+    const clock = new FakeClock();
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      execSql(ws.database, `INSERT INTO accounts (name, balance) VALUES ('run ${i}', ${i})`);
+      const made = await runCli(
+        ["create", "--database", ws.database, "--dir", ws.dir, "--format", "json"],
+        { clock },
+      );
+      ids.push(JSON.parse(made.stdout).id);
+      clock.advance();
+    }
+    const [a, b] = ids.map((id) => join(ws.dir, `${id}.sql.gz`));
+    const bytesA = await Deno.readFile(a);
+    await Deno.writeFile(a, await Deno.readFile(b));
+    await Deno.writeFile(b, bytesA);
+    for (const [id, other] of [[ids[0], ids[1]], [ids[1], ids[0]]]) {
+      const says = `its data file "${id}.sql.gz" holds backup "${other}"'s data (files swapped)`;
+      const before = await sha256File(ws.database);
+      for (const flags of [["--force"], ["--dry-run"]]) {
+        const restored = await runCli(
+          ["restore", id, ...flags, "--database", ws.database, "--dir", ws.dir],
+          { clock },
+        );
+        assert.equal(restored.code, ExitCode.Integrity);
+        assert.equal(
+          restored.stderr,
+          `Error: Cannot restore backup "${id}": ${says}; give each data file its own backup's name, or restore another backup\n`,
+        );
+      }
+      assert.equal(await sha256File(ws.database), before);
+      const verified = await runCli(["verify", id, "--dir", ws.dir], { clock });
+      assert.equal(verified.code, ExitCode.Integrity);
+      assert.match(
+        verified.stdout,
+        new RegExp(`\n {2}FAIL data file: ${says.replace(/[().]/g, "\\$&")}\n`),
+      );
+    }
+  });
+});
+
+Deno.test("a SQLite backup restored into PostgreSQL is refused in one line before any connection", async () => {
+  await withTwoBackups(async (ws, id, _older, clock) => {
+    // nothing listens on port 1: the refusal comes before any attempt to connect
+    const target = "postgres://nobody@127.0.0.1:1/app";
+    for (const flags of [["--force"], ["--dry-run"]]) {
+      const result = await runCli(
+        ["restore", id, ...flags, "--database", target, "--dir", ws.dir],
+        { clock },
+      );
+      assert.equal(
+        result.stderr,
+        `Error: Cannot restore backup "${id}": a SQLite backup cannot restore into PostgreSQL (choose a PostgreSQL backup, or a SQLite --database)\n`,
+      );
+      assert.equal(result.code, ExitCode.Integrity);
+    }
+  });
+});
+
+Deno.test("list names a data file whose sidecar is missing, and verify refuses it", async () => {
+  await withTwoBackups(async (ws, id, older, clock) => {
+    await Deno.remove(join(ws.dir, `${id}.meta.json`));
+    const table = await runCli(["list", "--dir", ws.dir]);
+    assert.match(table.stdout, new RegExp(`\n${older} +full `));
+    assert.ok(
+      table.stdout.endsWith(
+        `\n! Data file "${id}.sql.gz" has no sidecar "${id}.meta.json": not a backup (left by an interrupted run or a deleted sidecar; cleanup removes it)\n`,
+      ),
+      table.stdout,
+    );
+    const status = JSON.parse(
+      (await runCli(
+        ["status", "--dir", ws.dir, "--database", ws.database, "--format", "json"],
+        { clock },
+      )).stdout,
+    );
+    assert.equal(status.incompleteFiles, 1);
   });
 });
