@@ -6,7 +6,8 @@
  *
  * The connection string is in the backup as it is in the catalog, password included, as in a
  * pg_dump script: guard the backup like the database. Only superusers can read it, so, like
- * pg_dump, others' dumps leave subscriptions out. It never goes into an item's name.
+ * pg_dump, others' dumps leave subscriptions out. It never goes into an item's name, nor on the
+ * statement's first line, which is what a restore error quotes.
  */
 import { catalogKey, Priority } from "./_schema_graph.ts";
 import { query, type ReadContext, roleName } from "./_schema_sql.ts";
@@ -33,11 +34,11 @@ export async function readSubscriptions(ctx: ReadContext): Promise<void> {
     ctx.sql,
     `SELECT s.oid, s.subname AS name, pg_catalog.quote_ident(s.subname) AS q,
        ${roleName("s.subowner")} AS owner,
-       'CREATE SUBSCRIPTION ' || pg_catalog.quote_ident(s.subname) || ' CONNECTION ' ||
-       pg_catalog.quote_literal(s.subconninfo) || ' PUBLICATION ' ||
+       'CREATE SUBSCRIPTION ' || pg_catalog.quote_ident(s.subname) || E'\\n    CONNECTION ' ||
+       pg_catalog.quote_literal(s.subconninfo) || E'\\n    PUBLICATION ' ||
        (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p), ', ' ORDER BY n)
           FROM pg_catalog.unnest(s.subpublications) WITH ORDINALITY AS x(p, n)) ||
-       ' WITH (connect = false, enabled = false, create_slot = false, slot_name = ' ||
+       E'\\n    WITH (connect = false, enabled = false, create_slot = false, slot_name = ' ||
        COALESCE(pg_catalog.quote_literal(s.subslotname), 'NONE') ||
        CASE WHEN s.subbinary THEN ', binary = true' ELSE '' END ||
        CASE WHEN s.substream THEN ', streaming = on' ELSE '' END ||
