@@ -135,6 +135,29 @@ Deno.test("schema text comes back where sqlite3 .dump changes it", async () => {
   });
 });
 
+Deno.test("schema text no CREATE statement gives (edited through writable_schema) comes back", async () => {
+  await withTempDir(async (dir) => {
+    await assertExact(dir, (db) => {
+      db.exec(`
+        CREATE TABLE t (a, b);
+        CREATE VIEW v AS SELECT a FROM t;
+        CREATE INDEX i ON t (b);
+        CREATE VIRTUAL TABLE ft USING fts5 (body);
+        CREATE VIRTUAL TABLE terms USING fts5vocab (ft, 'row');
+        INSERT INTO t VALUES (1, 2);
+      `);
+      db.exec("PRAGMA writable_schema = ON");
+      const edit = db.prepare("UPDATE sqlite_schema SET sql = ? WHERE name = ?");
+      edit.run("create  table t (a, b) -- lower case, after its )", "t");
+      edit.run("CREATE VIEW IF NOT EXISTS v AS SELECT a FROM t  ", "v");
+      edit.run("CREATE INDEX i ON t (b) /* unterminated", "i");
+      // A module the dump declares only (as .dump does), with CRLF in its text.
+      edit.run("CREATE VIRTUAL TABLE terms USING fts5vocab (\r\n  ft, 'row'\r\n)", "terms");
+      db.exec("PRAGMA writable_schema = RESET");
+    });
+  });
+});
+
 // --- Planner statistics ----------------------------------------------------------------------
 
 Deno.test("sqlite_stat1 and sqlite_stat4 rows come back exactly, rowids included, both ways", async () => {
