@@ -40,6 +40,7 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
     copies: [],
     s3: {},
     encryption: { recipients: [] },
+    signing: { trusted: [] },
     compression: "gzip:6",
     jobs: navigator.hardwareConcurrency,
     stallTimeout: "10m",
@@ -241,7 +242,7 @@ const mistakes: { name: string; file?: unknown; env?: Record<string, string>; me
       name: "an unknown top-level key lists what is allowed when nothing is close",
       file: { colour: "blue" },
       message:
-        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, compression, jobs, stallTimeout, timezone, retention, schedule, health, notifications, api, log)',
+        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, signing, compression, jobs, stallTimeout, timezone, retention, schedule, health, notifications, api, log)',
     },
     {
       name: "a negative count names the setting, the file and the value",
@@ -344,3 +345,16 @@ for (const m of mistakes) {
     for (const secret of ["secret-token", "12345"]) assert.ok(!message.includes(secret));
   });
 }
+
+Deno.test("loadConfig() takes signing.key and a comma-separated signing.trusted from the environment", async () => {
+  const { config } = await load(undefined, {
+    env: {
+      BACKUP_SIGNING_KEY: "/etc/backup-manager/signing.pem",
+      BACKUP_SIGNING_TRUSTED: "ed25519:one, ed25519:two",
+    },
+  });
+  assert.deepEqual(config.signing, {
+    key: "/etc/backup-manager/signing.pem",
+    trusted: ["ed25519:one", "ed25519:two"],
+  });
+});
