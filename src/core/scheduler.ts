@@ -191,7 +191,11 @@ export async function runCycle(
           );
         }
       }
-      const report = await cleanup(context, options.policy ?? {}, { timeZone: options.timeZone });
+      // the sweep above removed the engine's scratch already
+      const report = await cleanup(context, options.policy ?? {}, {
+        timeZone: options.timeZone,
+        scratch: false,
+      });
       let deleted = report.decisions.filter((d) => d.action === "delete").length;
       const failures = report.failures.map((f) => f.error);
       const copyFailures: string[] = [];
@@ -204,9 +208,7 @@ export async function runCycle(
         const remote = await cleanup(
           { ...context, storage: destination.storage },
           destination.policy,
-          {
-            timeZone: options.timeZone,
-          },
+          { timeZone: options.timeZone, scratch: false },
         ).catch((error) => {
           failures.push(messageOf(error));
           return undefined;
