@@ -9,7 +9,15 @@ import type { SchemaPlan } from "../../../src/engines/postgres/_model.ts";
 import { startCluster } from "../../helpers/pg_cluster.ts";
 import { assertSameDatabase } from "../../helpers/pg_compare.ts";
 import { loadScript, readPlan, scriptOf } from "../../helpers/pg_plan_script.ts";
-import { createDatabase, dropDatabase, psql, uniqueName } from "../../helpers/pg_tools.ts";
+import {
+  createDatabase,
+  databaseUrl,
+  dropDatabase,
+  psql,
+  uniqueName,
+} from "../../helpers/pg_tools.ts";
+import { dumpGzipped, once } from "../../helpers/engine_io.ts";
+import { PostgresEngine } from "../../../src/engines/postgres/postgres_engine.ts";
 
 /** Which materialized views hold rows, and what they hold. */
 const MATVIEWS = `SELECT c.relname, c.relispopulated FROM pg_class c
@@ -180,6 +188,36 @@ Deno.test("readSchemaPlan() breaks dependency cycles and orders refreshes", asyn
         }
       });
     }
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("the engine restores every cycle case at once, in one transaction and with --create", async () => {
+  const cluster = await startCluster();
+  const engine = new PostgresEngine(cluster.url, {});
+  try {
+    const source = await createDatabase(cluster.url, uniqueName("cycles_all"));
+    for (const [i, c] of CASES.entries()) {
+      // Each case in a schema of its own: s1, s2, ...
+      await psql(
+        source,
+        c.sql.replace(/\bs\./g, `s${i}.`).replace("CREATE SCHEMA s;", `CREATE SCHEMA s${i};`)
+          .replaceAll("'s'::regnamespace", `'s${i}'::regnamespace`),
+      );
+    }
+    const gz = await dumpGzipped(engine, source);
+    const single = uniqueName("cycles_single");
+    await createDatabase(cluster.url, single);
+    await engine.restore(single, once(gz));
+    await assertSameDatabase(source, databaseUrl(cluster.url, single));
+    const created = uniqueName("cycles_created");
+    await engine.restore(created, once(gz), { create: true, jobs: 2 });
+    await assertSameDatabase(source, databaseUrl(cluster.url, created));
+    assert.equal(
+      await psql(databaseUrl(cluster.url, created), MATVIEWS.replace("'s'", "'s8'")),
+      await psql(source, MATVIEWS.replace("'s'", "'s8'")),
+    );
   } finally {
     await cluster.stop();
   }
