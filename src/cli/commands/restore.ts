@@ -170,6 +170,7 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
   } finally {
     progress.done();
   }
+  for (const warning of result.warnings ?? []) io.stderr(`Warning: ${warning}\n`);
   if (args.format === "json") {
     io.stdout(renderJson(result));
   } else {

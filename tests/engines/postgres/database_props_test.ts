@@ -14,6 +14,8 @@ import {
   splitList,
 } from "../../../src/engines/postgres/_database_props.ts";
 import { startCluster } from "../../helpers/pg_cluster.ts";
+import { runCli } from "../../helpers/cli.ts";
+import { withWorkspace } from "../../helpers/workspace.ts";
 import { dumpGzipped, once } from "../../helpers/engine_io.ts";
 import { assertSameDatabase } from "../../helpers/pg_compare.ts";
 import {
@@ -166,5 +168,30 @@ Deno.test("a backup with database properties still restores with stock psql", as
   } finally {
     await cluster.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("restore --create prints a warning for a setting of a role the server lacks", async () => {
+  const cluster = await startCluster();
+  try {
+    await withWorkspace(async (ws) => {
+      const source = uniqueName("props_cli");
+      const src = await createDatabase(cluster.url, source);
+      await psql(src, SOURCE_PROPERTIES(source));
+      const common = ["--database", src, "--dir", ws.dir];
+      const created = await runCli(["create", ...common, "--format", "json"]);
+      assert.equal(created.code, 0, created.stderr);
+      await psql(cluster.url, "DROP ROLE bm_gone");
+      const target = uniqueName("props_cli_dst");
+      const id = JSON.parse(created.stdout).id;
+      const restored = await runCli(["restore", ...common, id, "--to", target, "--create"]);
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.equal(
+        restored.stderr,
+        `Warning: Skipped a setting of role "bm_gone" in the restored database: the role does not exist on this server (create it, then run: ALTER ROLE "bm_gone" IN DATABASE <database> SET "lock_timeout" TO '1s';)\n`,
+      );
+    });
+  } finally {
+    await cluster.stop();
   }
 });
