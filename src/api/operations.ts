@@ -143,7 +143,12 @@ export async function restorePlan(
   id: string,
   body: z.infer<typeof RestoreBody>,
 ): Promise<RestorePlan> {
-  return await planRestore(scope.context, id, { clean: body.clean, checkData: true, dryRun: true });
+  return await planRestore(scope.context, id, {
+    clean: body.clean,
+    checkData: true,
+    dryRun: true,
+    ignoreVersion: body.ignoreVersion,
+  });
 }
 
 /**
@@ -156,7 +161,10 @@ export async function startRestore(
   body: z.infer<typeof RestoreBody>,
 ): Promise<JobView> {
   const { app, context } = scope;
-  const plan = await planRestore(context, id, { clean: body.clean });
+  const plan = await planRestore(context, id, {
+    clean: body.clean,
+    ignoreVersion: body.ignoreVersion,
+  });
   const name = context.engine.databaseName(context.database);
   if (body.confirm !== name) {
     throw new ApiError(
@@ -182,6 +190,7 @@ export async function startRestore(
         return await restoreBackup(context, plan.id, {
           force: true,
           clean: body.clean,
+          ignoreVersion: body.ignoreVersion,
           signal: app.signal,
           onProgress: (bytes) => job.progress({ bytes }),
         });

@@ -57,6 +57,7 @@ export const LegacyBodies = {
     confirm: confirm.optional(),
     dryRun: flag.default(false),
     clean: flag.default(false),
+    ignoreVersion: flag.default(false),
   }).meta({ id: "LegacyRestore" }),
   cleanup: z.strictObject({
     action: z.literal("cleanup"),

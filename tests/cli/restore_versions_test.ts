@@ -19,6 +19,7 @@ import {
 } from "../helpers/pg_tools.ts";
 import { dataDigests } from "../helpers/pg_digests.ts";
 import { metaKey, serializeMeta } from "../../src/core/backup_file.ts";
+import { startApiFixture } from "../helpers/api_server.ts";
 
 const NEWER = "17.2 (Debian 17.2-1.pgdg120+1)";
 
@@ -91,6 +92,37 @@ Deno.test("restore refuses a backup from a newer PostgreSQL major before touchin
     });
   } finally {
     await cluster.stop();
+  }
+});
+
+Deno.test("the restore API refuses an older target (409) unless ignoreVersion", async () => {
+  const api = await startApiFixture({ engine: "postgres", backups: 1 });
+  try {
+    const { backups } = await (await api.request("/api/v1/backups")).json() as {
+      backups: { id: string }[];
+    };
+    const id = backups[0].id;
+    await claimServerVersion(api.dir, id, NEWER);
+    const restore = (body: Record<string, unknown>) =>
+      api.request(`/api/v1/backups/${id}/restore`, { method: "POST", body: JSON.stringify(body) });
+    for (const body of [{ dryRun: true }, { confirm: api.database.split("/").pop() }]) {
+      const refused = await restore(body);
+      assert.equal(refused.status, 409, JSON.stringify(body));
+      const { error } = await refused.json() as { error: { code: string; message: string } };
+      assert.equal(error.code, "refused");
+      assert.match(
+        error.message,
+        /it was taken from PostgreSQL 17 \(17\.2\) and the target server/,
+      );
+    }
+    const plan = await restore({ dryRun: true, ignoreVersion: true });
+    assert.equal(plan.status, 200);
+    const { plan: { version } } = await plan.json() as {
+      plan: { version: { ignored: boolean; backup: string } };
+    };
+    assert.deepEqual([version.ignored, version.backup], [true, NEWER]);
+  } finally {
+    await api.stop();
   }
 });
 
