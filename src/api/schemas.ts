@@ -34,6 +34,8 @@ export const RestoreBody = z.strictObject({
   confirm: confirm.optional(),
   dryRun: flag.default(false),
   clean: flag.default(false),
+  /** Load into a target older than the backup needs instead of refusing (`--ignore-version`). */
+  ignoreVersion: flag.default(false),
 }).meta({ id: "RestoreBackup" });
 
 /** `POST /api/v1/backups/{id}/pin`. */
