@@ -213,6 +213,8 @@ Deno.test("list in json format gives each backup's figures", async () => {
         pinReason: null,
         encrypted: false,
         recipients: null,
+        signed: false,
+        signedBy: null,
       },
     );
   });
