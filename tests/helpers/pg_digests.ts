@@ -8,7 +8,8 @@
  * - every sequence's `last_value` and `is_called`;
  * - every large object: owner, ACL, comment, length and md5 of its bytes;
  * - database facts: encoding, collation, ctype, locale provider, owner, connection limit, ACL,
- *   comment, and `ALTER DATABASE ... SET` settings.
+ *   comment, security labels, template flag, and `ALTER DATABASE ... SET` settings for all roles
+ *   and per role.
  * Objects that belong to an extension are left out (the extension recreates them).
  */
 import postgres from "postgres";
@@ -160,7 +161,16 @@ async function readFacts(tx: Tx): Promise<Record<string, string>> {
        coalesce(pg_catalog.shobj_description(d.oid, 'pg_database'), '') AS comment,
        coalesce((SELECT pg_catalog.array_to_string(s.setconfig, ', ')
          FROM pg_catalog.pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0), '')
-         AS settings
+         AS settings,
+       coalesce((SELECT pg_catalog.string_agg(r.rolname || ': ' ||
+           pg_catalog.array_to_string(s.setconfig, ', '), '; ' ORDER BY r.rolname)
+         FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
+         WHERE s.setdatabase = d.oid), '') AS "role settings",
+       d.datistemplate::text AS template,
+       coalesce((SELECT pg_catalog.string_agg(l.provider || '=' || l.label, ', '
+           ORDER BY l.provider) FROM pg_catalog.pg_shseclabel l
+         WHERE l.objoid = d.oid AND l.classoid = 'pg_catalog.pg_database'::pg_catalog.regclass), '')
+         AS "security labels"
      FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`,
   );
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)]));

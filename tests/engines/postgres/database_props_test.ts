@@ -80,6 +80,7 @@ const SOURCE_PROPERTIES = (name: string) => `
   ALTER ROLE bm_db_reader IN DATABASE ${name} SET statement_timeout = '5s';
   ALTER ROLE bm_gone IN DATABASE ${name} SET lock_timeout = '1s';
   ALTER DATABASE ${name} CONNECTION LIMIT 7;
+  ALTER DATABASE ${name} IS_TEMPLATE true;
   REVOKE CONNECT, TEMPORARY ON DATABASE ${name} FROM PUBLIC;
   GRANT CONNECT ON DATABASE ${name} TO bm_db_reader;`;
 
