@@ -99,6 +99,8 @@ Deno.test("status --format json gives every figure of a healthy, verified store"
         minFreeBytes: 1024 ** 3,
         criticalFailures: 3,
       },
+      signedBackups: 0,
+      lastBackupSignedBy: null,
     });
   });
 });
