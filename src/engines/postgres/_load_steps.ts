@@ -51,7 +51,7 @@ export async function runStatements(
  * sniffer saw this very error: behind TLS it sees nothing it can read), else the one the error's
  * position falls in, else the only one.
  */
-function failingPlace(
+export function failingPlace(
   text: string,
   error: unknown,
   origin: BatchOrigin,
@@ -72,7 +72,7 @@ function failingPlace(
 }
 
 /** The index in `text` of the character that starts at UTF-8 byte `offset`. */
-function byteToCharIndex(text: string, offset: number): number {
+export function byteToCharIndex(text: string, offset: number): number {
   if (offset === 0) return 0;
   let bytes = 0;
   let i = 0;
