@@ -78,14 +78,17 @@ Deno.test("a restore keeps grants on system catalogs and pg_catalog functions", 
   }
 });
 
-Deno.test("a restore keeps removed comments of public and of an extension", async () => {
+Deno.test("a restore keeps removed comments, and the owner and ACL of public", async () => {
   const cluster = await startCluster();
   try {
     const src = await createDatabase(cluster.url, uniqueName("comments_src"));
     await psql(
       src,
       `COMMENT ON SCHEMA public IS ''; CREATE EXTENSION ltree; COMMENT ON EXTENSION ltree IS '';
-       CREATE EXTENSION intarray; COMMENT ON EXTENSION intarray IS 'ours now';`,
+       CREATE EXTENSION intarray; COMMENT ON EXTENSION intarray IS 'ours now';
+       CREATE ROLE bm_public_owner; CREATE ROLE bm_public_user;
+       ALTER SCHEMA public OWNER TO bm_public_owner; REVOKE ALL ON SCHEMA public FROM PUBLIC;
+       GRANT USAGE ON SCHEMA public TO bm_public_user WITH GRANT OPTION;`,
     );
     const engine = new PostgresEngine(cluster.url, {});
     const name = uniqueName("comments_dst");
