@@ -5,7 +5,16 @@
  * or whose parent gained a column after a child column, comes out in another order (pg_dump has
  * the same fault outside binary upgrades). Such a child is created on its own and then inherits;
  * columns and CHECK constraints that it only inherits are given to it through a scratch parent
- * that it leaves again, because only inheritance makes a column or constraint non-local.
+ * that it leaves again, because only inheritance makes a column or constraint non-local:
+ *
+ * ```sql
+ * CREATE TABLE s.bm_inherit_1 (a integer);              -- the leading inherited-only columns
+ * CREATE TABLE s.child (q integer) INHERITS (s.bm_inherit_1);  -- then the child's own
+ * ALTER TABLE s.bm_inherit_1 ADD COLUMN late integer;   -- further columns, one by one
+ * ALTER TABLE ONLY s.child INHERIT s.parent;            -- merges: the columns stay inherited
+ * ALTER TABLE ONLY s.child NO INHERIT s.bm_inherit_1;
+ * DROP TABLE s.bm_inherit_1;
+ * ```
  */
 
 /** A child's column, as far as the plan cares. */
@@ -15,18 +24,21 @@ export interface InheritColumn {
   local: boolean;
   /** A generated column (its expression refers to other columns). */
   generated: boolean;
+  /** The columns a generated column's expression uses. */
+  refs?: string[];
 }
 
 /**
  * `inherits`: `CREATE TABLE ... INHERITS (...)`, which gives this order. `inherit`: every column
  * in `CREATE TABLE`, then `ALTER TABLE ... INHERIT` each parent. `scratch`: the first `leading`
- * columns in `CREATE TABLE`, the others added one by one (inherited-only ones through a scratch
+ * columns (inherited only) in the scratch parent's `CREATE TABLE`, the next `local` ones in the
+ * child's, which inherits from it; the others added one by one (inherited-only ones to the scratch
  * parent), then the parents inherited and the scratch parent left.
  */
 export type InheritancePlan =
   | { mode: "inherits" }
   | { mode: "inherit" }
-  | { mode: "scratch"; leading: number };
+  | { mode: "scratch"; leading: number; local: number };
 
 /** The column names `CREATE TABLE child (local) INHERITS (parents)` gives, in order. */
 export function inheritsOrder(parents: string[][], columns: InheritColumn[]): string[] {
@@ -43,8 +55,8 @@ export function inheritsOrder(parents: string[][], columns: InheritColumn[]): st
 /**
  * The plan that reproduces `columns` (the child's, in order) under `parents` (each parent's
  * column names, in order). `inheritedChecks`: the child has CHECK constraints it only inherits.
- * A child whose inherited-only columns come before a generated column keeps `inherits`: a
- * generated column added later could refer to a column not there yet.
+ * Where a generated column would be added before a column its expression uses, the child keeps
+ * `inherits` (the right columns, in another order).
  */
 export function planInheritance(
   columns: InheritColumn[],
@@ -55,12 +67,21 @@ export function planInheritance(
   if (order.length === columns.length && order.every((name, i) => columns[i].name === name)) {
     return { mode: "inherits" };
   }
-  const firstInherited = columns.findIndex((c) => !c.local);
-  if (firstInherited === -1) {
-    return inheritedChecks ? { mode: "scratch", leading: columns.length } : { mode: "inherit" };
+  if (columns.every((c) => c.local) && !inheritedChecks) return { mode: "inherit" };
+  const firstLocal = columns.findIndex((c) => c.local);
+  const leading = firstLocal === -1 ? columns.length : firstLocal;
+  const nextInherited = columns.findIndex((c, i) => i >= leading && !c.local);
+  const local = (nextInherited === -1 ? columns.length : nextInherited) - leading;
+  // The columns there when each is defined: the scratch parent's first ones are alone in its
+  // CREATE TABLE; a later one may use any column of the child (merged into the scratch parent).
+  const scratch = new Set(columns.slice(0, leading).map((c) => c.name));
+  const child = new Set(columns.slice(0, leading + local).map((c) => c.name));
+  for (const [i, c] of columns.entries()) {
+    const there = i < leading ? scratch : child;
+    if (c.generated && !(c.refs ?? []).every((r) => there.has(r))) return { mode: "inherits" };
+    child.add(c.name);
   }
-  if (columns.slice(firstInherited).some((c) => c.generated)) return { mode: "inherits" };
-  return { mode: "scratch", leading: firstInherited };
+  return { mode: "scratch", leading, local };
 }
 
 /** The scratch parent's name for the table with `oid`, in the child's quoted `schema`. */

@@ -62,6 +62,8 @@ export interface ColumnRow {
   options: string | null;
   /** A foreign table column's options, `name 'value', ...`. */
   fdwoptions: string | null;
+  /** The columns a generated column's expression uses. */
+  refs: string[] | null;
 }
 
 interface CheckRow {
@@ -141,17 +143,24 @@ export async function readTables(
     const parents = (parentsOf.get(t.oid) ?? []).map((p) => columns.get(p.parent) ?? []);
     const tableChecks = checks.get(t.oid) ?? [];
     const plan = t.parents === null ? { mode: "inherits" as const } : planInheritance(
-      cols.map((c) => ({ name: c.name, local: c.islocal, generated: c.generated !== "" })),
+      cols.map((c) => ({
+        name: c.name,
+        local: c.islocal,
+        generated: c.generated !== "",
+        refs: c.refs ?? [],
+      })),
       parents.map((p) => p.map((c) => c.name)),
       tableChecks.some((k) => !k.islocal),
     );
-    const leading = plan.mode === "scratch" ? plan.leading : cols.length;
     const scratch = scratchParent(t.qschema, t.oid);
+    /** The scratch parent's columns: the child's leading inherited-only ones. */
+    const scratchLines: string[] = [];
     const lines: string[] = [];
     /** Statements between `CREATE TABLE` and the parents being inherited (not `inherits`). */
     const build: string[] = [];
     const after: string[] = [];
     const inheritedChecks: string[] = [];
+    const inScratch = new Set<string>();
     for (const [i, c] of cols.entries()) {
       const identity = sequences.identity.get(`${t.oid}:${c.attnum}`);
       let clause: string | undefined;
@@ -161,14 +170,23 @@ export async function readTables(
         if (c.defval !== null || c.notnull) {
           lines.push(clause = columnDefinition(c, identity, false));
         }
-      } else if (plan.mode !== "inherits" && !c.islocal) {
-        build.push(
-          `ALTER TABLE ${scratch} ADD COLUMN ${columnType(c)}${c.notnull ? " NOT NULL" : ""};`,
-        );
+      } else if (plan.mode === "scratch" && !c.islocal) {
+        const definition = scratchColumn(c);
+        if (i < plan.leading) scratchLines.push(definition);
+        else {
+          // The columns its expression uses join the scratch parent first (merged: still local).
+          const used = cols.filter((u) => c.refs?.includes(u.name) && !inScratch.has(u.name));
+          build.push(
+            ...used.map((u) => `ALTER TABLE ${scratch} ADD COLUMN ${columnType(u)};`),
+            `ALTER TABLE ${scratch} ADD COLUMN ${definition};`,
+          );
+          for (const u of used) inScratch.add(u.name);
+        }
+        inScratch.add(c.name);
         if (c.defval !== null && c.generated === "") {
           after.push(`ALTER ${keyword} ONLY ${t.q} ALTER COLUMN ${c.q} SET DEFAULT ${c.defval};`);
         }
-      } else if (plan.mode !== "inherits" && i >= leading) {
+      } else if (plan.mode === "scratch" && i >= plan.leading + plan.local) {
         build.push(`ALTER ${keyword} ONLY ${t.q} ADD COLUMN ${columnDefinition(c, identity)};`);
       } else if (!c.islocal && !t.ispartition) {
         after.push(...inheritedColumnFixes(t.q, c, parentsOf.get(t.oid) ?? [], columns));
@@ -231,10 +249,13 @@ export async function readTables(
         }, { kind: "CONSTRAINT", name });
       }
     }
-    const body = lines.length ? ` (\n    ${lines.join(",\n    ")}\n)` : t.oftype ? "" : " ()";
-    let sql = `CREATE ${t.unlogged ? "UNLOGGED " : ""}${keyword} ${t.q}` +
-      (t.oftype ? ` OF ${t.oftype}` : "") + body;
+    let sql = plan.mode === "scratch"
+      ? `CREATE TABLE ${scratch}${columnList(scratchLines)};\n`
+      : "";
+    sql += `CREATE ${t.unlogged ? "UNLOGGED " : ""}${keyword} ${t.q}` +
+      (t.oftype ? ` OF ${t.oftype}` : "") + (lines.length || !t.oftype ? columnList(lines) : "");
     if (t.parents && plan.mode === "inherits") sql += `\nINHERITS (${t.parents.join(", ")})`;
+    if (plan.mode === "scratch") sql += `\nINHERITS (${scratch})`;
     if (t.partkey) sql += `\nPARTITION BY ${t.partkey}`;
     if (t.am) sql += `\nUSING ${t.am}`;
     if (t.options) sql += `\nWITH (${t.options})`;
@@ -246,13 +267,12 @@ export async function readTables(
       const alter = `ALTER ${keyword} ONLY ${t.q}`;
       if (inheritedChecks.length) {
         // The scratch parent needs the columns the constraints use: adding them merges.
-        const more = cols.filter((c) => c.islocal).map((c) => `ADD COLUMN ${columnType(c)}`);
+        const more = cols.filter((c) => !inScratch.has(c.name)).map((c) =>
+          `ADD COLUMN ${columnType(c)}`
+        );
         build.push(`ALTER TABLE ${scratch} ${[...more, ...inheritedChecks].join(", ")};`);
       }
-      const steps = plan.mode === "scratch"
-        ? [`CREATE TABLE ${scratch} ();`, `${alter} INHERIT ${scratch};`, ...build]
-        : build;
-      steps.push(...t.parents!.map((p) => `${alter} INHERIT ${p};`));
+      const steps = [...build, ...t.parents!.map((p) => `${alter} INHERIT ${p};`)];
       if (plan.mode === "scratch") {
         steps.push(`${alter} NO INHERIT ${scratch};`, `DROP TABLE ${scratch};`);
       }
@@ -323,9 +343,20 @@ function columnDefinition(c: ColumnRow, identity: string | undefined, typed = tr
   return s;
 }
 
-/** A column's name, type and collation: how a scratch parent adds it (`_schema_inherit.ts`). */
+/** ` (\n    a integer,\n    b text\n)`, or ` ()`. */
+function columnList(lines: string[]): string {
+  return lines.length ? ` (\n    ${lines.join(",\n    ")}\n)` : " ()";
+}
+
+/** A column's name, type and collation (`_schema_inherit.ts`: a scratch parent merges it). */
 function columnType(c: ColumnRow): string {
   return `${c.q} ${c.type}` + (c.collation ? ` COLLATE ${c.collation}` : "");
+}
+
+/** An inherited-only column as the scratch parent defines it for the child to inherit. */
+function scratchColumn(c: ColumnRow): string {
+  return columnType(c) + (c.notnull ? " NOT NULL" : "") +
+    (c.generated === "s" ? ` GENERATED ALWAYS AS (${c.defval}) STORED` : "");
 }
 
 /** Whether a parent has column `c` as a generated column. */
@@ -383,7 +414,13 @@ export function readColumns(ctx: ReadContext): Promise<ColumnRow[]> {
          WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END END AS storage,
        CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' ELSE '' END AS compression,
        pg_catalog.array_to_string(a.attoptions, ', ') AS options,
-       (SELECT ${OPTIONS} FROM pg_catalog.pg_options_to_table(a.attfdwoptions)) AS fdwoptions
+       (SELECT ${OPTIONS} FROM pg_catalog.pg_options_to_table(a.attfdwoptions)) AS fdwoptions,
+       CASE WHEN a.attgenerated <> '' THEN (SELECT pg_catalog.array_agg(ra.attname::text)
+         FROM pg_catalog.pg_depend rd JOIN pg_catalog.pg_attribute ra
+           ON ra.attrelid = rd.refobjid AND ra.attnum = rd.refobjsubid
+         WHERE rd.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND rd.objid = d.oid
+           AND rd.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND rd.refobjid = a.attrelid AND rd.refobjsubid NOT IN (0, a.attnum)) END AS refs
      FROM pg_catalog.pg_attribute a
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
