@@ -283,3 +283,44 @@ async function filesUnder(dir: string): Promise<[string, string][]> {
   }
   return files;
 }
+
+Deno.test("an object with junk appended, and one cut short, are each named for what they are", async () => {
+  await withS3Run(async (run) => {
+    const url = run.bucket.url("db");
+    const appended = await createIn(run, url);
+    run.clock.advance();
+    const cut = await createIn(run, url);
+    const junk = new TextEncoder().encode("trailing junk");
+    const whole = await run.bucket.read(`db/${appended}.sql.gz`);
+    await run.bucket.write(`db/${appended}.sql.gz`, new Uint8Array([...whole, ...junk]));
+    const full = await run.bucket.read(`db/${cut}.sql.gz`);
+    await run.bucket.write(`db/${cut}.sql.gz`, full.subarray(0, 100));
+    const cases: [string, string][] = [
+      [
+        appended,
+        `its data file "${appended}.sql.gz" has ${junk.length} bytes appended after its end (its first ${whole.length} bytes match); cut it to ${whole.length} bytes, or restore another backup`,
+      ],
+      [
+        cut,
+        `its data file "${cut}.sql.gz" is truncated (100 of ${full.length} bytes); an upload or copy stopped early; restore another backup`,
+      ],
+    ];
+    for (const [id, says] of cases) {
+      const restored = await runCli(
+        ["restore", id, "--dir", url, "--database", run.ws.database, "--force"],
+        { env: run.env, clock: run.clock },
+      );
+      assert.equal(restored.code, ExitCode.Integrity, restored.stderr);
+      assert.equal(restored.stderr, `Error: Cannot restore backup "${id}": ${says}\n`);
+      const verified = await runCli(["verify", id, "--dir", url], {
+        env: run.env,
+        clock: run.clock,
+      });
+      assert.equal(verified.code, ExitCode.Integrity);
+      assert.ok(
+        verified.stdout.includes(`\n  FAIL data file: ${says.split("; ")[0]}`),
+        verified.stdout,
+      );
+    }
+  });
+});
