@@ -110,3 +110,50 @@ Deno.test("securityLabelStatement() writes pg_dump's SECURITY LABEL", () => {
     `SECURITY LABEL FOR "dummy" ON COLUMN public.t.c IS 'classified';\n`,
   );
 });
+
+/**
+ * Labels need a label provider loaded in the server, which no Debian package ships: this test
+ * runs when `PG_SECLABEL_LIBRARY` names a library that registers provider `PG_SECLABEL_PROVIDER`
+ * (default `bm_test`) accepting any label (a dozen lines of C against the server headers).
+ */
+const SECLABEL_LIBRARY = Deno.env.get("PG_SECLABEL_LIBRARY");
+const PROVIDER = Deno.env.get("PG_SECLABEL_PROVIDER") ?? "bm_test";
+
+Deno.test({
+  name: "a restore keeps security labels, of the database and of extension members too",
+  ignore: SECLABEL_LIBRARY === undefined,
+  fn: async () => {
+    const cluster = await startCluster({
+      settings: { shared_preload_libraries: `'${SECLABEL_LIBRARY}'` },
+    });
+    try {
+      const source = uniqueName("labels_src");
+      const src = await createDatabase(cluster.url, source);
+      const label = (target: string, text: string) =>
+        `SECURITY LABEL FOR ${PROVIDER} ON ${target} IS '${text}';`;
+      await psql(
+        src,
+        `CREATE SCHEMA s; CREATE TABLE s.t (id int, secret text); CREATE VIEW s.v AS SELECT id FROM s.t;
+         CREATE FUNCTION s.f(int) RETURNS int LANGUAGE sql AS 'SELECT $1';
+         CREATE DOMAIN s.d AS int; CREATE EXTENSION ltree;
+         ${label("SCHEMA s", "schema")} ${label("TABLE s.t", "it''s a table")}
+         ${label("COLUMN s.t.secret", "classified")} ${label("VIEW s.v", "view")}
+         ${label("FUNCTION s.f(int)", "function")} ${label("DOMAIN s.d", "domain")}
+         ${label("TYPE public.ltree", "extension type")}
+         ${label(`DATABASE ${source}`, "database")}`,
+      );
+      const labels = `SELECT string_agg(classoid::regclass || ' ' || objsubid || ' ' || label, ', '
+          ORDER BY label) FROM pg_seclabel
+        UNION ALL SELECT string_agg(label, ', ') FROM pg_shseclabel
+          WHERE objoid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+      const engine = new PostgresEngine(cluster.url, {});
+      const name = uniqueName("labels_dst");
+      await engine.restore(name, once(await dumpGzipped(engine, src)), { create: true });
+      const dst = databaseUrl(cluster.url, name);
+      await assertSameDatabase(src, dst);
+      assert.equal(await psql(dst, labels), await psql(src, labels));
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
