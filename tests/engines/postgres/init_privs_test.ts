@@ -114,7 +114,8 @@ Deno.test("securityLabelStatement() writes pg_dump's SECURITY LABEL", () => {
 /**
  * Labels need a label provider loaded in the server, which no Debian package ships: this test
  * runs when `PG_SECLABEL_LIBRARY` names a library that registers provider `PG_SECLABEL_PROVIDER`
- * (default `bm_test`) accepting any label (a dozen lines of C against the server headers).
+ * (default `bm_test`) accepting any label: `tests/fixtures/postgres/seclabel/bm_seclabel.c`, a
+ * dozen lines of C built against the server headers.
  */
 const SECLABEL_LIBRARY = Deno.env.get("PG_SECLABEL_LIBRARY");
 const PROVIDER = Deno.env.get("PG_SECLABEL_PROVIDER") ?? "bm_test";
