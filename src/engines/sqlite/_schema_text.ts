@@ -30,8 +30,10 @@ export interface SchemaObject {
 export function createStatement(object: SchemaObject): string {
   const end = scanEnd(object.sql);
   const tail = end.comment === "line" ? "\n" : end.comment === "block" ? "*/" : "";
-  const create = `${object.sql}${tail};\n`;
-  const exact = storedText(object, end, tail) === object.sql && !object.sql.includes("\r");
+  const text = shellSafe(object.sql);
+  const create = `${text}${tail};\n`;
+  const exact = text === object.sql && storedText(object, end, tail) === object.sql &&
+    !object.sql.includes("\r");
   if (exact) return create;
   return create + setStoredText(object, end.carriageReturnInString);
 }
@@ -59,6 +61,46 @@ export function textLiteral(text: string): string {
   let marker = "\\r";
   for (let i = 0; text.includes(marker); i++) marker = `\\r${i}\\`;
   return `replace(${quote(text.replaceAll("\r", marker))},${quote(marker)},char(13))`;
+}
+
+/**
+ * `sql` with a `/**\/` comment before each line the stock shell would take for the end of the
+ * statement: a line holding only `/` or `go` (Oracle's and SQL Server's terminators; blanks and
+ * comments around them allowed), outside strings and comments, which the shell replaces with `;`
+ * when the text before it would make a complete statement. The comment changes nothing for
+ * SQLite; the stored text is set back after.
+ */
+export function shellSafe(sql: string): string {
+  if (!/^[ \t\f\v\r]*(?:\/|go)(?![A-Za-z0-9_$\x80-\uffff])/im.test(sql)) return sql;
+  let out = "";
+  let copied = 0;
+  let i = 0;
+  let lineStart = true;
+  while (i < sql.length) {
+    if (
+      lineStart && /^[ \t\f\v\r]*(?:\/|go)(?![A-Za-z0-9_$\x80-\uffff])/i.test(sql.slice(i, i + 64))
+    ) {
+      out += `${sql.slice(copied, i)}/**/`;
+      copied = i;
+    }
+    lineStart = false;
+    const c = sql[i];
+    let next = i + 1;
+    if (c === "-" && sql[i + 1] === "-") {
+      const at = sql.indexOf("\n", i);
+      next = at < 0 ? sql.length : at; // the line end itself is seen below
+    } else if (c === "/" && sql[i + 1] === "*") {
+      const at = sql.indexOf("*/", i + 2);
+      next = at < 0 ? sql.length : at + 2;
+    } else if (c === "'" || c === '"' || c === "`" || c === "[") {
+      const at = sql.indexOf(c === "[" ? "]" : c, i + 1);
+      next = at < 0 ? sql.length : at + 1;
+    } else if (c === "\n") {
+      lineStart = true;
+    }
+    i = next;
+  }
+  return out + sql.slice(copied);
 }
 
 /** How a statement's text ends, as SQLite's tokenizer sees it. */

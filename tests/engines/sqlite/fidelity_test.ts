@@ -83,6 +83,9 @@ Deno.test("views keep their text exactly: trailing comments, CRLF, views over vi
         "CREATE VIEW blocked AS SELECT b FROM t /* block */ ;",
         "CREATE VIEW crlf AS\r\nSELECT a,\r\n  'x\r\ny' AS z\r\nFROM t -- c\r\n;",
         "CREATE VIEW over_view AS SELECT * FROM commented\tWHERE a > 1;",
+        // Lines the stock shell takes for a statement's end (Oracle's `/`, SQL Server's `go`).
+        "CREATE VIEW terminators AS SELECT 4\n/\n2 AS x, a AS go, (SELECT 1\n  GO -- c\n) AS y\nFROM t\n;",
+        'CREATE VIEW "go" AS SELECT a\n go\nFROM t;',
         'CREATE VIEW "🎉 [v]" AS SELECT `a` AS [x] FROM "t";',
       ].join("\n"),
     );

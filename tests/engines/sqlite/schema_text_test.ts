@@ -4,6 +4,7 @@ import {
   createStatement,
   scanEnd,
   type SchemaObject,
+  shellSafe,
   textLiteral,
 } from "../../../src/engines/sqlite/_schema_text.ts";
 import { withoutChecks } from "../../../src/engines/sqlite/_hidden_rowids.ts";
@@ -140,4 +141,16 @@ Deno.test("withoutChecks() replaces every CHECK constraint by one that does noth
   } finally {
     db.close();
   }
+});
+
+Deno.test("shellSafe() puts a comment before each line the stock shell would end a statement at", () => {
+  const cases: [string, string][] = [
+    ["SELECT 4\n/\n2", "SELECT 4\n/**//\n2"],
+    ["SELECT a\n  go\nFROM t", "SELECT a\n/**/  go\nFROM t"],
+    ["SELECT a\nGO -- c\n", "SELECT a\n/**/GO -- c\n"],
+    // Not at a line start, or a longer word, or inside a string or a comment: left alone.
+    ["SELECT a / 2, good\ngoal", "SELECT a / 2, good\ngoal"],
+    ["SELECT 'x\ngo\n' /* y\n/\n*/ -- z\n", "SELECT 'x\ngo\n' /* y\n/\n*/ -- z\n"],
+  ];
+  for (const [sql, expected] of cases) assert.equal(shellSafe(sql), expected, sql);
 });
