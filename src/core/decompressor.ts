@@ -16,7 +16,30 @@ export interface DecompressorOptions {
   format?: Compression;
   /** Bytes per output chunk of gzip. Default 256 KiB. */
   chunkSize?: number;
+  /**
+   * Fail once the output passes this many bytes (see {@linkcode Decompressor.setLimit}). Default:
+   * no limit.
+   */
+  maxBytes?: number;
 }
+
+/**
+ * The output passed {@linkcode DecompressorOptions.maxBytes}: a gzip or zstd bomb, or a data file
+ * that is not the one its sidecar describes. The reader stops decoding at once.
+ */
+export class ExpansionLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`it expands past the size its sidecar records (stopped at ${limit} bytes of SQL)`);
+    this.name = "ExpansionLimitError";
+  }
+}
+
+/**
+ * Largest zstd frame decoded: frames are decoded whole, so this bounds the memory one frame
+ * takes whatever its header claims (ours hold 1 MiB of SQL; a file the zstd CLI wrote is one
+ * frame, restorable up to this size).
+ */
+export const MAX_ZSTD_FRAME_BYTES = 256 << 20;
 
 /**
  * Decompresses gzip (one or more members), zstd (one or more frames) or nothing. A damaged or
@@ -33,11 +56,23 @@ export class Decompressor extends Transform {
   #codec: Codec | undefined;
   /** The first bytes, held until there are enough to tell the format. */
   #head: Uint8Array | undefined;
+  #maxBytes: number;
+  #produced = 0;
 
   constructor(options: DecompressorOptions = {}) {
     super();
     this.#format = options.format;
     this.#chunkSize = options.chunkSize ?? 256 * 1024;
+    this.#maxBytes = options.maxBytes ?? Infinity;
+  }
+
+  /**
+   * Sets {@linkcode DecompressorOptions.maxBytes} (a worker learns it from a message): the
+   * restore passes the sidecar's raw size plus a margin, so a small file that expands to many GB
+   * stops there with {@linkcode ExpansionLimitError} instead of filling memory or disk.
+   */
+  setLimit(maxBytes: number): void {
+    this.#maxBytes = maxBytes;
   }
 
   /** The input's format: as given, or as recognised once the first bytes arrived. */
@@ -90,12 +125,24 @@ export class Decompressor extends Transform {
 
   #open(head: Uint8Array): Codec {
     this.#format ??= detectCompression(head);
-    const push = (data: Uint8Array) => this.push(data);
+    const push = (data: Uint8Array) => {
+      if (this.destroyed) return false;
+      this.#produced += data.length;
+      if (this.#produced > this.#maxBytes) {
+        this.destroy(new ExpansionLimitError(this.#maxBytes));
+        return false;
+      }
+      return this.push(data);
+    };
     switch (this.#format) {
       case "gzip":
         return new StreamCodec(createGunzip({ chunkSize: this.#chunkSize }), push);
       case "zstd":
-        return new ZstdCodec(push);
+        return new ZstdCodec(
+          push,
+          () => this.#maxBytes - this.#produced,
+          () => new ExpansionLimitError(this.#maxBytes),
+        );
       case "none":
         return {
           write: (chunk) => {
@@ -180,10 +227,15 @@ class StreamCodec implements Codec {
 class ZstdCodec implements Codec {
   readonly #frames = new ZstdFrameReader();
   readonly #push: (data: Uint8Array) => boolean;
+  /** Output bytes still allowed (see {@linkcode Decompressor.setLimit}). */
+  readonly #budget: () => number;
+  readonly #over: () => Error;
   #parts: Uint8Array[] = [];
 
-  constructor(push: (data: Uint8Array) => boolean) {
+  constructor(push: (data: Uint8Array) => boolean, budget: () => number, over: () => Error) {
     this.#push = push;
+    this.#budget = budget;
+    this.#over = over;
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -194,7 +246,18 @@ class ZstdCodec implements Codec {
         if (!segment.end) continue;
         const frame = this.#parts.length === 1 ? this.#parts[0] : concat(this.#parts);
         this.#parts = [];
-        const data = zstdDecompressSync(frame);
+        const budget = this.#budget();
+        const bound = Math.max(0, Math.min(budget + 1, MAX_ZSTD_FRAME_BYTES));
+        let data: Uint8Array;
+        try {
+          data = zstdDecompressSync(frame, { maxOutputLength: bound });
+        } catch (error) {
+          if (!(error instanceof RangeError)) throw error;
+          if (bound <= budget) {
+            throw new Error(`a zstd frame expands past ${MAX_ZSTD_FRAME_BYTES} bytes`);
+          }
+          throw this.#over();
+        }
         if (data.length > 0) this.#push(new Uint8Array(data.buffer, data.byteOffset, data.length));
       }
       return Promise.resolve();

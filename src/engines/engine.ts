@@ -157,6 +157,20 @@ export interface RestoreOptions {
    * as it was.
    */
   signal?: AbortSignal;
+  /**
+   * What the backup's sidecar says the script holds. With it the engine checks what it restored
+   * before the result replaces anything (`restore_check.ts`) and bounds what it reads by it
+   * (`read_limits.ts`). Default: nothing compared, only SQLite's own limits.
+   */
+  expected?: ExpectedContent;
+}
+
+/** A backup's content as its sidecar records it: see {@linkcode RestoreOptions.expected}. */
+export interface ExpectedContent {
+  /** Tables with their rows (0 for a schema-only backup) and SQL bytes of their data. */
+  tables: { name: string; rows: number; bytes: number }[];
+  /** The SQL's size uncompressed (`sizes.raw`). */
+  rawBytes: number;
 }
 
 /** How a backup's SQL is compressed; the sidecar records it. */

@@ -6,12 +6,17 @@ import { syncDirectory } from "../../storage/local.ts";
 import { currentOwner, scratchFileName } from "../../core/scratch_names.ts";
 import { decodeSql } from "./_decode.ts";
 import { IntegrityChecker } from "./_integrity.ts";
+import { readLimits } from "../read_limits.ts";
+import { checkRestored } from "../restore_check.ts";
+import { countRows, readSchema, readTables } from "./_schema.ts";
 
 /**
  * Loads a compressed SQL script into a new database file beside `targetPath` (journaling off: the
  * file is thrown away on any failure), checks it with a full `PRAGMA integrity_check` (see
- * `_integrity.ts`), syncs it to disk, and only then renames it over the target. On any error the
- * target is untouched and the temporary file is removed.
+ * `_integrity.ts`) and against the sidecar's tables and row counts (`options.expected`), syncs it
+ * to disk, and only then renames it over the target. On any error the target is untouched and
+ * the temporary file is removed. The script is input, not code: only the statements our dumps
+ * write run (`_allowlist.ts`), and the connection can neither attach nor load extensions.
  */
 export async function restoreSqlite(
   targetPath: string,
@@ -57,11 +62,16 @@ export async function restoreSqlite(
  * are accepted (old schemas use them in DEFAULT, CHECK and views; node:sqlite refuses them by
  * default), and `defensive` is off so a script can write the shadow tables of FTS and R*Tree
  * tables (our dumps copy their indexes that way) and declare a virtual table of an unknown module
- * the way `sqlite3 .dump` does (PRAGMA writable_schema).
+ * the way `sqlite3 .dump` does (PRAGMA writable_schema). It cannot reach outside its file:
+ * no extension loading (`load_extension()` is "not authorized", in triggers and views too) and
+ * no attached database (`ATTACH` and `VACUUM INTO` fail with "too many attached databases"),
+ * whatever got past the statement check.
  */
 const RESTORE_CONNECTION = {
   defensive: false,
   enableDoubleQuotedStringLiterals: true,
+  allowExtension: false,
+  limits: { attach: 0 },
 } as ConstructorParameters<typeof DatabaseSync>[1];
 
 /**
@@ -100,7 +110,7 @@ async function load(
   options: RestoreOptions,
 ): Promise<RestoreSummary> {
   const db = new DatabaseSync(path, RESTORE_CONNECTION);
-  const reader = new SqlReader(options.compression);
+  const reader = new SqlReader(options);
   try {
     db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;");
     let bytes = 0;
@@ -121,11 +131,24 @@ async function load(
         "Cannot restore: the SQL script never commits (the backup is truncated)",
       );
     }
+    checkRestored(options.expected, restoredCounts(db));
     return { bytes, statements };
   } finally {
     reader.close();
     db.close();
   }
+}
+
+/**
+ * Every table of the loaded file as `describe()` and the dump count them (shadow tables belong
+ * to their virtual table; a declared-only one has none): `count(*)`, which SQLite answers from
+ * the b-tree's page headers without decoding a row.
+ */
+function restoredCounts(db: DatabaseSync): Map<string, number> {
+  const tables = readTables(db, readSchema(db)).filter((t) => t.shadowOf === undefined);
+  return new Map(
+    tables.map((t) => [t.name, t.strategy === "declare-only" ? 0 : countRows(db, t)]),
+  );
 }
 
 /**
@@ -160,8 +183,11 @@ class SqlReader {
   #failure: Error | undefined;
   #result: { rest: string; statements: number } | undefined;
 
-  constructor(compression?: Compression) {
-    if (compression !== undefined) this.#worker.postMessage({ compression });
+  constructor(options: { compression?: Compression; expected?: RestoreOptions["expected"] }) {
+    this.#worker.postMessage({ limits: readLimits(options.expected) });
+    if (options.compression !== undefined) {
+      this.#worker.postMessage({ compression: options.compression });
+    }
     this.#worker.onmessage = (event) => {
       const m = event.data as {
         sql?: Uint8Array;

@@ -1,14 +1,18 @@
 /// <reference lib="deno.worker" />
 /**
  * The restore's reading half, on its own thread: decompress (gzip, zstd or none), cut into
- * complete statements, decode to text. The main thread only runs SQLite. Protocol: optionally
- * {compression} first (`RestoreOptions.compression`; without it the input's first bytes tell);
+ * complete statements, refuse what our dumps never write (`_allowlist.ts`) and what is too big
+ * (`read_limits.ts`), decode to text. The main thread only runs SQLite. Protocol: {limits} and
+ * optionally {compression} first (`RestoreOptions.compression`; without it the input's first
+ * bytes tell);
  * {chunk} in -> {ack} once it is processed and its statements posted as {sql}; {consumed: bytes}
  * in once the main thread has run a group; {end} in -> {rest, statements, done}.
  */
-import { Decompressor } from "../../core/decompressor.ts";
+import { Decompressor, ExpansionLimitError } from "../../core/decompressor.ts";
 import type { Compression } from "../engine.ts";
-import { StatementSplitter } from "./_statement_splitter.ts";
+import type { ReadLimits } from "../read_limits.ts";
+import { StatementRefusedError, StatementSplitter } from "./_statement_splitter.ts";
+import { isAllowedStatement } from "./_allowlist.ts";
 import { collectGarbage, GC_EVERY_BYTES } from "../../core/collect_garbage.ts";
 
 const SQL_BATCH_BYTES = 1 << 20;
@@ -22,7 +26,9 @@ let unconsumed = 0;
 /** SQL bytes posted since this worker last collected (zlib's buffers; see collectGarbage). */
 let sinceCollection = 0;
 const input = new Decompressor({ chunkSize: 256 * 1024 });
-const splitter = new StatementSplitter();
+let splitter = new StatementSplitter({ judge: isAllowedStatement });
+/** Set once the input was refused: nothing more is read. */
+let failed = false;
 let pending: Uint8Array[] = [];
 let pendingBytes = 0;
 
@@ -46,31 +52,57 @@ function post(force: boolean): void {
   if (unconsumed > MAX_UNCONSUMED) input.pause();
 }
 
+function fail(message: string): void {
+  if (failed) return;
+  failed = true;
+  self.postMessage({ error: message });
+  input.destroy();
+}
+
 input.on("data", (data: Uint8Array) => {
-  const complete = splitter.push(data);
+  if (failed) return;
+  let complete: Uint8Array;
+  try {
+    complete = splitter.push(data);
+  } catch (error) {
+    if (!(error instanceof StatementRefusedError)) throw error;
+    return fail(error.message);
+  }
   if (complete.length === 0) return;
   pending.push(complete);
   pendingBytes += complete.length;
   post(false);
 });
 input.on("end", () => {
+  if (failed) return;
   post(true);
   const rest = new TextDecoder().decode(splitter.finish());
   self.postMessage({ rest, statements: splitter.statements, done: true });
 });
 input.on("error", (error: Error) => {
-  self.postMessage({
-    error: `the backup is not a valid ${input.format} stream (${error.message})`,
-  });
+  fail(
+    error instanceof ExpansionLimitError
+      ? `the backup ${error.message}`
+      : `the backup is not a valid ${input.format} stream (${error.message})`,
+  );
 });
 
 self.onmessage = (event: MessageEvent) => {
   const message = event.data as {
     compression?: Compression;
+    limits?: ReadLimits;
     chunk?: Uint8Array;
     end?: boolean;
     consumed?: number;
   };
+  if (failed) return;
+  if (message.limits) {
+    input.setLimit(message.limits.maxSqlBytes);
+    splitter = new StatementSplitter({
+      judge: isAllowedStatement,
+      maxStatementBytes: message.limits.maxStatementBytes,
+    });
+  }
   if (message.compression) input.setFormat(message.compression);
   if (message.consumed) {
     unconsumed -= message.consumed;

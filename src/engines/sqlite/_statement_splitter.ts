@@ -1,3 +1,5 @@
+import { firstWords } from "./_allowlist.ts";
+
 /**
  * Cuts a stream of SQL bytes at statement boundaries, so that complete statements can be run in
  * large groups while the rest waits for more input. It follows `sqlite3_complete()`: a `;` ends a
@@ -10,6 +12,10 @@
  * byte; only triggers, and the head of each statement, follow the tokens one by one.
  */
 export class StatementSplitter {
+  readonly #maxStatementBytes: number;
+  readonly #judge: StatementJudge | undefined;
+  /** Newlines in the bytes already handed out, for the line a refused statement is on. */
+  #linesBefore = 0;
   #buffer = new Uint8Array(1 << 20);
   #length = 0;
   /** Where scanning resumes. */
@@ -28,6 +34,11 @@ export class StatementSplitter {
   #tokenEnd = -1;
   #statements = 0;
 
+  constructor(options: StatementSplitterOptions = {}) {
+    this.#maxStatementBytes = options.maxStatementBytes ?? Infinity;
+    this.#judge = options.judge;
+  }
+
   /** Complete statements seen so far. */
   get statements(): number {
     return this.#statements;
@@ -35,12 +46,23 @@ export class StatementSplitter {
 
   /**
    * Adds `chunk` and returns the bytes of every statement completed so far (possibly none), in
-   * order. The returned array is a copy the caller may keep.
+   * order. The returned array is a copy the caller may keep. Throws
+   * {@linkcode StatementRefusedError} for a statement the judge refuses, a `load_extension(`
+   * call, or a statement longer than the limit, before handing out any byte of it.
    */
   push(chunk: Uint8Array): Uint8Array {
     this.#append(chunk);
     const end = this.#scan();
+    if (this.#length - this.#statementStart > this.#maxStatementBytes) {
+      const start = this.#headStart >= 0 ? this.#headStart : this.#statementStart;
+      throw new StatementRefusedError(
+        `the statement at line ${this.#lineOf(start)} is longer than ${this.#maxStatementBytes} ` +
+          `bytes, more than backup-manager writes for this backup ("${this.#words(start)}"): ` +
+          "refusing to read on",
+      );
+    }
     if (end === 0) return new Uint8Array(0);
+    this.#linesBefore += countNewlines(this.#buffer, 0, end);
     const complete = this.#buffer.slice(0, end);
     this.#buffer.copyWithin(0, end, this.#length);
     this.#length -= end;
@@ -127,8 +149,11 @@ export class StatementSplitter {
             if (this.#tokenStart < 0) this.#tokenStart = i;
             this.#tokenEnd = i + 1;
             if (this.#trigger === undefined && i >= this.#headStart + HEAD_BYTES) {
-              this.#trigger = isTriggerHead(b, this.#headStart, i);
+              this.#classify(i, false);
             }
+          }
+          if (k === Class.Paren && callsLoadExtension(b, i, this.#statementStart)) {
+            throw this.#refused(this.#headStart >= 0 ? this.#headStart : i);
           }
           if (k === Class.Quote) {
             state = c === QUOTE
@@ -201,13 +226,75 @@ export class StatementSplitter {
   /** Whether the `;` at `at` ends the current statement (see the class comment). */
   #endsStatement(at: number): boolean {
     if (this.#trigger === undefined) {
-      this.#trigger = this.#headStart >= 0 && isTriggerHead(this.#buffer, this.#headStart, at);
+      if (this.#headStart >= 0) this.#classify(at, at <= this.#headStart + HEAD_BYTES);
+      else this.#trigger = false;
     }
     if (!this.#trigger) return true;
     // In a trigger body: complete only at "; END ;", with only blanks and comments between.
     const start = this.#tokenStart;
     return this.#afterSemicolon && start >= 0 && this.#tokenEnd === start + 3 &&
       ascii(this.#buffer, start, start + 3).toUpperCase() === "END";
+  }
+
+  /**
+   * Tells from the statement's first bytes (known up to `end`; `whole`: `end` is its `;`)
+   * whether it is a trigger, and lets the judge refuse it before any of it runs.
+   */
+  #classify(end: number, whole: boolean): void {
+    const start = this.#headStart;
+    const head = ascii(this.#buffer, start, Math.min(end, start + HEAD_BYTES));
+    this.#trigger = TRIGGER_HEAD.test(head);
+    if (this.#judge && !this.#judge(head, whole)) throw this.#refused(start);
+  }
+
+  #refused(start: number): StatementRefusedError {
+    return new StatementRefusedError(
+      `line ${this.#lineOf(start)} is not something backup-manager writes ("${
+        this.#words(start)
+      }"): refusing to run it`,
+    );
+  }
+
+  /** The line (from 1) of buffer offset `at`. */
+  #lineOf(at: number): number {
+    return this.#linesBefore + countNewlines(this.#buffer, 0, at) + 1;
+  }
+
+  /** The first words of the statement starting at `start`, for a message. */
+  #words(start: number): string {
+    const end = Math.min(this.#length, start + HEAD_BYTES);
+    let text = ascii(this.#buffer, start, end);
+    const semicolon = text.indexOf(";");
+    if (semicolon >= 0) text = text.slice(0, semicolon);
+    return firstWords(text, semicolon >= 0 || end === this.#length);
+  }
+}
+
+/**
+ * Says whether a statement may run, from its first bytes (see {@linkcode isAllowedStatement});
+ * `whole` when they are the whole statement.
+ */
+export type StatementJudge = (head: string, whole: boolean) => boolean;
+
+/** Options of {@linkcode StatementSplitter}. */
+export interface StatementSplitterOptions {
+  /**
+   * Longest statement accepted, in bytes (a longer one fails `push` while it is still being
+   * read, so memory stays bounded on an endless statement). Default: no limit.
+   */
+  maxStatementBytes?: number;
+  /**
+   * Judges each statement before any of it is handed out; also refuses `load_extension(` calls
+   * anywhere outside literals. Default: every statement passes.
+   */
+  judge?: StatementJudge;
+}
+
+/** A statement the restore will not run: one line naming where it is and how it starts. */
+export class StatementRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StatementRefusedError";
   }
 }
 
@@ -227,6 +314,7 @@ const enum Class {
   Semicolon,
   Quote,
   CommentStart,
+  Paren,
 }
 
 const QUOTE = 0x27;
@@ -239,6 +327,7 @@ const SLASH = 0x2f;
 const STAR = 0x2a;
 const SEMICOLON = 0x3b;
 const NEWLINE = 0x0a;
+const OPEN_PAREN = 0x28;
 
 /** What each byte means outside literals and comments. */
 const CLASS = (() => {
@@ -247,17 +336,48 @@ const CLASS = (() => {
   table[SEMICOLON] = Class.Semicolon;
   for (const c of [QUOTE, DOUBLE_QUOTE, BACKTICK, OPEN_BRACKET]) table[c] = Class.Quote;
   for (const c of [DASH, SLASH]) table[c] = Class.CommentStart;
+  table[OPEN_PAREN] = Class.Paren;
   return table;
 })();
 
 /** Bytes of a statement's start that tell whether it is a CREATE TRIGGER. */
 const HEAD_BYTES = 64;
 
-/** Whether the statement whose first token starts at `start` (bytes known up to `end`) is a trigger. */
-function isTriggerHead(b: Uint8Array, start: number, end: number): boolean {
-  return /^CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(
-    ascii(b, start, Math.min(end, start + HEAD_BYTES)),
-  );
+const TRIGGER_HEAD = /^CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i;
+
+const LOAD_EXTENSION = "load_extension";
+
+/**
+ * Whether the `(` at `at` (outside literals and comments) calls `load_extension`: the word
+ * before it, past blanks and one closing quote (a quoted function name), with no identifier
+ * byte before the word. One comparison per `(` in most statements (an INSERT has one per row).
+ * A comment between the name and `(` is not seen here; the connection refuses the call then.
+ */
+function callsLoadExtension(b: Uint8Array, at: number, from: number): boolean {
+  let i = at - 1;
+  while (i >= from && CLASS[b[i]] === Class.Blank) i--;
+  if (i >= from && (b[i] === DOUBLE_QUOTE || b[i] === BACKTICK || b[i] === CLOSE_BRACKET)) i--;
+  const start = i - LOAD_EXTENSION.length + 1;
+  if (start < from) return false;
+  for (let k = 0; k < LOAD_EXTENSION.length; k++) {
+    const c = b[start + k];
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== LOAD_EXTENSION.charCodeAt(k)) return false;
+  }
+  const before = start > from ? b[start - 1] : 0x20;
+  return !isIdentifierByte(before);
+}
+
+function isIdentifierByte(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+    c === 0x5f || c === 0x24 || c >= 0x80;
+}
+
+/** The number of `\n` bytes in `b[from, to)`: one native search per line. */
+function countNewlines(b: Uint8Array, from: number, to: number): number {
+  const view = b.subarray(from, to);
+  let n = 0;
+  for (let i = view.indexOf(NEWLINE); i >= 0; i = view.indexOf(NEWLINE, i + 1)) n++;
+  return n;
 }
 
 function ascii(b: Uint8Array, start: number, end: number): string {
