@@ -2,7 +2,7 @@ import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
 import { findBackup, readAll } from "./catalog.ts";
 import { InterruptedError, RefusedError } from "./errors.ts";
 import { identitiesFor, readChecked, readCompressedSql } from "./stored_data.ts";
-import { defaultJobs } from "../engines/engine.ts";
+import { defaultJobs, type ExpectedContent } from "../engines/engine.ts";
 import { audited, DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { createBackup } from "./create.ts";
 import { admitBackup } from "./trust.ts";
@@ -266,6 +266,7 @@ async function restoreInto(
     jobs,
     compression: meta.file.compression,
     signal: dog.signal,
+    expected: expectedContent(meta),
   });
   return {
     id: entry.id,
@@ -273,6 +274,17 @@ async function restoreInto(
     safetyBackup,
     bytes: summary.bytes,
     ...(summary.warnings?.length ? { warnings: summary.warnings } : {}),
+  };
+}
+
+/**
+ * What the engine checks the restored database against, and bounds its reading by: the
+ * sidecar's tables (no rows for a schema backup) and raw size.
+ */
+export function expectedContent(meta: BackupMeta): ExpectedContent {
+  return {
+    tables: meta.tables.map((t) => ({ ...t, rows: meta.type === "schema" ? 0 : t.rows })),
+    rawBytes: meta.sizes.raw,
   };
 }
 
