@@ -16,6 +16,8 @@
  * virtual tables).
  */
 
+import { quoteIdentifier } from "./_sql.ts";
+
 /** One row of `sqlite_schema`, as the dump recreates it. */
 export interface SchemaObject {
   type: "table" | "index" | "view" | "trigger";
@@ -48,7 +50,7 @@ export function setStoredText(object: SchemaObject, reload = false): string {
     `UPDATE sqlite_schema SET sql=${textLiteral(object.sql)} ` +
     `WHERE type=${textLiteral(object.type)} AND name=${textLiteral(object.name)};\n` +
     `PRAGMA writable_schema=${reload ? "RESET" : "OFF"};\n` +
-    (reload && object.type === "index" ? `REINDEX ${quoteName(object.name)};\n` : "");
+    (reload && object.type === "index" ? `REINDEX ${quoteIdentifier(object.name)};\n` : "");
 }
 
 /**
@@ -174,7 +176,3 @@ const PREFIXES: Record<SchemaObject["type"], string[]> = {
   view: ["CREATE VIEW "],
   trigger: ["CREATE TRIGGER "],
 };
-
-function quoteName(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
