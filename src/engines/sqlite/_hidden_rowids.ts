@@ -5,7 +5,8 @@
  * definition that has an index like one of `t`'s copies each row's record with its rowid. The
  * dump makes such a copy in the connection's TEMP schema under the same name (an unqualified name
  * means the TEMP table first), then renames its column called `rowid`, so the rowid has a name
- * again; the rows are written from there. The restore renames that column too while it loads the rows, and back.
+ * again; the rows are written from there. The restore renames that column too while it loads
+ * the rows, and back. The copy takes TEMP storage the size of the table, for this rare shape only.
  */
 import type { DatabaseSync } from "node:sqlite";
 import { quoteIdentifier } from "./_sql.ts";
@@ -25,9 +26,10 @@ export interface RowidCopy {
 /**
  * Copies `table` (an ordinary rowid table with {@linkcode Table.rowidLost}) with its rowids into
  * the TEMP schema of `db`; undefined when SQLite would not transfer the records as they are (the
- * table has no index, references other tables while foreign keys are enforced, or a shape the
- * transfer refuses). Runs inside the dump's read transaction: the copy sees the same snapshot
- * and is gone with the rollback.
+ * table has no index, a generated column, a collation this connection lacks, a shape the transfer
+ * refuses) or the copy fails: then the dump renumbers the rows and says so. Runs inside the dump's
+ * read transaction, whose snapshot the copy sees, with foreign keys off (else the transfer is
+ * refused for a table that has some).
  */
 export function copyWithRowids(db: DatabaseSync, table: Table): RowidCopy | undefined {
   const q = quoteIdentifier;
@@ -64,7 +66,8 @@ export function copyWithRowids(db: DatabaseSync, table: Table): RowidCopy | unde
     // Renamed after the copy: the rowid has a name again (indexes follow the rename).
     db.exec(`ALTER TABLE temp.${q(table.name)} RENAME COLUMN ${q(column)} TO ${q(renamedTo)}`);
   } catch {
-    // A definition the TEMP schema cannot take (it refers to tables of main): no copy.
+    // A definition the TEMP schema cannot take (a missing collation, a generated column that
+    // `SELECT *` lists), or no TEMP space: no copy.
     drop();
     return undefined;
   }
