@@ -354,3 +354,30 @@ Deno.test("a restore that cannot create a subscription does not show its passwor
     await cluster.stop();
   }
 });
+
+Deno.test("restore --clean creates tables in heap whatever the target's default access method", async () => {
+  const cluster = await startCluster();
+  const engine = new PostgresEngine(cluster.url, {});
+  const name = uniqueName("am_clean");
+  const url = databaseUrl(cluster.url, name);
+  try {
+    await createDatabase(cluster.url, name);
+    await psql(
+      url,
+      `CREATE SCHEMA s;
+       CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler;
+       CREATE TABLE s.plain (id int);
+       CREATE TABLE s.other (id int) USING heap2;
+       CREATE MATERIALIZED VIEW s.m AS SELECT id FROM s.plain;
+       INSERT INTO s.plain VALUES (1);
+       ALTER DATABASE ${name} SET default_table_access_method = heap2;`,
+    );
+    const before = await psql(url, FACTS["access methods"]);
+    const backup = await dumpGzipped(engine, url);
+    await engine.restore(url, once(backup), { clean: true });
+    assert.equal(await psql(url, FACTS["access methods"]), before);
+    assert.equal(await psql(url, "SELECT count(*) FROM s.plain"), "1\n");
+  } finally {
+    await cluster.stop();
+  }
+});
