@@ -17,7 +17,7 @@ import {
 } from "./errors.ts";
 import { recordAction } from "./audit.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
-import { type Phase, type Watchdog, watched } from "./watchdog.ts";
+import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
 import { applyRetention, isEmptyPolicy, type RetentionPolicy } from "./retention.ts";
 import { readChecked } from "./stored_data.ts";
 import { checkSignature, type TrustedKey } from "./signing.ts";
@@ -75,8 +75,9 @@ export async function copyBackup(
     phase: readingFrom(from, query),
     parent: options.signal,
   }, async (dog) => {
-    const entry = await dog.wait(readingFrom(from, query), findBackup(from, query));
-    return await copyWatched(from, to, entry.id, options, dog);
+    const source = watchedStorage(from, dog);
+    const entry = await dog.wait(readingFrom(from, query), findBackup(source, query));
+    return await copyWatched(source, watchedStorage(to, dog), entry.id, options, dog);
   });
 }
 
@@ -91,7 +92,7 @@ async function copyById(
     timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     phase: readingFrom(from, id),
     parent: options.signal,
-  }, (dog) => copyWatched(from, to, id, options, dog));
+  }, (dog) => copyWatched(watchedStorage(from, dog), watchedStorage(to, dog), id, options, dog));
 }
 
 /** Reading the backup from the source store, for the stall line. */

@@ -22,7 +22,7 @@ import { type CompressionSpec, DEFAULT_COMPRESSION, levelOf } from "./compressio
 import { createEncryptor, recipientFingerprint } from "./crypto/age.ts";
 import { DatabaseNotFoundError, InterruptedError } from "./errors.ts";
 import { audited, DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
-import { type Phase, type Watchdog, watched } from "./watchdog.ts";
+import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
 
 /** Options of {@linkcode createBackup}. */
 export interface CreateBackupOptions {
@@ -130,7 +130,8 @@ async function writeBackup(
   options: CreateBackupOptions,
   dog: Watchdog,
 ): Promise<BackupMeta> {
-  const { storage, engine, clock } = context;
+  const { engine, clock } = context;
+  const storage = watchedStorage(context.storage, dog);
   const type = options.type ?? "full";
   const redacted = engine.redact(database);
   const interrupted = () => interruptedError(redacted);

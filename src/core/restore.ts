@@ -1,4 +1,5 @@
 import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
+import type { Storage } from "../storage/storage.ts";
 import { findBackup, readAll } from "./catalog.ts";
 import { InterruptedError, RefusedError } from "./errors.ts";
 import { identitiesFor, readChecked, readCompressedSql } from "./stored_data.ts";
@@ -6,7 +7,7 @@ import { defaultJobs, type ExpectedContent } from "../engines/engine.ts";
 import { audited, DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { createBackup } from "./create.ts";
 import { admitBackup } from "./trust.ts";
-import { type Phase, type Watchdog, watched } from "./watchdog.ts";
+import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
 import { checkTargetVersion, type VersionCheck } from "./version_gate.ts";
 
 /** Options of {@linkcode restoreBackup} and {@linkcode planRestore}. */
@@ -71,7 +72,7 @@ export async function planRestore(
 ): Promise<RestorePlan> {
   return await watched({
     timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
-    phase: readingPhase(context, query),
+    phase: readingPhase(context.storage, query),
     parent: options.signal,
   }, (dog) => plan(context, query, options, dog));
 }
@@ -82,12 +83,13 @@ async function plan(
   options: RestoreBackupOptions,
   dog: Watchdog,
 ): Promise<RestorePlan> {
-  const { storage, engine } = context;
-  const reading = readingPhase(context, query);
+  const { engine } = context;
+  const storage = watchedStorage(context.storage, dog);
+  const reading = readingPhase(context.storage, query);
   const entry = await dog.wait(reading, findBackup(storage, query));
   const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
   admitBackup(context, meta, "restore");
-  if (options.checkData) await checkWatched(context, meta, dog);
+  if (options.checkData) await checkWatched(storage, meta, dog);
   // an encrypted backup without its key is refused before any prompt, not after
   if (meta.file.encryption && !options.dryRun) {
     await identitiesFor(meta, context.encryption, "restore");
@@ -152,7 +154,7 @@ export async function restoreBackup(
   return await audited(context, "restore", query, async () => {
     const result = await watched({
       timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
-      phase: readingPhase(context, query),
+      phase: readingPhase(context.storage, query),
       parent: options.signal,
       interrupted: (cause) =>
         new InterruptedError(
@@ -174,9 +176,9 @@ export async function restoreBackup(
 }
 
 /** `checkChecksum`, each chunk a tick of `dog`. */
-async function checkWatched(context: ServiceContext, meta: BackupMeta, dog: Watchdog) {
-  const reading = readingPhase(context, meta.id);
-  const checking = await dog.wait(reading, readChecked(context.storage, meta, "restore"));
+async function checkWatched(storage: Storage, meta: BackupMeta, dog: Watchdog) {
+  const reading = readingPhase(storage, meta.id);
+  const checking = await dog.wait(reading, readChecked(storage, meta, "restore"));
   for await (const _ of checking) {
     if (dog.stalled) throw dog.stalled;
     dog.tick(); // size and SHA-256 are checked as the bytes go by
@@ -184,10 +186,10 @@ async function checkWatched(context: ServiceContext, meta: BackupMeta, dog: Watc
 }
 
 /** Reading and checking the backup, for the stall line. */
-function readingPhase(context: ServiceContext, backup: string): Phase {
+function readingPhase(storage: Storage, backup: string): Phase {
   return {
     doing: "reading the backup",
-    what: `backup "${backup}" in "${context.storage.location}"`,
+    what: `backup "${backup}" in "${storage.location}"`,
     check: "check the store (a hung S3 endpoint or network mount); nothing was changed",
   };
 }
@@ -198,14 +200,15 @@ async function restoreInto(
   options: RestoreBackupOptions,
   dog: Watchdog,
 ): Promise<RestoreResult> {
-  const { storage, engine } = context;
-  const reading = readingPhase(context, query);
+  const { engine } = context;
+  const storage = watchedStorage(context.storage, dog);
+  const reading = readingPhase(context.storage, query);
   const entry = await dog.wait(reading, findBackup(storage, query));
   const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
   admitBackup(context, meta, "restore");
   await checkTargetVersion(engine, meta, options.to ?? context.database, options.ignoreVersion);
   dog.enter({ ...reading, doing: "checking the backup", what: `backup "${entry.id}"` });
-  await checkWatched(context, meta, dog);
+  await checkWatched(storage, meta, dog);
   if (meta.file.encryption) await identitiesFor(meta, context.encryption, "restore");
   const target = options.to ?? context.database;
   const loading: Phase = {

@@ -14,7 +14,7 @@ import type { Compression } from "./compression.ts";
 import { defaultJobs } from "../engines/engine.ts";
 import { isRefusal, recordAction } from "./audit.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
-import { type Phase, type Watchdog, watched } from "./watchdog.ts";
+import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
 
 /** Options of {@linkcode verifyBackup}. */
 export interface VerifyOptions {
@@ -53,7 +53,13 @@ export async function verifyBackup(
       timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
       phase: readingPhase(context, query),
       parent: options.signal,
-    }, (dog) => checkBackup(context, query, options, dog));
+    }, (dog) =>
+      checkBackup(
+        { ...context, storage: watchedStorage(context.storage, dog) },
+        query,
+        options,
+        dog,
+      ));
   } catch (error) {
     if (!isRefusal(error)) {
       await recordAction(context, {

@@ -9,6 +9,7 @@
  * {@linkcode watched} turns whatever it threw into one {@linkcode StalledError} naming the phase.
  */
 import { InterruptedError, StalledError } from "./errors.ts";
+import type { Storage } from "../storage/storage.ts";
 
 /** Monotonic time and timers, injected so tests drive the watchdog with a fake clock. */
 export interface WatchdogTimers {
@@ -140,6 +141,11 @@ export class Watchdog {
     this.#controller.abort(this.#stalled);
     this.#fired();
   }
+}
+
+/** `storage`, its requests abandoned when `dog` fires (where the store can: `withSignal`). */
+export function watchedStorage(storage: Storage, dog: Watchdog): Storage {
+  return storage.withSignal?.(dog.signal) ?? storage;
 }
 
 /** `Stalled: no progress for 10 min while <doing> (<what>): <check>`. */

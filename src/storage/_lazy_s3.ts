@@ -12,15 +12,27 @@ export class LazyS3Storage implements Storage {
   readonly location: string;
   #loading?: Promise<S3Storage>;
   #loaded?: S3Storage;
+  readonly #load?: () => Promise<S3Storage>;
 
-  constructor(readonly url: string, readonly options: S3Options) {
+  /** `load`: how {@linkcode withSignal}'s copy gets its store; default a new one on first use. */
+  constructor(readonly url: string, readonly options: S3Options, load?: () => Promise<S3Storage>) {
     const { bucket, prefix } = checkS3Location(url, options.serverSideEncryption);
     this.location = `s3://${bucket}${prefix ? `/${prefix}` : ""}`;
+    this.#load = load;
   }
 
   #store(): Promise<S3Storage> {
-    return this.#loading ??= import("./s3.ts").then(({ S3Storage }) =>
-      this.#loaded = new S3Storage(this.url, this.options)
+    return this.#loading ??= (this.#load?.() ??
+      import("./s3.ts").then(({ S3Storage }) => new S3Storage(this.url, this.options)))
+      .then((store) => this.#loaded = store);
+  }
+
+  /** This store, its requests abandoned when `signal` aborts (`S3Storage.withSignal`). */
+  withSignal(signal: AbortSignal): Storage {
+    return new LazyS3Storage(
+      this.url,
+      this.options,
+      async () => (await this.#store()).withSignal(signal),
     );
   }
 

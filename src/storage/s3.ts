@@ -28,7 +28,8 @@ import { S3Writer } from "./_s3_writer.ts";
 import { checkS3Location } from "./_s3_url.ts";
 
 export { parseS3Url } from "./_s3_url.ts";
-import { s3Clients } from "./_s3_client.ts";
+import { type S3Clients, s3Clients } from "./_s3_client.ts";
+import { abortableClients } from "./_s3_abortable.ts";
 import { concatenate, HEADERS_TIMEOUT_MS, withDeadline } from "./_s3_read.ts";
 
 /** Separates a key from an upload id in `listIncomplete()` entries: `<key>.partial~<uploadId>`. */
@@ -67,11 +68,17 @@ export class S3Storage implements Storage {
   /** Downloads only; see `S3Clients.read`. */
   readonly #readClient: S3Client;
   readonly #putOptions: Partial<PutObjectCommandInput>;
+  readonly #url: string;
+  readonly #options: S3Options;
+  readonly #clients: S3Clients;
 
-  constructor(url: string, options: S3Options = {}) {
+  /** `clients`: {@linkcode withSignal}'s, sharing this store's; default made from `options`. */
+  constructor(url: string, options: S3Options = {}, clients: S3Clients = s3Clients(options)) {
     const parsed = checkS3Location(url, options.serverSideEncryption);
     const sse = options.serverSideEncryption;
-    const clients = s3Clients(options);
+    this.#url = url;
+    this.#options = options;
+    this.#clients = clients;
     this.#client = clients.control;
     this.#readClient = clients.read;
     this.location = `s3://${parsed.bucket}${parsed.prefix ? `/${parsed.prefix}` : ""}`;
@@ -88,6 +95,11 @@ export class S3Storage implements Storage {
       ServerSideEncryption: options.serverSideEncryption as ServerSideEncryption | undefined,
       SSEKMSKeyId: options.sseKmsKeyId,
     };
+  }
+
+  /** This store, its requests abandoned when `signal` aborts (`_s3_abortable.ts`). */
+  withSignal(signal: AbortSignal): S3Storage {
+    return new S3Storage(this.#url, this.#options, abortableClients(this.#clients, signal));
   }
 
   /** Closes the client's idle connections. Optional: they never keep the process alive. */

@@ -37,6 +37,12 @@ export interface Storage {
   remove(key: string): Promise<void>;
   /** Free bytes where new backups go, or `undefined` where the store cannot tell. */
   freeBytes(): Promise<number | undefined>;
+  /**
+   * This store with `signal` on every request it starts while the signal has not aborted: how the
+   * stall watchdog gives up a request a hung server never answers. Requests started after the
+   * abort (a failed run's cleanup) go without it. Absent where requests cannot be abandoned.
+   */
+  withSignal?(signal: AbortSignal): Storage;
 }
 
 /** Options of {@linkcode Storage.create}. */

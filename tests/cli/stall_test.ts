@@ -14,6 +14,11 @@ import { ExitCode } from "../../src/core/errors.ts";
 
 /** A generous bound: the runs stall after 2 s; a loaded machine must not make the test flaky. */
 const WITHIN_MS = 60_000;
+/**
+ * With a hung store, the leftover sweep before the run and the audit line after it go to that
+ * store too, each given up by the S3 client's own timeouts (about 15 s): a wider bound.
+ */
+const S3_WITHIN_MS = 90_000;
 
 /** A psql session holding `LOCK TABLE <table> IN <mode> MODE` until `release()`. */
 async function holdLock(url: string, table: string, mode: string) {
@@ -280,7 +285,7 @@ Deno.test({
               `^Error: Stalled: no progress for 2 s while writing to the destination store \\(backup "${id}" to "s3://silent/db"\\): check that store \\(a hung S3 endpoint or network mount\\); nothing was kept\\n$`,
             ),
           );
-          assert.ok(took < WITHIN_MS, `took ${took} ms`);
+          assert.ok(took < S3_WITHIN_MS, `took ${took} ms`);
         });
       });
 
@@ -306,7 +311,7 @@ Deno.test({
             created.stderr,
             /Error: Stalled: no progress for 2 s while writing to the store \("s3:\/\/silent\/db"\): check the store/,
           );
-          assert.ok(took < WITHIN_MS, `took ${took} ms`);
+          assert.ok(took < S3_WITHIN_MS, `took ${took} ms`);
         });
       });
     } finally {
