@@ -1,0 +1,308 @@
+/**
+ * The failure drills' machinery: a seeded PRNG, the seeds a run uses (`DRILL_SEEDS=N` for more,
+ * `DRILL_SEED=S` to replay one), a real process killed with SIGKILL at a random moment of its
+ * measured duration, and a tally per scenario that the README's Reliability figures come from
+ * (printed as a table and merged into `.test-results/drills.json`).
+ *
+ * A drill collects every seed's outcome before it asserts, so one run gives the whole count and
+ * a failure names every seed that broke (replay one with `DRILL_SEED=S`).
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
+import { runCli, scriptCommand, type ScriptOptions } from "../helpers/cli.ts";
+import { systemClock } from "../../src/core/clock.ts";
+
+/**
+ * mulberry32: a tiny, fast PRNG with a 32-bit state; the same seed gives the same moments on every
+ * machine, so a failing seed can be replayed.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The seeds of one scenario: `DRILL_SEED=S` replays only S; otherwise `DRILL_SEEDS` (default
+ * `fallback`, 20 for the kill drills) seeds 1..N.
+ */
+export function drillSeeds(fallback = 20): number[] {
+  const one = Deno.env.get("DRILL_SEED");
+  if (one) return [Number(one)];
+  const count = Number(Deno.env.get("DRILL_SEEDS") ?? fallback);
+  return Array.from({ length: count }, (_, i) => i + 1);
+}
+
+/** How a killed command ended. */
+export interface KillOutcome {
+  /** The moment chosen, in ms after spawning. */
+  atMs: number;
+  /** Whether SIGKILL ended it (false: it finished first). */
+  killed: boolean;
+  /** Exit code when it finished by itself. */
+  code: number;
+  pid: number;
+  stderr: string;
+}
+
+/** Runs the real script with `args` to the end; returns its duration (ms) and output. */
+export async function timeCommand(
+  args: string[],
+  options: ScriptOptions = {},
+): Promise<{ ms: number; code: number; stderr: string }> {
+  const started = performance.now();
+  const output = await scriptCommand(args, options).output();
+  return {
+    ms: performance.now() - started,
+    code: output.code,
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** Starts the real script with `args` and kills it with SIGKILL `atMs` after spawning. */
+export async function killAt(
+  args: string[],
+  atMs: number,
+  options: ScriptOptions = {},
+): Promise<KillOutcome> {
+  const child = scriptCommand(args, options).spawn();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  await Promise.race([status, new Promise((resolve) => setTimeout(resolve, atMs))]);
+  if (!exited) child.kill("SIGKILL");
+  const final = await status;
+  const output = await child.output();
+  return {
+    atMs,
+    killed: final.signal === "SIGKILL",
+    code: final.code,
+    pid: child.pid,
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** What one seed of a scenario showed. */
+export interface SeedResult {
+  seed: number;
+  outcome: KillOutcome;
+  /** Empty when the target was exactly the old or the new content and every backup verified. */
+  broken: string[];
+  /** What was still there after the next run (should be nothing). */
+  leftovers: string[];
+  /** Which content the target held: `old`, `new`, or `partway` where each step is atomic. */
+  held: "old" | "new" | "partway";
+}
+
+/** Counts of one scenario, as the README's table shows them. */
+export interface DrillTally {
+  scenario: string;
+  seeds: number;
+  /** Kills that landed before the command finished. */
+  killed: number;
+  /** Targets exactly old or new content, every listed backup verifying. */
+  intact: number;
+  /** Of those: how many held the old, the new content, or were partway (cleanup). */
+  old: number;
+  new: number;
+  partway: number;
+  /** Seeds after whose next run something was left over. */
+  leftovers: number;
+  /** The command's measured duration, ms. */
+  durationMs: number;
+  /** Wall time of the whole scenario, s. */
+  wallSeconds: number;
+}
+
+/** Options of {@linkcode runKillDrill}. */
+export interface KillDrillOptions {
+  scenario: string;
+  /** Puts the world back to the state before the command (the old content). */
+  prepare: () => Promise<void>;
+  /** The command line to kill. */
+  args: () => string[];
+  /** The command's environment (default the runner's). */
+  env?: Record<string, string>;
+  /** Looks at the world after the kill: what is broken (empty if nothing), and what it holds. */
+  judge: (outcome: KillOutcome) => Promise<{ broken: string[]; held: SeedResult["held"] }>;
+  /** Runs the next run(s) and returns what is still left over (empty if nothing). */
+  nextRun: (outcome: KillOutcome) => Promise<string[]>;
+  /** Default {@linkcode drillSeeds}(). */
+  seeds?: number[];
+}
+
+/**
+ * Measures the command once (prepared, run to the end), then for each seed: prepare, kill at a
+ * random moment of that duration after the process's fixed start (`--version`'s time), judge, next run, look for leftovers. Asserts at the end, naming
+ * every seed that broke; returns the tally (also recorded for {@linkcode printTallies}).
+ */
+export async function runKillDrill(options: KillDrillOptions): Promise<DrillTally> {
+  const wall = performance.now();
+  await options.prepare();
+  const measured = await timeCommand(options.args(), { env: options.env });
+  assert.equal(
+    measured.code,
+    0,
+    `${options.scenario}: the unkilled run failed: ${measured.stderr}`,
+  );
+  // the process's fixed start (runtime, module graph) does nothing to the target: kill after it
+  const startup = (await timeCommand(["--version"])).ms;
+  const from = Math.min(startup, measured.ms * 0.8);
+  const results: SeedResult[] = [];
+  for (const seed of options.seeds ?? drillSeeds()) {
+    await options.prepare();
+    const random = seededRandom(seed);
+    const atMs = Math.round(from + random() * (measured.ms - from));
+    const outcome = await killAt(options.args(), atMs, { env: options.env });
+    const judged = await options.judge(outcome);
+    if (!outcome.killed && outcome.code !== 0) {
+      judged.broken.push(`it ended by itself with exit ${outcome.code}: ${outcome.stderr.trim()}`);
+    }
+    const leftovers = await options.nextRun(outcome);
+    results.push({ seed, outcome, leftovers, ...judged });
+  }
+  const tally: DrillTally = {
+    scenario: options.scenario,
+    seeds: results.length,
+    killed: results.filter((r) => r.outcome.killed).length,
+    intact: results.filter((r) => r.broken.length === 0).length,
+    old: results.filter((r) => r.broken.length === 0 && r.held === "old").length,
+    new: results.filter((r) => r.broken.length === 0 && r.held === "new").length,
+    partway: results.filter((r) => r.broken.length === 0 && r.held === "partway").length,
+    leftovers: results.filter((r) => r.leftovers.length > 0).length,
+    durationMs: Math.round(measured.ms),
+    wallSeconds: Math.round((performance.now() - wall) / 100) / 10,
+  };
+  record(tally);
+  const failures = results.filter((r) => r.broken.length > 0 || r.leftovers.length > 0).map((r) =>
+    `seed ${r.seed} (killed at ${r.outcome.atMs} ms of ${Math.round(measured.ms)}, ${
+      r.outcome.killed ? "killed" : `exited ${r.outcome.code}`
+    }): ${[...r.broken, ...r.leftovers.map((l) => `left over: ${l}`)].join("; ")}`
+  );
+  assert.deepEqual(
+    failures,
+    [],
+    `${options.scenario}: ${failures.length} of ${results.length} seeds failed ` +
+      `(replay one with DRILL_SEED=S):\n  ${failures.join("\n  ")}`,
+  );
+  return tally;
+}
+
+const tallies: DrillTally[] = [];
+
+/** Where the figures of the last run go (gitignored). */
+export const RESULT_PATH: string = fileURLToPath(
+  new URL("../../.test-results/drills.json", import.meta.url),
+);
+
+/** Keeps a tally for the table and merges it into {@linkcode RESULT_PATH}. */
+export function record(tally: DrillTally): void {
+  tallies.push(tally);
+  recordFigure(tally.scenario, tally);
+}
+
+/** Merges one named figure (a tally, a latency measurement) into {@linkcode RESULT_PATH}. */
+export function recordFigure(name: string, figure: unknown): void {
+  Deno.mkdirSync(dirname(RESULT_PATH), { recursive: true });
+  let all: Record<string, unknown> = {};
+  try {
+    all = JSON.parse(Deno.readTextFileSync(RESULT_PATH));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound) && !(error instanceof SyntaxError)) throw error;
+  }
+  all[name] = { ...figure as object, at: new Date().toISOString() };
+  Deno.writeTextFileSync(RESULT_PATH, JSON.stringify(all, null, 2) + "\n");
+}
+
+/** Prints this process's tallies as a table (the README's Reliability rows). */
+export function printTallies(): void {
+  const header = "| drill | kills tried | killed mid-run | targets intact (old/new/partway) | " +
+    "leftovers after next run | run (ms) | wall (s) |";
+  const rows = tallies.map((t) =>
+    `| ${t.scenario} | ${t.seeds} | ${t.killed} | ${t.intact} (${t.old}/${t.new}/${t.partway}) | ${t.leftovers} | ${t.durationMs} | ${t.wallSeconds} |`
+  );
+  console.log([header, "|---|---|---|---|---|---|---|", ...rows].join("\n"));
+}
+
+/** Names in `directory` that are a store's partial or a data file without its sidecar. */
+export async function storeLeftovers(directory: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(directory)) names.push(entry.name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  return names.filter((n) =>
+    n.endsWith(".partial") ||
+    (/^[a-z-]+_\d{8}T\d{9}Z\.sql(\.gz|\.zst)?$/.test(n) &&
+      !names.includes(n.replace(/\.sql(\.gz|\.zst)?$/, ".meta.json")))
+  ).map((n) => `${directory}/${n}`);
+}
+
+/** Scratch directories and files in `directory` whose name carries the owner `pid`. */
+export async function ownedBy(directory: string, pid: number): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(directory)) {
+    if (/\.bm-|^bm-/.test(entry.name) && entry.name.includes(`.${pid}.`)) {
+      found.push(`${directory}/${entry.name}`);
+    }
+  }
+  return found;
+}
+
+/** Empties `directory` and fills it with a copy of `template`'s files (a store's starting state). */
+export async function resetDir(template: string, directory: string): Promise<void> {
+  await Deno.remove(directory, { recursive: true }).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+  await Deno.mkdir(directory, { recursive: true });
+  for await (const entry of Deno.readDir(template)) {
+    if (entry.isFile) {
+      await Deno.copyFile(`${template}/${entry.name}`, `${directory}/${entry.name}`);
+    }
+  }
+}
+
+/** The ids `list` shows in the store `dir`. */
+export async function listedIds(dir: string): Promise<string[]> {
+  const result = await runCli(["list", "--dir", dir, "--format", "json", "--limit", "1000"], {
+    clock: systemClock,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout).map((b: { id: string }) => b.id);
+}
+
+/**
+ * What is wrong with the store `dir` after a kill: a listed backup that does not verify (each
+ * listed one must PASS `verify --all`), or an id outside `allowed`.
+ */
+export async function storeProblems(
+  dir: string,
+  allowed?: (id: string) => boolean,
+): Promise<string[]> {
+  const ids = await listedIds(dir);
+  const problems = ids.filter((id) => allowed && !allowed(id)).map((id) =>
+    `unexpected backup ${id}`
+  );
+  if (ids.length === 0) return problems;
+  const verified = await runCli(["verify", "--all", "--dir", dir], { clock: systemClock });
+  const passed = verified.stdout.match(/^PASS /gm)?.length ?? 0;
+  if (verified.code !== 0 || passed !== ids.length) {
+    problems.push(
+      `verify --all: exit ${verified.code}, ${passed} of ${ids.length} PASS: ${
+        (verified.stdout + verified.stderr).trim().split("\n").filter((l) => !l.startsWith("PASS"))
+          .join(" / ")
+      }`,
+    );
+  }
+  return problems;
+}
