@@ -283,15 +283,15 @@ class Dumper {
    * they are, samples included. `ANALYZE sqlite_schema` creates the tables this build of SQLite
    * keeps (and gathers nothing: system tables are never analysed), as `sqlite3 .dump` does; a
    * build without STAT4 (the stock shell) refuses to create `sqlite_stat4` unless the schema is
-   * writable, and then keeps it as the plain table it is; a build with STAT4 makes it even when
-   * the source had none, so it is dropped again.
+   * writable, and then keeps it as the plain table it is. ANALYZE makes `sqlite_stat1` (and with
+   * STAT4 `sqlite_stat4`) even where the source has none: such a table is dropped again.
    */
   async #statistics(schema: SchemaEntry[]): Promise<void> {
     const tables = schema.filter((e) => e.type === "table" && /^sqlite_stat\d$/.test(e.name));
     if (tables.length === 0) return;
     await this.#text("ANALYZE sqlite_schema;\n");
-    if (!tables.some((t) => t.name === "sqlite_stat4")) {
-      await this.#text("DROP TABLE IF EXISTS sqlite_stat4;\n");
+    for (const made of ["sqlite_stat1", "sqlite_stat4"]) {
+      if (!tables.some((t) => t.name === made)) await this.#text(`DROP TABLE IF EXISTS ${made};\n`);
     }
     for (const table of tables) {
       let preamble = `DELETE FROM ${table.name};\n`;

@@ -213,6 +213,21 @@ Deno.test("a database analysed without STAT4 gets no sqlite_stat4 from our resto
   });
 });
 
+Deno.test("a database with sqlite_stat4 and no sqlite_stat1 keeps only sqlite_stat4", async () => {
+  await withTempDir(async (dir) => {
+    await assertExact(
+      dir,
+      `
+      CREATE TABLE t (a);
+      CREATE INDEX t_a ON t (a);
+      INSERT INTO t VALUES (1), (2), (2), (3);
+      ANALYZE;
+      DROP TABLE sqlite_stat1;
+    `,
+    );
+  });
+});
+
 Deno.test("an old sqlite_stat3 table is kept as it is", async () => {
   await withTempDir(async (dir) => {
     // Only SQLite before 3.29 made it; a writable schema stands in (not defensive, as then).
