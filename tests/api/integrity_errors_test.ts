@@ -20,7 +20,7 @@ async function restoreError(
   return { status: response.status, error: (await response.json()).error };
 }
 
-async function onlyBackup(api: Awaited<ReturnType<typeof startApiFixture>>): Promise<string> {
+function onlyBackup(api: Awaited<ReturnType<typeof startApiFixture>>): string {
   const [name] = [...Deno.readDirSync(api.dir)].map((e) => e.name)
     .filter((n) => n.endsWith(".meta.json"));
   return name.slice(0, -".meta.json".length);
@@ -29,7 +29,7 @@ async function onlyBackup(api: Awaited<ReturnType<typeof startApiFixture>>): Pro
 Deno.test("the API answers a truncated backup's restore plan with 422 and the CLI's message", async () => {
   const api = await startApiFixture({ backups: 1 });
   try {
-    const id = await onlyBackup(api);
+    const id = onlyBackup(api);
     const file = join(api.dir, `${id}.sql.gz`);
     const size = (await Deno.stat(file)).size;
     await Deno.truncate(file, 10);
@@ -49,7 +49,7 @@ Deno.test("the API refuses an unsigned backup when signing.trusted is set, with 
   const trusted = formatPublicKey(generateKeyPairSync("ed25519").publicKey);
   const api = await startApiFixture({ backups: 1, config: { signing: { trusted: [trusted] } } });
   try {
-    const id = await onlyBackup(api);
+    const id = onlyBackup(api);
     for (const body of [{ dryRun: true }, { confirm: "app.db" }]) {
       const { status, error } = await restoreError(api, id, body);
       assert.equal(status, 422, JSON.stringify(body));
