@@ -121,6 +121,11 @@ function relativeToFile(values: Record<string, unknown>, base: string): Record<s
   if (typeof identityFile === "string" && identityFile !== "" && !isAbsolute(identityFile)) {
     result.encryption = { ...encryption, identityFile: resolve(base, identityFile) };
   }
+  const signing = result.signing as Record<string, unknown> | undefined;
+  const signingKey = signing?.key;
+  if (typeof signingKey === "string" && signingKey !== "" && !isAbsolute(signingKey)) {
+    result.signing = { ...signing, key: resolve(base, signingKey) };
+  }
   const api = result.api as Record<string, unknown> | undefined;
   const tls = api?.tls as Record<string, unknown> | undefined;
   if (tls && typeof tls === "object") {

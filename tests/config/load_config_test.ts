@@ -358,3 +358,8 @@ Deno.test("loadConfig() takes signing.key and a comma-separated signing.trusted 
     trusted: ["ed25519:one", "ed25519:two"],
   });
 });
+
+Deno.test("loadConfig() reads a relative signing.key in the file as next to the file", async () => {
+  const { ws, config } = await load({ signing: { key: "keys/signing.pem" } });
+  assert.equal(config.signing.key, join(ws.root, "keys/signing.pem"));
+});
