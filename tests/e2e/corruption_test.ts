@@ -512,3 +512,35 @@ Deno.test("list names a data file whose sidecar is missing, and verify refuses i
     assert.equal(status.incompleteFiles, 1);
   });
 });
+
+Deno.test("a sidecar sealed again over SQL that is not ours is refused before the SQL runs", async () => {
+  await withTwoBackups(async (ws, id, _older, clock) => {
+    // the sizes and SHA-256 vouch for the file: only its first line tells it is not ours
+    const sql = "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nDROP TABLE accounts;\nCOMMIT;\n";
+    const gz = gzipSync(new TextEncoder().encode(sql));
+    await Deno.writeFile(join(ws.dir, `${id}.sql.gz`), gz);
+    const path = join(ws.dir, `${id}.meta.json`);
+    const meta = parseMeta(await Deno.readFile(path), id);
+    meta.sizes = { raw: sql.length, compressed: gz.length };
+    meta.file.sha256 = createHash("sha256").update(gz).digest("hex");
+    await Deno.writeFile(path, serializeMeta(meta));
+    const says =
+      `its data file "${id}.sql.gz" is not a backup-manager dump (its SQL has no backup-manager header)`;
+    const before = await sha256File(ws.database);
+    for (const flags of [["--force"], ["--dry-run"]]) {
+      const result = await runCli(
+        ["restore", id, ...flags, "--database", ws.database, "--dir", ws.dir],
+        { clock },
+      );
+      assert.equal(
+        result.stderr,
+        `Error: Cannot restore backup "${id}": ${says}; restore another backup\n`,
+      );
+      assert.equal(result.code, ExitCode.Integrity);
+    }
+    assert.equal(await sha256File(ws.database), before);
+    const verified = await runCli(["verify", id, "--dir", ws.dir], { clock });
+    assert.equal(verified.code, ExitCode.Integrity);
+    assert.ok(verified.stdout.includes(`\n  FAIL content: ${says}\n`), verified.stdout);
+  });
+});
