@@ -83,10 +83,17 @@ export async function applyDatabaseProperties(
     try {
       await sql.unsafe(statement.sql);
     } catch (error) {
+      const hint = statement.category === "owner"
+        ? "; restore with --no-owner on a server without the backup's roles"
+        : statement.category === "acl"
+        ? "; restore with --no-privileges on a server without the backup's roles"
+        : "";
       throw new DatabaseError(
-        `Cannot set a property of the restored database ("${statement.sql}"): ${
+        `Cannot set a property of the restored database ("${
+          statement.sql.replace(quoteIdentifier(database), "<database>")
+        }"): ${
           messageOf(error).replace(/\s+/g, " ")
-        } (the database created for the restore was dropped again)`,
+        } (the database created for the restore was dropped again${hint})`,
         { cause: error },
       );
     }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PostgresEngine } from "../../../src/engines/postgres/postgres_engine.ts";
+import { DatabaseError } from "../../../src/core/errors.ts";
 import {
   type DatabaseProperties,
   propertyStatements,
@@ -20,6 +21,7 @@ import { dumpGzipped, once } from "../../helpers/engine_io.ts";
 import { assertSameDatabase } from "../../helpers/pg_compare.ts";
 import {
   createDatabase,
+  databaseExists,
   databaseUrl,
   psql,
   restoreWithPsql,
@@ -192,6 +194,39 @@ Deno.test("restore --create prints a warning for a setting of a role the server 
         `Warning: Skipped a setting of role "bm_gone" in the restored database: the role does not exist on this server (create it, then run: ALTER ROLE "bm_gone" IN DATABASE <database> SET "lock_timeout" TO '1s';)\n`,
       );
     });
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("restore --create of a database whose owner the server lacks fails whole, naming --no-owner", async () => {
+  const cluster = await startCluster();
+  try {
+    const source = uniqueName("props_owner");
+    const src = await createDatabase(cluster.url, source);
+    await psql(
+      cluster.url,
+      `CREATE ROLE bm_lost_owner; ALTER DATABASE ${source} OWNER TO bm_lost_owner`,
+    );
+    const engine = new PostgresEngine(cluster.url, {});
+    const backup = await dumpGzipped(engine, src);
+    await psql(cluster.url, `ALTER DATABASE ${source} OWNER TO postgres; DROP ROLE bm_lost_owner`);
+    const target = uniqueName("props_owner_dst");
+    await assert.rejects(engine.restore(target, once(backup), { create: true }), (e: Error) => {
+      assert.ok(e instanceof DatabaseError, e.message);
+      assert.equal(
+        e.message,
+        `Cannot set a property of the restored database ("ALTER DATABASE <database> OWNER TO bm_lost_owner;"): role "bm_lost_owner" does not exist (the database created for the restore was dropped again; restore with --no-owner on a server without the backup's roles)`,
+      );
+      return true;
+    });
+    assert.equal(await databaseExists(cluster.url, target), false);
+    assert.equal(
+      await psql(cluster.url, "SELECT count(*) FROM pg_database WHERE datname LIKE 'bm_load_%'"),
+      "0\n",
+    );
+    await engine.restore(target, once(backup), { create: true, noOwner: true });
+    assert.equal(await databaseExists(cluster.url, target), true);
   } finally {
     await cluster.stop();
   }
