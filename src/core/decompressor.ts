@@ -29,7 +29,7 @@ export interface DecompressorOptions {
  */
 export class ExpansionLimitError extends Error {
   constructor(readonly limit: number) {
-    super(`it expands past the size its sidecar records (stopped at ${limit} bytes of SQL)`);
+    super(`expands past the size its sidecar records (stopped at ${limit} bytes of SQL)`);
     this.name = "ExpansionLimitError";
   }
 }

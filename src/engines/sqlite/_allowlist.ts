@@ -58,11 +58,11 @@ const SYSTEM_TABLE_KINDS: readonly [string, RegExp][] = [
  * only whole (ours are short), anything else by its first words.
  */
 export function isAllowedStatement(head: string, whole: boolean): boolean {
-  const words = wordsOf(head);
-  if (words.length === 0) return true; // blanks and comments only: nothing to run
+  const { words, rest } = wordsOf(head);
+  if (words.length === 0) return rest === ""; // blanks and comments only: nothing to run
   const upper = words.map((w) => w.toUpperCase());
   if (upper[0] === "PRAGMA") {
-    if (!whole) return false;
+    if (!whole || rest !== "") return false;
     const setting = words.slice(1).join("");
     return PRAGMAS.some((p) => p.test(setting));
   }
@@ -75,7 +75,8 @@ export function isAllowedStatement(head: string, whole: boolean): boolean {
     if (upper.slice(0, n).join(" ") !== kind) continue;
     const name = words[n];
     if (name === undefined) return false;
-    return table.test(name) && (words.length === n + 1 || kind !== "DROP TABLE IF EXISTS");
+    if (kind !== "DROP TABLE IF EXISTS") return table.test(name);
+    return table.test(name) && whole && rest === "" && words.length === n + 1;
   }
   return false;
 }
@@ -88,15 +89,15 @@ export function firstWords(head: string, whole: boolean, limit = 40): string {
   const text = head.replace(/\s+/g, " ").trim();
   if (text.length <= limit) return whole ? text : `${text} …`;
   const cut = text.lastIndexOf(" ", limit);
-  return `${text.slice(0, cut > 10 ? cut : limit)} …`;
+  return `${text.slice(0, cut > limit / 2 ? cut : limit)} …`;
 }
 
 /**
  * The tokens of `head` that matter for the kind: words, quoted names and the `=` and `-` and
  * digits of a PRAGMA value, with comments and blanks left out. Punctuation such as `(` ends the
- * words (a statement's kind comes before any).
+ * words (a statement's kind comes before any); `rest` is the text from there.
  */
-function wordsOf(head: string): string[] {
+function wordsOf(head: string): { words: string[]; rest: string } {
   const words: string[] = [];
   let i = 0;
   while (i < head.length) {
@@ -117,18 +118,15 @@ function wordsOf(head: string): string[] {
         if (end < 0 || head[end + 1] !== close || close === "]") break;
         end += 2;
       }
-      if (end < 0) {
-        words.push(head.slice(i));
-        break;
-      }
+      if (end < 0) return { words, rest: head.slice(i) };
       words.push(head.slice(i, end + 1));
       i = end + 1;
     } else {
       const word = /^(?:[A-Za-z_\x80-\uffff][\w$\x80-\uffff]*|[-+]?\d+|=|\.)/.exec(head.slice(i));
-      if (!word) break;
+      if (!word) return { words, rest: head.slice(i) };
       words.push(word[0]);
       i += word[0].length;
     }
   }
-  return words;
+  return { words, rest: "" };
 }
