@@ -8,6 +8,7 @@ import { literalExpression, quoteIdentifier, quoteText } from "./_sql.ts";
 import { registerPageFunctions, writeTableRows } from "./_dump_pages.ts";
 import { detectFeatures } from "./_features.ts";
 import { copyWithRowids } from "./_hidden_rowids.ts";
+import { writeInternalTables } from "./_internal_tables.ts";
 import { createStatement, setStoredText, textLiteral } from "./_schema_text.ts";
 import { countRows, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";
 
@@ -143,6 +144,8 @@ class Dumper {
   #totalRows = 0;
   /** Tables whose rowids no SQL can read and SQLite would not copy (see `#hiddenRowids`). */
   readonly renumbered: string[] = [];
+  /** The tables a dump of some tables keeps (see `_internal_tables.ts`); undefined for all. */
+  #kept: Set<string> | undefined;
 
   constructor(db: DatabaseSync, out: ChunkBuffer, settings: SqliteSettings, options: DumpOptions) {
     this.#db = db;
@@ -170,6 +173,9 @@ class Dumper {
     );
     const stats: TableStats[] = [];
     const byName = new Map(tables.map((t) => [t.name, t]));
+    if (this.#options.tables?.length || this.#options.excludeTables?.length) {
+      this.#kept = new Set(byName.keys());
+    }
     for (const table of tables) {
       if (table.shadowOf !== undefined) continue;
       const tableStats = await this.#table(table, byName, withData);
@@ -177,8 +183,10 @@ class Dumper {
       stats.push(tableStats);
     }
     if (withData) {
-      await this.#internalTable("sqlite_sequence", "DELETE FROM sqlite_sequence;\n", schema);
-      await this.#statistics(schema);
+      await writeInternalTables(this.#db, this.#out, schema, {
+        utf8: this.#utf8,
+        kept: this.#kept,
+      });
     }
     for (const entry of schema) {
       if (entry.type === "table" || entry.sql === null) continue;
@@ -268,62 +276,24 @@ class Dumper {
     const config = `${table.name}_config`;
     if (!table.shadowTables.includes(config)) return;
     const statement = this.#db.prepare(
-      `SELECT CAST(${literalExpression("k")} || ',' || ${literalExpression("v")} AS BLOB) AS b ` +
-        `FROM ${quoteIdentifier(config)} WHERE k <> 'version'`,
+      `SELECT ${this.#rendered(`${literalExpression("k")} || ',' || ${literalExpression("v")}`)} ` +
+        `AS b FROM ${quoteIdentifier(config)} WHERE k <> 'version'`,
     );
     for (const row of statement.iterate()) {
       await this.#text(`INSERT OR REPLACE INTO ${quoteIdentifier(config)}(k,v) VALUES(`);
-      await this.#out.write(row.b as Uint8Array);
+      await this.#write(row.b as Uint8Array | string);
       await this.#text(");\n");
     }
   }
 
-  /**
-   * Copies the planner's statistics (`sqlite_stat1`, `sqlite_stat4`, an old `sqlite_stat3`) as
-   * they are, samples included. `ANALYZE sqlite_schema` creates the tables this build of SQLite
-   * keeps (and gathers nothing: system tables are never analysed), as `sqlite3 .dump` does; a
-   * build without STAT4 (the stock shell) refuses to create `sqlite_stat4` unless the schema is
-   * writable, and then keeps it as the plain table it is. ANALYZE makes `sqlite_stat1` (and with
-   * STAT4 `sqlite_stat4`) even where the source has none: such a table is dropped again.
-   */
-  async #statistics(schema: SchemaEntry[]): Promise<void> {
-    const tables = schema.filter((e) => e.type === "table" && /^sqlite_stat\d$/.test(e.name));
-    if (tables.length === 0) return;
-    await this.#text("ANALYZE sqlite_schema;\n");
-    for (const made of ["sqlite_stat1", "sqlite_stat4"]) {
-      if (!tables.some((t) => t.name === made)) await this.#text(`DROP TABLE IF EXISTS ${made};\n`);
-    }
-    for (const table of tables) {
-      let preamble = `DELETE FROM ${table.name};\n`;
-      const prefix = "CREATE TABLE ";
-      if (table.name !== "sqlite_stat1" && table.sql?.startsWith(prefix)) {
-        preamble = "PRAGMA writable_schema=ON;\n" +
-          `CREATE TABLE IF NOT EXISTS ${table.sql.slice(prefix.length)};\n` +
-          "PRAGMA writable_schema=OFF;\n" + preamble;
-      }
-      await this.#internalTable(table.name, preamble, schema);
-    }
+  /** `sql` (text) as the connection hands rendered SQL over: bytes for UTF-8 databases. */
+  #rendered(sql: string): string {
+    return this.#utf8 ? `CAST(${sql} AS BLOB)` : sql;
   }
 
-  /**
-   * Copies the rows of the internal table `name` (`sqlite_sequence`, statistics) when the source
-   * has it, rowids included (the oracle compares them; they cost nothing).
-   */
-  async #internalTable(name: string, preamble: string, schema: SchemaEntry[]): Promise<void> {
-    if (!schema.some((e) => e.type === "table" && e.name === name)) return;
-    const columns = this.#db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(name)
-      .map((r) => ({ name: String(r.name), declaredType: "", mayHoldNegativeZero: false }));
-    await this.#text(preamble);
-    await this.#rows({
-      name,
-      sql: "",
-      virtual: false,
-      withoutRowid: false,
-      columns,
-      rowidName: "rowid",
-      writeRowid: true,
-      shadowTables: [],
-    }, name);
+  /** Writes SQL rendered by SQLite (see `#rendered`). */
+  #write(rendered: Uint8Array | string): Promise<void> | undefined {
+    return typeof rendered === "string" ? this.#text(rendered) : this.#out.write(rendered);
   }
 
   /** Writes every row of `table` as multi-row INSERTs; returns the row count. */

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { SqliteEngine } from "../../../src/engines/sqlite/sqlite_engine.ts";
+import type { DumpOptions } from "../../../src/engines/engine.ts";
 import {
   dotDumpCopy,
   roundTrip,
@@ -461,5 +463,70 @@ Deno.test("an FTS5 table with contentless_delete comes back exactly through our 
       { stockShell: false },
     );
     assert.deepEqual(trip.ours, []);
+  });
+});
+
+// --- Dumps of some tables, schema-only dumps -------------------------------------------------
+
+/** Dumps `database` with `options`; returns the SQL. */
+async function dumpText(database: string, options: DumpOptions): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  await new SqliteEngine().dump(database, (chunk) => {
+    chunks.push(chunk.slice());
+    return Promise.resolve();
+  }, options);
+  return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+}
+
+Deno.test("a dump without a table carries none of its statistics (samples hold its values)", async () => {
+  await withTempDir(async (dir) => {
+    const original = join(dir, "original.db");
+    const db = new DatabaseSync(original);
+    try {
+      db.exec(`
+        CREATE TABLE secret (code TEXT, n INTEGER PRIMARY KEY AUTOINCREMENT);
+        CREATE INDEX secret_code ON secret (code);
+        CREATE TABLE kept (v TEXT, n INTEGER PRIMARY KEY AUTOINCREMENT);
+        CREATE INDEX kept_v ON kept (v);
+      `);
+      for (let i = 0; i < 40; i++) {
+        db.prepare("INSERT INTO secret (code) VALUES (?)").run(`classified-${i % 7}`);
+        db.prepare("INSERT INTO kept (v) VALUES (?)").run(`open-${i % 5}`);
+      }
+      db.exec("ANALYZE");
+    } finally {
+      db.close();
+    }
+    const sql = await dumpText(original, { excludeTables: ["secret"] });
+    const hex = (s: string) =>
+      Array.from(new TextEncoder().encode(s), (b) => b.toString(16).padStart(2, "0")).join("")
+        .toUpperCase();
+    assert.doesNotMatch(sql, /secret/);
+    assert.equal(sql.includes(hex("classified")), false);
+    assert.match(sql, /INSERT INTO "sqlite_stat4"/);
+    assert.ok(sql.includes(hex("open-")), "the kept table's samples are there");
+  });
+});
+
+Deno.test("a schema-only dump of a UTF-16 database writes FTS5 settings as text", async () => {
+  // The settings were written in the database's encoding: UTF-16 bytes in the SQL.
+  await withTempDir(async (dir) => {
+    const original = join(dir, "original.db");
+    const db = new DatabaseSync(original);
+    try {
+      db.exec(`
+        PRAGMA encoding = 'UTF-16le';
+        CREATE VIRTUAL TABLE ft USING fts5 (body);
+        INSERT INTO ft (ft, rank) VALUES ('rank', 'bm25(2.0)');
+      `);
+    } finally {
+      db.close();
+    }
+    const sql = await dumpText(original, { type: "schema" });
+    assert.match(
+      sql,
+      /^INSERT OR REPLACE INTO "ft_config"\(k,v\) VALUES\('rank','bm25\(2\.0\)'\);$/m,
+    );
+    assert.equal(sql.includes("\0"), false);
   });
 });
