@@ -280,9 +280,19 @@ export async function syncDestination(
   };
   let plan;
   try {
+    const listing: Phase = {
+      doing: "listing the destination store",
+      what: `"${destination.storage.location}"`,
+      check: "check that store (a hung S3 endpoint or network mount)",
+    };
+    const there = await watched({
+      timeoutMs: options.stallTimeoutMs ?? context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      phase: listing,
+      parent: options.signal,
+    }, (dog) => listBackups(watchedStorage(destination.storage, dog)));
     plan = missingBackups(
       await listBackups(context.storage),
-      await listBackups(destination.storage),
+      there,
       destination.policy,
       context.clock.now(),
       options.timeZone ?? "UTC",

@@ -289,6 +289,38 @@ Deno.test({
         });
       });
 
+      await t.step(
+        "create --copy-to keeps the backup and reports the stalled copy (exit 7)",
+        async () => {
+          await withWorkspace(async (ws) => {
+            makeDatabase(ws.database);
+            const started = performance.now();
+            const created = await runCli(
+              [
+                "create",
+                "--database",
+                ws.database,
+                "--dir",
+                ws.dir,
+                "--copy-to",
+                "s3://silent/db",
+                "--stall-timeout",
+                "2s",
+              ],
+              { env },
+            );
+            const took = performance.now() - started;
+            assert.equal(created.code, ExitCode.Storage, created.stderr);
+            assert.match(
+              created.stderr,
+              /^Error: Stalled: no progress for 2 s while listing the destination store \("s3:\/\/silent\/db"\): check that store \(a hung S3 endpoint or network mount\) \(no backup was copied there; the next run tries again\)\n$/,
+            );
+            assert.match(created.stdout, /^Created backup full_/);
+            assert.ok(took < S3_WITHIN_MS, `took ${took} ms`);
+          });
+        },
+      );
+
       await t.step("create into the bucket fails with the stall line, no hang", async () => {
         await withWorkspace(async (ws) => {
           makeDatabase(ws.database);
