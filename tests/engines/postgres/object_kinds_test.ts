@@ -381,3 +381,53 @@ Deno.test("restore --clean creates tables in heap whatever the target's default 
     await cluster.stop();
   }
 });
+
+Deno.test("a live subscription comes back disabled, leaving its slot and publisher to the source", async () => {
+  const cluster = await startCluster({ settings: { wal_level: "logical" } });
+  const engine = new PostgresEngine(cluster.url, {});
+  const names = [uniqueName("pub"), uniqueName("sub_src"), uniqueName("sub_copy")];
+  const [pub, src, copy] = names.map((n) => databaseUrl(cluster.url, n));
+  const subscription = `SELECT subname, subenabled, subslotname, subpublications
+    FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database
+      WHERE datname = current_database())`;
+  try {
+    for (const name of names.slice(0, 2)) await createDatabase(cluster.url, name);
+    const table = "CREATE TABLE t (id int PRIMARY KEY, v text)";
+    await psql(
+      pub,
+      `${table}; CREATE PUBLICATION pub FOR TABLE t;
+      INSERT INTO t VALUES (1, 'one');
+      SELECT pg_create_logical_replication_slot('bm_sub', 'pgoutput')`,
+    );
+    // On one cluster the slot is made beforehand (CREATE SUBSCRIPTION would wait on itself).
+    const where = new URL(pub);
+    const conninfo = `host=${where.hostname} port=${where.port} dbname=${names[0]} user=postgres`;
+    await psql(
+      src,
+      `${table}; CREATE SUBSCRIPTION sub CONNECTION '${conninfo}' PUBLICATION pub
+        WITH (create_slot = false, slot_name = 'bm_sub')`,
+    );
+    await waitFor(async () => await psql(src, "SELECT count(*) FROM t") === "1\n");
+
+    await engine.restore(copy, once(await dumpGzipped(engine, src)), { create: true });
+    assert.equal(await psql(copy, subscription), "sub|f|bm_sub|{pub}\n");
+    assert.equal(await psql(src, subscription), "sub|t|bm_sub|{pub}\n");
+    await psql(pub, "INSERT INTO t VALUES (2, 'two')");
+    await waitFor(async () => await psql(src, "SELECT count(*) FROM t") === "2\n");
+    assert.equal(await psql(copy, "SELECT id, v FROM t"), "1|one\n");
+  } finally {
+    await psql(copy, "ALTER SUBSCRIPTION sub SET (slot_name = NONE); DROP SUBSCRIPTION sub")
+      .catch(() => {});
+    await psql(src, "DROP SUBSCRIPTION sub").catch(() => {});
+    await cluster.stop();
+  }
+});
+
+/** Polls `done` every 100 ms for up to 20 s. */
+async function waitFor(done: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await done()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("Timed out waiting for replication");
+}
