@@ -1,8 +1,9 @@
 /**
  * Breaks the dependency cycles the catalogs allow but a script cannot write in one pass, the way
  * pg_dump repairs its dependency loops, before the objects are ordered:
- * - a CHECK constraint in a cycle (`CHECK (f(t))` where `f` takes the table's rowtype) leaves
- *   its `CREATE TABLE` and is added by `ALTER TABLE ... ADD CONSTRAINT` once `f` exists;
+ * - a CHECK constraint in a cycle (`CHECK (f(t))` where `f` takes the table's rowtype, a domain's
+ *   `CHECK (f(VALUE))` where `f` takes the domain) leaves its `CREATE TABLE` (`CREATE DOMAIN`)
+ *   and is added by `ALTER TABLE` (`ALTER DOMAIN`) `... ADD CONSTRAINT` once `f` exists;
  * - a view in a cycle (its query calls a function that returns the view's rows, or reads a view
  *   that does) is first created as a placeholder with its columns' types only, and replaced by
  *   `CREATE OR REPLACE VIEW` once its query can be written;
@@ -74,11 +75,15 @@ function splitCheck(
 ): void {
   const check = graph.checks.get(key)!;
   graph.checks.delete(key);
+  // A table's clauses are separated by commas (the check may be the first or the only one); a
+  // domain's follow each other.
   const sql = table.item.sql;
   const clause = `\n    ${check.clause}`;
   table.item.sql = sql.includes(`,${clause}`)
     ? sql.replace(`,${clause}`, "")
-    : sql.replace(`${clause},`, "").replace(`${clause}\n`, "\n");
+    : sql.includes(`${clause},`)
+    ? sql.replace(`${clause},`, "")
+    : sql.replace(clause, "");
   const deps = new Set([table.key, ...check.deps]);
   // The check's edges into the cycle go with it (other clauses may share the rest).
   for (const dep of check.deps) {

@@ -34,7 +34,7 @@ export const Priority = {
   View: 24,
   ColumnSetting: 25,
   ColumnDefault: 26,
-  /** A CHECK constraint moved out of its `CREATE TABLE` to break a cycle (`_schema_cycles.ts`). */
+  /** A CHECK moved out of its `CREATE TABLE`/`DOMAIN` to break a cycle (`_schema_cycles.ts`). */
   TableCheck: 26,
   SequenceOwnedBy: 27,
   // post-data
@@ -110,14 +110,14 @@ export interface ColumnDefault {
 }
 
 /**
- * A CHECK constraint written inside its `CREATE TABLE` that can move out into an
- * `ALTER TABLE ... ADD CONSTRAINT` when it closes a dependency cycle: a check calling a function
- * that takes the table's own rowtype (see `_schema_cycles.ts`).
+ * A CHECK constraint written inside its `CREATE TABLE` (or `CREATE DOMAIN`) that can move out into
+ * an `ALTER TABLE` (`ALTER DOMAIN`) `... ADD CONSTRAINT` when it closes a dependency cycle: a check
+ * calling a function that takes the table's own rowtype, or the domain (see `_schema_cycles.ts`).
  */
 export interface TableCheck {
-  /** The table's node key. */
+  /** The node key of the table (or domain) whose statement holds it. */
   table: string;
-  /** The constraint clause as written in the table's statement (`CONSTRAINT c CHECK (...)`). */
+  /** The constraint clause as written in that statement (`CONSTRAINT c CHECK (...)`). */
   clause: string;
   /** The statement that adds it afterwards. */
   alter: string;

@@ -191,11 +191,18 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
         (t.notnull ? " NOT NULL" : "");
       for (const c of constraints.filter((c) => c.typid === t.oid)) {
         if (c.validated) {
-          sql += `\n    CONSTRAINT ${c.q} ${c.def}`;
-          ctx.graph.ref(catalogKey("pg_constraint", c.oid), {
-            node: key,
-            kind: "CONSTRAINT",
-            name: `${c.q} ON DOMAIN ${t.q}`,
+          const clause = `CONSTRAINT ${c.q} ${c.def}`;
+          sql += `\n    ${clause}`;
+          const ref = { kind: "CONSTRAINT", name: `${c.q} ON DOMAIN ${t.q}` };
+          ctx.graph.ref(catalogKey("pg_constraint", c.oid), { node: key, ...ref });
+          // Moved out if it calls a function of the domain (see _schema_cycles.ts).
+          ctx.graph.checks.set(catalogKey("pg_constraint", c.oid), {
+            table: key,
+            clause,
+            alter: `ALTER DOMAIN ${t.q} ADD ${clause};`,
+            label: `${t.name} ${c.q}`,
+            ref,
+            deps: new Set(),
           });
         } else addNotValidDomainConstraint(ctx, t, c);
       }
