@@ -5,7 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { openStorage } from "../../src/storage/open_storage.ts";
+import { S3Storage } from "../../src/storage/s3.ts";
 import { StorageError } from "../../src/core/errors.ts";
+import { s3Server } from "../helpers/s3_server.ts";
+import { storageConformance } from "./conformance.ts";
+
+// Until its signal aborts, a store under a signal is the store: the whole contract, on radosgw.
+storageConformance("S3Storage.withSignal()", async () => {
+  const server = await s3Server();
+  const base = new S3Storage(`s3://${await server.createBucket()}/backups`, {
+    endpoint: server.endpoint,
+    env: server.env,
+  });
+  const storage = base.withSignal(new AbortController().signal);
+  return { storage, dispose: () => Promise.resolve(base.close()) };
+});
 
 /** A TCP server on 127.0.0.1 that accepts every connection and never sends a byte. */
 function silentServer() {
