@@ -22,6 +22,7 @@ import {
 } from "./health.ts";
 import { summarizeRuns } from "./run_history.ts";
 import { readAudit } from "./audit.ts";
+import { trustProblem } from "./trust.ts";
 
 /** Options of {@linkcode getStatus}. */
 export interface StatusOptions {
@@ -43,6 +44,11 @@ export interface StatusReport extends HealthFigures {
   signedBackups: number;
   /** Key id that signed the newest backup, `null` when it is unsigned (or there is none). */
   lastBackupSignedBy: string | null;
+  /**
+   * Backups that `signing.trusted` does not vouch for (unsigned, or signed by another key): they
+   * count as damaged, as restore refuses them. 0 without trusted keys.
+   */
+  untrustedBackups: number;
 }
 
 /**
@@ -81,7 +87,8 @@ export async function getStatus(
           id: b.id,
           type: b.type,
           createdAt: b.createdAt,
-          good: isGood(b),
+          // with signing.trusted, a backup restore would refuse is no good backup to health
+          good: isGood(b) && trustProblem(b.meta, context.signing?.trusted) === undefined,
           size: sizeOf(b),
           ...(b.meta ? { sqlSize: b.meta.sizes.raw } : {}),
           ...(verification?.outcome === "passed"
@@ -109,6 +116,7 @@ export async function getStatus(
     reasons: assessment.reasons,
     policy: { ...policy },
     signedBackups: backups.filter((b) => b.meta?.signature !== undefined).length,
+    untrustedBackups: backups.filter((b) => trustProblem(b.meta, context.signing?.trusted)).length,
     lastBackupSignedBy: backups[0]?.meta?.signature?.keyId ?? null,
   };
 }

@@ -7,7 +7,7 @@ import type { BackupMeta } from "./backup_file.ts";
 import type { ServiceContext } from "./context.ts";
 import { engineMismatchMessage } from "./corruption.ts";
 import { IntegrityError } from "./errors.ts";
-import { checkSignature } from "./signing.ts";
+import { checkSignature, SignatureError, type TrustedKey } from "./signing.ts";
 
 /**
  * Refuses (exit 5, one line) a backup `context` must not `action`: with `restoring`, one of the
@@ -26,4 +26,23 @@ export function admitBackup(
     );
   }
   return checkSignature(meta, context.signing?.trusted ?? [], action);
+}
+
+/**
+ * Why `trusted` does not vouch for a backup, for listings (`list`, `status`): the refusal
+ * `restore` would give, or `undefined` when it would pass (or no keys are trusted, or the sidecar
+ * is unreadable, which the listing reports itself).
+ */
+export function trustProblem(
+  meta: BackupMeta | undefined,
+  trusted: TrustedKey[] | undefined,
+): string | undefined {
+  if (!meta || !trusted?.length) return undefined;
+  try {
+    checkSignature(meta, trusted, "use");
+    return undefined;
+  } catch (error) {
+    if (error instanceof SignatureError) return error.message;
+    throw error;
+  }
 }

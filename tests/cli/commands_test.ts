@@ -215,6 +215,7 @@ Deno.test("list in json format gives each backup's figures", async () => {
         recipients: null,
         signed: false,
         signedBy: null,
+        trusted: null,
       },
     );
   });

@@ -101,6 +101,7 @@ Deno.test("status --format json gives every figure of a healthy, verified store"
       },
       signedBackups: 0,
       lastBackupSignedBy: null,
+      untrustedBackups: 0,
     });
   });
 });

@@ -381,3 +381,41 @@ Deno.test("no key material reaches the output, the audit log or a sidecar", asyn
     assert.ok(texts.some((t) => t.includes('"action":"create"')), "the audit log was read");
   });
 });
+
+Deno.test("with trusted keys, list marks what restore would refuse and status counts it as damaged", async () => {
+  await withWorkspace(async (ws) => {
+    makeDatabase(ws.database, { accounts: 20, events: 100 });
+    const clock = new FakeClock();
+    const ours = await keygen(ws, "ours.pem");
+    const signed = await create(ws, clock, ours);
+    const unsigned = await create(ws, clock); // the newest
+    const trusted = env(undefined, [ours]);
+    const table = await runCli(["list", "--dir", ws.dir], { env: trusted });
+    assert.match(table.stdout, new RegExp(`\n${unsigned} .+ UNTRUSTED\n`));
+    assert.match(table.stdout, new RegExp(`\n${signed} .+ ok, signed\n`));
+    assert.ok(
+      table.stdout.endsWith(
+        `\n! Cannot use backup "${unsigned}": it is not signed, and signing.trusted requires a signature (sign new backups with signing.key; use a signed backup)\n`,
+      ),
+      table.stdout,
+    );
+    const json = JSON.parse(
+      (await runCli(["list", "--dir", ws.dir, "--format", "json"], { env: trusted })).stdout,
+    );
+    assert.deepEqual(json.map((b: { trusted: boolean }) => b.trusted), [false, true]);
+    const statusArgs = ["status", "--dir", ws.dir, "--database", ws.database, "--format", "json"];
+    const status = JSON.parse((await runCli(statusArgs, { clock, env: trusted })).stdout);
+    assert.deepEqual(
+      [status.untrustedBackups, status.goodBackups, status.systemHealth],
+      [1, 1, "critical"],
+    );
+    assert.deepEqual(status.reasons[0], {
+      level: "critical",
+      rule: "integrity",
+      message: "the newest backup fails its integrity checks",
+    });
+    // without trusted keys nothing is required, and nothing is marked
+    const plain = JSON.parse((await runCli(statusArgs, { clock })).stdout);
+    assert.deepEqual([plain.untrustedBackups, plain.goodBackups], [0, 2]);
+  });
+});

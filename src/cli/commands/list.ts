@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
 import { isGood, listBackups } from "../../core/catalog.ts";
 import { orphanDataFiles } from "../../core/cleanup.ts";
+import { trustProblem } from "../../core/trust.ts";
 import { idOfDataKey, metaKey } from "../../core/backup_file.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseCount, parseFormat } from "../settings.ts";
@@ -30,8 +31,13 @@ export function parseListArgs(raw: Record<string, string | undefined>): ListArgs
 
 /** Prints the newest backups first; never shows a write that did not finish. */
 export async function runList(args: ListArgs, deps: CommandDeps): Promise<number> {
-  const { storage } = contextFor({ dir: args.dir }, deps);
+  const { storage, signing } = contextFor({ dir: args.dir }, deps);
   const backups = await listBackups(storage);
+  // with signing.trusted, what restore would refuse says so here too
+  const untrusted = new Map(
+    backups.map((b) => [b.id, trustProblem(b.meta, signing?.trusted)] as const)
+      .filter(([, problem]) => problem !== undefined),
+  );
   const shown = backups.slice(0, args.limit);
   if (args.format === "json") {
     deps.io.stdout(renderJson(shown.map((b) => ({
@@ -55,6 +61,7 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
       recipients: b.meta?.file.encryption?.recipients ?? null,
       signed: b.meta ? b.meta.signature !== undefined : null,
       signedBy: b.meta?.signature?.keyId ?? null,
+      trusted: signing?.trusted.length && b.meta ? !untrusted.has(b.id) : null,
     }))));
     return 0;
   }
@@ -78,9 +85,11 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
       b.meta?.totals.rows ?? "-",
       b.dataSize === undefined ? "-" : formatBytes(b.dataSize),
       (isGood(b)
-        ? (b.meta?.verification
-          ? `verified ${b.meta.verification.restoreTest ? "(restore)" : ""}`.trim()
-          : "ok")
+        ? untrusted.has(b.id)
+          ? "UNTRUSTED"
+          : (b.meta?.verification
+            ? `verified ${b.meta.verification.restoreTest ? "(restore)" : ""}`.trim()
+            : "ok")
         : "DAMAGED") +
       (b.meta?.file.encryption ? ", encrypted" : "") +
       (b.meta?.signature ? ", signed" : "") +
@@ -92,7 +101,10 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
   if (backups.length > shown.length) {
     deps.io.stdout(`(${backups.length - shown.length} older backups not shown; use --limit)\n`);
   }
-  for (const b of shown.filter((b) => !isGood(b))) deps.io.stdout(`! ${b.problem}\n`);
+  for (const b of shown) {
+    if (!isGood(b)) deps.io.stdout(`! ${b.problem}\n`);
+    else if (untrusted.has(b.id)) deps.io.stdout(`! ${untrusted.get(b.id)}\n`);
+  }
   for (const line of orphans) deps.io.stdout(line);
   return 0;
 }
