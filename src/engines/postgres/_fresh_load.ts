@@ -40,7 +40,16 @@ import {
   renameDatabase,
 } from "./_databases.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
-import { copyIn, decodeScript, firstLine, runStatements, ScriptError } from "./_load_steps.ts";
+import {
+  CopiedRows,
+  copyIn,
+  decodeScript,
+  firstLine,
+  runStatements,
+  ScriptError,
+} from "./_load_steps.ts";
+import type { ExpectedContent } from "../engine.ts";
+import { checkRestored } from "../restore_check.ts";
 import type { ScriptEvent, ScriptPlace, StatementPlace } from "./_script_reader.ts";
 import type { ScriptSource } from "./_script_source.ts";
 import { SESSION_SETTINGS } from "./_script.ts";
@@ -52,6 +61,11 @@ export interface FreshLoadOptions extends ApplyPropertiesOptions {
   jobs?: number;
   /** Limits of the spools that hold COPY data read ahead. Default `DEFAULT_SPOOL_LIMITS`. */
   limits?: Partial<SpoolLimits>;
+  /**
+   * The sidecar's tables and rows: the rows the COPY blocks loaded are compared with them
+   * before the rename (`restore_check.ts`). Default: not compared.
+   */
+  expected?: ExpectedContent;
 }
 
 /**
@@ -221,8 +235,13 @@ export async function loadFresh(
       await runStatements(lane.connection.sql, SESSION_SETTINGS + LOAD_SETTINGS);
     }));
     scheduler = new Scheduler(lanes);
-    await run(scheduler, first, source, new SpoolBudget(options.limits), spools);
+    const copied = new CopiedRows();
+    await run(scheduler, first, source, new SpoolBudget(options.limits), spools, copied);
     checkComplete();
+    checkRestored(options.expected, copied.counts, {
+      onlyLoaded: true,
+      undone: "the database loaded for it was dropped, the target is as it was",
+    });
     const warnings = database.properties
       ? await applyDatabaseProperties(
         lanes[0].connection.sql,
@@ -254,6 +273,7 @@ async function run(
   source: ScriptSource,
   budget: SpoolBudget,
   spools: Set<Spool>,
+  copied: CopiedRows,
 ): Promise<void> {
   const main = scheduler.lanes[0];
   for (let event = first; event !== undefined; event = await source.next()) {
@@ -286,7 +306,7 @@ async function run(
         const place = event.place;
         const tables = table === undefined ? [] : [table];
         scheduler.spawn(tables, tables, (lane) => copyFromSpool(lane, sql, spool, place));
-        await fill(spool, source);
+        await fill(spool, source, (rows) => copied.add(sql, rows));
         break;
       }
       default:
@@ -363,7 +383,11 @@ const COLLECT_EVERY = 4 * GC_EVERY_BYTES;
 let sinceCollection = 0;
 
 /** Hands the data of the COPY block the script is in to `spool`, up to its end. */
-async function fill(spool: Spool, source: ScriptSource): Promise<void> {
+async function fill(
+  spool: Spool,
+  source: ScriptSource,
+  onEnd: (rows: number) => void,
+): Promise<void> {
   for (;;) {
     const event = await source.next();
     if (event === undefined) {
@@ -373,7 +397,10 @@ async function fill(spool: Spool, source: ScriptSource): Promise<void> {
       spool.fail(error);
       throw error;
     }
-    if (event.type === "copyEnd") return spool.end();
+    if (event.type === "copyEnd") {
+      onEnd(event.rows);
+      return spool.end();
+    }
     if (event.type !== "data") {
       const error = new IntegrityError("Cannot restore: a COPY block is damaged");
       spool.fail(error);

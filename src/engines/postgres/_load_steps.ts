@@ -96,7 +96,7 @@ export type CopyData = () => Promise<Uint8Array | undefined>;
  * The data of the COPY block the script `source` is inside, piece by piece up to its end; a
  * script that ends inside the data, or holds anything else there, is a damaged backup.
  */
-export function copyDataOf(source: ScriptSource): CopyData {
+export function copyDataOf(source: ScriptSource, onEnd?: (rows: number) => void): CopyData {
   return async () => {
     const event = await source.next();
     if (event === undefined) {
@@ -104,7 +104,10 @@ export function copyDataOf(source: ScriptSource): CopyData {
         "Cannot restore: the SQL script ends inside COPY data (the backup is truncated)",
       );
     }
-    if (event.type === "copyEnd") return undefined;
+    if (event.type === "copyEnd") {
+      onEnd?.(event.rows);
+      return undefined;
+    }
     if (event.type !== "data") throw new IntegrityError("Cannot restore: a COPY block is damaged");
     return event.bytes;
   };
@@ -181,6 +184,32 @@ function failingStatement(batch: string, error: unknown): string {
   if (position <= 0) return "";
   const before = batch.lastIndexOf(";\n", position - 1);
   return firstLine(batch.slice(before < 0 ? 0 : before + 2));
+}
+
+/**
+ * The table a `COPY ... FROM stdin;` statement loads, named as the sidecar names tables
+ * (`schema.name`, unquoted); undefined for a statement that is not one.
+ */
+export function copyTableName(sql: string): string | undefined {
+  const match = COPY_TARGET.exec(sql);
+  if (!match) return undefined;
+  const unquote = (part: string) =>
+    part.startsWith('"') ? part.slice(1, -1).replaceAll('""', '"') : part;
+  return match[2] === undefined ? unquote(match[1]) : `${unquote(match[1])}.${unquote(match[2])}`;
+}
+
+const IDENTIFIER = String.raw`("(?:[^"]|"")*"|[^\s."(]+)`;
+const COPY_TARGET = new RegExp(String.raw`^\s*COPY\s+${IDENTIFIER}(?:\.${IDENTIFIER})?[\s(]`, "i");
+
+/** Rows each table got from the script's COPY blocks, for `checkRestored` (`restore_check.ts`). */
+export class CopiedRows {
+  readonly counts = new Map<string, number>();
+
+  /** Adds the `rows` of a COPY block that `copySql` opened. */
+  add(copySql: string, rows: number): void {
+    const table = copyTableName(copySql) ?? copySql;
+    this.counts.set(table, (this.counts.get(table) ?? 0) + rows);
+  }
 }
 
 export function decodeScript(bytes: Uint8Array): string {

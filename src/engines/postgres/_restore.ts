@@ -25,7 +25,16 @@ import { loadFresh } from "./_fresh_load.ts";
 import { ScriptSource } from "./_script_source.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
 import type { ScriptEvent, ScriptPlace } from "./_script_reader.ts";
-import { copyDataOf, copyIn, decodeScript, runStatements, ScriptError } from "./_load_steps.ts";
+import {
+  CopiedRows,
+  copyDataOf,
+  copyIn,
+  decodeScript,
+  runStatements,
+  ScriptError,
+} from "./_load_steps.ts";
+import { readLimits } from "../read_limits.ts";
+import { checkRestored } from "../restore_check.ts";
 
 /** Restores the gzip-compressed script `gzippedSql` into the database `config` names. */
 export async function restorePostgres(
@@ -38,6 +47,7 @@ export async function restorePostgres(
   const source = new ScriptSource(gzippedSql, {
     ...options,
     splitAfterData: !exists && options.create,
+    limits: readLimits(options.expected),
   });
   let created = false;
   const sniffer = new ErrorSniffer();
@@ -70,6 +80,7 @@ export async function restorePostgres(
         jobs: options.jobs ?? defaultJobs(),
         noOwner: options.noOwner,
         noPrivileges: options.noPrivileges,
+        expected: options.expected,
       });
       return {
         bytes: source.bytesRead,
@@ -85,8 +96,14 @@ export async function restorePostgres(
           `Cannot restore into ${where}: the database is not empty (use --clean to replace the objects the backup contains, or restore into a new database with --to NAME --create)`,
         );
       }
-      await runScript(tx, first, source, { ...options, sniffer });
+      const copied = new CopiedRows();
+      await runScript(tx, first, source, { ...options, sniffer, copied });
       checkComplete();
+      // inside the transaction: a difference rolls everything back
+      checkRestored(options.expected, copied.counts, {
+        onlyLoaded: true,
+        undone: "nothing was changed",
+      });
     });
     return { bytes: source.bytesRead, statements: source.end?.statements ?? 0 };
   } catch (error) {
@@ -101,7 +118,7 @@ async function runScript(
   tx: postgres.TransactionSql,
   first: ScriptEvent | undefined,
   source: ScriptSource,
-  options: RestoreOptions & { sniffer: ErrorSniffer },
+  options: RestoreOptions & { sniffer: ErrorSniffer; copied: CopiedRows },
 ): Promise<void> {
   for (let event = first; event !== undefined; event = await source.next()) {
     switch (event.type) {
@@ -114,9 +131,17 @@ async function runScript(
       case "clean":
         if (options.clean) await runStatements(tx, event.sql);
         break;
-      case "copy":
-        await copyIn(tx, event.sql, copyDataOf(source), options.sniffer, event.place);
+      case "copy": {
+        const copySql = event.sql;
+        await copyIn(
+          tx,
+          copySql,
+          copyDataOf(source, (rows) => options.copied.add(copySql, rows)),
+          options.sniffer,
+          event.place,
+        );
         break;
+      }
       case "data":
       case "copyEnd":
         throw new IntegrityError("Cannot restore: COPY data outside a COPY block");

@@ -6,16 +6,24 @@
  * into batches the server takes in one round trip. The main thread only talks to PostgreSQL.
  * Protocol: {options} first; {chunk} in -> {events, ack}; {end} in -> {done, ...summary}.
  */
-import { Decompressor } from "../../core/decompressor.ts";
+import { Decompressor, ExpansionLimitError } from "../../core/decompressor.ts";
 import type { Compression } from "../engine.ts";
-import { type ScriptEvent, ScriptReader, type StatementPlace } from "./_script_reader.ts";
+import type { ReadLimits } from "../read_limits.ts";
+import {
+  type ScriptEvent,
+  ScriptReader,
+  ScriptRefusedError,
+  type StatementPlace,
+} from "./_script_reader.ts";
 import { collectGarbage, GC_EVERY_BYTES } from "../../core/collect_garbage.ts";
 
 /** Statements joined into one simple-protocol query, up to this many bytes. */
 const BATCH_BYTES = 1 << 20;
 
 const input = new Decompressor({ chunkSize: 256 * 1024 });
-const reader = new ScriptReader();
+let reader = new ScriptReader();
+/** Set once the input was refused: nothing more is read. */
+let failed = false;
 let skip = { owner: false, acl: false };
 /** Past the first COPY, hand statements out one by one (the parallel load schedules them). */
 let splitAfterData = false;
@@ -69,8 +77,23 @@ function post(ack: number): void {
   self.postMessage({ events: out, ack }, [...new Set(transfer)]);
 }
 
+function fail(message: string): void {
+  if (failed) return;
+  failed = true;
+  self.postMessage({ error: message });
+  input.destroy();
+}
+
 input.on("data", (data: Uint8Array) => {
-  for (const event of reader.push(data)) take(event);
+  if (failed) return;
+  let pushed: ScriptEvent[];
+  try {
+    pushed = reader.push(data);
+  } catch (error) {
+    if (!(error instanceof ScriptRefusedError)) throw error;
+    return fail(error.message);
+  }
+  for (const event of pushed) take(event);
   // The decompressor's output and the pieces copied out of it are garbage V8 frees late: peak
   // memory of a 1 GB restore was 280-315 MB without this, 233-237 MB with it.
   sinceCollection += data.length;
@@ -80,6 +103,7 @@ input.on("data", (data: Uint8Array) => {
   }
 });
 input.on("end", () => {
+  if (failed) return;
   flushBatch();
   post(0);
   const { rest, inCopy } = reader.finish();
@@ -92,9 +116,11 @@ input.on("end", () => {
   });
 });
 input.on("error", (error: Error) => {
-  self.postMessage({
-    error: `the backup is not a valid ${input.format} stream (${error.message})`,
-  });
+  fail(
+    error instanceof ExpansionLimitError
+      ? `the backup ${error.message}`
+      : `the backup is not a valid ${input.format} stream (${error.message})`,
+  );
 });
 
 self.onmessage = (event: MessageEvent) => {
@@ -104,10 +130,16 @@ self.onmessage = (event: MessageEvent) => {
       noPrivileges?: boolean;
       splitAfterData?: boolean;
       compression?: Compression;
+      limits?: ReadLimits;
     };
     chunk?: Uint8Array;
     end?: boolean;
   };
+  if (failed) return;
+  if (message.options?.limits) {
+    input.setLimit(message.options.limits.maxSqlBytes);
+    reader = new ScriptReader({ maxStatementBytes: message.options.limits.maxStatementBytes });
+  }
   if (message.options) {
     skip = { owner: message.options.noOwner ?? false, acl: message.options.noPrivileges ?? false };
     splitAfterData = message.options.splitAfterData ?? false;

@@ -50,7 +50,26 @@ export type ScriptEvent =
   | { type: "database"; properties: DatabaseProperties }
   | { type: "copy"; sql: string; place?: ScriptPlace }
   | { type: "data"; bytes: Uint8Array }
-  | { type: "copyEnd" };
+  /** `rows`: the block's rows (lines), which COPY loads one each or fails. */
+  | { type: "copyEnd"; rows: number };
+
+/** Options of {@linkcode ScriptReader}. */
+export interface ScriptReaderOptions {
+  /**
+   * Longest statement, and longest COPY row, accepted in bytes: a longer one fails `push` with
+   * {@linkcode ScriptRefusedError} while it is still being read, so an endless statement cannot
+   * grow the buffer without end (`read_limits.ts`). Default: no limit.
+   */
+  maxStatementBytes?: number;
+}
+
+/** Input the restore will not read on: one line naming where it is. */
+export class ScriptRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ScriptRefusedError";
+  }
+}
 
 const enum State {
   Normal,
@@ -72,6 +91,7 @@ const COPY_FROM_STDIN = /^COPY\s[\s\S]*\sFROM\s+stdin\s*;$/i;
 const NL = 0x0a, QUOTE = 0x27, DQUOTE = 0x22, DOLLAR = 0x24, SEMI = 0x3b, DASH = 0x2d;
 const SLASH = 0x2f, STAR = 0x2a, BACKSLASH = 0x5c, DOT = 0x2e;
 const indexOf = Uint8Array.prototype.indexOf;
+const lastIndexOf = Uint8Array.prototype.lastIndexOf;
 
 /** The streaming cutter; `push` chunks, then `finish`. */
 export class ScriptReader {
@@ -93,6 +113,15 @@ export class ScriptReader {
   /** The line `#lineAt` is on: newlines are counted lazily, up to where a statement starts. */
   #line = 1;
   #lineAt = 0;
+  readonly #maxStatementBytes: number;
+  /** The line the COPY data being read starts on: its rows are the lines up to its end. */
+  #dataLine = 0;
+  /** Bytes of the COPY row not yet ended by a newline, as far as handed out. */
+  #rowBytes = 0;
+
+  constructor(options: ScriptReaderOptions = {}) {
+    this.#maxStatementBytes = options.maxStatementBytes ?? Infinity;
+  }
 
   /** Whether the script's closing comment (`-- PostgreSQL database dump complete`) was seen. */
   get complete(): boolean {
@@ -109,6 +138,7 @@ export class ScriptReader {
     this.#append(chunk);
     const events: ScriptEvent[] = [];
     this.#scan(events);
+    this.#checkLength();
     this.#compact();
     return events;
   }
@@ -132,6 +162,25 @@ export class ScriptReader {
     }
     this.#buffer.set(chunk, this.#length);
     this.#length += chunk.length;
+  }
+
+  /** Refuses a statement or COPY row still open past the limit (see `maxStatementBytes`). */
+  #checkLength(): void {
+    const max = this.#maxStatementBytes;
+    if (this.#inData) {
+      if (this.#rowBytes <= max) return;
+      throw new ScriptRefusedError(
+        `the COPY data at line ${this.#dataLine} holds a row longer than ${max} bytes, more ` +
+          "than backup-manager writes for this backup: refusing to read on",
+      );
+    }
+    if (this.#length - this.#start <= max) return;
+    const words = decoder.decode(this.#buffer.subarray(this.#start, this.#start + 40))
+      .replace(/\s+/g, " ").trim();
+    throw new ScriptRefusedError(
+      `the statement at line ${this.#lineOf(this.#start)} is longer than ${max} bytes, more ` +
+        `than backup-manager writes for this backup ("${words} …"): refusing to read on`,
+    );
   }
 
   /** Drops what was handed out, keeping one byte before the start (the COPY end search needs it). */
@@ -164,6 +213,8 @@ export class ScriptReader {
     this.#awaitingData = false;
     this.#inData = true;
     this.#position = this.#start = newline + 1;
+    this.#dataLine = this.#lineOf(this.#start);
+    this.#rowBytes = 0;
     return true;
   }
 
@@ -174,13 +225,18 @@ export class ScriptReader {
       if (end + 1 > this.#start) {
         events.push({ type: "data", bytes: this.#copy(this.#start, end + 1) });
       }
-      events.push({ type: "copyEnd" });
+      const rows = end + 1 > this.#start ? this.#lineOf(end + 1) - this.#dataLine : 0;
+      events.push({ type: "copyEnd", rows });
       this.#inData = false;
       this.#position = this.#start = end + COPY_END.length;
       return true;
     }
     const safe = this.#length - (COPY_END.length - 1);
     if (safe > this.#start) {
+      const lastNewline = lastIndexOf.call(this.#buffer.subarray(this.#start, safe), NL);
+      this.#rowBytes = lastNewline < 0
+        ? this.#rowBytes + safe - this.#start
+        : safe - this.#start - lastNewline - 1;
       events.push({ type: "data", bytes: this.#copy(this.#start, safe) });
       this.#position = this.#start = safe;
     }

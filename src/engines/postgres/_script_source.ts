@@ -6,6 +6,7 @@
 import { DatabaseError, IntegrityError } from "../../core/errors.ts";
 import type { Compression } from "../engine.ts";
 import type { ScriptEvent } from "./_script_reader.ts";
+import type { ReadLimits } from "../read_limits.ts";
 
 /** Compressed bytes handed to the worker and not yet processed. */
 const MAX_IN_FLIGHT = 2 << 20;
@@ -35,6 +36,8 @@ export interface ScriptSourceOptions {
   compression?: Compression;
   /** Compressed bytes read so far. */
   onProgress?: (bytes: number) => void;
+  /** Bounds of the SQL and of one statement (`readLimits`). Default: none. */
+  limits?: ReadLimits;
 }
 
 /** Events of a compressed script (gzip, zstd or none), decoded on a worker thread. */
@@ -63,6 +66,7 @@ export class ScriptSource {
         noPrivileges: options.noPrivileges,
         splitAfterData: options.splitAfterData,
         compression: options.compression,
+        limits: options.limits,
       },
     });
     this.#pump(input, options.onProgress).catch((error) => this.#fail(error));
