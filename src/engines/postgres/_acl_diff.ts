@@ -105,9 +105,10 @@ class Statements {
  * in the ACL's order (for reading both sides of {@linkcode aclChanges} in one query).
  */
 export function aclEntriesJson(acl: string): string {
+  // regrole's output is the role's name quoted as quote_ident quotes it, without a subquery
+  // per entry (which made the planner's estimate of a catalog-wide query switch JIT on)
   const role = (oid: string) =>
-    `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(` +
-    `(SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = ${oid})) END`;
+    `CASE WHEN ${oid} = 0 THEN 'PUBLIC' ELSE ${oid}::pg_catalog.regrole::text END`;
   return `(SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_object(
       'grantor', ${role("x.grantor")}, 'grantee', ${role("x.grantee")},
       'privilege', x.privilege_type, 'grantable', x.is_grantable) ORDER BY x.n), '[]')
