@@ -47,7 +47,54 @@ Deno.test("contextFor() takes compression and jobs from the file, then the envir
   });
 });
 
+Deno.test("contextFor() takes stallTimeout from the file, then BACKUP_STALL_TIMEOUT, then --stall-timeout; off is 0", async () => {
+  await withWorkspace(async (ws) => {
+    assert.equal(contextFor({}, depsWith({}, ws.root)).stallTimeoutMs, 600_000);
+    await Deno.writeTextFile(
+      join(ws.root, "backup-manager.json"),
+      JSON.stringify({ stallTimeout: "30m" }),
+    );
+    assert.equal(contextFor({}, depsWith({}, ws.root)).stallTimeoutMs, 1_800_000);
+    const env = { BACKUP_STALL_TIMEOUT: "off" };
+    assert.equal(contextFor({}, depsWith(env, ws.root)).stallTimeoutMs, 0);
+    assert.equal(
+      contextFor({ stallTimeout: "90s" }, depsWith(env, ws.root)).stallTimeoutMs,
+      90_000,
+    );
+  });
+});
+
+Deno.test("copy --stall-timeout soon is a usage error (exit 2) that touches nothing", async () => {
+  await withWorkspace(async (ws) => {
+    const to = join(ws.root, "elsewhere");
+    const result = await runCli([
+      "copy",
+      "full_",
+      "--to",
+      to,
+      "--dir",
+      ws.dir,
+      "--stall-timeout",
+      "soon",
+    ]);
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.equal(result.stderr, `Error: Invalid value "soon" for --stall-timeout: ${STALL_HINT}\n`);
+    assert.equal(await Deno.stat(ws.dir).catch(() => undefined), undefined);
+    assert.equal(await Deno.stat(to).catch(() => undefined), undefined);
+  });
+});
+
+const STALL_HINT =
+  'expected a duration like "90s", "15m", "6h", "7d" or "1h30m", or "off" (or "0") to disable it';
+
 const refusals: [string, string[], string][] = [
+  ...["create", "restore full_", "verify --all", "auto --once"].map(
+    (command): [string, string[], string] => [
+      `${command} --stall-timeout soon`,
+      [...command.split(" "), "--stall-timeout", "soon"],
+      `Error: Invalid value "soon" for --stall-timeout: ${STALL_HINT}\n`,
+    ],
+  ),
   [
     "create --compression brotli",
     ["create", "--compression", "brotli"],
@@ -130,4 +177,11 @@ Deno.test("auto --once --compression zstd writes a .sql.zst backup and verifies 
     );
     assert.deepEqual([sidecar.file.compressionLevel, sidecar.verification.outcome], [2, "passed"]);
   });
+});
+
+Deno.test("create, restore, verify, copy and auto list --stall-timeout in their help", async () => {
+  for (const command of ["create", "restore", "verify", "copy", "auto"]) {
+    const help = await runCli([command, "--help"]);
+    assert.match(help.stdout, /--stall-timeout <duration>/, command);
+  }
 });
