@@ -11,6 +11,7 @@ import { runCli } from "../helpers/cli.ts";
 import { makeDatabase, withWorkspace } from "../helpers/workspace.ts";
 import { createDatabase, PG_BIN, psql, uniqueName } from "../helpers/pg_tools.ts";
 import { ExitCode } from "../../src/core/errors.ts";
+import { withReceiver } from "../helpers/http_receiver.ts";
 
 /** A generous bound: the runs stall after 2 s; a loaded machine must not make the test flaky. */
 const WITHIN_MS = 60_000;
@@ -94,44 +95,58 @@ Deno.test("the stall watchdog against a PostgreSQL table locked by another sessi
   const cluster = await startCluster();
   try {
     await t.step("create fails with the stall line and lets the lock wait go", async () => {
-      await withWorkspace(async (ws) => {
-        const name = uniqueName("locked");
-        const url = await createDatabase(cluster.url, name);
-        await psql(url, "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100);");
-        const lock = await holdLock(url, "t", "ACCESS EXCLUSIVE");
-        try {
-          const started = performance.now();
-          const created = await runCli([
-            "create",
-            "--database",
-            url,
-            "--dir",
-            ws.dir,
-            "--stall-timeout",
-            "2s",
-          ]);
-          const took = performance.now() - started;
-          assert.equal(created.code, ExitCode.Stalled, created.stderr);
-          assert.match(
-            created.stderr,
-            /^Error: Stalled: no progress for 2 s while dumping the database \(.*"postgres:\/\/postgres@127\.0\.0\.1:\d+\/locked_\w+"\): check for a lock held by another session \(pg_locks\) or a hung database server; nothing was kept\n$/,
-          );
-          assert.ok(took < WITHIN_MS, `took ${took} ms`);
-          assert.equal(await sessionsGone(cluster, name), "0 sessions, 0 waiting");
-          const listed = await runCli(["list", "--dir", ws.dir]);
-          assert.match(listed.stdout, /^No backups in/);
-          assert.deepEqual(
-            (await filesIn(ws.dir)).filter((f) => !/^(audit\.jsonl|\.lock.*)$/.test(f)),
-            [],
-          );
-          const audit = await auditLines(ws.dir);
-          assert.equal(audit.at(-1)?.action, "create");
-          assert.equal(audit.at(-1)?.outcome, "failed");
-          assert.match(audit.at(-1)?.error ?? "", /^Stalled: no progress for 2 s/);
-        } finally {
-          await lock.release();
-        }
-      });
+      await withReceiver(200, (receiver) =>
+        withWorkspace(async (ws) => {
+          const name = uniqueName("locked");
+          const url = await createDatabase(cluster.url, name);
+          await psql(url, "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100);");
+          const lock = await holdLock(url, "t", "ACCESS EXCLUSIVE");
+          try {
+            const started = performance.now();
+            const created = await runCli([
+              "create",
+              "--database",
+              url,
+              "--dir",
+              ws.dir,
+              "--stall-timeout",
+              "2s",
+            ], {
+              env: {
+                BACKUP_WEBHOOK_URL: `${receiver.url}/hook`,
+                BACKUP_HEALTHCHECK_URL: `${receiver.url}/ping`,
+              },
+            });
+            const took = performance.now() - started;
+            assert.equal(created.code, ExitCode.Stalled, created.stderr);
+            assert.match(
+              created.stderr,
+              /^Error: Stalled: no progress for 2 s while dumping the database \(.*"postgres:\/\/postgres@127\.0\.0\.1:\d+\/locked_\w+"\): check for a lock held by another session \(pg_locks\) or a hung database server; nothing was kept\n$/,
+            );
+            assert.ok(took < WITHIN_MS, `took ${took} ms`);
+            assert.equal(await sessionsGone(cluster, name), "0 sessions, 0 waiting");
+            const listed = await runCli(["list", "--dir", ws.dir]);
+            assert.match(listed.stdout, /^No backups in/);
+            assert.deepEqual(
+              (await filesIn(ws.dir)).filter((f) => !/^(audit\.jsonl|\.lock.*)$/.test(f)),
+              [],
+            );
+            const audit = await auditLines(ws.dir);
+            assert.equal(audit.at(-1)?.action, "create");
+            assert.equal(audit.at(-1)?.outcome, "failed");
+            assert.match(audit.at(-1)?.error ?? "", /^Stalled: no progress for 2 s/);
+            // notified and pinged as any failure
+            const hook = JSON.parse(receiver.requests.find((r) => r.path === "/hook")!.body);
+            assert.equal(hook.event, "failure");
+            assert.match(JSON.stringify(hook), /Stalled: no progress for 2 s while dumping/);
+            assert.deepEqual(
+              receiver.requests.filter((r) => r.path.startsWith("/ping")).map((r) => r.path),
+              ["/ping/start", "/ping/fail"],
+            );
+          } finally {
+            await lock.release();
+          }
+        }));
     });
 
     await t.step("restore --clean stalls while loading; the target is left as it was", async () => {
