@@ -544,3 +544,31 @@ Deno.test("a sidecar sealed again over SQL that is not ours is refused before th
     assert.ok(verified.stdout.includes(`\n  FAIL content: ${says}\n`), verified.stdout);
   });
 });
+
+Deno.test("verify --restore-test of a SQLite backup against PostgreSQL is refused, recording nothing", async () => {
+  await withTwoBackups(async (ws, id, _older, clock) => {
+    const before = await snapshotDir(ws.dir);
+    const result = await runCli(
+      [
+        "verify",
+        id,
+        "--restore-test",
+        "--database",
+        "postgres://nobody@127.0.0.1:1/app",
+        "--dir",
+        ws.dir,
+      ],
+      { clock },
+    );
+    assert.equal(result.code, ExitCode.Integrity);
+    assert.equal(
+      result.stderr,
+      `Error: Cannot restore-test backup "${id}": a SQLite backup cannot restore into PostgreSQL (choose a PostgreSQL backup, or a SQLite --database)\n`,
+    );
+    assert.deepEqual(
+      withoutAudit(await snapshotDir(ws.dir)),
+      withoutAudit(before),
+      "no verdict in the sidecar",
+    );
+  });
+});
