@@ -4,6 +4,7 @@
  * comments. A restore that dropped them gave PUBLIC back EXECUTE on every function of intarray
  * and ltree (issue 10), and lost column grants on catalogs.
  */
+import { seclabelLibrary } from "../../helpers/pg_seclabel.ts";
 import assert from "node:assert/strict";
 import { PostgresEngine } from "../../../src/engines/postgres/postgres_engine.ts";
 import { securityLabelStatement } from "../../../src/engines/postgres/_schema_labels.ts";
@@ -112,20 +113,17 @@ Deno.test("securityLabelStatement() writes pg_dump's SECURITY LABEL", () => {
 });
 
 /**
- * Labels need a label provider loaded in the server, which no Debian package ships: this test
- * runs when `PG_SECLABEL_LIBRARY` names a library that registers provider `PG_SECLABEL_PROVIDER`
- * (default `bm_test`) accepting any label: `tests/fixtures/postgres/seclabel/bm_seclabel.c`, a
- * dozen lines of C built against the server headers.
+ * Labels need a label provider loaded in the server, which no Debian package ships: the test
+ * builds its own (`tests/helpers/pg_seclabel.ts`: provider `bm_test`, accepting any label).
  */
-const SECLABEL_LIBRARY = Deno.env.get("PG_SECLABEL_LIBRARY");
-const PROVIDER = Deno.env.get("PG_SECLABEL_PROVIDER") ?? "bm_test";
+const PROVIDER = "bm_test";
 
 Deno.test({
   name: "a restore keeps security labels, of the database and of extension members too",
-  ignore: SECLABEL_LIBRARY === undefined,
   fn: async () => {
+    const library = await seclabelLibrary();
     const cluster = await startCluster({
-      settings: { shared_preload_libraries: `'${SECLABEL_LIBRARY}'` },
+      settings: { shared_preload_libraries: `'${library}'` },
     });
     try {
       const source = uniqueName("labels_src");
