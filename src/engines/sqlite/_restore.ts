@@ -214,7 +214,9 @@ class SqlReader {
   async write(chunk: Uint8Array, run: (sql: string) => void): Promise<void> {
     if (this.#pieceBytes + chunk.length > INPUT_PIECE_BYTES) this.#post();
     if (chunk.length >= INPUT_PIECE_BYTES) {
-      this.#send(chunk.slice());
+      // a copy with its own buffer: a node Buffer's slice() is a view, and sending would detach
+      // the whole buffer it views
+      this.#send(new Uint8Array(chunk));
     } else {
       this.#piece ??= new Uint8Array(INPUT_PIECE_BYTES);
       this.#piece.set(chunk, this.#pieceBytes);
