@@ -12,6 +12,7 @@ import { admitBackup } from "./trust.ts";
 import { StorageNotFoundError } from "../storage/storage.ts";
 import type { Compression } from "./compression.ts";
 import { defaultJobs } from "../engines/engine.ts";
+import { expectedContent } from "./restore.ts";
 import { isRefusal, recordAction } from "./audit.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
@@ -361,6 +362,8 @@ async function restoreTest(
       compression: meta.file.compression,
       jobs,
       signal: dog.signal,
+      // reading bounded by the sidecar (a gzip bomb, an endless statement); compared below
+      expected: { ...expectedContent(meta), compare: false },
     });
     const info = await engine.describe(scratch.location);
     const restored = new Map(info.tables.map((t) => [t.name, t.rows]));

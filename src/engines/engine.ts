@@ -171,6 +171,12 @@ export interface ExpectedContent {
   tables: { name: string; rows: number; bytes: number }[];
   /** The SQL's size uncompressed (`sizes.raw`). */
   rawBytes: number;
+  /**
+   * Whether the engine compares the restored tables with `tables`. Default `true`; `verify
+   * --restore-test` compares on its own to report every difference, and passes `false` to keep
+   * only the bounds.
+   */
+  compare?: boolean;
 }
 
 /** How a backup's SQL is compressed; the sidecar records it. */

@@ -181,3 +181,19 @@ Deno.test("a re-sealed backup with other tables than its sidecar lists is refuse
     assert.deepEqual(await listNames(ws.root), rootBefore, "no temporary file is left");
   });
 });
+
+Deno.test("verify --restore-test reads a backup with an endless statement only as far as its sidecar allows", async () => {
+  await withBackup(async (ws, id) => {
+    const sql = HEADER + "INSERT INTO \"accounts\" VALUES(1,'x',0)" + ",(1,'x',0)".repeat(4 << 20);
+    const gz = gzipSync(new TextEncoder().encode(sql));
+    await replaceData(ws.dir, id, gz, sql.length);
+    const result = await runCli(["verify", id, "--restore-test", "--dir", ws.dir], {
+      clock: new FakeClock(),
+    });
+    assert.equal(result.code, ExitCode.Integrity, result.stdout);
+    assert.match(
+      result.stdout,
+      /\n {2}FAIL restore test: Cannot restore: the statement at line 4 is longer than 16777216 bytes, more than backup-manager writes for this backup \("INSERT INTO "accounts" …"\): refusing to read on\n/,
+    );
+  });
+});

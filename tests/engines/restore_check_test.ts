@@ -91,3 +91,7 @@ Deno.test("readLimits() bounds the SQL by the raw size and a statement by the la
     assert.deepEqual(readLimits(sidecar), { maxSqlBytes: sql, maxStatementBytes: statement }, name);
   }
 });
+
+Deno.test("checkRestored() leaves the comparison to the caller when asked to", () => {
+  checkRestored({ ...expected, compare: false }, new Map([["orders", 12]]));
+});
