@@ -109,6 +109,50 @@ export function originError(
   return new IntegrityError(corruptionMessage(action, meta.id, meta.file.name, diagnosis));
 }
 
+/** One of `verify`'s checks: its name, whether it passed, and what it found. */
+export interface DataCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/**
+ * `verify`'s check of a data file whose size or SHA-256 differs from the sidecar: one failed
+ * `data file` check naming the damage in the words `restore` uses.
+ */
+export async function dataFileCheck(
+  storage: Storage,
+  meta: BackupMeta,
+  observed: Observed,
+): Promise<DataCheck> {
+  const diagnosis = await diagnoseStored(storage, meta, observed);
+  return {
+    name: "data file",
+    ok: false,
+    detail: `its data file "${meta.file.name}" ${diagnosis.detail}`,
+  };
+}
+
+/**
+ * `verify`'s check that bytes matching the sidecar hold the SQL it describes (`head`: the SQL's
+ * first lines): a failed `content` check when they are not ours or the other engine's (a forged
+ * sidecar), `undefined` when they are, or cannot be told.
+ */
+export function contentCheck(meta: BackupMeta, head: string | undefined): DataCheck | undefined {
+  const origin = head === undefined ? undefined : sqlOrigin(head);
+  if (origin === undefined || origin === meta.engine) return undefined;
+  const diagnosis = diagnoseData({
+    recorded: { size: meta.sizes.compressed, sha256: meta.file.sha256, engine: meta.engine },
+    actual: { size: meta.sizes.compressed, sha256: meta.file.sha256 },
+    origin,
+  });
+  return {
+    name: "content",
+    ok: false,
+    detail: `its data file "${meta.file.name}" ${diagnosis.detail}`,
+  };
+}
+
 /** SHA-256 of the first `limit` bytes of `key`. */
 async function hashOf(storage: Storage, key: string, limit: number): Promise<string> {
   const hash = createHash("sha256");

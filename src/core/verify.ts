@@ -5,8 +5,7 @@ import { messageOf, UsageError } from "./errors.ts";
 import { decryptStream, readIdentityFile } from "./crypto/age.ts";
 import { identitiesFor, readCompressedSql } from "./stored_data.ts";
 import { Decompressor } from "./decompressor.ts";
-import { diagnoseStored } from "./data_diagnosis.ts";
-import { diagnoseData, sqlOrigin } from "./corruption.ts";
+import { contentCheck, dataFileCheck } from "./data_diagnosis.ts";
 import { SignatureError } from "./signing.ts";
 import { admitBackup } from "./trust.ts";
 import { StorageNotFoundError } from "../storage/storage.ts";
@@ -210,15 +209,7 @@ async function checkData(
   if (sizeOk && shaOk) {
     checks.push({ name: "size", ok: true, detail: `${compressed} bytes` });
     checks.push({ name: "checksum", ok: true, detail: `sha256 ${sha}` });
-  } else {
-    // one line that names the damage, as restore says it
-    const diagnosis = await diagnoseStored(storage, meta, { size: compressed, sha256: sha });
-    checks.push({
-      name: "data file",
-      ok: false,
-      detail: `its data file "${meta.file.name}" ${diagnosis.detail}`,
-    });
-  }
+  } else checks.push(await dataFileCheck(storage, meta, { size: compressed, sha256: sha }));
   // the check is named by the format: "gzip", "zstd", or "sql" for an uncompressed file
   const name = format === "none" ? "sql" : format;
   if (!sql) {
@@ -226,19 +217,9 @@ async function checkData(
     checks.push({ name, ok: true, detail: `not checked: ${noIdentity}` });
     return sizeOk && shaOk;
   }
-  const origin = sql.head === undefined ? undefined : sqlOrigin(sql.head);
-  if (sizeOk && shaOk && origin !== undefined && origin !== meta.engine) {
-    // the bytes are what the sidecar says, but not the SQL it describes: a forged sidecar
-    const diagnosis = diagnoseData({
-      recorded: { size: meta.sizes.compressed, sha256: meta.file.sha256, engine: meta.engine },
-      actual: { size: compressed, sha256: sha },
-      origin,
-    });
-    checks.push({
-      name: "content",
-      ok: false,
-      detail: `its data file "${meta.file.name}" ${diagnosis.detail}`,
-    });
+  const foreign = sizeOk && shaOk ? contentCheck(meta, sql.head) : undefined;
+  if (foreign) {
+    checks.push(foreign);
     return false;
   }
   const sqlOk = sql.error === undefined && sql.raw === meta.sizes.raw;
