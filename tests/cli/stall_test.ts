@@ -336,6 +336,28 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "verify of a backup in the bucket fails with the stall line, no hang",
+        async () => {
+          const started = performance.now();
+          const verified = await runCli(
+            ["verify", "full_", "--dir", "s3://silent/db", "--stall-timeout", "2s"],
+            { env },
+          );
+          const took = performance.now() - started;
+          assert.equal(verified.code, ExitCode.Stalled, verified.stderr);
+          // the failure's audit line goes to the hung store too: a warning, then the stall line
+          assert.match(verified.stderr, /^Warning: Cannot write the audit log: .*\n/);
+          assert.ok(
+            verified.stderr.endsWith(
+              'Error: Stalled: no progress for 2 s while reading the backup (backup "full_" in "s3://silent/db"): check the store (a hung S3 endpoint or network mount); nothing was recorded\n',
+            ),
+            verified.stderr,
+          );
+          assert.ok(took < S3_WITHIN_MS, `took ${took} ms`);
+        },
+      );
+
       await t.step("create into the bucket fails with the stall line, no hang", async () => {
         await withWorkspace(async (ws) => {
           makeDatabase(ws.database);
