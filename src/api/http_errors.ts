@@ -13,6 +13,7 @@ import {
   LockBusyError,
   NotImplementedError,
   RefusedError,
+  StalledError,
   StorageError,
   UsageError,
 } from "../core/errors.ts";
@@ -42,6 +43,7 @@ const KINDS: [new (...args: never[]) => BackupManagerError, number, string][] = 
   [StorageError, 502, "storage"],
   [DatabaseError, 502, "database"],
   [InterruptedError, 503, "interrupted"],
+  [StalledError, 504, "stalled"],
   [NotImplementedError, 501, "not_implemented"],
 ];
 
