@@ -149,6 +149,39 @@ Deno.test("the stall watchdog against a PostgreSQL table locked by another sessi
         }));
     });
 
+    await t.step("auto --once: a stalled cycle fails as any failed cycle, exit 10", async () => {
+      await withWorkspace(async (ws) => {
+        const name = uniqueName("locked");
+        const url = await createDatabase(cluster.url, name);
+        await psql(url, "CREATE TABLE t (id int);");
+        const lock = await holdLock(url, "t", "ACCESS EXCLUSIVE");
+        let ran;
+        try {
+          ran = await runCli([
+            "auto",
+            "--once",
+            "--retries",
+            "0",
+            "--database",
+            url,
+            "--dir",
+            ws.dir,
+            "--stall-timeout",
+            "2s",
+          ]);
+          assert.equal(await sessionsGone(cluster, name), "0 sessions, 0 waiting");
+        } finally {
+          await lock.release();
+        }
+        assert.equal(ran.code, ExitCode.Stalled, ran.stdout + ran.stderr);
+        assert.match(ran.stdout, /Stalled: no progress for 2 s while dumping the database/);
+        assert.deepEqual(
+          (await filesIn(ws.dir)).filter((f) => !/^(audit\.jsonl|\.lock.*)$/.test(f)),
+          [],
+        );
+      });
+    });
+
     await t.step("restore --clean stalls while loading; the target is left as it was", async () => {
       await withWorkspace(async (ws) => {
         const name = uniqueName("target");
