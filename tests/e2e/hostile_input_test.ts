@@ -14,6 +14,9 @@ import { ExitCode } from "../../src/core/errors.ts";
 import { ENV_SETTINGS } from "../../src/config/environment.ts";
 import { FakeClock, runCli, SCRIPT_PATH } from "../helpers/cli.ts";
 import { listNames, makeDatabase, sha256File, withWorkspace } from "../helpers/workspace.ts";
+import { startCluster } from "../helpers/pg_cluster.ts";
+import { createDatabase, psql, uniqueName } from "../helpers/pg_tools.ts";
+import { gunzipSync } from "node:zlib";
 
 /** Peak RSS a hostile restore may reach (a normal small restore is about 100-150 MB). */
 const MAX_RSS_BYTES = 400 << 20;
@@ -196,4 +199,88 @@ Deno.test("verify --restore-test reads a backup with an endless statement only a
       /\n {2}FAIL restore test: Cannot restore: the statement at line 4 is longer than 16777216 bytes, more than backup-manager writes for this backup \("INSERT INTO "accounts" …"\): refusing to read on\n/,
     );
   });
+});
+
+Deno.test("PostgreSQL: an endless COPY row, a gzip bomb and other row counts, through the command line", async () => {
+  const cluster = await startCluster();
+  try {
+    await withWorkspace(async (ws) => {
+      const source = await createDatabase(cluster.url, uniqueName("app"));
+      await psql(
+        source,
+        "CREATE TABLE accounts (id int PRIMARY KEY, name text);" +
+          "INSERT INTO accounts SELECT g, 'n' || g FROM generate_series(1, 340) g;",
+      );
+      const common = ["--database", source, "--dir", ws.dir];
+      const created = await runCli(["create", ...common, "--format", "json"]);
+      assert.equal(created.code, 0, created.stderr);
+      const id = JSON.parse(created.stdout).id;
+      const sql = new TextDecoder().decode(
+        gunzipSync(await Deno.readFile(join(ws.dir, `${id}.sql.gz`))),
+      );
+      const tmp = join(ws.root, "tmp");
+      await Deno.mkdir(tmp);
+      const databases = () =>
+        psql(cluster.url, "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database");
+      const before = await databases();
+      const restore = (target: string) =>
+        timedRestore([id, ...common, "--to", target, "--create"], tmp);
+
+      // one COPY row of 4 GiB in 8 MB, the sidecar claiming its whole size
+      const copy = /^COPY public\.accounts \(id, name\) FROM stdin;\n/m.exec(sql)!;
+      const head = sql.slice(0, copy.index + copy[0].length) + "1\t";
+      const filler = gzipSync(new Uint8Array(64 << 20).fill(0x76), { level: 9 });
+      const endless = new Uint8Array([...gzipSync(head), ...repeated(filler, 64)]);
+      await replaceData(ws.dir, id, endless, head.length + 64 * (64 << 20));
+      const row = await restore(uniqueName("row"));
+      const dataLine = sql.slice(0, copy.index).split("\n").length + 1;
+      assert.equal(
+        row.stderr,
+        `Error: Cannot restore: the COPY data at line ${dataLine} holds a row longer than 16777216 bytes, more than backup-manager writes for this backup: refusing to read on\n`,
+      );
+      assert.equal(row.code, ExitCode.Integrity);
+      assert.ok(row.rssBytes < MAX_RSS_BYTES, `peak RSS ${row.rssBytes} bytes`);
+      console.log(`endless COPY row: peak RSS ${(row.rssBytes / 2 ** 20).toFixed(0)} MiB`);
+
+      // the true SQL followed by 4 GiB of blank lines, the sidecar keeping its true size
+      const bomb = new Uint8Array([
+        ...gzipSync(sql),
+        ...repeated(gzipSync(new Uint8Array(64 << 20).fill(0x0a), { level: 9 }), 64),
+      ]);
+      await replaceData(ws.dir, id, bomb, new TextEncoder().encode(sql).length);
+      const exploded = await restore(uniqueName("bomb"));
+      assert.match(
+        exploded.stderr,
+        /^Error: Cannot restore: the backup expands past the size its sidecar records \(stopped at \d+ bytes of SQL\)\n$/,
+      );
+      assert.equal(exploded.code, ExitCode.Integrity);
+      assert.ok(exploded.rssBytes < MAX_RSS_BYTES, `peak RSS ${exploded.rssBytes} bytes`);
+      console.log(`gzip bomb: peak RSS ${(exploded.rssBytes / 2 ** 20).toFixed(0)} MiB`);
+
+      // the true SQL, its sidecar re-sealed with another row count
+      const gz = gzipSync(sql);
+      await replaceData(ws.dir, id, gz, new TextEncoder().encode(sql).length);
+      const path = join(ws.dir, `${id}.meta.json`);
+      const meta = parseMeta(await Deno.readFile(path), id);
+      meta.tables[0].rows = 340_000;
+      await Deno.writeFile(path, serializeMeta(meta));
+      const counted = await runCli([
+        "restore",
+        id,
+        ...common,
+        "--to",
+        uniqueName("rows"),
+        "--create",
+      ]);
+      assert.equal(
+        counted.stderr,
+        'Error: Cannot restore: restored table "public.accounts" has 340 rows, the backup\'s sidecar says 340,000 (the SQL is not what the sidecar describes; the database loaded for it was dropped, the target is as it was)\n',
+      );
+      assert.equal(counted.code, ExitCode.Integrity);
+      assert.equal(await databases(), before, "no database is left behind");
+      assert.deepEqual(await listNames(tmp), []);
+    });
+  } finally {
+    await cluster.stop();
+  }
 });
