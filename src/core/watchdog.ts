@@ -48,6 +48,9 @@ export interface WatchdogOptions {
   timers?: WatchdogTimers;
 }
 
+/** Longest single timer: a `stallTimeout` of weeks is waited for in steps of this. */
+const MAX_ARM_MS = 60 * 60_000;
+
 /**
  * Fires when nothing ticked for `timeoutMs`. Ticks are cheap (one clock read): the timer is armed
  * once and, when it comes due, re-armed for what is left since the last tick.
@@ -128,7 +131,8 @@ export class Watchdog {
   }
 
   #arm(ms: number): void {
-    this.#timer = this.#timers.setTimeout(() => this.#due(), ms);
+    // timers overflow past 2^31 ms (then fire at once): re-arm in steps instead
+    this.#timer = this.#timers.setTimeout(() => this.#due(), Math.min(ms, MAX_ARM_MS));
   }
 
   #due(): void {

@@ -44,6 +44,11 @@ class FakeTimers implements WatchdogTimers {
   get pending(): number {
     return this.#due.size;
   }
+
+  /** Milliseconds until the next timer is due. */
+  get nextIn(): number {
+    return Math.min(...[...this.#due.values()].map((t) => t.at - this.#now));
+  }
 }
 
 const DUMPING: Phase = {
@@ -211,4 +216,16 @@ Deno.test("watched() turns what work stopped by the parent signal threw into the
   assert.ok(error instanceof InterruptedError);
   assert.equal(error.message, "Stopped backing up: interrupted");
   assert.equal(error.cause, cancelled);
+});
+
+Deno.test("Watchdog waits for a timeout of weeks in steps no timer overflows on", () => {
+  const timers = new FakeTimers();
+  const weeks = 6 * 604_800_000; // beyond 2^31 ms, where real timers fire at once
+  const dog = new Watchdog({ timeoutMs: weeks, phase: DUMPING, timers });
+  assert.ok(timers.nextIn <= 3_600_000, `armed for ${timers.nextIn} ms`);
+  timers.advance(weeks - 1);
+  assert.equal(dog.signal.aborted, false);
+  timers.advance(1);
+  assert.match(dog.stalled!.message, /^Stalled: no progress for 1008 h while/);
+  dog.stop();
 });
