@@ -21,6 +21,7 @@ import {
   verify,
 } from "node:crypto";
 import { IntegrityError, messageOf, UsageError } from "./errors.ts";
+import { Buffer } from "node:buffer";
 
 /** A backup's signature, as the sidecar records it: which key, and the signature in base64. */
 export interface SidecarSignature {

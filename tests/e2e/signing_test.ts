@@ -4,6 +4,7 @@
  * against forgeries an attacker with write access to the store can make.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
 import { join } from "node:path";
 import { type BackupMeta, parseMeta, serializeMeta } from "../../src/core/backup_file.ts";
