@@ -21,6 +21,37 @@ export async function crashServer(cluster: TestCluster): Promise<void> {
 
 /** Starts the server again on the same data directory, port and socket (crash recovery first). */
 export async function startServerAgain(cluster: TestCluster): Promise<void> {
+  // right after an immediate stop the old postmaster's sockets may still be closing: retry
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(cluster);
+    } catch (error) {
+      if (attempt >= 5) {
+        const log = await Deno.readTextFile(join(cluster.socketDir, "server.log")).catch(() => "");
+        throw new Error(`${error}; server.log ends: ${log.slice(-2500)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+/**
+ * Removes the `postmaster.pid` of a postmaster that is gone or a zombie: in a container whose
+ * first process does not reap orphans, a crashed postmaster stays a zombie, and the next start
+ * takes its pid file for a live server.
+ */
+async function removeDeadPidFile(cluster: TestCluster): Promise<void> {
+  const pidFile = join(dataDirectory(cluster), "postmaster.pid");
+  const text = await Deno.readTextFile(pidFile).catch(() => "");
+  const pid = Number(text.split("\n")[0]);
+  if (!pid) return;
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  if (stat === "" || state === "Z") await Deno.remove(pidFile).catch(() => {});
+}
+
+async function startOnce(cluster: TestCluster): Promise<void> {
+  await removeDeadPidFile(cluster);
   await pgCtl([
     "-D",
     dataDirectory(cluster),

@@ -12,6 +12,7 @@ import { DatabaseError, DatabaseNotFoundError, UsageError } from "../../core/err
 import type { ErrorSniffer } from "./_error_sniffer.ts";
 import { BackendKeyReader, sendCancel } from "./_cancel.ts";
 import { catalogArrayTypes } from "./_array_types.ts";
+import { dropStrayWrites } from "./_stray_write.ts";
 
 /** Everything needed to open a connection; `password` must never be printed. */
 export interface ConnectionConfig {
@@ -144,6 +145,7 @@ export interface Connection {
  * postgres.js; call {@linkcode checkConnection} to surface connection errors early.
  */
 export function openConnection(config: ConnectionConfig, options: OpenOptions = {}): Connection {
+  dropStrayWrites();
   const sockets = new Set<net.Socket>();
   const keys = new Map<net.Socket, BackendKeyReader>();
   let recancel: ReturnType<typeof setInterval> | undefined;
