@@ -7,7 +7,7 @@
  * `CREATE EXTENSION`). When the source removed that comment, the dump says so with `IS ''` (which
  * deletes a comment), as pg_dump 15 does for `public`; otherwise the restore would bring it back.
  */
-import { catalogKey } from "./_schema_graph.ts";
+import { catalogKey, type SchemaNode } from "./_schema_graph.ts";
 import { query, type ReadContext } from "./_schema_sql.ts";
 
 /** The comment initdb puts on `public`; pg_dump leaves it out, and so do we. */
@@ -27,24 +27,11 @@ export async function addComments(ctx: ReadContext): Promise<void> {
   );
   const commented = new Set<string>();
   for (const r of rows) {
-    const ref = ctx.graph.refs.get(catalogKey(r.cat, r.oid));
-    const node = ref && ctx.graph.node(ref.node);
-    if (!ref || !node) continue;
+    const described = describedObject(ctx, r.cat, r.oid, r.subid);
+    if (!described) continue;
     if (r.subid === 0) commented.add(catalogKey(r.cat, r.oid));
-    if (r.cat === "pg_namespace" && ref.name === "public" && r.text === PUBLIC_COMMENT) continue;
-    let target = `${ref.kind} ${ref.name}`;
-    if (r.subid > 0) {
-      const column = ref.columns?.get(r.subid);
-      if (!column) continue;
-      target = `COLUMN ${ref.name}.${column}`;
-    }
-    node.after.push({
-      kind: "COMMENT",
-      name: target,
-      schema: node.item.schema,
-      owner: node.item.owner,
-      sql: `COMMENT ON ${target} IS ${r.literal};\n`,
-    });
+    if (described.target === "SCHEMA public" && r.text === PUBLIC_COMMENT) continue;
+    addAfterDescribed(described, "COMMENT", `COMMENT ON ${described.target} IS ${r.literal};\n`);
   }
   if (!ctx.filtered) await addRemovedComments(ctx, commented);
 }
@@ -60,17 +47,39 @@ async function addRemovedComments(ctx: ReadContext, commented: Set<string>): Pro
        WHERE a.comment IS NOT NULL AND x.oid >= 16384`,
   );
   for (const r of rows) {
-    const key = catalogKey(r.cat, r.oid);
-    const ref = ctx.graph.refs.get(key);
-    const node = ref && ctx.graph.node(ref.node);
-    if (!ref || !node || commented.has(key)) continue;
-    const target = `${ref.kind} ${ref.name}`;
-    node.after.push({
-      kind: "COMMENT",
-      name: target,
-      schema: node.item.schema,
-      owner: node.item.owner,
-      sql: `COMMENT ON ${target} IS '';\n`,
-    });
+    const described = describedObject(ctx, r.cat, r.oid, 0);
+    if (!described || commented.has(catalogKey(r.cat, r.oid))) continue;
+    addAfterDescribed(described, "COMMENT", `COMMENT ON ${described.target} IS '';\n`);
   }
+}
+
+/** A dumped object that a comment or a label describes, and its name as those statements write it. */
+export interface DescribedObject {
+  node: SchemaNode;
+  /** `TABLE s.t`, `COLUMN s.t.c`, `SCHEMA public`, … */
+  target: string;
+}
+
+/**
+ * The object (or column, `subid` > 0) of `pg_description` / `pg_seclabel` rows, when a reader
+ * registered it; `undefined` for objects the dump leaves out.
+ */
+export function describedObject(
+  ctx: ReadContext,
+  cat: string,
+  oid: number,
+  subid: number,
+): DescribedObject | undefined {
+  const ref = ctx.graph.refs.get(catalogKey(cat, oid));
+  const node = ref && ctx.graph.node(ref.node);
+  if (!ref || !node) return undefined;
+  if (subid === 0) return { node, target: `${ref.kind} ${ref.name}` };
+  const column = ref.columns?.get(subid);
+  return column ? { node, target: `COLUMN ${ref.name}.${column}` } : undefined;
+}
+
+/** Writes `sql` (a `kind` statement about the described object) right after that object. */
+export function addAfterDescribed(described: DescribedObject, kind: string, sql: string): void {
+  const { node, target } = described;
+  node.after.push({ kind, name: target, schema: node.item.schema, owner: node.item.owner, sql });
 }

@@ -6,6 +6,7 @@
  * the server refuses the statement, as it refuses pg_dump's.
  */
 import { catalogKey } from "./_schema_graph.ts";
+import { addAfterDescribed, describedObject } from "./_schema_comments.ts";
 import { query, type ReadContext } from "./_schema_sql.ts";
 
 /** `SECURITY LABEL FOR provider ON target IS label;` from quoted parts. */
@@ -74,20 +75,12 @@ export async function addSecurityLabels(ctx: ReadContext): Promise<void> {
       });
       continue;
     }
-    const node = ref && ctx.graph.node(ref.node);
-    if (!ref || !node) continue;
-    let target = `${ref.kind} ${ref.name}`;
-    if (r.subid > 0) {
-      const column = ref.columns?.get(r.subid);
-      if (!column) continue;
-      target = `COLUMN ${ref.name}.${column}`;
-    }
-    node.after.push({
-      kind: "SECURITY LABEL",
-      name: target,
-      schema: node.item.schema,
-      owner: node.item.owner,
-      sql: securityLabelStatement(r.provider, target, r.literal),
-    });
+    const described = describedObject(ctx, r.cat, r.oid, r.subid);
+    if (!described) continue;
+    addAfterDescribed(
+      described,
+      "SECURITY LABEL",
+      securityLabelStatement(r.provider, described.target, r.literal),
+    );
   }
 }
