@@ -356,16 +356,29 @@ const LOAD_EXTENSION = "load_extension";
 function callsLoadExtension(b: Uint8Array, at: number, from: number): boolean {
   let i = at - 1;
   while (i >= from && CLASS[b[i]] === Class.Blank) i--;
-  if (i >= from && (b[i] === DOUBLE_QUOTE || b[i] === BACKTICK || b[i] === CLOSE_BRACKET)) i--;
+  const close = i >= from && (b[i] === DOUBLE_QUOTE || b[i] === BACKTICK || b[i] === CLOSE_BRACKET)
+    ? b[i--]
+    : 0;
   const start = i - LOAD_EXTENSION.length + 1;
   if (start < from) return false;
   for (let k = 0; k < LOAD_EXTENSION.length; k++) {
     const c = b[start + k];
     if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== LOAD_EXTENSION.charCodeAt(k)) return false;
   }
-  const before = start > from ? b[start - 1] : 0x20;
-  return !isIdentifierByte(before);
+  let k = start - 1;
+  if (close !== 0) {
+    if (k < from || b[k] !== (close === CLOSE_BRACKET ? OPEN_BRACKET : close)) return false;
+    k--; // its opening quote
+  } else if (k >= from && isIdentifierByte(b[k])) return false;
+  // a table called so (`INSERT INTO "load_extension"(…)`, `CREATE TABLE …`) is no call
+  while (k >= from && CLASS[b[k]] === Class.Blank) k--;
+  let wordStart = k;
+  while (wordStart >= from && isIdentifierByte(b[wordStart])) wordStart--;
+  return !NAME_BEFORE.has(ascii(b, wordStart + 1, k + 1).toUpperCase());
 }
+
+/** Words after which a name followed by `(` is a table's or an index's, not a function's. */
+const NAME_BEFORE = new Set(["INTO", "TABLE", "EXISTS", "ON", "INDEX", "VIEW", "TRIGGER"]);
 
 function isIdentifierByte(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||

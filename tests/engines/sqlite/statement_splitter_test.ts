@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { StatementSplitter } from "../../../src/engines/sqlite/_statement_splitter.ts";
+import {
+  StatementRefusedError,
+  StatementSplitter,
+  type StatementSplitterOptions,
+} from "../../../src/engines/sqlite/_statement_splitter.ts";
+import { isAllowedStatement } from "../../../src/engines/sqlite/_allowlist.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -196,4 +201,69 @@ Deno.test("StatementSplitter returns copies that later input does not overwrite"
   const first = splitter.push(encoder.encode("SELECT 1;SELECT"));
   splitter.push(encoder.encode(" 2;SELECT 3;"));
   assert.equal(decoder.decode(first), "SELECT 1;");
+});
+
+/** Pushes `sql` in pieces of `size` bytes; the refusal's message, or undefined. */
+function refusalOf(
+  sql: string,
+  size: number,
+  options: StatementSplitterOptions = { judge: isAllowedStatement },
+): string | undefined {
+  const bytes = new TextEncoder().encode(sql);
+  const splitter = new StatementSplitter(options);
+  try {
+    for (let i = 0; i < bytes.length; i += size) splitter.push(bytes.subarray(i, i + size));
+  } catch (error) {
+    assert.ok(error instanceof StatementRefusedError);
+    return error.message;
+  }
+  return undefined;
+}
+
+Deno.test("StatementSplitter refuses what the judge refuses, naming its line however the input is cut", () => {
+  const sql = "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\nCREATE TABLE t(a);\n" +
+    "INSERT INTO t VALUES('two\nlines;'),\n(2);\n-- a comment;\n/* and\nanother */ " +
+    "ATTACH DATABASE '/tmp/x.db' AS x;\nCOMMIT;\n";
+  for (const size of [1, 2, 7, 64, 4096]) {
+    assert.equal(
+      refusalOf(sql, size),
+      `line 9 is not something backup-manager writes ("ATTACH DATABASE '/tmp/x.db' AS x"): ` +
+        "refusing to run it",
+      `pieces of ${size}`,
+    );
+  }
+});
+
+Deno.test("StatementSplitter refuses a load_extension( call outside literals only", () => {
+  const cases: [string, boolean][] = [
+    ["INSERT INTO t VALUES('load_extension(1)');\n", false],
+    ["INSERT INTO t VALUES(my_load_extension(1));\n", false],
+    ['INSERT INTO "load_extension"(a) VALUES(1);\n', false],
+    ['CREATE TABLE IF NOT EXISTS "load_extension" (a);\n', false],
+    ["CREATE INDEX i ON load_extension(a);\n", false],
+    ['INSERT INTO t VALUES("my load_extension"(1));\n', false],
+    ["INSERT INTO t VALUES(1, load_extension ('x'));\n", true],
+    ["INSERT INTO t VALUES([load_extension]('x'));\n", true],
+    ["INSERT INTO t VALUES(`LOAD_EXTENSION`('x'));\n", true],
+    ["INSERT INTO t VALUES(1),(Load_Extension ('x'));\n", true],
+    ["INSERT INTO t VALUES(\"load_extension\"('x'));\n", true],
+    ["CREATE VIEW v AS SELECT load_extension('x');\n", true],
+    ["CREATE TRIGGER g AFTER INSERT ON t BEGIN SELECT load_extension('x'); END;\n", true],
+  ];
+  for (const [sql, refused] of cases) {
+    assert.equal(refusalOf(sql, 5) !== undefined, refused, sql);
+  }
+});
+
+Deno.test("StatementSplitter refuses a statement longer than maxStatementBytes while reading it", () => {
+  const options = { judge: isAllowedStatement, maxStatementBytes: 1000 };
+  const long = "CREATE TABLE t(a);\n\nINSERT INTO t VALUES" + "(1),".repeat(300) + "(1);\n";
+  assert.equal(
+    refusalOf(long, 256, options),
+    'the statement at line 3 is longer than 1000 bytes, more than backup-manager writes for this backup ("INSERT INTO t VALUES(1),(1),(1),(1),(1), …"): refusing to read on',
+  );
+  assert.equal(
+    refusalOf("INSERT INTO t VALUES" + "(1),".repeat(200) + "(1);\n", 256, options),
+    undefined,
+  );
 });
