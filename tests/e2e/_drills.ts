@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { dirname } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { runCli, scriptCommand, type ScriptOptions } from "../helpers/cli.ts";
 import { systemClock } from "../../src/core/clock.ts";
 
@@ -305,4 +306,49 @@ export async function storeProblems(
     );
   }
   return problems;
+}
+
+/**
+ * Runs `fn` with a tmpfs of `size` (`"4m"`) mounted at `directory`, unmounted afterwards. Needs
+ * root, as CI and the dev container have; fails saying so elsewhere rather than skipping.
+ */
+export async function withTmpfs<T>(directory: string, size: string, fn: () => Promise<T>) {
+  assert.equal(Deno.uid(), 0, `mounting the ${size} tmpfs this drill fills needs root`);
+  await Deno.mkdir(directory, { recursive: true });
+  const mounted = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${size},mode=0755`, "tmpfs", directory],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(mounted.success, new TextDecoder().decode(mounted.stderr));
+  try {
+    return await fn();
+  } finally {
+    await new Deno.Command("umount", { args: [directory], stdout: "null", stderr: "null" })
+      .output();
+  }
+}
+
+/** Free bytes on the filesystem holding `path` (`df`). */
+export async function freeBytes(path: string): Promise<number> {
+  const output = await new Deno.Command("df", { args: ["-B1", "--output=avail", path] }).output();
+  return Number(new TextDecoder().decode(output.stdout).trim().split("\n").pop());
+}
+
+/** A database of about 3 MB (hardly compressible), so one run takes about a second. */
+export function makeDrillDatabase(path: string, salt: string): void {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(`
+      PRAGMA journal_mode = WAL;
+      CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT, body TEXT, score REAL);
+      CREATE INDEX IF NOT EXISTS items_name ON items(name);
+      WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 12000)
+      INSERT INTO items (name, body, score)
+        SELECT '${salt} ' || i, hex(randomblob(100)), random() / 7.0 FROM c;
+      PRAGMA wal_checkpoint(TRUNCATE);
+    `);
+  } finally {
+    db.close();
+  }
 }

@@ -8,7 +8,6 @@
  * left over: no partial, no `.bm-restore` temporary, no `bm-verify` directory.
  */
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { FakeClock, runCli } from "../helpers/cli.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import { compareDatabases } from "../helpers/sqlite_compare.ts";
@@ -16,6 +15,7 @@ import { withWorkspace, type Workspace } from "../helpers/workspace.ts";
 import {
   type KillOutcome,
   listedIds,
+  makeDrillDatabase,
   ownedBy,
   printTallies,
   resetDir,
@@ -23,24 +23,6 @@ import {
   storeLeftovers,
   storeProblems,
 } from "./_drills.ts";
-
-/** A database of about 3 MB (hardly compressible), so one run takes about a second. */
-export function makeDrillDatabase(path: string, salt: string): void {
-  const db = new DatabaseSync(path);
-  try {
-    db.exec(`
-      PRAGMA journal_mode = WAL;
-      CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT, body TEXT, score REAL);
-      CREATE INDEX IF NOT EXISTS items_name ON items(name);
-      WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 12000)
-      INSERT INTO items (name, body, score)
-        SELECT '${salt} ' || i, hex(randomblob(100)), random() / 7.0 FROM c;
-      PRAGMA wal_checkpoint(TRUNCATE);
-    `);
-  } finally {
-    db.close();
-  }
-}
 
 /** Copies a database file (and nothing beside it) to `to`, replacing what is there. */
 async function placeDatabase(from: string, to: string): Promise<void> {
