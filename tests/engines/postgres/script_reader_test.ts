@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { type ScriptEvent, ScriptReader } from "../../../src/engines/postgres/_script_reader.ts";
+import {
+  type ScriptEvent,
+  ScriptReader,
+  ScriptRefusedError,
+} from "../../../src/engines/postgres/_script_reader.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -185,4 +189,56 @@ Deno.test("ScriptReader tells each statement's number and line, whatever the chu
     }
     assert.deepEqual(seen, expected, `chunks of ${size}`);
   }
+});
+
+Deno.test("ScriptReader counts each COPY block's rows however the input is cut", () => {
+  const script =
+    "SET x = 1;\nCOPY public.a (id, v) FROM stdin;\n1\tone\\ntwo\n2\t\\N\n3\t\\.x\n\\.\n" +
+    "COPY public.b (k) FROM stdin;\n\\.\n\nCOPY public.c (k) FROM stdin;\n\n\\.\nSELECT 1;\n";
+  for (const size of [1, 2, 3, 5, 8, 13, 1000]) {
+    const reader = new ScriptReader();
+    const bytes = encoder.encode(script);
+    const rows: number[] = [];
+    for (let at = 0; at < bytes.length; at += size) {
+      for (const event of reader.push(bytes.subarray(at, at + size))) {
+        if (event.type === "copyEnd") rows.push(event.rows);
+      }
+    }
+    assert.deepEqual(rows, [3, 0, 1], `pieces of ${size}`);
+  }
+});
+
+Deno.test("ScriptReader refuses a statement or a COPY row longer than maxStatementBytes", () => {
+  const cases: [string, string][] = [
+    [
+      "SET x = 1;\n\nCOMMENT ON TABLE t IS '" + "x".repeat(3000),
+      "the statement at line 3 is longer than 1000 bytes, more than backup-manager writes for " +
+      'this backup ("COMMENT ON TABLE t IS \'xxxxxxxxxxxxxxxxx …"): refusing to read on',
+    ],
+    [
+      "SET x = 1;\nCOPY t (a) FROM stdin;\n1\n2\n" + "3".repeat(3000),
+      "the COPY data at line 3 holds a row longer than 1000 bytes, more than backup-manager " +
+      "writes for this backup: refusing to read on",
+    ],
+    [
+      "-- an endless comment" + " ".repeat(3000),
+      "the statement at line 1 is longer than 1000 bytes, more than backup-manager writes for " +
+      'this backup ("-- an endless comment …"): refusing to read on',
+    ],
+  ];
+  for (const [script, message] of cases) {
+    const reader = new ScriptReader({ maxStatementBytes: 1000 });
+    const bytes = encoder.encode(script);
+    assert.throws(() => {
+      for (let at = 0; at < bytes.length; at += 256) reader.push(bytes.subarray(at, at + 256));
+    }, (error: Error) => {
+      assert.ok(error instanceof ScriptRefusedError);
+      assert.equal(error.message, message);
+      return true;
+    });
+  }
+  // rows and statements within the bound pass
+  const reader = new ScriptReader({ maxStatementBytes: 1000 });
+  const ok = "COPY t (a) FROM stdin;\n" + ("9".repeat(900) + "\n").repeat(10) + "\\.\n";
+  assert.equal(reader.push(encoder.encode(ok)).at(-1)?.type, "copyEnd");
 });
