@@ -106,8 +106,17 @@ export class StatementSplitter {
       switch (state) {
         case State.Normal: {
           if (this.#trigger === false) {
-            // Not a trigger: only a `;`, a quote or a comment matters until the statement ends.
-            while (i < length && CLASS[b[i]] === Class.Other) i++;
+            // Not a trigger: only a `;`, a quote, a comment or a call matters until the statement
+            // ends. A `(` after a byte no `load_extension` call can end with (an INSERT's
+            // `VALUES(` and `),(`) is passed over here.
+            for (;;) {
+              while (i < length && CLASS[b[i]] === Class.Other) i++;
+              if (i > 0 && i < length && b[i] === OPEN_PAREN && !MAY_END_CALL[b[i - 1]]) {
+                i++;
+                continue;
+              }
+              break;
+            }
             if (i >= length) break scan;
           }
           const c = b[i];
@@ -346,6 +355,13 @@ const HEAD_BYTES = 64;
 const TRIGGER_HEAD = /^CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i;
 
 const LOAD_EXTENSION = "load_extension";
+
+/** Bytes a `load_extension` call can have just before its `(`: the name's end, a quote, a blank. */
+const MAY_END_CALL = (() => {
+  const table = new Uint8Array(256);
+  for (const c of 'nN"`] \n\r\t\f') table[c.charCodeAt(0)] = 1;
+  return table;
+})();
 
 /**
  * Whether the `(` at `at` (outside literals and comments) calls `load_extension`: the word
