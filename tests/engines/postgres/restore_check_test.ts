@@ -91,6 +91,55 @@ Deno.test("a PostgreSQL restore is checked against the sidecar and bounded by it
       await engine.restore(uniqueName("ok_created"), once(gz), { create: true, expected });
     });
 
+    await t.step(
+      "partitions, inheritance, no columns, unlogged: their own sidecar agrees",
+      async () => {
+        const shapes = await createDatabase(cluster.url, uniqueName("shapes"));
+        await psql(
+          shapes,
+          `CREATE SCHEMA "s.x";
+         CREATE TABLE m (id int, at date) PARTITION BY RANGE (at);
+         CREATE TABLE m_2025 PARTITION OF m FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         CREATE TABLE m_2026 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         INSERT INTO m SELECT g, date '2025-06-01' + g FROM generate_series(1, 400) g;
+         CREATE TABLE parent (a int);
+         CREATE TABLE child (b int) INHERITS (parent);
+         INSERT INTO parent VALUES (1), (2);
+         INSERT INTO child VALUES (3, 4);
+         CREATE TABLE nothing ();
+         INSERT INTO nothing DEFAULT VALUES; INSERT INTO nothing DEFAULT VALUES;
+         CREATE UNLOGGED TABLE "s.x"."u ""q""" (t text);
+         INSERT INTO "s.x"."u ""q""" VALUES (E'a\\\\.b\\nc'), ('\\.');`,
+        );
+        const parts: Uint8Array[] = [];
+        const dumped = await engine.dump(shapes, (chunk) => {
+          parts.push(chunk.slice());
+          return Promise.resolve();
+        });
+        const script = Buffer.concat(parts);
+        const own: ExpectedContent = { tables: dumped.tables, rawBytes: script.length };
+        assert.deepEqual(
+          dumped.tables.map((t) => [t.name, t.rows]).sort(),
+          [
+            ["public.child", 1],
+            ["public.m_2025", 213],
+            ["public.m_2026", 187],
+            ["public.nothing", 2],
+            ["public.parent", 2],
+            ['s.x.u "q"', 2],
+          ],
+        );
+        const zipped = new Uint8Array(gzipSync(script));
+        const into = await createDatabase(cluster.url, uniqueName("shapes_in"));
+        await engine.restore(into, once(zipped), { expected: own });
+        await engine.restore(uniqueName("shapes_created"), once(zipped), {
+          create: true,
+          jobs: 2,
+          expected: own,
+        });
+      },
+    );
+
     await t.step("a sidecar with another row count", async () => {
       const forged = structuredClone(expected);
       forged.tables.find((t) => t.name === "public.orders")!.rows = 340_000;
