@@ -11,6 +11,7 @@ import { copyWithRowids } from "./_hidden_rowids.ts";
 import { writeInternalTables } from "./_internal_tables.ts";
 import { createStatement, setStoredText, textLiteral } from "./_schema_text.ts";
 import { countRows, readSchema, readTables, type SchemaEntry, type Table } from "./_schema.ts";
+import { snapshotBeside, usesRollbackJournal } from "./_snapshot.ts";
 
 /** Settings that live in the database file and that a restore must set before anything else. */
 export interface SqliteSettings {
@@ -26,9 +27,27 @@ export interface SqliteSettings {
  * Writes the database `db` as plain SQL that the stock `sqlite3` shell restores and that, through
  * our restore, reproduces the original exactly (see README, "What a SQLite backup holds").
  * Everything is read inside one read transaction: a consistent snapshot even while writers
- * continue in WAL mode. `db` must not be inside a transaction.
+ * continue in WAL mode. A rollback-journal database, whose read lock would block writers for the
+ * whole dump, is first copied beside itself in one backup-API step and the copy is dumped
+ * (`_snapshot.ts`). `db` must not be inside a transaction.
  */
 export async function dumpSqlite(
+  db: DatabaseSync,
+  out: ChunkBuffer,
+  options: DumpOptions & { databaseName: string; path: string },
+): Promise<DumpSummary> {
+  // A rollback-journal database is copied first, so writers wait for the copy, not the dump.
+  const snapshot = usesRollbackJournal(db) ? await snapshotBeside(db, options.path) : undefined;
+  if (!snapshot) return await dumpSnapshot(db, out, options);
+  try {
+    return await dumpSnapshot(snapshot.db, out, options);
+  } finally {
+    await snapshot.close();
+  }
+}
+
+/** {@linkcode dumpSqlite} of a connection, read inside one read transaction. */
+async function dumpSnapshot(
   db: DatabaseSync,
   out: ChunkBuffer,
   options: DumpOptions & { databaseName: string; path: string },
