@@ -68,7 +68,7 @@ Deno.test("a WAL dump reads the database itself (writers never wait for readers 
 });
 
 Deno.test("usesRollbackJournal() is true for the rollback-journal modes, false for WAL and memory", async () => {
-  await withWorkspace(async (ws) => {
+  await withWorkspace((ws) => {
     const cases: [string, boolean][] = [
       ["delete", true],
       ["truncate", true],
@@ -85,5 +85,6 @@ Deno.test("usesRollbackJournal() is true for the rollback-journal modes, false f
     const memory = new DatabaseSync(":memory:");
     assert.equal(usesRollbackJournal(memory), false, "memory");
     memory.close();
+    return Promise.resolve();
   });
 });
