@@ -114,3 +114,19 @@ function markStatements(sql: string, marker: string): string {
     return marked;
   }).join("\n");
 }
+
+/** The locale directive, or nothing when it is not the JSON we write (then the server's default). */
+export function parseLocaleDirective(text: string): DatabaseLocale | undefined {
+  try {
+    const value = JSON.parse(text);
+    if (typeof value?.collate !== "string" || typeof value?.ctype !== "string") return undefined;
+    return {
+      collate: value.collate,
+      ctype: value.ctype,
+      provider: typeof value.provider === "string" ? value.provider : undefined,
+      icuLocale: typeof value.icuLocale === "string" ? value.icuLocale : null,
+    };
+  } catch {
+    return undefined;
+  }
+}

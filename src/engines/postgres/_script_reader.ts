@@ -9,49 +9,17 @@ import { Buffer } from "node:buffer";
 import {
   ACL_MARKER,
   CLEAN_MARKER,
-  type DatabaseLocale,
   ENCODING_MARKER,
   END_COMMENT,
   LOCALE_MARKER,
   OWNER_MARKER,
+  parseLocaleDirective,
 } from "./_script.ts";
 import { countNewlines } from "./_line_count.ts";
-import {
-  DATABASE_MARKER,
-  type DatabaseProperties,
-  parseDatabaseDirective,
-} from "./_database_props.ts";
+import type { ScriptEvent } from "./_script_events.ts";
+import { DATABASE_MARKER, parseDatabaseDirective } from "./_database_props.ts";
 
-/** Where a statement is in the script, for error messages. */
-export interface ScriptPlace {
-  /** Its number among the script's statements (from 1, COPY statements included). */
-  number: number;
-  /** The line its first word is on (from 1). */
-  line: number;
-}
-
-/** A statement's place, and where it starts in the bytes of the event that carries it. */
-export interface StatementPlace extends ScriptPlace {
-  offset: number;
-}
-
-/** One thing the restore does, in script order. */
-export type ScriptEvent =
-  | {
-    type: "statement";
-    sql: Uint8Array;
-    category?: "owner" | "acl";
-    /** Each statement's place, in order (the restore worker joins statements into batches). */
-    places?: StatementPlace[];
-  }
-  | { type: "clean"; sql: string }
-  | { type: "encoding"; name: string }
-  | { type: "locale"; locale: DatabaseLocale }
-  | { type: "database"; properties: DatabaseProperties }
-  | { type: "copy"; sql: string; place?: ScriptPlace }
-  | { type: "data"; bytes: Uint8Array }
-  /** `rows`: the block's rows (lines), which COPY loads one each or fails. */
-  | { type: "copyEnd"; rows: number };
+export type { ScriptEvent, ScriptPlace, StatementPlace } from "./_script_events.ts";
 
 /** Options of {@linkcode ScriptReader}. */
 export interface ScriptReaderOptions {
@@ -427,7 +395,7 @@ export class ScriptReader {
     } else if (line.startsWith(ENCODING_MARKER)) {
       events.push({ type: "encoding", name: line.slice(ENCODING_MARKER.length).trim() });
     } else if (line.startsWith(LOCALE_MARKER)) {
-      const locale = parseLocale(line.slice(LOCALE_MARKER.length));
+      const locale = parseLocaleDirective(line.slice(LOCALE_MARKER.length));
       if (locale) events.push({ type: "locale", locale });
     } else if (line.startsWith(DATABASE_MARKER)) {
       const properties = parseDatabaseDirective(line.slice(DATABASE_MARKER.length));
@@ -483,20 +451,4 @@ function isTagByte(c: number, first: boolean): boolean {
   if (c === DOLLAR) return false;
   if (first && c >= 0x30 && c <= 0x39) return false;
   return isIdentifierByte(c);
-}
-
-/** The locale directive, or nothing when it is not the JSON we write (then the server's default). */
-function parseLocale(text: string): DatabaseLocale | undefined {
-  try {
-    const value = JSON.parse(text);
-    if (typeof value?.collate !== "string" || typeof value?.ctype !== "string") return undefined;
-    return {
-      collate: value.collate,
-      ctype: value.ctype,
-      provider: typeof value.provider === "string" ? value.provider : undefined,
-      icuLocale: typeof value.icuLocale === "string" ? value.icuLocale : null,
-    };
-  } catch {
-    return undefined;
-  }
 }
