@@ -8,6 +8,7 @@
  * left over: no partial, no `.bm-restore` temporary, no `bm-verify` directory.
  */
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { FakeClock, runCli } from "../helpers/cli.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import { compareDatabases } from "../helpers/sqlite_compare.ts";
@@ -95,6 +96,35 @@ Deno.test("kill -9 drills, SQLite: every target exactly old or new, nothing left
             const broken = await storeProblems(ws.dir);
             if (ids.length > 2) broken.push(`${ids.length} backups listed`);
             broken.push(...compareDatabases(ws.database, old));
+            return { broken, held: ids.length === 2 ? "new" : "old" };
+          },
+          nextRun: async (outcome) => {
+            await statusThenCreate(ws);
+            return await allLeftovers(ws, outcome, [ws.dir]);
+          },
+        });
+      });
+
+      // a rollback-journal database is dumped from a .bm-scratch copy beside it: killed, that
+      // copy must go with the next run too
+      const oldRollback = join(ws.root, "old-rollback.db");
+      await Deno.copyFile(old, oldRollback);
+      const rollback = new DatabaseSync(oldRollback);
+      rollback.exec("PRAGMA journal_mode = DELETE");
+      rollback.close();
+      await t.step("create of a rollback-journal database", async () => {
+        await runKillDrill({
+          scenario: "SQLite create (rollback journal: snapshot copy)",
+          prepare: async () => {
+            await placeDatabase(oldRollback, ws.database);
+            await resetDir(oneBackup, ws.dir);
+          },
+          args: () => ["create", ...common],
+          judge: async () => {
+            const ids = await listedIds(ws.dir);
+            const broken = await storeProblems(ws.dir);
+            if (ids.length > 2) broken.push(`${ids.length} backups listed`);
+            broken.push(...compareDatabases(ws.database, oldRollback));
             return { broken, held: ids.length === 2 ? "new" : "old" };
           },
           nextRun: async (outcome) => {
