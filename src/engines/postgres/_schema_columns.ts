@@ -113,7 +113,10 @@ export function readColumns(ctx: ReadContext): Promise<ColumnRow[]> {
        CASE WHEN a.attstorage <> t.typstorage THEN CASE a.attstorage WHEN 'p' THEN 'PLAIN'
          WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END END AS storage,
        CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' ELSE '' END AS compression,
-       pg_catalog.array_to_string(a.attoptions, ', ') AS options,
+       -- PostgreSQL 15.20 keeps a version of its own in every column's options (pg_attver), which
+       -- SET ignores and pg_dump leaves out: written back, it was one useless ALTER per column.
+       pg_catalog.array_to_string(ARRAY(SELECT o FROM pg_catalog.unnest(a.attoptions) o
+         WHERE o NOT LIKE 'pg\\_attver=%'), ', ') AS options,
        (SELECT ${OPTIONS} FROM pg_catalog.pg_options_to_table(a.attfdwoptions)) AS fdwoptions,
        CASE WHEN a.attgenerated <> '' THEN (SELECT pg_catalog.array_agg(ra.attname::text)
          FROM pg_catalog.pg_depend rd JOIN pg_catalog.pg_attribute ra

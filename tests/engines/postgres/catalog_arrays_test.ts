@@ -64,8 +64,8 @@ const ARRAYS = `
   CREATE FUNCTION widget_out(widget) RETURNS cstring AS 'textout' LANGUAGE internal IMMUTABLE
     STRICT;
   CREATE TYPE widget (INPUT = widget_in, OUTPUT = widget_out, LIKE = text);
-  CREATE TABLE arr.t (id int PRIMARY KEY, v arr.ttext(12), p arr.pt, vs arr.ttext[], w widget)
-    WITH (fillfactor = 70);
+  CREATE TABLE arr.t (id int PRIMARY KEY, v arr.ttext(12), p arr.pt, vs arr.ttext[], w widget,
+    twice int GENERATED ALWAYS AS (id * 2) STORED) WITH (fillfactor = 70);
   ALTER TABLE arr.t ALTER COLUMN v SET (n_distinct = 5);
   INSERT INTO arr.t VALUES (1, 'hello', '(1,2)', '{a,b}', 'w'), (2, NULL, NULL, NULL, NULL);
   CREATE FUNCTION arr.quiet() RETURNS int LANGUAGE sql SET search_path = pg_catalog, arr
@@ -86,6 +86,7 @@ const ARRAYS = `
 const ARRAY_COLUMNS = [
   "parents: _text", // _schema_tables.ts: an inheritance child's parents, in order
   "procs: _oid", // _schema_base_types.ts: a base type's support functions
+  "refs: _text", // _schema_columns.ts: the columns a generated column's expression reads
 ];
 
 /** One catalog query as a connection answered it. */
