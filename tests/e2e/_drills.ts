@@ -79,7 +79,7 @@ export async function killAt(
     return s;
   });
   await Promise.race([status, new Promise((resolve) => setTimeout(resolve, atMs))]);
-  if (!exited) child.kill("SIGKILL");
+  if (!exited) killIfRunning(child);
   const final = await status;
   const output = await child.output();
   return {
@@ -89,6 +89,15 @@ export async function killAt(
     pid: child.pid,
     stderr: new TextDecoder().decode(output.stderr),
   };
+}
+
+/** SIGKILL, unless the child ended since we last looked (its status not yet delivered). */
+export function killIfRunning(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGKILL");
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
 }
 
 /** What one seed of a scenario showed. */

@@ -14,6 +14,7 @@ import { crashServer, startServerAgain } from "../helpers/pg_restart.ts";
 import { withWorkspace, type Workspace } from "../helpers/workspace.ts";
 import {
   drillSeeds,
+  killIfRunning,
   listedIds,
   printTallies,
   record,
@@ -86,7 +87,7 @@ async function serverFaultDrill(fx: PgDrillFixture, ws: Workspace, options: Serv
     }
     await Promise.race([status, new Promise((resolve) => setTimeout(resolve, delay))]);
     const landed = !exited && await options.fault(() => !exited) !== false;
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const timer = setTimeout(() => killIfRunning(child), 60_000);
     const output = await child.output();
     clearTimeout(timer);
     if (landed) await options.recover?.();
