@@ -33,27 +33,27 @@ async function temporary(database: string, pid: number, size: number): Promise<s
   return path;
 }
 
-/** Runs `fn` with TMPDIR in the workspace, so restore-test leftovers of other runs stay out. */
-async function withTmpDir<T>(ws: Workspace, fn: () => Promise<T>): Promise<T> {
-  const before = Deno.env.get("TMPDIR");
+/**
+ * Runs `fn` with a `TMPDIR` in the workspace for the commands it runs (given to them as their
+ * environment, never set on this process, whose other tests run at the same time), so restore-test
+ * leftovers of other runs stay out.
+ */
+async function withTmpDir<T>(
+  ws: Workspace,
+  fn: (env: Record<string, string>) => Promise<T>,
+): Promise<T> {
   const dir = join(ws.root, "tmp");
   await Deno.mkdir(dir, { recursive: true });
-  Deno.env.set("TMPDIR", dir);
-  try {
-    return await fn();
-  } finally {
-    if (before === undefined) Deno.env.delete("TMPDIR");
-    else Deno.env.set("TMPDIR", before);
-  }
+  return await fn({ TMPDIR: dir });
 }
 
 Deno.test("cleanup --dry-run lists the database's leftovers, cleanup removes a dead owner's only, status counts them", async () => {
   await withWorkspace((ws) =>
-    withTmpDir(ws, async () => {
+    withTmpDir(ws, async (env) => {
       makeDatabase(ws.database);
       const clock = new FakeClock();
       const common = ["--database", ws.database, "--dir", ws.dir];
-      assert.equal((await runCli(["create", ...common], { clock })).code, 0);
+      assert.equal((await runCli(["create", ...common], { clock, env })).code, 0);
       const sleeper = new Deno.Command("sleep", { args: ["60"] }).spawn();
       try {
         const pid = await deadPid();
@@ -61,7 +61,7 @@ Deno.test("cleanup --dry-run lists the database's leftovers, cleanup removes a d
         const live = await temporary(ws.database, sleeper.pid, 10);
 
         const status = JSON.parse(
-          (await runCli(["status", ...common, "--format", "json"], { clock })).stdout,
+          (await runCli(["status", ...common, "--format", "json"], { clock, env })).stdout,
         );
         assert.deepEqual([status.scratchLeftovers, status.scratchBytes], [1, 1000]);
         assert.ok(
@@ -72,6 +72,7 @@ Deno.test("cleanup --dry-run lists the database's leftovers, cleanup removes a d
 
         const dry = await runCli(["cleanup", ...common, "--keep-last", "1", "--dry-run"], {
           clock,
+          env,
         });
         assert.equal(dry.code, 0, dry.stderr);
         assert.ok(
@@ -88,7 +89,7 @@ Deno.test("cleanup --dry-run lists the database's leftovers, cleanup removes a d
         );
         const json = await runCli(
           ["cleanup", ...common, "--keep-last", "1", "--dry-run", "--format", "json"],
-          { clock },
+          { clock, env },
         );
         assert.deepEqual(
           JSON.parse(json.stdout).scratch.map((s: { name: string; action: string }) => [
@@ -101,6 +102,7 @@ Deno.test("cleanup --dry-run lists the database's leftovers, cleanup removes a d
 
         const real = await runCli(["cleanup", ...common, "--keep-last", "1", "--format", "json"], {
           clock,
+          env,
         });
         assert.equal(real.code, 0, real.stderr);
         assert.equal(real.stderr, "", "the report lists the removal: no stderr line too");
@@ -115,7 +117,7 @@ Deno.test("cleanup --dry-run lists the database's leftovers, cleanup removes a d
           "restore",
         ]);
         const after = JSON.parse(
-          (await runCli(["status", ...common, "--format", "json"], { clock })).stdout,
+          (await runCli(["status", ...common, "--format", "json"], { clock, env })).stdout,
         );
         assert.equal(after.scratchLeftovers, 0);
       } finally {
@@ -128,13 +130,13 @@ Deno.test("cleanup --dry-run lists the database's leftovers, cleanup removes a d
 
 Deno.test("an auto cycle removes a dead owner's leftover first and logs it", async () => {
   await withWorkspace((ws) =>
-    withTmpDir(ws, async () => {
+    withTmpDir(ws, async (env) => {
       makeDatabase(ws.database);
       const pid = await deadPid();
       const dead = await temporary(ws.database, pid, 2048);
       const result = await runCli(
         ["auto", "--once", "--database", ws.database, "--dir", ws.dir],
-        { clock: new FakeClock() },
+        { clock: new FakeClock(), env },
       );
       assert.equal(result.code, 0, result.stdout + result.stderr);
       assert.match(
@@ -175,15 +177,15 @@ Deno.test("an API request that takes the lock removes a dead owner's leftover fi
 
 Deno.test("restore --to removes a dead owner's temporary beside that target too", async () => {
   await withWorkspace((ws) =>
-    withTmpDir(ws, async () => {
+    withTmpDir(ws, async (env) => {
       makeDatabase(ws.database);
       const clock = new FakeClock();
       const common = ["--database", ws.database, "--dir", ws.dir];
-      const created = await runCli(["create", ...common, "--format", "json"], { clock });
+      const created = await runCli(["create", ...common, "--format", "json"], { clock, env });
       const { id } = JSON.parse(created.stdout);
       const target = join(ws.root, "other.db");
       const dead = await temporary(target, await deadPid(), 10);
-      const restored = await runCli(["restore", id, ...common, "--to", target], { clock });
+      const restored = await runCli(["restore", id, ...common, "--to", target], { clock, env });
       assert.equal(restored.code, 0, restored.stderr);
       assert.match(
         restored.stderr,
@@ -196,7 +198,7 @@ Deno.test("restore --to removes a dead owner's temporary beside that target too"
 
 Deno.test("a killed restore test's directory is counted by status and removed by the next create", async () => {
   await withWorkspace((ws) =>
-    withTmpDir(ws, async () => {
+    withTmpDir(ws, async (env) => {
       makeDatabase(ws.database);
       const clock = new FakeClock();
       const common = ["--database", ws.database, "--dir", ws.dir];
@@ -209,10 +211,10 @@ Deno.test("a killed restore test's directory is counted by status and removed by
       await Deno.mkdir(dir);
       await Deno.writeFile(join(dir, "scratch.db"), new Uint8Array(4096));
       const status = JSON.parse(
-        (await runCli(["status", ...common, "--format", "json"], { clock })).stdout,
+        (await runCli(["status", ...common, "--format", "json"], { clock, env })).stdout,
       );
       assert.deepEqual([status.scratchLeftovers, status.scratchBytes], [1, 4096]);
-      const created = await runCli(["create", ...common], { clock });
+      const created = await runCli(["create", ...common], { clock, env });
       assert.equal(created.code, 0, created.stderr);
       assert.match(
         created.stderr,

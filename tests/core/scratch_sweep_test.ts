@@ -78,22 +78,19 @@ async function deadPid(): Promise<number> {
   return child.pid;
 }
 
-/** Runs `fn` with TMPDIR in the workspace, so restore-test leftovers of other runs stay out. */
-async function withTmpDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const before = Deno.env.get("TMPDIR");
+/**
+ * Runs `fn` with a temporary directory of its own in the workspace, which the engine is given
+ * (never this process's `TMPDIR`: other tests run at the same time), so restore-test leftovers of
+ * other runs stay out.
+ */
+async function withTmpDir<T>(dir: string, fn: (tmpDir: string) => Promise<T>): Promise<T> {
   await Deno.mkdir(dir, { recursive: true });
-  Deno.env.set("TMPDIR", dir);
-  try {
-    return await fn();
-  } finally {
-    if (before === undefined) Deno.env.delete("TMPDIR");
-    else Deno.env.set("TMPDIR", before);
-  }
+  return await fn(dir);
 }
 
 Deno.test("sweepLeftovers() removes a dead writer's leftovers, keeps a live one's, audits each removal", async () => {
   await withWorkspace(async (ws) => {
-    await withTmpDir(join(ws.root, "tmp"), async () => {
+    await withTmpDir(join(ws.root, "tmp"), async (tmpDir) => {
       makeDatabase(ws.database);
       const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
       try {
@@ -114,7 +111,7 @@ Deno.test("sweepLeftovers() removes a dead writer's leftovers, keeps a live one'
         const events: OpsEvent[] = [];
         const context = {
           storage: new LocalStorage(ws.dir),
-          engine: new SqliteEngine(),
+          engine: new SqliteEngine(tmpDir),
           database: ws.database,
           clock: new FakeClock(now),
           onEvent: (event: OpsEvent) => events.push(event),

@@ -22,13 +22,20 @@ const COMPANIONS = ["", "-journal", "-wal", "-shm"];
 const LEGACY_FILE = /^\.(.+)\.restoring-[0-9a-f]{8}(?:-journal|-wal|-shm)?$/;
 const LEGACY_DIRECTORY = /^backup-manager-scratch-/;
 
-/** The temporary directory restore tests make their scratch directories in. */
-export function scratchParent(): string {
-  return Deno.env.get("TMPDIR") || "/tmp";
+/**
+ * The temporary directory restore tests make their scratch directories in: `TMPDIR` of the
+ * environment the engine was given (the process's by default), else `/tmp`.
+ */
+export function scratchParent(tmpDir?: string): string {
+  return tmpDir || "/tmp";
 }
 
 /** Scratch files beside `targetPath` and restore-test directories in the temp directory. */
-export async function findSqliteScratch(targetPath: string, now: Date): Promise<ScratchLeftover[]> {
+export async function findSqliteScratch(
+  targetPath: string,
+  now: Date,
+  tmpDir: string = Deno.env.get("TMPDIR") ?? "",
+): Promise<ScratchLeftover[]> {
   const target = basename(targetPath);
   const directory = dirname(targetPath);
   const liveness = localFileLiveness(now);
@@ -52,7 +59,7 @@ export async function findSqliteScratch(targetPath: string, now: Date): Promise<
   const found: ScratchLeftover[] = [...files].map(([name, { kind, size, reasons }]) =>
     leftover(name, kind, size, reasons.includes(undefined) ? undefined : reasons[0])
   );
-  const parent = scratchParent();
+  const parent = scratchParent(tmpDir);
   for (const entry of await entries(parent)) {
     if (!entry.isDirectory) continue;
     const parsed = parseScratchDirectoryName(entry.name);

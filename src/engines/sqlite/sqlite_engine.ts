@@ -27,6 +27,9 @@ import { type BackupFacts, checkSqliteTarget } from "../version_check.ts";
 export class SqliteEngine implements Engine {
   readonly kind = "sqlite" as const;
 
+  /** `tmpDir`: where restore tests make their scratch directories (default `TMPDIR`, `/tmp`). */
+  constructor(readonly tmpDir: string = Deno.env.get("TMPDIR") ?? "") {}
+
   redact(location: string): string {
     return sqlitePath(location);
   }
@@ -116,7 +119,7 @@ export class SqliteEngine implements Engine {
 
   async createScratch(): Promise<ScratchDatabase> {
     const directory = await Deno.makeTempDir({
-      dir: scratchParent(),
+      dir: scratchParent(this.tmpDir),
       prefix: scratchDirectoryName("verify", currentOwner(new Date())),
     });
     return {
@@ -126,7 +129,7 @@ export class SqliteEngine implements Engine {
   }
 
   findScratch(location: string, now: Date): Promise<ScratchLeftover[]> {
-    return findSqliteScratch(sqlitePath(location), now);
+    return findSqliteScratch(sqlitePath(location), now, this.tmpDir);
   }
 
   removeScratch(_location: string, leftover: ScratchLeftover): Promise<void> {
