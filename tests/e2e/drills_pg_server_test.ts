@@ -16,6 +16,7 @@ import {
   drillSeeds,
   killIfRunning,
   listedIds,
+  nextRunCli,
   printTallies,
   record,
   resetDir,
@@ -111,7 +112,7 @@ async function serverFaultDrill(fx: PgDrillFixture, ws: Workspace, options: Serv
     await sessionsGone(fx);
     const common = ["--database", fx.newUrl, "--dir", ws.dir];
     await runCli(["status", ...common], { clock: systemClock });
-    const next = await runCli(["create", ...common], { clock: systemClock });
+    const next = await nextRunCli(["create", ...common]);
     if (next.code !== 0) broken.push(`the next create failed: ${next.stderr}`);
     const left = [...await storeLeftovers(ws.dir), ...await scratchDatabases(fx)];
     if (left.length > 0) leftovers++;

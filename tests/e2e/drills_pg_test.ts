@@ -13,6 +13,7 @@ import { databaseUrl } from "../helpers/pg_tools.ts";
 import { withWorkspace, type Workspace } from "../helpers/workspace.ts";
 import {
   type KillOutcome,
+  nextRunCli,
   ownedBy,
   printTallies,
   resetDir,
@@ -35,7 +36,7 @@ async function nextRun(fx: PgDrillFixture, ws: Workspace, outcome: KillOutcome) 
   const common = ["--database", fx.newUrl, "--dir", ws.dir];
   await sessionsGone(fx);
   await runCli(["status", ...common], { clock: systemClock });
-  const created = await runCli(["create", ...common], { clock: systemClock });
+  const created = await nextRunCli(["create", ...common]);
   if (created.code !== 0) throw new Error(`the next create failed: ${created.stderr}`);
   return [
     ...await storeLeftovers(ws.dir),
