@@ -164,27 +164,41 @@ export function statementKind(statement: string): string {
     /^COMMENT ON ((?:MATERIALIZED |FOREIGN |TEXT SEARCH \S+ |OPERATOR (?:CLASS|FAMILY) |ACCESS METHOD |EVENT )?\w+)/,
   );
   if (comment) return `COMMENT ON ${comment}`;
-  const grant = words(/^(GRANT|REVOKE) .*? ON (\w+(?: \w+)?) /);
-  if (/^(GRANT|REVOKE) /.test(s)) return `${s.split(" ")[0]} ON ${grant ?? "?"}`.trim();
+  const grant = /^(GRANT|REVOKE) (.*?) ON (FOREIGN \w+|LARGE OBJECT|\w+) /.exec(s);
+  if (grant) return `${grant[1]}${grant[2].includes("(") ? " (columns)" : ""} ON ${grant[3]}`;
   const seclabel = /^SECURITY LABEL/.test(s) ? "SECURITY LABEL" : undefined;
   if (seclabel) return seclabel;
   return s.split(" ").slice(0, 3).join(" ").replace(/[;(].*$/, "");
 }
 
-/** Counts lines by kind, statement lines only (headers such as "... only in the first" skipped). */
+/**
+ * Counts difference lines by kind: schema statements (under "schema statements only in ..."
+ * headers, counted as missing or extra) and top-level lines; rows listed under a table are not
+ * counted again.
+ */
 export function countKinds(differences: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
+  let block: "schema" | "rows" | "" = "";
   let side = "";
   for (const line of differences) {
     const header = /^schema statements only in the (first|second)/.exec(line);
     if (header) {
-      side = header[1] === "first" ? "missing" : "extra";
+      [block, side] = ["schema", header[1] === "first" ? "missing" : "extra"];
       continue;
     }
-    if (/^\s+… and \d+ more/.test(line) || /^\s+rows only in/.test(line)) continue;
-    if (/^ {5,}/.test(line)) continue;
-    const isStatement = /^ {4}\S/.test(line);
-    const kind = isStatement ? `${differenceKind(line)} (${side})` : differenceKind(line);
+    if (/^\s+rows only in/.test(line)) {
+      block = "rows";
+      continue;
+    }
+    if (/^\s+… and \d+ more/.test(line) || /^\s{5,}/.test(line)) continue;
+    if (/^ {4}\S/.test(line)) {
+      if (block !== "schema") continue;
+      const kind = `${differenceKind(line)} (${side})`;
+      counts[kind] = (counts[kind] ?? 0) + 1;
+      continue;
+    }
+    if (/^\S/.test(line)) block = "";
+    const kind = differenceKind(line);
     counts[kind] = (counts[kind] ?? 0) + 1;
   }
   return counts;
