@@ -162,13 +162,15 @@ export interface KillDrillOptions {
  */
 export async function runKillDrill(options: KillDrillOptions): Promise<DrillTally> {
   const wall = performance.now();
-  await options.prepare();
-  const measured = await timeCommand(options.args(), { env: options.env });
-  assert.equal(
-    measured.code,
-    0,
-    `${options.scenario}: the unkilled run failed: ${measured.stderr}`,
-  );
+  // the shorter of two unkilled runs: one slow start (a busy machine) would put most kills after
+  // the end
+  let measured = { ms: Infinity, code: 0, stderr: "" };
+  for (let i = 0; i < 2; i++) {
+    await options.prepare();
+    const run = await timeCommand(options.args(), { env: options.env });
+    assert.equal(run.code, 0, `${options.scenario}: the unkilled run failed: ${run.stderr}`);
+    if (run.ms < measured.ms) measured = run;
+  }
   // the process's fixed start (runtime, module graph) does nothing to the target: kill after it
   const startup = (await timeCommand(["--version"])).ms;
   const from = Math.min(startup, measured.ms * 0.8);
