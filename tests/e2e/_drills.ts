@@ -297,9 +297,13 @@ export async function resetDir(template: string, directory: string): Promise<voi
 }
 
 /** The ids `list` shows in the store `dir`. */
-export async function listedIds(dir: string): Promise<string[]> {
+export async function listedIds(
+  dir: string,
+  env?: Record<string, string>,
+): Promise<string[]> {
   const result = await runCli(["list", "--dir", dir, "--format", "json", "--limit", "1000"], {
     clock: systemClock,
+    env,
   });
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout).map((b: { id: string }) => b.id);
@@ -312,13 +316,14 @@ export async function listedIds(dir: string): Promise<string[]> {
 export async function storeProblems(
   dir: string,
   allowed?: (id: string) => boolean,
+  env?: Record<string, string>,
 ): Promise<string[]> {
-  const ids = await listedIds(dir);
+  const ids = await listedIds(dir, env);
   const problems = ids.filter((id) => allowed && !allowed(id)).map((id) =>
     `unexpected backup ${id}`
   );
   if (ids.length === 0) return problems;
-  const verified = await runCli(["verify", "--all", "--dir", dir], { clock: systemClock });
+  const verified = await runCli(["verify", "--all", "--dir", dir], { clock: systemClock, env });
   const passed = verified.stdout.match(/^PASS /gm)?.length ?? 0;
   if (verified.code !== 0 || passed !== ids.length) {
     problems.push(
