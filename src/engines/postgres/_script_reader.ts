@@ -1,7 +1,8 @@
 /**
  * Cuts a PostgreSQL script, as it streams in, into what the restore runs: statements (a `;`
- * ends one unless it is inside a standard or `E''` string, a quoted identifier, a dollar-quoted
- * body, a `--` comment or a nested block comment), the data of `COPY ... FROM stdin;` blocks in
+ * ends one unless it is inside parentheses (a multi-action rule's `DO ( ...; ...; )`, as psql's
+ * lexer counts them), a standard or `E''` string, a quoted identifier, a dollar-quoted body, a
+ * `--` comment or a nested block comment), the data of `COPY ... FROM stdin;` blocks in
  * pieces up to their `\.` line (never a whole table at once), and our comment directives
  * (`_script.ts`). Leading comments are dropped from statements; the server never needs them.
  */
@@ -16,6 +17,7 @@ import {
   parseLocaleDirective,
 } from "./_script.ts";
 import { countNewlines } from "./_line_count.ts";
+import { isIdentifierByte, isTagByte, startsWith } from "./_script_bytes.ts";
 import type { ScriptEvent } from "./_script_events.ts";
 import { DATABASE_MARKER, parseDatabaseDirective } from "./_database_props.ts";
 
@@ -57,7 +59,7 @@ const ACL = encoder.encode(ACL_MARKER);
 const COPY_FROM_STDIN = /^COPY\s[\s\S]*\sFROM\s+stdin\s*;$/i;
 
 const NL = 0x0a, QUOTE = 0x27, DQUOTE = 0x22, DOLLAR = 0x24, SEMI = 0x3b, DASH = 0x2d;
-const SLASH = 0x2f, STAR = 0x2a, BACKSLASH = 0x5c, DOT = 0x2e;
+const SLASH = 0x2f, STAR = 0x2a, BACKSLASH = 0x5c, DOT = 0x2e, OPEN = 0x28, CLOSE = 0x29;
 const indexOf = Uint8Array.prototype.indexOf;
 const lastIndexOf = Uint8Array.prototype.lastIndexOf;
 
@@ -76,6 +78,8 @@ export class ScriptReader {
   #hasToken = false;
   #dollarTag: Buffer = Buffer.alloc(0);
   #depth = 0;
+  /** Open parentheses of the statement: a `;` inside them does not end it. */
+  #parens = 0;
   #statements = 0;
   #complete = false;
   /** The line `#lineAt` is on: newlines are counted lazily, up to where a statement starts. */
@@ -237,7 +241,9 @@ export class ScriptReader {
       const c = b[at];
       switch (this.#state) {
         case State.Normal: {
-          if (c === SEMI) {
+          if (c === OPEN) this.#parens++;
+          else if (c === CLOSE && this.#parens > 0) this.#parens--;
+          else if (c === SEMI && this.#parens === 0) {
             this.#position = at + 1;
             this.#endStatement(events);
             return true;
@@ -417,6 +423,7 @@ export class ScriptReader {
     this.#statements++;
     const place = { number: this.#statements, line: this.#lineOf(this.#start) };
     this.#hasToken = false;
+    this.#parens = 0;
     this.#start = this.#position;
     if (sql[0] === 0x43 || sql[0] === 0x63) { // C, c: maybe COPY
       const text = decoder.decode(sql);
@@ -432,23 +439,4 @@ export class ScriptReader {
       category ? { type: "statement", sql, category, places } : { type: "statement", sql, places },
     );
   }
-}
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (bytes.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
-}
-
-/** Letters, digits, `_`, `$` and any non-ASCII byte (part of a UTF-8 letter). */
-function isIdentifierByte(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) ||
-    c === 0x5f || c === DOLLAR || c >= 0x80;
-}
-
-/** A dollar-quote tag byte: like an identifier, without `$`, and no digit first. */
-function isTagByte(c: number, first: boolean): boolean {
-  if (c === DOLLAR) return false;
-  if (first && c >= 0x30 && c <= 0x39) return false;
-  return isIdentifierByte(c);
 }

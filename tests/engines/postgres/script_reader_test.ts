@@ -120,6 +120,16 @@ const cases: { name: string; script: string; expected: string[] }[] = [
     ],
   },
   {
+    name: "a multi-action rule: a semicolon inside parentheses does not end the statement",
+    script: "CREATE RULE r AS ON DELETE TO a DO ( DELETE FROM b WHERE x = ')';\n" +
+      " DELETE FROM c /* ( */ WHERE x = old.x; -- (\n);\nSELECT (1);\n",
+    expected: [
+      "sql:CREATE RULE r AS ON DELETE TO a DO ( DELETE FROM b WHERE x = ')';\n" +
+      " DELETE FROM c /* ( */ WHERE x = old.x; -- (\n);",
+      "sql:SELECT (1);",
+    ],
+  },
+  {
     name: "a cut-off statement is left over",
     script: "SELECT 1;\nSELECT 'unterminated;",
     expected: ["sql:SELECT 1;", "rest:SELECT 'unterminated;"],
