@@ -136,7 +136,10 @@ export async function readTypes(ctx: ReadContext): Promise<void> {
           FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
           WHERE co.oid = t.typcollation AND t.typcollation <> (SELECT bt.typcollation
             FROM pg_catalog.pg_type bt WHERE bt.oid = t.typbasetype)) AS collation,
-       t.typnotnull AS notnull, t.typdefault AS defval,
+       t.typnotnull AS notnull,
+       -- The default deparsed now (names qualified), not typdefault: that is the text as written
+       -- under the creator's search_path ("nextval('s')"), which the restore could not resolve.
+       COALESCE(pg_catalog.pg_get_expr(t.typdefaultbin, 0), t.typdefault) AS defval,
        (SELECT pg_catalog.string_agg(pg_catalog.format('%I %s', a.attname,
             pg_catalog.format_type(a.atttypid, a.atttypmod)) ||
           CASE WHEN a.attcollation <> at.typcollation THEN ' COLLATE ' ||
