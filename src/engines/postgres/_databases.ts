@@ -160,19 +160,61 @@ export async function renameDatabase(config: ConnectionConfig, name: string): Pr
   });
 }
 
-/** Ends every other session on the database, then drops it (if it exists). */
+/**
+ * Drops the database (if it exists) for real: its subscriptions first (the server refuses to
+ * drop a database that holds one, `55006` "being used by logical replication subscription",
+ * whether or not anyone is connected), then the database, ending every other session on it
+ * (`WITH (FORCE)` from PostgreSQL 13). For our own scratch databases only: nobody else may use them.
+ */
 export async function dropDatabase(config: ConnectionConfig): Promise<void> {
+  await dropSubscriptions(config);
   await withMaintenance(config, async ({ sql }) => {
     await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
               WHERE datname = ${config.database} AND pid <> pg_backend_pid()`;
     // a template cannot be dropped (a failed restore may have made one)
-    const [row] = await sql<{ template: boolean }[]>`
-      SELECT datistemplate AS template FROM pg_database WHERE datname = ${config.database}`;
-    if (row?.template) {
+    const [row] = await sql<{ template: boolean; force: boolean }[]>`
+      SELECT datistemplate AS template,
+        pg_catalog.current_setting('server_version_num')::int >= 130000 AS force
+      FROM pg_database WHERE datname = ${config.database}`;
+    if (!row) return;
+    if (row.template) {
       await sql.unsafe(`ALTER DATABASE ${quoteIdentifier(config.database)} IS_TEMPLATE = false`);
     }
-    await sql.unsafe(`DROP DATABASE IF EXISTS ${quoteIdentifier(config.database)}`);
+    await sql.unsafe(
+      `DROP DATABASE IF EXISTS ${quoteIdentifier(config.database)}${
+        row.force ? " WITH (FORCE)" : ""
+      }`,
+    );
   });
+}
+
+/**
+ * Drops the subscriptions of the database `config` names (none if it does not exist). Each is
+ * disabled and loses its slot name first, so the drop never reaches its publisher: the slot it
+ * names belongs to the source database's subscription, not to this copy.
+ */
+export async function dropSubscriptions(config: ConnectionConfig): Promise<void> {
+  const connection = openConnection(config);
+  try {
+    let names: { q: string }[];
+    try {
+      names = await connection.sql<{ q: string }[]>`
+        SELECT pg_catalog.quote_ident(s.subname) AS q FROM pg_catalog.pg_subscription s
+        WHERE s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d
+          WHERE d.datname = pg_catalog.current_database())`;
+    } catch (error) {
+      if (connectionError(error, config) instanceof DatabaseNotFoundError) return;
+      throw error;
+    }
+    for (const { q } of names) {
+      // one statement each: DROP SUBSCRIPTION refuses a transaction block
+      await connection.sql.unsafe(`ALTER SUBSCRIPTION ${q} DISABLE`);
+      await connection.sql.unsafe(`ALTER SUBSCRIPTION ${q} SET (slot_name = NONE)`);
+      await connection.sql.unsafe(`DROP SUBSCRIPTION ${q}`);
+    }
+  } finally {
+    await connection.end();
+  }
 }
 
 /** Runs `fn` on a connection to the server's maintenance database (`postgres`, else `template1`). */

@@ -22,7 +22,7 @@
  * connection; `SET` statements run on every connection.
  */
 import { currentDatabaseOwner, scratchDatabaseName } from "../../core/scratch_names.ts";
-import { IntegrityError } from "../../core/errors.ts";
+import { IntegrityError, messageOf } from "../../core/errors.ts";
 import { collectGarbage, GC_EVERY_BYTES } from "../../core/collect_garbage.ts";
 import {
   checkConnection,
@@ -40,6 +40,7 @@ import {
   renameDatabase,
 } from "./_databases.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
+import { runWithOwnerFallback } from "./_owner_fallback.ts";
 import {
   CopiedRows,
   copyIn,
@@ -123,6 +124,19 @@ export function foreignKeyOf(
     references: match[3],
     validate: !/\sNOT\s+VALID\s*;\s*$/i.test(sql),
   };
+}
+
+/**
+ * A failed load whose database could not be dropped afterwards: the restore's error says so and
+ * names it, instead of claiming it was dropped (the next run's sweep, or `cleanup`, removes it).
+ */
+export class LoadLeftError extends Error {
+  constructor(readonly original: unknown, readonly database: string, readonly dropError: unknown) {
+    super(`Cannot drop the load database "${database}": ${messageOf(dropError)}`, {
+      cause: original,
+    });
+    this.name = "LoadLeftError";
+  }
 }
 
 /** One connection, with the sniffer that reads its server errors off the wire. */
@@ -236,20 +250,23 @@ export async function loadFresh(
     }));
     scheduler = new Scheduler(lanes);
     const copied = new CopiedRows();
-    await run(scheduler, first, source, new SpoolBudget(options.limits), spools, copied);
+    const warnings: string[] = [];
+    await run(scheduler, first, source, new SpoolBudget(options.limits), spools, copied, warnings);
     checkComplete();
     checkRestored(options.expected, copied.counts, {
       onlyLoaded: true,
       undone: "the database loaded for it was dropped, the target is as it was",
     });
-    const warnings = database.properties
-      ? await applyDatabaseProperties(
-        lanes[0].connection.sql,
-        load.database,
-        database.properties,
-        options,
-      )
-      : [];
+    warnings.push(
+      ...database.properties
+        ? await applyDatabaseProperties(
+          lanes[0].connection.sql,
+          load.database,
+          database.properties,
+          options,
+        )
+        : [],
+    );
     await Promise.all(lanes.map((lane) => lane.connection.end()));
     await renameDatabase(load, target.database);
     return warnings;
@@ -260,7 +277,8 @@ export async function loadFresh(
     for (const spool of spools) spool.fail(error);
     await Promise.allSettled(lanes.map((lane) => lane.connection.sql.end({ timeout: 0 })));
     await scheduler?.barrier().catch(() => {});
-    await dropDatabase(load).catch(() => {});
+    const dropError = await dropDatabase(load).then(() => undefined, (e: unknown) => e ?? "");
+    if (dropError !== undefined) throw new LoadLeftError(error, load.database, dropError);
     throw error;
   } finally {
     await Promise.all([...spools].map((spool) => spool.close()));
@@ -274,6 +292,7 @@ async function run(
   budget: SpoolBudget,
   spools: Set<Spool>,
   copied: CopiedRows,
+  warnings: string[],
 ): Promise<void> {
   const main = scheduler.lanes[0];
   for (let event = first; event !== undefined; event = await source.next()) {
@@ -288,7 +307,14 @@ async function run(
             await Promise.all(
               scheduler.lanes.map((lane) => runStatements(lane.connection.sql, sql, { places })),
             );
-          } else await runStatements(main.connection.sql, sql, { places, sniffer: main.sniffer });
+          } else {
+            warnings.push(
+              ...await runWithOwnerFallback(main.connection.sql, sql, {
+                places,
+                sniffer: main.sniffer,
+              }),
+            );
+          }
         }
         break;
       }

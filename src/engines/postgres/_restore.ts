@@ -21,7 +21,7 @@ import {
 } from "./_connection.ts";
 import { isEmptyDatabase } from "./_describe.ts";
 import { databaseExists, type NewDatabase } from "./_databases.ts";
-import { loadFresh } from "./_fresh_load.ts";
+import { loadFresh, LoadLeftError } from "./_fresh_load.ts";
 import { ScriptSource } from "./_script_source.ts";
 import { ErrorSniffer } from "./_error_sniffer.ts";
 import type { ScriptEvent, ScriptPlace } from "./_script_reader.ts";
@@ -33,6 +33,7 @@ import {
   runStatements,
   ScriptError,
 } from "./_load_steps.ts";
+import { runWithOwnerFallback } from "./_owner_fallback.ts";
 import { readLimits } from "../read_limits.ts";
 import { checkRestored } from "../restore_check.ts";
 
@@ -90,6 +91,7 @@ export async function restorePostgres(
     }
     await checkConnection(connection);
     const first = event;
+    const warnings: string[] = [];
     await connection.sql.begin(async (tx) => {
       if (!options.clean && !(await isEmptyDatabase(tx))) {
         throw new RefusedError(
@@ -97,7 +99,7 @@ export async function restorePostgres(
         );
       }
       const copied = new CopiedRows();
-      await runScript(tx, first, source, { ...options, sniffer, copied });
+      await runScript(tx, first, source, { ...options, sniffer, copied, warnings });
       checkComplete();
       // inside the transaction: a difference rolls everything back
       checkRestored(options.expected, copied.counts, {
@@ -105,7 +107,11 @@ export async function restorePostgres(
         undone: "nothing was changed",
       });
     });
-    return { bytes: source.bytesRead, statements: source.end?.statements ?? 0 };
+    return {
+      bytes: source.bytesRead,
+      statements: source.end?.statements ?? 0,
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
   } catch (error) {
     throw restoreError(error, where, created);
   } finally {
@@ -118,15 +124,18 @@ async function runScript(
   tx: postgres.TransactionSql,
   first: ScriptEvent | undefined,
   source: ScriptSource,
-  options: RestoreOptions & { sniffer: ErrorSniffer; copied: CopiedRows },
+  options: RestoreOptions & { sniffer: ErrorSniffer; copied: CopiedRows; warnings: string[] },
 ): Promise<void> {
   for (let event = first; event !== undefined; event = await source.next()) {
     switch (event.type) {
       case "statement":
-        await runStatements(tx, decodeScript(event.sql), {
-          places: event.places,
-          sniffer: options.sniffer,
-        });
+        options.warnings.push(
+          ...await runWithOwnerFallback(tx, decodeScript(event.sql), {
+            places: event.places,
+            sniffer: options.sniffer,
+            inTransaction: true,
+          }),
+        );
         break;
       case "clean":
         if (options.clean) await runStatements(tx, event.sql);
@@ -150,7 +159,14 @@ async function runScript(
 }
 
 function restoreError(error: unknown, where: string, created: boolean): Error {
-  const undone = created ? "the database created for it was dropped again" : "nothing was changed";
+  let undone = created ? "the database created for it was dropped again" : "nothing was changed";
+  if (error instanceof LoadLeftError) {
+    undone =
+      `the target was not created, but the database loaded for it, "${error.database}", could not be dropped: ${
+        oneLine(messageOf(error.dropError))
+      }; drop it by hand, or let cleanup remove it`;
+    error = error.original;
+  }
   if (error instanceof ScriptError) {
     const original = error.original as { code?: string };
     if (original instanceof IntegrityError) return original;

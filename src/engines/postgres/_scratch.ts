@@ -14,8 +14,8 @@ import {
   parseScratchDatabaseName,
   scratchStaleness,
 } from "../../core/scratch_names.ts";
-import type { ConnectionConfig } from "./_connection.ts";
-import { quoteIdentifier, withMaintenance } from "./_databases.ts";
+import { type ConnectionConfig, withDatabase } from "./_connection.ts";
+import { dropSubscriptions, quoteIdentifier, withMaintenance } from "./_databases.ts";
 
 const LEGACY = /^backup_manager_(load|scratch)_[0-9a-f]{12,16}$/;
 
@@ -60,6 +60,8 @@ export async function removePostgresScratch(
   if (!parseScratchDatabaseName(leftover.name) && !LEGACY.test(leftover.name)) {
     throw new DatabaseError(`Cannot drop "${leftover.name}": it is not a scratch database`);
   }
+  // A load database that holds a subscription cannot be dropped before it (see dropDatabase).
+  await dropSubscriptions(withDatabase(config, leftover.name)).catch(() => {});
   await withMaintenance(config, async ({ sql }) => {
     try {
       await sql.unsafe(`DROP DATABASE IF EXISTS ${quoteIdentifier(leftover.name)}`);
@@ -67,7 +69,9 @@ export async function removePostgresScratch(
       const inUse = (error as { code?: string }).code === "55006";
       throw new DatabaseError(
         `Cannot drop database "${leftover.name}": ${
-          inUse ? "someone is connected to it (it is in use)" : messageOf(error)
+          inUse && !/subscription/.test(messageOf(error))
+            ? "someone is connected to it (it is in use)"
+            : messageOf(error)
         }`,
         { cause: error },
       );
