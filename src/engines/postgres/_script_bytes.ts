@@ -19,3 +19,8 @@ export function isTagByte(c: number, first: boolean): boolean {
   if (first && c >= 0x30 && c <= 0x39) return false;
   return isIdentifierByte(c);
 }
+
+/** A byte that can start an unquoted word: a letter, `_` or a non-ASCII byte. */
+export function isWordStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c >= 0x80;
+}

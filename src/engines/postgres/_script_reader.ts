@@ -1,7 +1,7 @@
 /**
  * Cuts a PostgreSQL script, as it streams in, into what the restore runs: statements (a `;`
- * ends one unless it is inside parentheses (a multi-action rule's `DO ( ...; ...; )`, as psql's
- * lexer counts them), a standard or `E''` string, a quoted identifier, a dollar-quoted body, a
+ * ends one unless it is inside parentheses (a multi-action rule's `DO ( ...; ...; )`) or a
+ * `BEGIN ATOMIC ... END` routine body, as psql's lexer counts them, a standard or `E''` string, a quoted identifier, a dollar-quoted body, a
  * `--` comment or a nested block comment), the data of `COPY ... FROM stdin;` blocks in
  * pieces up to their `\.` line (never a whole table at once), and our comment directives
  * (`_script.ts`). Leading comments are dropped from statements; the server never needs them.
@@ -17,7 +17,8 @@ import {
   parseLocaleDirective,
 } from "./_script.ts";
 import { countNewlines } from "./_line_count.ts";
-import { isIdentifierByte, isTagByte, startsWith } from "./_script_bytes.ts";
+import { isIdentifierByte, isTagByte, isWordStart, startsWith } from "./_script_bytes.ts";
+import { AtomicBody } from "./_atomic_body.ts";
 import type { ScriptEvent } from "./_script_events.ts";
 import { DATABASE_MARKER, parseDatabaseDirective } from "./_database_props.ts";
 
@@ -80,6 +81,7 @@ export class ScriptReader {
   #depth = 0;
   /** Open parentheses of the statement: a `;` inside them does not end it. */
   #parens = 0;
+  readonly #atomic = new AtomicBody();
   #statements = 0;
   #complete = false;
   /** The line `#lineAt` is on: newlines are counted lazily, up to where a statement starts. */
@@ -243,7 +245,7 @@ export class ScriptReader {
         case State.Normal: {
           if (c === OPEN) this.#parens++;
           else if (c === CLOSE && this.#parens > 0) this.#parens--;
-          else if (c === SEMI && this.#parens === 0) {
+          else if (c === SEMI && this.#parens === 0 && !this.#atomic.open) {
             this.#position = at + 1;
             this.#endStatement(events);
             return true;
@@ -297,6 +299,17 @@ export class ScriptReader {
               continue;
             }
             this.#position = at + 1;
+            continue;
+          }
+          if (isWordStart(c) && !(at - 1 >= this.#start && isIdentifierByte(b[at - 1]))) {
+            let end = at + 1;
+            while (end < length && isIdentifierByte(b[end])) end++;
+            this.#markToken(at);
+            if (end >= length) return false; // the word may go on in the next chunk
+            if (this.#atomic.wantsWords) {
+              this.#atomic.word(decoder.decode(b.subarray(at, end)).toLowerCase(), this.#parens);
+            }
+            this.#position = end;
             continue;
           }
           if (c !== 0x20 && c !== NL && c !== 0x09 && c !== 0x0d) this.#markToken(at);
@@ -424,6 +437,7 @@ export class ScriptReader {
     const place = { number: this.#statements, line: this.#lineOf(this.#start) };
     this.#hasToken = false;
     this.#parens = 0;
+    this.#atomic.reset();
     this.#start = this.#position;
     if (sql[0] === 0x43 || sql[0] === 0x63) { // C, c: maybe COPY
       const text = decoder.decode(sql);

@@ -112,6 +112,28 @@ Deno.test("a failed restore names the statement and its place in the script", as
       );
     });
 
+    await t.step(
+      "a statement without a position after a BEGIN ATOMIC body in its batch",
+      async () => {
+        // Cut at its inner semicolons, the body counted as three statements to the server's one,
+        // and the error named a statement before the one rejected (the regression database).
+        const body = "CREATE FUNCTION public.two() RETURNS int LANGUAGE sql\n" +
+          "BEGIN ATOMIC\n SELECT 1;\n SELECT 2;\nEND;\n";
+        const bad = "DO $$ BEGIN RAISE EXCEPTION 'after the body'; END $$;\n";
+        const broken = inject(script, "CREATE TABLE public.b (", body + bad);
+        const number = placeOf(broken, body).number + 1;
+        const line = broken.slice(0, broken.indexOf(bad)).split("\n").length;
+        await fails(
+          broken,
+          (undone) =>
+            new RegExp(
+              `PostgreSQL rejected "DO \\$\\$ BEGIN RAISE EXCEPTION 'after the body'; END \\$\\$;" ` +
+                `\\(statement ${number}, line ${line} of the script\\): after the body .*\\(${undone}\\)$`,
+            ),
+        );
+      },
+    );
+
     await t.step("a statement with a position, inside a batch", async () => {
       const bad = "CREATE VIEW public.broken AS\n SELECT x FROM public.missing;\n";
       const broken = inject(script, "CREATE VIEW public.va", bad);

@@ -130,6 +130,24 @@ const cases: { name: string; script: string; expected: string[] }[] = [
     ],
   },
   {
+    name:
+      "SQL-standard routine bodies: semicolons inside BEGIN ATOMIC ... END, CASE ... END nested",
+    script: "CREATE OR REPLACE FUNCTION public.f(x integer) RETURNS integer\n" +
+      " LANGUAGE sql\nBEGIN ATOMIC\n SELECT CASE WHEN x > 0 THEN 1 END;\n SELECT (x);\nEND;\n" +
+      "CREATE PROCEDURE p() BEGIN ATOMIC INSERT INTO t VALUES (1); END;\n" +
+      "CREATE FUNCTION public.begin() RETURNS int LANGUAGE sql AS 'select 1';\n" +
+      "SELECT 'begin atomic'; BEGIN; END;\n",
+    expected: [
+      "sql:CREATE OR REPLACE FUNCTION public.f(x integer) RETURNS integer\n" +
+      " LANGUAGE sql\nBEGIN ATOMIC\n SELECT CASE WHEN x > 0 THEN 1 END;\n SELECT (x);\nEND;",
+      "sql:CREATE PROCEDURE p() BEGIN ATOMIC INSERT INTO t VALUES (1); END;",
+      "sql:CREATE FUNCTION public.begin() RETURNS int LANGUAGE sql AS 'select 1';",
+      "sql:SELECT 'begin atomic';",
+      "sql:BEGIN;",
+      "sql:END;",
+    ],
+  },
+  {
     name: "a cut-off statement is left over",
     script: "SELECT 1;\nSELECT 'unterminated;",
     expected: ["sql:SELECT 1;", "rest:SELECT 'unterminated;"],
