@@ -60,8 +60,14 @@ export async function removePostgresScratch(
   if (!parseScratchDatabaseName(leftover.name) && !LEGACY.test(leftover.name)) {
     throw new DatabaseError(`Cannot drop "${leftover.name}": it is not a scratch database`);
   }
-  // A load database that holds a subscription cannot be dropped before it (see dropDatabase).
-  await dropSubscriptions(withDatabase(config, leftover.name)).catch(() => {});
+  // A load database that holds a subscription cannot be dropped before it (see dropDatabase):
+  // drop those of one nobody is connected to (one in use is refused below, untouched).
+  const unused = await withMaintenance(config, async ({ sql }) => {
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${leftover.name}`;
+    return row.n === 0;
+  });
+  if (unused) await dropSubscriptions(withDatabase(config, leftover.name)).catch(() => {});
   await withMaintenance(config, async ({ sql }) => {
     try {
       await sql.unsafe(`DROP DATABASE IF EXISTS ${quoteIdentifier(leftover.name)}`);

@@ -102,3 +102,25 @@ Deno.test("findPostgresScratch() and removePostgresScratch() on a real server", 
     await cluster.stop();
   }
 });
+
+Deno.test("removePostgresScratch() drops a stale load database that holds a subscription", async () => {
+  const cluster = await startCluster();
+  try {
+    const owner = { ...currentDatabaseOwner(new Date()), pid: await deadPid() };
+    const name = scratchDatabaseName("load", owner, "subs1");
+    await createDatabase(cluster.url, name);
+    // as a failed --create leaves it: disabled, naming a slot on a publisher it never reaches
+    await psql(
+      databaseUrl(cluster.url, name),
+      `CREATE SUBSCRIPTION sub CONNECTION 'host=127.0.0.1 port=1 dbname=nowhere' PUBLICATION p
+         WITH (connect = false, slot_name = 'bm_slot')`,
+    );
+    const config = parseLocation(cluster.url, {});
+    const [leftover] = await findPostgresScratch(config, new Date());
+    assert.equal(leftover?.name, name);
+    await removePostgresScratch(config, leftover);
+    assert.equal(await databaseExists(cluster.url, name), false);
+  } finally {
+    await cluster.stop();
+  }
+});
