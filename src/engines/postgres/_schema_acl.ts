@@ -28,6 +28,8 @@ interface AclRow {
   cat: string;
   oid: number;
   subid: number;
+  /** A system column's quoted name (`tableoid`): it is not among the table's columns. */
+  system: string | null;
   grantor: string | null;
   grantee: string | null;
   privileges: string | null;
@@ -38,32 +40,35 @@ interface AclRow {
 export async function readAcls(ctx: ReadContext): Promise<SchemaItem[]> {
   const rows = await query<AclRow>(
     ctx.sql,
-    `SELECT o.cat, o.oid, o.subid, ${roleName("x.grantor")} AS grantor,
+    `SELECT o.cat, o.oid, o.subid, o.system, ${roleName("x.grantor")} AS grantor,
        ${roleName("x.grantee")} AS grantee,
        pg_catalog.string_agg(x.privilege_type, ', ' ORDER BY x.n) AS privileges,
        x.is_grantable AS grantable
      FROM (
-       SELECT 'pg_class' AS cat, c.oid, 0 AS subid, c.relacl AS acl FROM pg_catalog.pg_class c
-         WHERE c.relacl IS NOT NULL AND c.oid >= 16384
-       UNION ALL SELECT 'pg_class', a.attrelid, a.attnum, a.attacl FROM pg_catalog.pg_attribute a
-         WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND a.attrelid >= 16384
-       UNION ALL SELECT 'pg_namespace', s.oid, 0, s.nspacl FROM pg_catalog.pg_namespace s
+       SELECT 'pg_class' AS cat, c.oid, 0 AS subid, NULL AS system, c.relacl AS acl
+         FROM pg_catalog.pg_class c WHERE c.relacl IS NOT NULL AND c.oid >= 16384
+       UNION ALL SELECT 'pg_class', a.attrelid, a.attnum,
+         CASE WHEN a.attnum < 0 THEN pg_catalog.quote_ident(a.attname) END, a.attacl
+         FROM pg_catalog.pg_attribute a
+         WHERE a.attacl IS NOT NULL AND a.attnum <> 0 AND a.attrelid >= 16384
+       UNION ALL SELECT 'pg_namespace', s.oid, 0, NULL, s.nspacl FROM pg_catalog.pg_namespace s
          WHERE s.nspacl IS NOT NULL
-       UNION ALL SELECT 'pg_proc', p.oid, 0, p.proacl FROM pg_catalog.pg_proc p
+       UNION ALL SELECT 'pg_proc', p.oid, 0, NULL, p.proacl FROM pg_catalog.pg_proc p
          WHERE p.proacl IS NOT NULL AND p.oid >= 16384
-       UNION ALL SELECT 'pg_type', t.oid, 0, t.typacl FROM pg_catalog.pg_type t
+       UNION ALL SELECT 'pg_type', t.oid, 0, NULL, t.typacl FROM pg_catalog.pg_type t
          WHERE t.typacl IS NOT NULL AND t.oid >= 16384
-       UNION ALL SELECT 'pg_language', l.oid, 0, l.lanacl FROM pg_catalog.pg_language l
+       UNION ALL SELECT 'pg_language', l.oid, 0, NULL, l.lanacl FROM pg_catalog.pg_language l
          WHERE l.lanacl IS NOT NULL AND l.oid >= 16384
-       UNION ALL SELECT 'pg_foreign_data_wrapper', w.oid, 0, w.fdwacl
+       UNION ALL SELECT 'pg_foreign_data_wrapper', w.oid, 0, NULL, w.fdwacl
          FROM pg_catalog.pg_foreign_data_wrapper w WHERE w.fdwacl IS NOT NULL
-       UNION ALL SELECT 'pg_foreign_server', s.oid, 0, s.srvacl FROM pg_catalog.pg_foreign_server s
+       UNION ALL SELECT 'pg_foreign_server', s.oid, 0, NULL, s.srvacl FROM pg_catalog.pg_foreign_server s
          WHERE s.srvacl IS NOT NULL
      ) o
      LEFT JOIN LATERAL pg_catalog.aclexplode(o.acl) WITH ORDINALITY
        AS x(grantor, grantee, privilege_type, is_grantable, n) ON true
-     GROUP BY o.cat, o.oid, o.subid, x.grantor, x.grantee, x.is_grantable
-     ORDER BY o.cat, o.oid, o.subid, pg_catalog.min(x.n)`,
+     GROUP BY o.cat, o.oid, o.subid, o.system, x.grantor, x.grantee, x.is_grantable
+     -- the object's own entries first: its REVOKE ALL would take the column grants back too
+     ORDER BY o.cat, o.oid, o.subid <> 0, o.subid, pg_catalog.min(x.n)`,
   );
   const out: SchemaItem[] = [];
   let current: { key: string; item: SchemaItem } | undefined;
@@ -72,8 +77,8 @@ export async function readAcls(ctx: ReadContext): Promise<SchemaItem[]> {
     const ref = ctx.graph.refs.get(key);
     const node = ref && ctx.graph.node(ref.node);
     if (!ref?.aclKind || !node) continue;
-    const column = r.subid > 0 ? ref.columns?.get(r.subid) : undefined;
-    if (r.subid > 0 && !column) continue;
+    const column = r.subid > 0 ? ref.columns?.get(r.subid) : r.system ?? undefined;
+    if (r.subid !== 0 && !column) continue;
     const entry = `${key}:${r.subid}`;
     if (current?.key !== entry) {
       current = {
@@ -84,7 +89,7 @@ export async function readAcls(ctx: ReadContext): Promise<SchemaItem[]> {
           schema: node.item.schema,
           owner: ref.owner,
           category: "acl",
-          sql: r.subid > 0 ? "" : `REVOKE ALL ON ${ref.aclKind} ${ref.name} FROM PUBLIC;\n` +
+          sql: r.subid !== 0 ? "" : `REVOKE ALL ON ${ref.aclKind} ${ref.name} FROM PUBLIC;\n` +
             (ref.owner ? `REVOKE ALL ON ${ref.aclKind} ${ref.name} FROM ${ref.owner};\n` : ""),
         },
       };
