@@ -31,17 +31,24 @@ export async function dumpLargeObjects(
     FROM pg_largeobject_metadata m ORDER BY m.oid`;
   if (objects.length === 0) return { count: 0, bytes: 0 };
   const grants = new Map<string, string[]>();
+  // One GRANT per grantee, in the order of the source's entries: after the REVOKE ALL from the
+  // owner the ACL is empty and each grant appends its grantee's entry, so the restored lomacl
+  // lists them as the source does (sorted by grantee, PUBLIC came first).
   for (
-    const g of await tx<{ oid: string; grantee: string; privilege: string; grantable: boolean }[]>`
-      SELECT m.oid::int8::text AS oid, a.privilege_type AS privilege, a.is_grantable AS grantable,
+    const g of await tx<{ oid: string; grantee: string; privileges: string; grantable: boolean }[]>`
+      SELECT m.oid::int8::text AS oid, a.is_grantable AS grantable,
+             string_agg(a.privilege_type, ', ' ORDER BY a.n) AS privileges,
              CASE WHEN a.grantee = 0 THEN 'PUBLIC'
                 ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee
-      FROM pg_largeobject_metadata m, aclexplode(m.lomacl) a
-      WHERE m.lomacl IS NOT NULL ORDER BY m.oid, a.grantee, a.privilege_type`
+      FROM pg_largeobject_metadata m,
+           aclexplode(m.lomacl) WITH ORDINALITY AS a(grantor, grantee, privilege_type, is_grantable, n)
+      WHERE m.lomacl IS NOT NULL
+      GROUP BY m.oid, a.grantee, a.is_grantable
+      ORDER BY m.oid, min(a.n)`
   ) {
     const list = grants.get(g.oid) ?? [];
     list.push(
-      `${ACL_MARKER}GRANT ${g.privilege} ON LARGE OBJECT ${g.oid} TO ${g.grantee}${
+      `${ACL_MARKER}GRANT ${g.privileges} ON LARGE OBJECT ${g.oid} TO ${g.grantee}${
         g.grantable ? " WITH GRANT OPTION" : ""
       };`,
     );
