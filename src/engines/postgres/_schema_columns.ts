@@ -71,8 +71,7 @@ export function inheritedColumnFixes(
   parents: { parent: number }[],
   columns: Map<number, ColumnRow[]>,
 ): string[] {
-  const inParents = parents.map((p) => columns.get(p.parent)?.find((pc) => pc.name === c.name))
-    .filter((pc): pc is ColumnRow => pc !== undefined);
+  const inParents = parentColumns(c, parents, columns);
   const out: string[] = [];
   if (c.notnull && !inParents.some((p) => p.notnull)) {
     out.push(`ALTER TABLE ONLY ${table} ALTER COLUMN ${c.q} SET NOT NULL;`);
@@ -83,16 +82,34 @@ export function inheritedColumnFixes(
   return out;
 }
 
+/** The columns of the same name as `c` in a table's parents (`parents`: their oids). */
+export function parentColumns(
+  c: ColumnRow,
+  parents: { parent: number }[],
+  columns: Map<number, ColumnRow[]>,
+): ColumnRow[] {
+  return parents.map((p) => columns.get(p.parent)?.find((pc) => pc.name === c.name))
+    .filter((pc): pc is ColumnRow => pc !== undefined);
+}
+
 /**
  * Per-column statistics target, storage, compression and options that differ from defaults
- * (`relation`: `TABLE ONLY s.t`, `FOREIGN TABLE ONLY s.t` or `MATERIALIZED VIEW s.m`).
+ * (`relation`: `TABLE ONLY s.t`, `FOREIGN TABLE ONLY s.t` or `MATERIALIZED VIEW s.m`). A child
+ * created under its parents takes a parent column's compression: `inParents` (those columns)
+ * makes a child column of the default compression say so (`SET COMPRESSION default`), as one
+ * attached later with `ALTER TABLE ... INHERIT` has it.
  */
-export function columnSettings(relation: string, c: ColumnRow): string[] {
+export function columnSettings(
+  relation: string,
+  c: ColumnRow,
+  inParents: ColumnRow[] = [],
+): string[] {
   const alter = `ALTER ${relation} ALTER COLUMN ${c.q}`;
   const out: string[] = [];
   if (c.stattarget >= 0) out.push(`${alter} SET STATISTICS ${c.stattarget};`);
   if (c.storage) out.push(`${alter} SET STORAGE ${c.storage};`);
   if (c.compression) out.push(`${alter} SET COMPRESSION ${c.compression};`);
+  else if (inParents.some((p) => p.compression)) out.push(`${alter} SET COMPRESSION default;`);
   if (c.options) out.push(`${alter} SET (${c.options});`);
   if (c.fdwoptions) out.push(`${alter} OPTIONS (${c.fdwoptions});`);
   return out;

@@ -13,6 +13,7 @@ import {
   columnType,
   generatedInParent,
   inheritedColumnFixes,
+  parentColumns,
   scratchColumn,
 } from "./_schema_columns.ts";
 import { planInheritance, scratchParent } from "./_schema_inherit.ts";
@@ -186,7 +187,8 @@ export async function readTables(
       } else {
         lines.push(clause = columnDefinition(c, identity));
       }
-      after.push(...columnSettings(`${keyword} ONLY ${t.q}`, c));
+      const inParents = parentColumns(c, parentsOf.get(t.oid) ?? [], columns);
+      after.push(...columnSettings(`${keyword} ONLY ${t.q}`, c, inParents));
       if (c.defoid === null) continue;
       const defaultKey = catalogKey("pg_attrdef", c.defoid);
       ctx.graph.alias(defaultKey, key);
