@@ -5,6 +5,7 @@ import { messageOf } from "./errors.ts";
 import { readAudit, recordAction } from "./audit.ts";
 import type { ServiceContext } from "./context.ts";
 import {
+  deadSidecarWriters,
   findLeftovers,
   type Leftover,
   partialStaleness,
@@ -106,19 +107,27 @@ export async function cleanup(
     size: sizeOf(backups.find((b) => b.id === d.id)!),
   }));
   const liveness = localFileLiveness(now);
+  // a partial naming its writer goes as soon as the writer is gone; others by age
+  const partials = (await storage.listIncomplete()).map((e) => ({
+    entry: e,
+    ...partialStaleness(e, liveness),
+  }));
+  // data whose sidecar partial a dead writer left goes with it (storeLeftovers); others by age
+  const deadSidecars = deadSidecarWriters(partials.map((p) => ({ key: p.entry.key, ...p })));
   const incomplete = [
-    // a partial naming its writer goes as soon as the writer is gone; others by age
-    ...(await storage.listIncomplete()).map((e) => ({
-      entry: e,
-      ...partialStaleness(e, liveness),
-    })),
+    ...partials,
     ...(await orphanDataFiles(storage, backups)).map((e) => {
-      const stale = now.getTime() - e.modifiedAt.getTime() > STALE_AFTER_MS;
+      const writer = deadSidecars.get(idOfDataKey(e.key) ?? "");
+      const stale = writer !== undefined || now.getTime() - e.modifiedAt.getTime() > STALE_AFTER_MS;
       return {
         entry: e,
         kind: "orphan",
         stale,
-        reason: stale ? "left by an interrupted run" : "recent: may belong to a run in progress",
+        reason: writer !== undefined
+          ? `its sidecar was never committed (${writer})`
+          : stale
+          ? "left by an interrupted run"
+          : "recent: may belong to a run in progress",
       };
     }),
   ].map(({ entry, kind, stale, reason }) => ({

@@ -135,14 +135,22 @@ async function copyWatched(
       `Cannot copy backup "${meta.id}" to "${to.location}": it holds a different backup of the same id (remove it there first)`,
     );
   }
-  const bytes = await copyData(from, to, meta, options, dog);
-  // a damaged sidecar there is replaced by the good one
+  // A damaged sidecar there is replaced by the good one. It is written (unseen) before the data,
+  // so a copy killed between the two commits leaves the data beside its writer's sidecar partial,
+  // which the next sweep recognises (`scratch_sweep.ts`).
   const writer = await dog.wait(
     writing,
     to.create(metaKey(meta.id), { overwrite: existing === "damaged" }),
   );
+  let bytes: number;
   try {
     await dog.wait(writing, writer.write(sidecar));
+    bytes = await copyData(from, to, meta, options, dog);
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  try {
     await dog.wait(writing, writer.commit());
   } catch (error) {
     await writer.abort();

@@ -15,7 +15,6 @@ import {
   TOOL,
   type UnsealedMeta,
 } from "./backup_file.ts";
-import { writeMeta } from "./catalog.ts";
 import { signMeta } from "./signing.ts";
 import { Compressor } from "./compressor.ts";
 import { type CompressionSpec, DEFAULT_COMPRESSION, levelOf } from "./compression.ts";
@@ -235,10 +234,21 @@ async function writeBackup(
     };
     // signed over its immutable part, the data's size and SHA-256 included (signing.ts)
     if (context.signing?.key) meta.signature = signMeta(meta, context.signing.key);
-    await dog.wait(storing, writer.commit());
+    // The sidecar is written (unseen) before the data is committed: a run killed between the two
+    // commits leaves the data beside its writer's sidecar partial, which tells the next run's
+    // sweep whose it was (`scratch_sweep.ts`), instead of an orphan no one can place.
+    const sidecar = await dog.wait(storing, storage.create(metaKey(id)));
     try {
-      await dog.wait(storing, writeMeta(storage, meta, false));
+      await dog.wait(storing, sidecar.write(serializeMeta(meta)));
+      await dog.wait(storing, writer.commit());
     } catch (error) {
+      await sidecar.abort();
+      throw error;
+    }
+    try {
+      await dog.wait(storing, sidecar.commit());
+    } catch (error) {
+      await sidecar.abort();
       await storage.remove(name).catch(() => {});
       throw error;
     }

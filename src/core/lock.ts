@@ -3,8 +3,8 @@
  * `cleanup`, `pin`, each `auto` cycle, cron) takes first, so a person, cron and the scheduler can
  * never work on the same store at once.
  *
- * - Taken with `O_EXCL` (`createNew`), holding `{pid, host, startedAt, command}` so whoever finds
- *   it busy learns who holds it.
+ * - Taken whole or not at all (a temporary linked to the lock's name, which fails when it exists),
+ *   holding `{pid, host, startedAt, command}` so whoever finds it busy learns who holds it.
  * - Stale when its process is dead (same host), or older than a limit (another host, whose
  *   processes we cannot see). A stale lock is taken over under a short `flock` of the directory,
  *   after re-reading it: two takers can never both remove a live lock and both win.
@@ -14,9 +14,10 @@
  * It lives on local disk (`storage.location`); an object store would need a conditional write
  * (`If-None-Match: *`) and a lease instead.
  */
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Clock } from "./clock.ts";
 import { LockBusyError, messageOf, StorageError } from "./errors.ts";
+import { fileHost, processAlive } from "./scratch_names.ts";
 
 /** The lock file's name in the backup directory; catalogs skip it (it is not a backup). */
 export const LOCK_KEY = ".backup-manager.lock";
@@ -163,25 +164,48 @@ interface FoundLock {
   holder?: LockHolder;
 }
 
+/**
+ * Creates the lock file with its content in one step: the content goes to a temporary file of
+ * this process, which is then hard-linked to the lock's name (which fails when the lock exists).
+ * A holder killed at any moment leaves either no lock or a whole one, never an empty lock file
+ * that the next run would have to wait out; a temporary left by a killed taker is removed by the
+ * next taker on this host.
+ */
 async function createExclusive(path: string, content: string): Promise<boolean> {
-  let file: Deno.FsFile;
+  await removeDeadTemporaries(path);
+  const temporary = `${path}.${fileHost(Deno.hostname())}.${Deno.pid}.tmp`;
   try {
-    file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+    await Deno.writeTextFile(temporary, content, { mode: 0o600 });
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw new StorageError(`Cannot write lock "${path}": ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    await Deno.link(temporary, path);
+    return true;
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return false;
     throw new StorageError(`Cannot create lock "${path}": ${messageOf(error)}`, { cause: error });
+  } finally {
+    await Deno.remove(temporary).catch(() => {});
   }
+}
+
+/** Removes the lock temporaries of `path` whose taker, on this host, is gone. */
+async function removeDeadTemporaries(path: string): Promise<void> {
+  const prefix = `${basename(path)}.${fileHost(Deno.hostname())}.`;
   try {
-    const bytes = new TextEncoder().encode(content);
-    let offset = 0;
-    while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-  } catch (error) {
-    file.close();
-    await Deno.remove(path).catch(() => {});
-    throw new StorageError(`Cannot write lock "${path}": ${messageOf(error)}`, { cause: error });
+    for await (const entry of Deno.readDir(dirname(path))) {
+      const pid = entry.name.startsWith(prefix) && entry.name.endsWith(".tmp")
+        ? Number(entry.name.slice(prefix.length, -".tmp".length))
+        : NaN;
+      if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) {
+        await Deno.remove(join(dirname(path), entry.name)).catch(() => {});
+      }
+    }
+  } catch {
+    // an unreadable directory fails the lock's own creation with a clear message
   }
-  file.close();
-  return true;
 }
 
 async function readLock(path: string): Promise<FoundLock | undefined> {
@@ -226,17 +250,6 @@ export function staleReason(
   }
   const age = now.getTime() - new Date(holder.startedAt).getTime();
   return age > foreignStaleAfterMs ? `older than ${foreignStaleAfterMs / 3_600_000} h` : undefined;
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === Deno.pid) return true;
-  try {
-    Deno.kill(pid, 0 as unknown as Deno.Signal); // signal 0: existence check only
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user
-    return !(error instanceof Deno.errors.NotFound);
-  }
 }
 
 /**

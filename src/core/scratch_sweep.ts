@@ -16,6 +16,7 @@ import { parsePartialName } from "../storage/partial_name.ts";
 import type { AuditContext } from "./audit.ts";
 import { recordAction } from "./audit.ts";
 import { BackupManagerError, messageOf } from "./errors.ts";
+import { dataKeys, META_SUFFIX, metaKey } from "./backup_file.ts";
 import { type Liveness, localFileLiveness, scratchStaleness } from "./scratch_names.ts";
 
 /** Incomplete writes without an owner in their name older than this are left by dead runs. */
@@ -29,7 +30,10 @@ export interface Leftover {
   where: string;
   /** A file or directory path, a database name, or a store key. */
   name: string;
-  /** `restore`, `verify`, `load`, `scratch`, `partial` (a store file), `upload` (S3), `legacy`. */
+  /**
+   * `restore`, `verify`, `load`, `scratch`, `partial` (a store file), `upload` (S3), `orphan` (data
+   * whose sidecar a dead run never committed), `legacy`.
+   */
   kind: string;
   size: number;
   /** Whether it is removed: its owner can no longer be using it. */
@@ -123,9 +127,14 @@ export async function findLeftovers(
   return { leftovers, errors };
 }
 
-/** The partials and unfinished uploads in `storage`, judged by {@linkcode partialStaleness}. */
+/**
+ * The partials and unfinished uploads in `storage`, judged by {@linkcode partialStaleness}, and
+ * the data files of their stale sidecar partials: a create or copy writes its sidecar unseen
+ * before it commits the data, so data beside a dead writer's sidecar partial, with no sidecar of
+ * its own, is that interrupted run's (`orphan` leftovers).
+ */
 export async function storeLeftovers(storage: Storage, liveness: Liveness): Promise<Leftover[]> {
-  return (await storage.listIncomplete()).map((entry) => {
+  const leftovers: Leftover[] = (await storage.listIncomplete()).map((entry) => {
     const judged = partialStaleness(entry, liveness);
     return {
       place: "store",
@@ -137,6 +146,43 @@ export async function storeLeftovers(storage: Storage, liveness: Liveness): Prom
       reason: judged.reason,
     };
   });
+  const deadSidecars = deadSidecarWriters(
+    leftovers.map((l) => ({ key: l.name, stale: l.stale, reason: l.reason })),
+  );
+  if (deadSidecars.size === 0) return leftovers;
+  const orphans: Leftover[] = [];
+  const complete = new Map((await storage.list()).map((e) => [e.key, e]));
+  for (const [id, reason] of deadSidecars) {
+    if (complete.has(metaKey(id))) continue;
+    for (const key of dataKeys(id)) {
+      const data = complete.get(key);
+      if (!data) continue;
+      orphans.push({
+        place: "store",
+        where: storage.location,
+        name: key,
+        kind: "orphan",
+        size: data.size,
+        stale: true,
+        reason: `its sidecar was never committed (${reason})`,
+      });
+    }
+  }
+  // the data first: a sweep cut short still finds the sidecar partial that places it
+  return [...orphans, ...leftovers];
+}
+
+/**
+ * The backups whose sidecar partial a dead writer left (id to why it is stale), from judged
+ * incomplete entries: their data, if committed, is that interrupted run's.
+ */
+export function deadSidecarWriters(
+  partials: { key: string; stale: boolean; reason: string }[],
+): Map<string, string> {
+  return new Map(partials.flatMap((p) => {
+    const key = p.stale ? parsePartialName(p.key)?.key : undefined;
+    return key?.endsWith(META_SUFFIX) ? [[key.slice(0, -META_SUFFIX.length), p.reason]] : [];
+  }));
 }
 
 /**

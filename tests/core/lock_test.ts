@@ -14,6 +14,7 @@ import {
   withLock,
 } from "../../src/core/lock.ts";
 import { LockBusyError } from "../../src/core/errors.ts";
+import { fileHost } from "../../src/core/scratch_names.ts";
 import { FakeClock } from "../helpers/cli.ts";
 import { withWorkspace } from "../helpers/workspace.ts";
 
@@ -184,4 +185,26 @@ Deno.test("staleReason() judges holders by host, pid and age", () => {
   for (const [name, found, expected] of cases) {
     assert.equal(staleReason(found, now), expected, name);
   }
+});
+
+Deno.test("acquireLock() publishes the lock whole, and removes a killed taker's temporary", async () => {
+  await withWorkspace(async (ws) => {
+    await Deno.mkdir(ws.dir, { recursive: true });
+    const child = new Deno.Command("true").spawn();
+    await child.status; // a pid that is gone
+    const host = fileHost(Deno.hostname());
+    const leftover = `${LOCK_KEY}.${host}.${child.pid}.tmp`;
+    const live = `${LOCK_KEY}.${host}.${Deno.pid}.tmp.keep`;
+    await Deno.writeTextFile(join(ws.dir, leftover), "{}");
+    await Deno.writeTextFile(join(ws.dir, live), "{}"); // not a temporary name: never touched
+    const lock = await acquireLock(ws.dir, { command: "create", clock: new FakeClock() });
+    try {
+      const names = [];
+      for await (const entry of Deno.readDir(ws.dir)) names.push(entry.name);
+      assert.deepEqual(names.sort(), [LOCK_KEY, live].sort());
+      assert.equal(JSON.parse(await Deno.readTextFile(join(ws.dir, LOCK_KEY))).command, "create");
+    } finally {
+      await lock.release();
+    }
+  });
 });

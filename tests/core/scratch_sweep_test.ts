@@ -8,6 +8,7 @@ import { join } from "node:path";
 import {
   partialStaleness,
   STALE_AFTER_MS,
+  storeLeftovers,
   sweepAfterLock,
   sweepLeftovers,
 } from "../../src/core/scratch_sweep.ts";
@@ -170,5 +171,55 @@ Deno.test("sweepAfterLock() only warns when the database server cannot be search
     const warnings = events.filter((e) => e.type === "warning").map((e) => e.message);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /^Cannot look for leftovers of interrupted runs: /);
+  });
+});
+
+Deno.test("storeLeftovers() places data a dead writer committed without its sidecar, never a live writer's", async () => {
+  await withWorkspace(async (ws) => {
+    await Deno.mkdir(ws.dir);
+    const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
+    try {
+      const owner = currentOwner(new Date());
+      const dead = { ...owner, pid: await deadPid() };
+      const live = { ...owner, pid: sleeper.pid };
+      const write = (name: string, size: number) =>
+        Deno.writeFile(join(ws.dir, name), new Uint8Array(size));
+      // killed between the data's commit and the sidecar's: the data is placed by the partial
+      await write("full_20261203T010000000Z.sql.gz", 700);
+      await write(partialName("full_20261203T010000000Z.meta.json", dead), 40);
+      // a live writer's: kept, and its data is not an orphan
+      await write("full_20261203T020000000Z.sql.zst", 500);
+      await write(partialName("full_20261203T020000000Z.meta.json", live), 40);
+      // a complete backup beside a dead sidecar partial (a copy that died replacing it): kept
+      await write("full_20261203T030000000Z.sql.gz", 300);
+      await write("full_20261203T030000000Z.meta.json", 30);
+      await write(partialName("full_20261203T030000000Z.meta.json", dead), 30);
+
+      const found = await storeLeftovers(new LocalStorage(ws.dir), {
+        host: owner.host,
+        processAlive: (pid) => pid !== dead.pid,
+        now: new Date(),
+      });
+      const stale = found.filter((l) => l.stale);
+      assert.equal(stale[0].name, "full_20261203T010000000Z.sql.gz", "the data goes first");
+      assert.deepEqual(
+        stale.map((l) => `${l.kind} ${l.name}`).sort(),
+        [
+          "orphan full_20261203T010000000Z.sql.gz",
+          `partial ${partialName("full_20261203T010000000Z.meta.json", dead)}`,
+          `partial ${partialName("full_20261203T030000000Z.meta.json", dead)}`,
+        ].sort(),
+      );
+      assert.match(
+        found.find((l) => l.kind === "orphan")!.reason,
+        new RegExp(
+          `^its sidecar was never committed \\(left by an interrupted run: process ${dead.pid} is gone\\)$`,
+        ),
+      );
+      assert.ok(!found.some((l) => l.name === "full_20261203T020000000Z.sql.zst"));
+    } finally {
+      sleeper.kill();
+      await sleeper.status;
+    }
   });
 });
