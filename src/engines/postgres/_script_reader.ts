@@ -432,6 +432,11 @@ export class ScriptReader {
   }
 
   #endStatement(events: ScriptEvent[]): void {
+    if (!this.#hasToken) {
+      // A lone `;`: the server skips it inside a batch, so it must not count as a statement.
+      this.#start = this.#position;
+      return;
+    }
     const sql = this.#copy(this.#start, this.#position);
     this.#statements++;
     const place = { number: this.#statements, line: this.#lineOf(this.#start) };

@@ -148,6 +148,11 @@ const cases: { name: string; script: string; expected: string[] }[] = [
     ],
   },
   {
+    name: "empty statements are no statements (the server skips them in a batch)",
+    script: "SELECT 1;;\n ;SELECT 2;\n",
+    expected: ["sql:SELECT 1;", "sql:SELECT 2;"],
+  },
+  {
     name: "a cut-off statement is left over",
     script: "SELECT 1;\nSELECT 'unterminated;",
     expected: ["sql:SELECT 1;", "rest:SELECT 'unterminated;"],
