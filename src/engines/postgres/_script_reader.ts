@@ -7,20 +7,12 @@
  * (`_script.ts`). Leading comments are dropped from statements; the server never needs them.
  */
 import { Buffer } from "node:buffer";
-import {
-  ACL_MARKER,
-  CLEAN_MARKER,
-  ENCODING_MARKER,
-  END_COMMENT,
-  LOCALE_MARKER,
-  OWNER_MARKER,
-  parseLocaleDirective,
-} from "./_script.ts";
+import { ACL_MARKER, OWNER_MARKER } from "./_script.ts";
+import { directiveEvent } from "./_script_directives.ts";
 import { countNewlines } from "./_line_count.ts";
 import { isIdentifierByte, isTagByte, isWordStart, startsWith } from "./_script_bytes.ts";
 import { AtomicBody } from "./_atomic_body.ts";
 import type { ScriptEvent } from "./_script_events.ts";
-import { DATABASE_MARKER, parseDatabaseDirective } from "./_database_props.ts";
 
 export type { ScriptEvent, ScriptPlace, StatementPlace } from "./_script_events.ts";
 
@@ -407,19 +399,9 @@ export class ScriptReader {
   }
 
   #directive(line: string, events: ScriptEvent[]): void {
-    if (line.startsWith(CLEAN_MARKER)) {
-      events.push({ type: "clean", sql: line.slice(CLEAN_MARKER.length) });
-    } else if (line === END_COMMENT) {
-      this.#complete = true;
-    } else if (line.startsWith(ENCODING_MARKER)) {
-      events.push({ type: "encoding", name: line.slice(ENCODING_MARKER.length).trim() });
-    } else if (line.startsWith(LOCALE_MARKER)) {
-      const locale = parseLocaleDirective(line.slice(LOCALE_MARKER.length));
-      if (locale) events.push({ type: "locale", locale });
-    } else if (line.startsWith(DATABASE_MARKER)) {
-      const properties = parseDatabaseDirective(line.slice(DATABASE_MARKER.length));
-      if (properties) events.push({ type: "database", properties });
-    }
+    const event = directiveEvent(line);
+    if (event === "end") this.#complete = true;
+    else if (event) events.push(event);
   }
 
   /** The line of buffer position `at` (at or after the last position asked for). */
