@@ -128,7 +128,10 @@ Deno.test("a refused request writes no audit line; a failed verification writes 
     const [last] = await readAudit(ws.dir, { limit: 1 });
     assert.equal(last.action, "verify");
     assert.equal(last.outcome, "failed");
-    assert.match(last.error!, /^data file: its data file "full_\S+" is truncated \(10 of \d+ bytes\)/);
+    assert.match(
+      last.error!,
+      /^data file: its data file "full_\S+" is truncated \(10 of \d+ bytes\)/,
+    );
   });
 });
 

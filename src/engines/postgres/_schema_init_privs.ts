@@ -24,9 +24,32 @@ interface InitPrivsRow {
 }
 
 /**
+ * Whether the object `oid` (column `subid`) of `catalog` can differ from its initial privileges:
+ * it has an ACL or initial privileges at all, and it is an extension member or (`system`) a
+ * system object. Tested in each branch of {@linkcode OBJECTS}, so names and defaults are computed
+ * for those few objects only, not for every table, column and built-in function.
+ */
+function candidate(
+  catalog: string,
+  oid: string,
+  system: string,
+  acl: string,
+  subid = "0",
+): string {
+  const cat = `'pg_catalog.${catalog}'::pg_catalog.regclass`;
+  // uncorrelated: each becomes one hashed lookup, not a subquery per row
+  return `(${acl} IS NOT NULL OR (${oid}, ${subid}) IN (SELECT ip.objoid, ip.objsubid
+      FROM pg_catalog.pg_init_privs ip WHERE ip.classoid = ${cat}))
+    AND (${system} OR ${oid} IN (SELECT x.objid FROM pg_catalog.pg_depend x
+      WHERE x.classid = ${cat} AND x.objsubid = 0 AND x.deptype = 'e'))`;
+}
+
+const IN_CATALOG = (nsp: string) => `${nsp} = 'pg_catalog'::pg_catalog.regnamespace`;
+
+/**
  * Every object of a kind pg_dump grants on (relations and their columns, routines, types,
- * schemas, languages, wrappers, servers) with its ACL (NULL: the built-in default) and the
- * built-in default for its kind and owner.
+ * schemas, languages, wrappers, servers) that is an extension member or a system object, with
+ * its ACL (NULL: the built-in default) and the built-in default for its kind and owner.
  */
 const OBJECTS = `
   SELECT 'pg_class' AS cat, c.oid, 0 AS subid,
@@ -37,6 +60,7 @@ const OBJECTS = `
     c.relnamespace AS nsp
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    AND ${candidate("pg_class", "c.oid", IN_CATALOG("c.relnamespace"), "c.relacl")}
   UNION ALL
   SELECT 'pg_class', c.oid, a.attnum, 'TABLE', n.nspname, c.relname || '.' || a.attname,
     pg_catalog.format('%I.%I', n.nspname, c.relname), pg_catalog.quote_ident(a.attname),
@@ -44,6 +68,7 @@ const OBJECTS = `
   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+    AND ${candidate("pg_class", "c.oid", IN_CATALOG("c.relnamespace"), "a.attacl", "a.attnum")}
   UNION ALL
   SELECT 'pg_proc', p.oid, 0, CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
     n.nspname, p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
@@ -51,32 +76,38 @@ const OBJECTS = `
       pg_catalog.pg_get_function_identity_arguments(p.oid)),
     NULL, p.proowner, p.proacl, pg_catalog.acldefault('f', p.proowner), p.pronamespace
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  WHERE ${candidate("pg_proc", "p.oid", IN_CATALOG("p.pronamespace"), "p.proacl")}
   UNION ALL
   SELECT 'pg_type', t.oid, 0, 'TYPE', n.nspname, t.typname::text,
     pg_catalog.format_type(t.oid, NULL), NULL, t.typowner, t.typacl,
     pg_catalog.acldefault('T', t.typowner), t.typnamespace
   FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
   WHERE t.typsubscript <> 'pg_catalog.array_subscript_handler'::pg_catalog.regproc
+    AND ${candidate("pg_type", "t.oid", IN_CATALOG("t.typnamespace"), "t.typacl")}
   UNION ALL
   SELECT 'pg_namespace', s.oid, 0, 'SCHEMA', NULL, s.nspname::text,
     pg_catalog.quote_ident(s.nspname), NULL, s.nspowner, s.nspacl,
     pg_catalog.acldefault('n', s.nspowner), s.oid
   FROM pg_catalog.pg_namespace s
+  WHERE ${candidate("pg_namespace", "s.oid", IN_CATALOG("s.oid"), "s.nspacl")}
   UNION ALL
   SELECT 'pg_language', l.oid, 0, 'LANGUAGE', NULL, l.lanname::text,
     pg_catalog.quote_ident(l.lanname), NULL, l.lanowner, l.lanacl,
     pg_catalog.acldefault('l', l.lanowner), NULL
   FROM pg_catalog.pg_language l
+  WHERE ${candidate("pg_language", "l.oid", "l.oid < 16384", "l.lanacl")}
   UNION ALL
   SELECT 'pg_foreign_data_wrapper', w.oid, 0, 'FOREIGN DATA WRAPPER', NULL, w.fdwname::text,
     pg_catalog.quote_ident(w.fdwname), NULL, w.fdwowner, w.fdwacl,
     pg_catalog.acldefault('F', w.fdwowner), NULL
   FROM pg_catalog.pg_foreign_data_wrapper w
+  WHERE ${candidate("pg_foreign_data_wrapper", "w.oid", "false", "w.fdwacl")}
   UNION ALL
   SELECT 'pg_foreign_server', v.oid, 0, 'FOREIGN SERVER', NULL, v.srvname::text,
     pg_catalog.quote_ident(v.srvname), NULL, v.srvowner, v.srvacl,
     pg_catalog.acldefault('S', v.srvowner), NULL
-  FROM pg_catalog.pg_foreign_server v`;
+  FROM pg_catalog.pg_foreign_server v
+  WHERE ${candidate("pg_foreign_server", "v.oid", "false", "v.srvacl")}`;
 
 /**
  * The GRANT/REVOKE items of extension members and `pg_catalog` objects whose privileges differ
