@@ -18,6 +18,23 @@ Deno.test("isStrayWrite() matches only postgres.js's write on a closed connectio
       true,
     ],
     [
+      "Deno's immediate queue after that throw",
+      typeError(
+        "Cannot read properties of undefined (reading '_idleNext')",
+        "    at runImmediates (ext:core/01_core.js:227:59)\n" +
+          "    at runImmediateCallbacks (ext:core/01_core.js:505:7)",
+      ),
+      true,
+    ],
+    [
+      "_idleNext elsewhere",
+      typeError(
+        "Cannot read properties of undefined (reading '_idleNext')",
+        "    at runImmediates (file:///app/src/core/x.ts:1:1)",
+      ),
+      false,
+    ],
+    [
       "another property",
       typeError("Cannot read properties of null (reading 'end')", LIBRARY_FRAME),
       false,
