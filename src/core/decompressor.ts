@@ -6,7 +6,7 @@
 import { Transform, type TransformCallback } from "node:stream";
 import { createGunzip, zstdDecompressSync } from "node:zlib";
 import { type Compression, detectCompression } from "./compression.ts";
-import { ZstdFrameReader } from "./zstd_frame_reader.ts";
+import { concat, ZstdFrameReader } from "./zstd_frame_reader.ts";
 
 /** Options of {@linkcode Decompressor}. */
 export interface DecompressorOptions {
@@ -281,14 +281,4 @@ class ZstdCodec implements Codec {
   destroy(): void {
     this.#parts = [];
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

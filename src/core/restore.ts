@@ -77,6 +77,19 @@ export async function planRestore(
   }, (dog) => plan(context, query, options, dog));
 }
 
+/**
+ * The backup `query` names, its sidecar parsed and admitted (signature and trust), read through
+ * the watchdog: what both the plan and the restore start from.
+ */
+async function openBackup(context: ServiceContext, query: string, dog: Watchdog) {
+  const storage = watchedStorage(context.storage, dog);
+  const reading = readingPhase(context.storage, query);
+  const entry = await dog.wait(reading, findBackup(storage, query));
+  const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
+  admitBackup(context, meta, "restore");
+  return { storage, reading, entry, meta };
+}
+
 async function plan(
   context: ServiceContext,
   query: string,
@@ -84,11 +97,7 @@ async function plan(
   dog: Watchdog,
 ): Promise<RestorePlan> {
   const { engine } = context;
-  const storage = watchedStorage(context.storage, dog);
-  const reading = readingPhase(context.storage, query);
-  const entry = await dog.wait(reading, findBackup(storage, query));
-  const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
-  admitBackup(context, meta, "restore");
+  const { storage, reading, entry, meta } = await openBackup(context, query, dog);
   if (options.checkData) await checkWatched(storage, meta, dog);
   // an encrypted backup without its key is refused before any prompt, not after
   if (meta.file.encryption && !options.dryRun) {
@@ -201,11 +210,7 @@ async function restoreInto(
   dog: Watchdog,
 ): Promise<RestoreResult> {
   const { engine } = context;
-  const storage = watchedStorage(context.storage, dog);
-  const reading = readingPhase(context.storage, query);
-  const entry = await dog.wait(reading, findBackup(storage, query));
-  const meta = parseMeta(await dog.wait(reading, readAll(storage, metaKey(entry.id))), entry.id);
-  admitBackup(context, meta, "restore");
+  const { storage, reading, entry, meta } = await openBackup(context, query, dog);
   await checkTargetVersion(engine, meta, options.to ?? context.database, options.ignoreVersion);
   dog.enter({ ...reading, doing: "checking the backup", what: `backup "${entry.id}"` });
   await checkWatched(storage, meta, dog);

@@ -167,7 +167,8 @@ const FIELD_SIZES: Partial<Record<string, number>> = {
   blockHeader: 3,
 };
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** The bytes of `parts`, one after the other, in a new array. */
+export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of parts) {
