@@ -97,7 +97,7 @@ async function plan(
   dog: Watchdog,
 ): Promise<RestorePlan> {
   const { engine } = context;
-  const { storage, reading, entry, meta } = await openBackup(context, query, dog);
+  const { storage, entry, meta } = await openBackup(context, query, dog);
   if (options.checkData) await checkWatched(storage, meta, dog);
   // an encrypted backup without its key is refused before any prompt, not after
   if (meta.file.encryption && !options.dryRun) {
