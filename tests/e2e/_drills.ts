@@ -23,6 +23,19 @@ import { systemClock } from "../../src/core/clock.ts";
  * mulberry32: a tiny, fast PRNG with a 32-bit state; the same seed gives the same moments on every
  * machine, so a failing seed can be replayed.
  */
+
+/**
+ * The temporary directory of every drill's commands, killed ones and next runs alike: a killed
+ * `verify --restore-test` leaves its scratch directory there, and in the shared `/tmp` the other
+ * test files running beside the drills would meet it (their own runs sweep it, and say so).
+ */
+export const DRILL_TMP: string = Deno.makeTempDirSync({ prefix: "bm-drills-tmp-" });
+
+/** {@linkcode DRILL_TMP} as an environment, for the drills' commands. */
+export function drillEnv(env: Record<string, string> = {}): Record<string, string> {
+  return { TMPDIR: DRILL_TMP, ...env };
+}
+
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -166,7 +179,7 @@ export async function runKillDrill(options: KillDrillOptions): Promise<DrillTall
   let measured = { ms: Infinity, code: 0, stderr: "" };
   for (let i = 0; i < 2; i++) {
     await options.prepare();
-    const run = await timeCommand(options.args(), { env: options.env });
+    const run = await timeCommand(options.args(), { env: drillEnv(options.env) });
     assert.equal(run.code, 0, `${options.scenario}: the unkilled run failed: ${run.stderr}`);
     if (run.ms < measured.ms) measured = run;
   }
@@ -178,7 +191,7 @@ export async function runKillDrill(options: KillDrillOptions): Promise<DrillTall
     await options.prepare();
     const random = seededRandom(seed);
     const atMs = Math.round(from + random() * (measured.ms - from));
-    const outcome = await killAt(options.args(), atMs, { env: options.env });
+    const outcome = await killAt(options.args(), atMs, { env: drillEnv(options.env) });
     const judged = await options.judge(outcome);
     if (!outcome.killed && outcome.code !== 0) {
       judged.broken.push(`it ended by itself with exit ${outcome.code}: ${outcome.stderr.trim()}`);
@@ -273,7 +286,7 @@ export const tornLocks = { waits: 0 };
  * "holds the lock"): then wait that grace out once, count it, and run again.
  */
 export async function nextRunCli(argv: string[]): Promise<CliResult> {
-  const first = await runCli(argv, { clock: systemClock });
+  const first = await runCli(argv, { clock: systemClock, env: drillEnv() });
   if (first.code !== 6 || !/holds the lock "([^"]+)"/.test(first.stderr)) return first;
   const lock = /holds the lock "([^"]+)"/.exec(first.stderr)![1];
   const text = await Deno.readTextFile(lock).catch(() => "{}");
@@ -283,7 +296,7 @@ export async function nextRunCli(argv: string[]): Promise<CliResult> {
   } catch {
     tornLocks.waits++;
     await new Promise((resolve) => setTimeout(resolve, 10_500));
-    return await runCli(argv, { clock: systemClock });
+    return await runCli(argv, { clock: systemClock, env: drillEnv() });
   }
 }
 
@@ -301,7 +314,10 @@ async function cleanOrphansLater(leftovers: string[]): Promise<string[]> {
   if (orphanData.length === 0) return leftovers;
   const later = new FakeClock(new Date(Date.now() + 16 * 60_000));
   for (const store of new Set(orphanData.map((l) => dirname(l)))) {
-    await runCli(["cleanup", "--dir", store, "--keep-last", "1000"], { clock: later });
+    await runCli(["cleanup", "--dir", store, "--keep-last", "1000"], {
+      clock: later,
+      env: drillEnv(),
+    });
   }
   const remaining = leftovers.filter((l) => {
     try {

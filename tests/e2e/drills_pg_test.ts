@@ -12,6 +12,7 @@ import { systemClock } from "../../src/core/clock.ts";
 import { databaseUrl } from "../helpers/pg_tools.ts";
 import { withWorkspace, type Workspace } from "../helpers/workspace.ts";
 import {
+  DRILL_TMP,
   type KillOutcome,
   nextRunCli,
   ownedBy,
@@ -41,7 +42,7 @@ async function nextRun(fx: PgDrillFixture, ws: Workspace, outcome: KillOutcome) 
   return [
     ...await storeLeftovers(ws.dir),
     ...await scratchDatabases(fx),
-    ...await ownedBy(Deno.env.get("TMPDIR") || "/tmp", outcome.pid),
+    ...await ownedBy(DRILL_TMP, outcome.pid),
   ];
 }
 

@@ -14,6 +14,7 @@ import { systemClock } from "../../src/core/clock.ts";
 import { compareDatabases } from "../helpers/sqlite_compare.ts";
 import { withWorkspace, type Workspace } from "../helpers/workspace.ts";
 import {
+  DRILL_TMP,
   type KillOutcome,
   listedIds,
   makeDrillDatabase,
@@ -94,7 +95,7 @@ async function allLeftovers(ws: Workspace, outcome: KillOutcome, stores: string[
   const found: string[] = [];
   for (const store of stores) found.push(...await storeLeftovers(store));
   found.push(...await ownedBy(ws.root, outcome.pid));
-  found.push(...await ownedBy(Deno.env.get("TMPDIR") || "/tmp", outcome.pid));
+  found.push(...await ownedBy(DRILL_TMP, outcome.pid));
   return found;
 }
 
