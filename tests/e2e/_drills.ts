@@ -30,6 +30,13 @@ import { systemClock } from "../../src/core/clock.ts";
  * test files running beside the drills would meet it (their own runs sweep it, and say so).
  */
 export const DRILL_TMP: string = Deno.makeTempDirSync({ prefix: "bm-drills-tmp-" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(DRILL_TMP, { recursive: true });
+  } catch {
+    // already gone
+  }
+});
 
 /** {@linkcode DRILL_TMP} as an environment, for the drills' commands. */
 export function drillEnv(env: Record<string, string> = {}): Record<string, string> {
