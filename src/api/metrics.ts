@@ -31,7 +31,7 @@
  * - Labels never hold a secret: `destination` and `store` are storage locations (which hold no
  *   credentials); the database is shown only as `context.engine.redact` gives it.
  */
-import client from "prom-client";
+import client from "npm:prom-client@15.1.3";
 import { BACKUP_TYPES, type BackupType, TOOL } from "../core/backup_file.ts";
 import { type CatalogEntry, isGood, listBackups } from "../core/catalog.ts";
 import { sizeOf } from "../core/cleanup.ts";

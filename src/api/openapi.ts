@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document, generated from the route table and the zod schemas that validate the
  * bodies (zod's own JSON Schema output), so what it says is what the server accepts.
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import type { Route } from "./route.ts";
 
 const ERROR_SCHEMA = {

@@ -3,7 +3,7 @@
  * lock before it answers (a bad id is a 404 and a busy lock a 409 at once, never a job that fails
  * later), then runs in the background reporting its progress.
  */
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 import { acquireLock, type Lock, lockDirectoryOf } from "../core/lock.ts";
 import { checkDatabase, createBackup } from "../core/create.ts";
 import { syncDestination, syncErrors, type SyncReport } from "../core/copy.ts";

@@ -2,7 +2,7 @@
  * Request bodies: read with a size limit (a client cannot make the server buffer much), parsed
  * as JSON, and checked by the route's zod schema, so a bad field is a 400 naming it.
  */
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 import { ApiError } from "./http_errors.ts";
 
 /** The largest JSON body the API reads. */

@@ -3,7 +3,7 @@
  * and a thin handler. The route table reads like the API's documentation, and the OpenAPI
  * document is generated from it.
  */
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 import type { Role } from "./auth.ts";
 import type { RequestScope } from "./app.ts";
 

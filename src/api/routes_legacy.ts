@@ -3,7 +3,7 @@
  * users and the scripts written against it. They wait for the work to finish (it also runs as a
  * job, so the dashboard shows its progress) and answer in the document's shapes.
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import type { JobView } from "../core/jobs.ts";
 import { allows } from "./auth.ts";
 import { ApiError, jsonResponse, toApiError } from "./http_errors.ts";

@@ -21,7 +21,7 @@ import { CleanupBody, CreateBody, PinBody, RestoreBody, VerifyBody } from "./sch
 import { downloadResponse } from "./download.ts";
 import { jobEvents } from "./job_events.ts";
 import { accepted, jobJson } from "./job_json.ts";
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 
 /** The status report with the server's thresholds and destinations. */
 export async function statusOf(scope: RequestScope): Promise<StatusReport> {

@@ -2,7 +2,7 @@
  * The request bodies of the API as zod schemas: the same objects validate requests and describe
  * them in the OpenAPI document, so the document cannot drift from what the server accepts.
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 
 const description = z.string({ error: "expected text" }).max(1000, {
   error: "must be at most 1000 characters",

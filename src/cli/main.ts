@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError } from "npm:commander@15.1.0";
 import type { Io } from "./io.ts";
 import type { SleepingClock } from "../core/clock.ts";
 import { Interrupts } from "./interrupts.ts";

@@ -1,5 +1,5 @@
 /** The `--keep-*` flags, shared by `cleanup` and `auto` so both read a policy the same way. */
-import type { Command } from "commander";
+import type { Command } from "npm:commander@15.1.0";
 import type { SettingValue } from "../config/environment.ts";
 import { flagSetting } from "./deps.ts";
 

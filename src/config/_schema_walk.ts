@@ -1,5 +1,5 @@
 /** Reading the shape of a zod schema: which keys a section has, and what kind a setting is. */
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 
 interface Def {
   type: string;

@@ -4,7 +4,7 @@
  * from, the bad value (never a secret) and what is allowed.
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { z } from "zod";
+import type { z } from "npm:zod@4.6.7";
 import { UsageError } from "../core/errors.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 import { ENV_SETTINGS, settingsFromEnv, type SettingValue } from "./environment.ts";

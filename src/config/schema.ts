@@ -3,7 +3,7 @@
  * environment and flags is validated here, so every command reads its settings the same way and
  * every mistake is reported the same way (see `load_config.ts`).
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { DURATION_HINT, parseDuration, parseTimeout, TIMEOUT_HINT } from "./duration.ts";
 import { COMPRESSION_HINT, parseCompression } from "../core/compression.ts";
 import { defaultJobs } from "../engines/engine.ts";

@@ -3,7 +3,7 @@
  * `audit.jsonl` beside them, so "who deleted last week's backup?" has an answer that travels with
  * the store. It is append-only, and readers tolerate a torn last line left by a crash.
  */
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import type { Storage } from "../storage/storage.ts";
 import { StorageNotFoundError } from "../storage/storage.ts";
 import { LocalStorage } from "../storage/local.ts";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import { z } from "npm:zod@4.6.7";
 import { IntegrityError } from "./errors.ts";
 import { type Compression, COMPRESSION_FORMATS, sqlSuffix } from "./compression.ts";
 

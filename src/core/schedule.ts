@@ -3,7 +3,7 @@
  * (through croner, which handles DST: a time skipped by the spring change runs at the end of the
  * gap, a time repeated in autumn runs once). Pure functions of (schedule, time).
  */
-import { Cron } from "croner";
+import { Cron } from "npm:croner@11.0.1";
 import { UsageError } from "./errors.ts";
 import { formatDuration } from "../config/duration.ts";
 

@@ -4,7 +4,7 @@
  * after the client's own timeouts and retries. Requests started once the signal has aborted (the
  * failed run's cleanup: abort the upload, remove the object) go without it.
  */
-import type { S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "npm:@aws-sdk/client-s3@3.1169.0";
 import type { S3Clients } from "./_s3_client.ts";
 
 /** `clients`, their requests abandoned when `signal` aborts (see the module doc). */

@@ -1,5 +1,5 @@
-import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import { S3Client, type S3ClientConfig } from "npm:@aws-sdk/client-s3@3.1169.0";
+import { fromNodeProviderChain } from "npm:@aws-sdk/credential-providers@3.1169.0";
 import { UsageError } from "../core/errors.ts";
 import type { S3Options } from "./s3.ts";
 

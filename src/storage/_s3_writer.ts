@@ -9,7 +9,7 @@ import {
   type PutObjectCommandInput,
   type S3Client,
   UploadPartCommand,
-} from "@aws-sdk/client-s3";
+} from "npm:@aws-sdk/client-s3@3.1169.0";
 import { StorageError } from "../core/errors.ts";
 import type { AtomicWriter } from "./storage.ts";
 import { isNoSuchUpload, isNotFound, s3Error, type S3Place } from "./_s3_errors.ts";

@@ -14,7 +14,7 @@ import {
   type S3Client,
   type ServerSideEncryption,
   type StorageClass,
-} from "@aws-sdk/client-s3";
+} from "npm:@aws-sdk/client-s3@3.1169.0";
 import { StorageError } from "../core/errors.ts";
 import {
   type AtomicWriter,

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "npm:commander@15.1.0";
 import { generateKeyPairSync } from "node:crypto";
 import { resolve } from "node:path";
 import type { CommandDeps } from "../deps.ts";

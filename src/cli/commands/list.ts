@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "npm:commander@15.1.0";
 import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
 import { isGood, listBackups } from "../../core/catalog.ts";
 import { orphanDataFiles } from "../../core/cleanup.ts";

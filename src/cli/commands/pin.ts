@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import type { Command } from "npm:commander@15.1.0";
 import { type CommandDeps, contextFor, locked, withLocationOptions } from "../deps.ts";
 import { pinBackup, type PinResult, unpinBackup } from "../../core/pin.ts";
 import { UsageError } from "../../core/errors.ts";

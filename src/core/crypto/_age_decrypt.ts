@@ -1,4 +1,4 @@
-import { Decrypter } from "age-encryption";
+import { Decrypter } from "npm:age-encryption@0.3.1";
 import { IntegrityError, UsageError } from "../errors.ts";
 import { IDENTITY_HINT } from "./_age_keys.ts";
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Encrypter, identityToRecipient } from "age-encryption";
+import { Encrypter, identityToRecipient } from "npm:age-encryption@0.3.1";
 import { messageOf, UsageError } from "../errors.ts";
 
 /** What every identity message ends with: where a good identity file comes from. */

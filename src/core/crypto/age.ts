@@ -9,7 +9,7 @@
  * cipher, 5-10 times faster than the library's JavaScript one (see {@linkcode createEncryptor}).
  */
 import { createCipheriv, hkdfSync } from "node:crypto";
-import { Encrypter } from "age-encryption";
+import { Encrypter } from "npm:age-encryption@0.3.1";
 import { BackupManagerError, messageOf } from "../errors.ts";
 import { parseRecipients } from "./_age_keys.ts";
 

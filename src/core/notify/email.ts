@@ -54,7 +54,7 @@ export async function sendEmail(
   options: SendEmailOptions,
 ): Promise<void> {
   // Loaded on first use: most runs send no email, and the library costs every start ~40 ms.
-  const { default: nodemailer } = await import("nodemailer");
+  const { default: nodemailer } = await import("npm:nodemailer@10.6.0");
   const transport = nodemailer.createTransport({
     host: config.host,
     port: config.port,

@@ -7,7 +7,7 @@
  * connection options handed to postgres.js: never in a message, a sidecar or a child's argv.
  */
 import net from "node:net";
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import { DatabaseError, DatabaseNotFoundError, UsageError } from "../../core/errors.ts";
 import type { ErrorSniffer } from "./_error_sniffer.ts";
 import { BackendKeyReader, sendCancel } from "./_cancel.ts";

@@ -3,7 +3,7 @@
  * `COPY ... TO STDOUT` text format renders them, and `\.`. Rows are counted while they pass
  * (each ends in a newline; newlines inside values are escaped by the format).
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import type { ChunkBuffer } from "../chunk_buffer.ts";
 import type { TableData } from "./_model.ts";
 import { itemComment } from "./_script.ts";

@@ -9,7 +9,7 @@
  * holds the snapshot meanwhile: a failure anywhere ends the lanes' connections at once, and the
  * main transaction is never left inside a COPY.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import type { TableData } from "./_model.ts";
 import { type Connection, type ConnectionConfig, openConnection } from "./_connection.ts";
 import { copyBlocks } from "./_copy.ts";

@@ -3,7 +3,7 @@
  * restore target is empty. Counted exactly, in one snapshot, with the table names the dump
  * records (`schema.table`).
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import type { DatabaseInfo } from "../engine.ts";
 import type { Connection } from "./_connection.ts";
 import { tableName } from "./_dump.ts";

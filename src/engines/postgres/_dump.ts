@@ -1,4 +1,4 @@
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { defaultJobs, type DumpOptions, type DumpSummary, type TableStats } from "../engine.ts";
 import type { ChunkBuffer } from "../chunk_buffer.ts";
 import { tableFilter } from "../table_filter.ts";

@@ -4,7 +4,7 @@
  * whole object is ever held in memory, then their owner, grants and comment. Plain SQL that
  * stock psql runs, unlike pg_dump's `lowrite` on a descriptor number.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import type { ChunkBuffer } from "../chunk_buffer.ts";
 import { ACL_MARKER, itemComment, OWNER_MARKER } from "./_script.ts";
 

@@ -3,7 +3,7 @@
  * script, and the error that names the statement the server rejected. Shared by the
  * one-transaction restore (`_restore.ts`) and the parallel load (`_fresh_load.ts`).
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import type { Writable } from "node:stream";
 import { IntegrityError, messageOf } from "../../core/errors.ts";
 import type { ScriptSource } from "./_script_source.ts";

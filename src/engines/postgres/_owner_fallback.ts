@@ -9,7 +9,7 @@
  * statement, where it is in the script, and why. Any other error (a missing role) fails the
  * restore as before.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { messageOf } from "../../core/errors.ts";
 import { OWNER_MARKER } from "./_script.ts";
 import type { StatementPlace } from "./_script_reader.ts";

@@ -4,7 +4,7 @@
  * any error the target is exactly as it was; with `--create` the script loads in parallel into
  * a new database renamed to the target only after it succeeded (`_fresh_load.ts`).
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import { defaultJobs, type RestoreOptions, type RestoreSummary } from "../engine.ts";
 import {
   DatabaseError,

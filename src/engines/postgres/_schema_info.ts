@@ -2,7 +2,7 @@
  * Schema facts the engine needs besides the plan: the tables with exact row counts (for
  * `describe`, dry runs and restore tests) and the application's migration version.
  */
-import postgres from "postgres";
+import postgres from "npm:postgres@3.4.9";
 import type { MigrationVersion } from "../engine.ts";
 import { MIGRATION_TABLES } from "../migrations.ts";
 import { tableFilter } from "../table_filter.ts";

@@ -2,7 +2,7 @@
  * What every catalog reader shares: the connection type, the filters that keep system and
  * extension-owned objects out, and the context a reader adds its nodes to.
  */
-import type postgres from "postgres";
+import type postgres from "npm:postgres@3.4.9";
 import type { SchemaGraph } from "./_schema_graph.ts";
 
 /** A connection or the dump's transaction. */
