@@ -82,6 +82,29 @@ export function metaKey(id: string): string {
 const isoDate = z.iso.datetime();
 const count = z.number().int().nonnegative();
 
+/** Kinds of {@linkcode BackupMeta.parts}: a database of a server backup, or the files beside. */
+export const PART_KINDS = ["database", "files"] as const;
+/** One of {@linkcode PART_KINDS}. */
+export type PartKind = typeof PART_KINDS[number];
+
+/** One stored file of a backup: its key, compression, checksum and encryption. */
+const StoredFileSchema = z.object({
+  name: z.string(),
+  /** How the stream is compressed; sidecars written before zstd existed say `gzip`, or nothing. */
+  compression: z.enum(COMPRESSION_FORMATS as [Compression, ...Compression[]]).default("gzip"),
+  /** The level it was compressed at (gzip 1-9, zstd 1-19); absent for `none` and old sidecars. */
+  compressionLevel: count.optional(),
+  /** SHA-256 of the stored bytes (the ciphertext when encrypted). */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Present when the file was encrypted for public keys: which keys, never a key. */
+  encryption: z.object({
+    format: z.literal("age"),
+    recipients: z.array(z.string()).min(1),
+  }).optional(),
+});
+/** A stored file as the sidecar describes it. */
+export type StoredFile = z.infer<typeof StoredFileSchema>;
+
 /** The sidecar, validated on every read: a backup with an invalid sidecar is never "good". */
 export const BackupMetaSchema = z.object({
   formatVersion: z.literal(FORMAT_VERSION),
@@ -105,20 +128,28 @@ export const BackupMetaSchema = z.object({
   totals: z.object({ tables: count, rows: count }),
   /** `compressed` is the size of the stored data file: after encryption when encrypted. */
   sizes: z.object({ raw: count, compressed: count }),
-  file: z.object({
-    name: z.string(),
-    /** How the SQL is compressed; sidecars written before zstd existed say `gzip`, or nothing. */
-    compression: z.enum(COMPRESSION_FORMATS as [Compression, ...Compression[]]).default("gzip"),
-    /** The level it was compressed at (gzip 1-9, zstd 1-19); absent for `none` and old sidecars. */
-    compressionLevel: count.optional(),
-    /** SHA-256 of the stored bytes (the ciphertext when encrypted). */
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    /** Present when the data file was encrypted for public keys: which keys, never a key. */
-    encryption: z.object({
-      format: z.literal("age"),
-      recipients: z.array(z.string()).min(1),
-    }).optional(),
-  }),
+  /** The main data file: the SQL of the database (of a server backup: its globals, the roles). */
+  file: StoredFileSchema,
+  /**
+   * Further files of the same backup, each its own stream with its own checksum: one per database
+   * of a server backup (`create --all-databases`), and the tar of the files kept beside the
+   * database (`files`). Absent: the backup is its main file alone. Every operation that handles a
+   * backup's data (verify, copy, cleanup, restore) handles each part; see {@linkcode storedFiles}.
+   */
+  parts: z.array(z.object({
+    kind: z.enum(PART_KINDS),
+    /** The database's name (`database`), or `files`. */
+    name: z.string().min(1),
+    file: StoredFileSchema,
+    /** Of this part's stream: raw before compression, compressed as stored. */
+    sizes: z.object({ raw: count, compressed: count }),
+    tables: z.array(z.object({ name: z.string(), rows: count, bytes: count })).optional(),
+    totals: z.object({ tables: count, rows: count }).optional(),
+    migration: z.object({ table: z.string(), version: z.string() }).optional(),
+    features: z.array(z.string()).optional(),
+    /** `files`: how many entries (files, directories, links) the tar holds. */
+    entries: count.optional(),
+  })).optional(),
   migration: z.object({ table: z.string(), version: z.string() }).optional(),
   /**
    * What the backup needs of the library that loads it (SQLite: the features its schema uses,
@@ -197,7 +228,60 @@ export function parseMeta(bytes: Uint8Array, id: string): BackupMeta {
   if (parsed.data.id !== id || file.name !== expectedName) {
     throw new IntegrityError(`Backup "${id}" has a sidecar that describes another backup`);
   }
+  for (const part of parsed.data.parts ?? []) {
+    if (idOfKey(part.file.name) !== id || part.file.name === file.name) {
+      throw new IntegrityError(
+        `Backup "${id}" has a sidecar whose part "${part.name}" names another backup's file`,
+      );
+    }
+  }
   return parsed.data;
+}
+
+/** A file of a backup: the main data file or one of its parts, with its recorded size. */
+export interface BackupFileEntry {
+  /** `undefined` for the main file. */
+  part?: NonNullable<BackupMeta["parts"]>[number];
+  file: StoredFile;
+  /** Stored (compressed, encrypted) size in bytes. */
+  size: number;
+}
+
+/**
+ * Every data file of a backup, main file first, then its parts in sidecar order: what verify
+ * checks, copy copies and cleanup removes.
+ */
+export function storedFiles(meta: BackupMeta): BackupFileEntry[] {
+  return [
+    { file: meta.file, size: meta.sizes.compressed },
+    ...(meta.parts ?? []).map((part) => ({ part, file: part.file, size: part.sizes.compressed })),
+  ];
+}
+
+/**
+ * Storage key of a part: `<id>.db-<name><suffix>` for a database (its name with anything but
+ * letters, digits, `_` and `-` as `%XX`, so every name is safe on every filesystem), and
+ * `<id>.files<suffix>` for the files beside. `suffix` is the stream's: `.sql.gz`, `.tar.gz`, …
+ * with `.age` when encrypted.
+ */
+export function partKey(id: string, kind: PartKind, name: string, suffix: string): string {
+  if (kind === "files") return `${id}.files${suffix}`;
+  const safe = [...new TextEncoder().encode(name)].map((b) =>
+    /[A-Za-z0-9_-]/.test(String.fromCharCode(b)) && b < 128
+      ? String.fromCharCode(b)
+      : "%" + b.toString(16).toUpperCase().padStart(2, "0")
+  ).join("");
+  return `${id}.db-${safe}${suffix}`;
+}
+
+/**
+ * The backup id any key of a backup belongs to (data file, part, sidecar, partial), or
+ * `undefined` when it is not one of ours: ids hold no dot, every key is `<id>.<something>`.
+ */
+export function idOfKey(key: string): string | undefined {
+  const base = key.split("/").pop() ?? key;
+  const id = base.split(".")[0];
+  return ID_PATTERN.test(id) && base.length > id.length ? id : undefined;
 }
 
 function sha256Hex(text: string): string {
