@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { defaultJobs, type DumpProgress } from "../engines/engine.ts";
 import type { Storage } from "../storage/storage.ts";
 import {
@@ -16,9 +15,8 @@ import {
   type UnsealedMeta,
 } from "./backup_file.ts";
 import { signMeta } from "./signing.ts";
-import { Compressor } from "./compressor.ts";
-import { type CompressionSpec, DEFAULT_COMPRESSION, levelOf } from "./compression.ts";
-import { createEncryptor, recipientFingerprint } from "./crypto/age.ts";
+import { storedStream } from "./stored_stream.ts";
+import { type CompressionSpec, DEFAULT_COMPRESSION } from "./compression.ts";
 import { DatabaseNotFoundError, InterruptedError } from "./errors.ts";
 import { audited, DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
@@ -153,28 +151,18 @@ async function writeBackup(
     ? encryptedDataKey(id, compression.format)
     : dataKey(id, compression.format);
   const writer = await dog.wait(storing, storage.create(name));
-  const hash = createHash("sha256");
-  let compressed = 0;
-  const store = async (chunk: Uint8Array) => {
-    hash.update(chunk);
-    compressed += chunk.length;
-    await dog.wait(storing, writer.write(chunk));
-  };
-  // compression first, then age: ciphertext does not compress
-  const encryptor = recipients.length > 0 ? createEncryptor(recipients, store) : undefined;
-  const compressor = new Compressor(
+  const stream = storedStream(writer, name, {
     compression,
-    encryptor ? (chunk) => encryptor.write(chunk) : store,
-    { workers: Math.min(2, jobs) },
-  );
-  let raw = 0;
+    recipients,
+    jobs,
+    watchdog: { dog, storing },
+  });
   try {
     let table = "";
     const summary = await engine.dump(database, (chunk) => {
       if (signal.aborted) throw interrupted();
       dog.tick();
-      raw += chunk.length;
-      return compressor.write(chunk);
+      return stream.write(chunk);
     }, {
       type: type === "schema" ? "schema" : "full",
       tables: options.tables,
@@ -190,8 +178,7 @@ async function writeBackup(
       signal,
     });
     dog.enter(storing);
-    await compressor.end();
-    await encryptor?.end();
+    const { file, sizes } = await stream.end();
     const finished = clock.now();
     const meta: UnsealedMeta = {
       formatVersion: FORMAT_VERSION,
@@ -213,16 +200,8 @@ async function writeBackup(
         tables: summary.tables.length,
         rows: summary.tables.reduce((sum, t) => sum + t.rows, 0),
       },
-      sizes: { raw, compressed },
-      file: {
-        name,
-        compression: compression.format,
-        ...(compression.format === "none" ? {} : { compressionLevel: levelOf(compression) }),
-        sha256: hash.digest("hex"),
-        ...(recipients.length > 0
-          ? { encryption: { format: "age", recipients: recipients.map(recipientFingerprint) } }
-          : {}),
-      },
+      sizes,
+      file,
       ...(summary.migration ? { migration: summary.migration } : {}),
       ...(options.pin
         ? {
@@ -240,7 +219,7 @@ async function writeBackup(
     const sidecar = await dog.wait(storing, storage.create(metaKey(id)));
     try {
       await dog.wait(storing, sidecar.write(serializeMeta(meta)));
-      await dog.wait(storing, writer.commit());
+      await stream.commit();
     } catch (error) {
       await sidecar.abort();
       throw error;
@@ -254,9 +233,7 @@ async function writeBackup(
     }
     return parseMeta(serializeMeta(meta), id);
   } catch (error) {
-    compressor.abort();
-    encryptor?.abort();
-    await writer.abort();
+    await stream.abort();
     throw error;
   }
 }
