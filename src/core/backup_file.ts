@@ -128,6 +128,19 @@ export const BackupMetaSchema = z.object({
   totals: z.object({ tables: count, rows: count }),
   /** `compressed` is the size of the stored data file: after encryption when encrypted. */
   sizes: z.object({ raw: count, compressed: count }),
+  /**
+   * Present when this is a whole server's backup (`create --all-databases`): its main file is the
+   * server's globals (roles, memberships, tablespaces, settings) and each database is a part.
+   */
+  server: z.object({
+    /** The databases it holds, in part order. */
+    databases: z.array(z.string()),
+    /**
+     * Whether the globals hold the roles' password hashes (sensitive: whoever reads the file can
+     * try them offline); `false` after `--no-role-passwords`.
+     */
+    rolePasswords: z.boolean(),
+  }).optional(),
   /** The main data file: the SQL of the database (of a server backup: its globals, the roles). */
   file: StoredFileSchema,
   /**
