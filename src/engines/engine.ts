@@ -8,6 +8,12 @@
  * URL for PostgreSQL. Engines never put secrets from a location into what they return.
  */
 import type { BackupFacts } from "./version_check.ts";
+import type {
+  HealthAnswers,
+  HealthQueries,
+  MaintainOptions,
+  MaintenanceReport,
+} from "./maintenance.ts";
 export type { BackupFacts };
 
 export interface Engine {
@@ -74,6 +80,14 @@ export interface Engine {
    * "Cannot restore backup ...: <it>", or `undefined` when it can (`version_check.ts`).
    */
   checkTarget?(facts: BackupFacts, target: string): string | undefined;
+  /**
+   * Routine maintenance of the database at `location` (`maintenance.ts`): SQLite optimize,
+   * checkpoint, integrity check and a VACUUM when it is worth it; PostgreSQL VACUUM (ANALYZE) of
+   * the tables that need it and the amcheck checks. Corruption is reported, not thrown.
+   */
+  maintain?(location: string, options?: MaintainOptions): Promise<MaintenanceReport>;
+  /** Answers `check`'s read-only health queries (freshness, size, user SQL). */
+  queryHealth?(location: string, queries: HealthQueries): Promise<HealthAnswers>;
 }
 
 /** A scratch thing found by {@linkcode Engine.findScratch}. */
