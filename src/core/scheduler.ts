@@ -38,6 +38,8 @@ export interface CycleOptions {
   signal?: AbortSignal;
   /** Further stores each cycle brings up to date and cleans by their own retention. */
   destinations?: Destination[];
+  /** Stored in each new backup's sidecar (`createBackup`'s `description`). Default none. */
+  description?: string;
 }
 
 /** Options of {@linkcode runScheduler}. */
@@ -179,7 +181,11 @@ export async function runCycle(
       await sweepAfterLock(context, {
         stores: [context.storage, ...(options.destinations ?? []).map((d) => d.storage)],
       });
-      const meta = await createBackup(context, { type: options.type, signal: options.signal });
+      const meta = await createBackup(context, {
+        type: options.type,
+        description: options.description,
+        signal: options.signal,
+      });
       backupId = meta.id;
       if (options.verify ?? true) {
         const result = await verifyBackup(context, meta.id, { restoreTest: options.restoreTest });
