@@ -16,8 +16,11 @@ export const CONFIG_FILE_NAME = "backup-manager.json";
 
 /** Options of {@linkcode loadConfig}. */
 export interface LoadConfigOptions {
-  /** `--config`: a file that must exist. Default: `backup-manager.json` in `cwd`, if present. */
-  configPath?: string;
+  /**
+   * `--config`: a file that must exist; `false`: read no file (the library's default). Default:
+   * `backup-manager.json` in `cwd`, if present.
+   */
+  configPath?: string | false;
   /** Where `backup-manager.json` is looked for. Default `Deno.cwd()`. */
   cwd?: string;
   /** Environment variables (see `environment.ts`). Default none. */
@@ -62,9 +65,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 }
 
 function readConfigFile(
-  configPath: string | undefined,
+  configPath: string | false | undefined,
   cwd: string,
 ): { path: string; values: Record<string, unknown> } | undefined {
+  if (configPath === false) return undefined;
   const path = configPath === undefined
     ? join(cwd, CONFIG_FILE_NAME)
     : isAbsolute(configPath)
