@@ -21,6 +21,11 @@ export interface DataFacts {
   actual: { size: number; sha256?: string; prefixSha256?: string };
   /** Another backup in the same store whose sidecar records `actual.sha256`. */
   swappedWith?: string;
+  /**
+   * The key of the file whose bytes these are, when that is a part, or another file of the same
+   * backup (two parts swapped): then the message names the file, not only the backup.
+   */
+  swappedFile?: string;
   /** Where the SQL at the start of the file comes from, when it could be decompressed. */
   origin?: SqlOrigin;
 }
@@ -66,6 +71,13 @@ export function diagnoseData(facts: DataFacts): Diagnosis {
       kind: "empty",
       detail: `is empty (0 bytes, the sidecar records ${recorded.size})`,
       advice: ANOTHER,
+    };
+  }
+  if (facts.swappedFile !== undefined) {
+    return {
+      kind: "swapped",
+      detail: `holds the data of "${facts.swappedFile}" (files swapped)`,
+      advice: "give each data file its own name, or restore another backup",
     };
   }
   if (facts.swappedWith !== undefined) {

@@ -1,56 +1,92 @@
 /**
  * Reading a backup's stored bytes back: checked against the sidecar's size and SHA-256, and
- * decrypted when the backup is encrypted, so restore, verify and copy read the same way from any
- * store (local disk, S3).
+ * decrypted when the file is encrypted, so restore, verify and copy read the same way from any
+ * store (local disk, S3). Every file of a backup reads the same way: the main file and each part
+ * (`storedFiles(meta)`), each against its own entry in the sidecar.
  */
 import { createHash } from "node:crypto";
 import { type Storage, StorageNotFoundError } from "../storage/storage.ts";
-import type { BackupMeta } from "./backup_file.ts";
+import type { BackupFileEntry, BackupMeta, StoredFile } from "./backup_file.ts";
 import { IntegrityError, UsageError } from "./errors.ts";
 import { collectGarbage, GC_EVERY_BYTES } from "./collect_garbage.ts";
 import { missingDataMessage } from "./corruption.ts";
-import { HeadBuffer, mismatchError, originError } from "./data_diagnosis.ts";
+import { HeadBuffer, mainEntry, mismatchError, originError } from "./data_diagnosis.ts";
 import { decryptStream, identityFingerprints, readIdentityFile } from "./crypto/age.ts";
 import type { EncryptionSettings } from "./context.ts";
 
 /**
- * Reads the whole data file once and throws {@linkcode IntegrityError} unless its size and
+ * Reads the whole main data file once and throws {@linkcode IntegrityError} unless its size and
  * SHA-256 are the sidecar's: run before any byte reaches a database.
  */
 export async function checkChecksum(storage: Storage, meta: BackupMeta): Promise<void> {
-  for await (const _ of await readChecked(storage, meta, "restore")) {
+  await checkFileChecksum(storage, meta, mainEntry(meta), "restore");
+}
+
+/**
+ * Reads one file of a backup (`entry`, from `storedFiles(meta)`) once and throws
+ * {@linkcode IntegrityError} naming that file unless its size and SHA-256 are its entry's.
+ */
+export async function checkFileChecksum(
+  storage: Storage,
+  meta: BackupMeta,
+  entry: BackupFileEntry,
+  action: string,
+): Promise<void> {
+  for await (const _ of await readCheckedFile(storage, meta, entry, action)) {
     // the check happens as the bytes go by
   }
 }
 
 /**
- * The stored bytes of `meta`'s data file, hashed on the way: the last chunk is held back until
- * size and SHA-256 match the sidecar, so a consumer that loads all-or-nothing (every engine's
- * restore) never commits bytes that differ from what the sidecar vouches for, even when the
- * object changed after an earlier check.
+ * The stored bytes of `meta`'s main data file, checked as {@linkcode readCheckedFile} checks
+ * any file of a backup.
  */
-export async function readChecked(
+export function readChecked(
   storage: Storage,
   meta: BackupMeta,
   action: string,
 ): Promise<AsyncIterable<Uint8Array>> {
+  return readCheckedFile(storage, meta, mainEntry(meta), action);
+}
+
+/**
+ * The stored bytes (still compressed, still encrypted) of one file of a backup: `entry` is the
+ * main file or a part, from `storedFiles(meta)`. Hashed on the way: the last chunk is held back
+ * until size and SHA-256 match the entry, so a consumer that loads all-or-nothing (every
+ * engine's restore, a tar extraction into a scratch directory) never commits bytes that differ
+ * from what the sidecar vouches for, even when the object changed after an earlier check.
+ *
+ * Failures are {@linkcode IntegrityError}s naming the file's key: missing (thrown here, before
+ * any byte), or damaged (thrown by the iteration: truncated, appended, swapped with another
+ * file, ...). The SQL's origin (ours, of the sidecar's engine) is checked for the main file of a
+ * one-database backup and for `database` parts; not for a server backup's globals or a tar.
+ */
+export async function readCheckedFile(
+  storage: Storage,
+  meta: BackupMeta,
+  entry: BackupFileEntry,
+  action: string,
+): Promise<AsyncIterable<Uint8Array>> {
   let stream: ReadableStream<Uint8Array>;
   try {
-    stream = await storage.read(meta.file.name);
+    stream = await storage.read(entry.file.name);
   } catch (error) {
     if (!(error instanceof StorageNotFoundError)) throw error;
-    throw new IntegrityError(missingDataMessage(action, meta.id, meta.file.name), { cause: error });
+    throw new IntegrityError(missingDataMessage(action, meta.id, entry.file.name), {
+      cause: error,
+    });
   }
-  return checked(storage, stream, meta, action);
+  return checked(storage, stream, meta, entry, action);
 }
 
 async function* checked(
   storage: Storage,
   stream: ReadableStream<Uint8Array>,
   meta: BackupMeta,
+  entry: BackupFileEntry,
   action: string,
 ): AsyncIterable<Uint8Array> {
-  const recorded = meta.sizes.compressed;
+  const recorded = entry.size;
   const hash = createHash("sha256");
   // what a mismatch's diagnosis needs: the first bytes, and the hash of the recorded length
   const head = new HeadBuffer();
@@ -77,55 +113,78 @@ async function* checked(
     held = chunk;
   }
   if (prefixSha256 !== undefined) {
-    throw await mismatchError(storage, meta, action, { prefixSha256, head: head.bytes() });
+    throw await mismatchError(storage, meta, action, { prefixSha256, head: head.bytes() }, entry);
   }
   const sha256 = hash.digest("hex");
-  if (size !== recorded || sha256 !== meta.file.sha256) {
-    throw await mismatchError(storage, meta, action, { size, sha256, head: head.bytes() });
+  if (size !== recorded || sha256 !== entry.file.sha256) {
+    throw await mismatchError(storage, meta, action, { size, sha256, head: head.bytes() }, entry);
   }
   // a sidecar forged to match a file that is not our SQL, or is the other engine's
-  const foreign = meta.file.encryption ? undefined : originError(head.bytes(), meta, action);
+  const foreign = entry.file.encryption
+    ? undefined
+    : originError(head.bytes(), meta, action, entry);
   if (foreign) throw foreign;
   if (held) yield held;
 }
 
 /**
- * The backup's SQL, still compressed as `meta.file.compression` says (gzip, zstd or none):
- * checked as {@linkcode readChecked} does and decrypted with the identity file when the backup is
- * encrypted. What an engine restores, told the compression (`RestoreOptions.compression`).
+ * The main file's SQL, still compressed: {@linkcode readCompressedFile} of the main file. What an
+ * engine restores, told the compression (`RestoreOptions.compression`).
  */
-export async function readCompressedSql(
+export function readCompressedSql(
   storage: Storage,
   meta: BackupMeta,
   encryption: EncryptionSettings | undefined,
   action: string,
 ): Promise<AsyncIterable<Uint8Array>> {
-  const identities = meta.file.encryption ? await identitiesFor(meta, encryption, action) : [];
-  const stored = await readChecked(storage, meta, action);
-  if (!meta.file.encryption) return stored;
-  return decryptStream(stored, identities, `backup "${meta.id}"`);
+  return readCompressedFile(storage, meta, mainEntry(meta), encryption, action);
+}
+
+/**
+ * The content of one file of a backup (`entry`, from `storedFiles(meta)`), still compressed as
+ * `entry.file.compression` says (gzip, zstd or none): checked as {@linkcode readCheckedFile}
+ * does, and decrypted with the identity file when that file is encrypted (a missing or wrong
+ * identity is a {@linkcode UsageError}, thrown before any byte is read). Decompress it with
+ * `new Decompressor({ format: entry.file.compression })` (`decompressor.ts`), or hand it to an
+ * engine's restore with `compression: entry.file.compression`.
+ */
+export async function readCompressedFile(
+  storage: Storage,
+  meta: BackupMeta,
+  entry: BackupFileEntry,
+  encryption: EncryptionSettings | undefined,
+  action: string,
+): Promise<AsyncIterable<Uint8Array>> {
+  const identities = entry.file.encryption
+    ? await identitiesFor(meta, encryption, action, entry.file)
+    : [];
+  const stored = await readCheckedFile(storage, meta, entry, action);
+  if (!entry.file.encryption) return stored;
+  return decryptStream(stored, identities, `backup "${meta.id}" file "${entry.file.name}"`);
 }
 
 /** Why an encrypted backup cannot be read here, and how to give the key. */
-function noIdentityMessage(meta: BackupMeta, action: string): string {
+function noIdentityMessage(meta: BackupMeta, file: StoredFile, action: string): string {
   return `Cannot ${action} backup "${meta.id}": it is encrypted (age, for ${
-    meta.file.encryption?.recipients.join(", ")
+    file.encryption?.recipients.join(", ")
   }) and no identity file was given (use --identity FILE or BACKUP_AGE_IDENTITY_FILE)`;
 }
 
 /**
- * The identities that decrypt `meta`, read from the configured identity file; without one, a
- * one-line {@linkcode UsageError} saying how to give it.
+ * The identities that decrypt `file` of `meta` (default its main file; a part's `file` for a
+ * part), read from the configured identity file; without one, a one-line
+ * {@linkcode UsageError} saying how to give it.
  */
 export async function identitiesFor(
   meta: BackupMeta,
   encryption: EncryptionSettings | undefined,
   action: string,
+  file: StoredFile = meta.file,
 ): Promise<string[]> {
-  if (!encryption?.identityFile) throw new UsageError(noIdentityMessage(meta, action));
+  if (!encryption?.identityFile) throw new UsageError(noIdentityMessage(meta, file, action));
   const identities = await readIdentityFile(encryption.identityFile);
   const ours = new Set(await identityFingerprints(identities));
-  const recipients = meta.file.encryption?.recipients ?? [];
+  const recipients = file.encryption?.recipients ?? [];
   if (!recipients.some((fingerprint) => ours.has(fingerprint))) {
     throw new UsageError(
       `Cannot ${action} backup "${meta.id}": none of the identities in "${encryption.identityFile}" ` +
