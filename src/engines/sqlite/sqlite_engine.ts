@@ -19,6 +19,14 @@ import { findSqliteScratch, removeSqliteScratch, scratchParent } from "./_scratc
 import { currentOwner, scratchDirectoryName } from "../../core/scratch_names.ts";
 import { countRows, readSchema, readTables } from "./_schema.ts";
 import { type BackupFacts, checkSqliteTarget } from "../version_check.ts";
+import type {
+  HealthAnswers,
+  HealthQueries,
+  MaintainOptions,
+  MaintenanceReport,
+} from "../maintenance.ts";
+import { maintainSqlite } from "./_maintain.ts";
+import { querySqliteHealth } from "./_health_queries.ts";
 
 /**
  * SQLite through `node:sqlite`. A location is a file path, optionally written `sqlite:PATH` or
@@ -134,6 +142,21 @@ export class SqliteEngine implements Engine {
 
   removeScratch(_location: string, leftover: ScratchLeftover): Promise<void> {
     return removeSqliteScratch(leftover);
+  }
+
+  /** Optimize, checkpoint, integrity check, VACUUM when worth it (`_maintain.ts`). */
+  async maintain(location: string, options: MaintainOptions = {}): Promise<MaintenanceReport> {
+    return await maintainSqlite(await this.#existingPath(location), options);
+  }
+
+  /** `check`'s queries on a read-only connection (`_health_queries.ts`). */
+  async queryHealth(location: string, queries: HealthQueries): Promise<HealthAnswers> {
+    const path = await this.#existingPath(location);
+    try {
+      return await querySqliteHealth(path, queries);
+    } catch (error) {
+      throw wrap(error, path);
+    }
   }
 
   async #existingPath(location: string): Promise<string> {
