@@ -162,6 +162,11 @@ export const BackupMetaSchema = z.object({
     features: z.array(z.string()).optional(),
     /** `files`: how many entries (files, directories, links) the tar holds. */
     entries: count.optional(),
+    /**
+     * `files`: the absolute directory the tar's names are relative to, where `restore --files`
+     * puts them back (unless `--to DIR`).
+     */
+    root: z.string().optional(),
   })).optional(),
   migration: z.object({ table: z.string(), version: z.string() }).optional(),
   /**
