@@ -3,6 +3,8 @@
  * systemd units, CI) already use. Each maps onto one place in the config schema.
  */
 
+import { parseDatabaseText } from "../core/series.ts";
+
 /** Which setting each environment variable sets (documented in the README, "Settings"). */
 export const ENV_SETTINGS: Readonly<Record<string, string>> = {
   DATABASE_URL: "database",
@@ -55,7 +57,10 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Settin
     if (!raw) continue;
     if (name === "BACKUP_WEBHOOK_URL") webhooks.push({ url: raw, format: "json" });
     else if (name === "BACKUP_SLACK_WEBHOOK_URL") webhooks.push({ url: raw, format: "slack" });
-    else if (name === "BACKUP_HEALTHCHECK_URL") {
+    // several databases: one per line, or separated by ";" (a list even of one: "app.db;")
+    else if (name === "DATABASE_URL") {
+      values.push({ path, value: parseDatabaseText(raw), source: name });
+    } else if (name === "BACKUP_HEALTHCHECK_URL") {
       const base = raw.replace(/\/+$/, "");
       values.push({
         path,

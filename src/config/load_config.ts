@@ -137,11 +137,16 @@ function relativeToFile(values: Record<string, unknown>, base: string): Record<s
       typeof file === "string" && file !== "" && !isAbsolute(file) ? resolve(base, file) : file;
     result.api = { ...api, tls: { ...tls, cert: near(tls.cert), key: near(tls.key) } };
   }
-  const database = result.database;
-  if (typeof database === "string" && !/^postgres(ql)?:/i.test(database)) {
+  const near = (database: unknown) => {
+    if (typeof database !== "string" || /^postgres(ql)?:/i.test(database)) return database;
     const match = /^(sqlite:(?:\/\/)?)?(.+)$/.exec(database);
-    if (match && !isAbsolute(match[2])) result.database = `sqlite:${resolve(base, match[2])}`;
-  }
+    return match && !isAbsolute(match[2]) ? `sqlite:${resolve(base, match[2])}` : database;
+  };
+  // one database, or a list of them (several series): each path next to the file
+  result.database = Array.isArray(result.database)
+    ? result.database.map(near)
+    : near(result.database);
+  if (result.database === undefined) delete result.database;
   return result;
 }
 

@@ -60,6 +60,9 @@ export class LazyS3Storage implements Storage {
   async freeBytes(): Promise<number | undefined> {
     return (await this.#store()).freeBytes();
   }
+  async subStores(): Promise<string[]> {
+    return (await this.#store()).subStores();
+  }
   /** Closes the client's idle connections, when it was ever made. */
   close(): void {
     this.#loaded?.close();

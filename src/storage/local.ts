@@ -116,6 +116,22 @@ export class LocalStorage implements Storage {
     }
   }
 
+  async subStores(): Promise<string[]> {
+    const names: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.location)) {
+        if (entry.isDirectory && !entry.name.startsWith(".")) names.push(entry.name);
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw new StorageError(
+        `Cannot read backup directory "${this.location}": ${messageOf(error)}`,
+        { cause: error },
+      );
+    }
+    return names;
+  }
+
   async #entries(): Promise<StorageEntry[]> {
     const names: string[] = [];
     try {

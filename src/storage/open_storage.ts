@@ -33,6 +33,21 @@ export function openStorage(url: string, options: OpenStorageOptions = {}): Stor
 }
 
 /**
+ * The store under `url` that holds one series of several databases: `<dir>/<name>` for a
+ * directory, `s3://bucket/prefix/<name>` for a bucket. Every operation on a store works unchanged
+ * on a sub-store (its own listing, lock, retention); the parent's listing never shows what a
+ * sub-store holds (storages list flat keys, see `storage.ts`). `name` must be one safe path
+ * segment (`src/core/series.ts` makes them).
+ */
+export function subStoreUrl(url: string, name: string): string {
+  if (name === "" || name === "." || name === ".." || /[/\\]/.test(name)) {
+    throw new TypeError(`subStoreUrl(): "${name}" is not one path segment`);
+  }
+  if (isObjectStoreUrl(url)) return `${url.replace(/\/+$/, "")}/${name}`;
+  return join(url, name);
+}
+
+/**
  * Where the run lock of the store `url` lives. A directory holds its own lock; an object store
  * has no atomic create-if-absent we can rely on across S3-compatible servers, so its lock is a
  * file on this machine, one per store (runs on several machines must use distinct prefixes).

@@ -253,6 +253,31 @@ export class S3Storage implements Storage {
     return Promise.resolve(undefined);
   }
 
+  async subStores(): Promise<string[]> {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page: ListObjectsV2CommandOutput = await this.#try(
+        "list",
+        (c) =>
+          c.send(
+            new ListObjectsV2Command({
+              Bucket: this.#bucket,
+              Prefix: this.#prefix,
+              Delimiter: "/",
+              ContinuationToken: token,
+            }),
+          ),
+      );
+      for (const common of page.CommonPrefixes ?? []) {
+        const name = (common.Prefix ?? "").slice(this.#prefix.length).replace(/\/$/, "");
+        if (name !== "" && !name.startsWith(".")) names.push(name);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return names;
+  }
+
   get #bucket(): string {
     return this.#place.bucket;
   }

@@ -38,6 +38,13 @@ export interface Storage {
   /** Free bytes where new backups go, or `undefined` where the store cannot tell. */
   freeBytes(): Promise<number | undefined>;
   /**
+   * Names of the sub-stores directly under this one (the series of several databases live in
+   * `<store>/<series>/`, see `subStoreUrl`), in no particular order; none when the store is
+   * missing. Hidden names (a leading dot: the store's own bookkeeping) are left out. Absent where
+   * a store cannot have sub-stores.
+   */
+  subStores?(): Promise<string[]>;
+  /**
    * This store with `signal` on every request it starts while the signal has not aborted: how the
    * stall watchdog gives up a request a hung server never answers. Requests started after the
    * abort (a failed run's cleanup) go without it. Absent where requests cannot be abandoned.
