@@ -1,17 +1,12 @@
-import { createHash } from "node:crypto";
-import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
+import { type BackupMeta, metaKey, parseMeta, storedFiles } from "./backup_file.ts";
 import { findBackup, readAll, writeMeta } from "./catalog.ts";
-import { messageOf, UsageError } from "./errors.ts";
-import { decryptStream, readIdentityFile } from "./crypto/age.ts";
-import { identitiesFor, readCompressedSql } from "./stored_data.ts";
-import { Decompressor } from "./decompressor.ts";
-import { contentCheck, dataFileCheck } from "./data_diagnosis.ts";
+import { messageOf } from "./errors.ts";
+import { identitiesFor } from "./stored_data.ts";
 import { SignatureError } from "./signing.ts";
 import { admitBackup } from "./trust.ts";
-import { StorageNotFoundError } from "../storage/storage.ts";
-import type { Compression } from "./compression.ts";
 import { defaultJobs } from "../engines/engine.ts";
-import { expectedContent } from "./restore.ts";
+import { checkStoredFile } from "./verify_file.ts";
+import { restorableFiles, restoreTestAll } from "./verify_restore.ts";
 import { isRefusal, recordAction } from "./audit.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
@@ -37,9 +32,11 @@ export interface VerifyResult {
 }
 
 /**
- * Checks a backup: sidecar (schema, self-checksum), data file size and SHA-256, and that the gzip
- * (zstd) stream decompresses to the recorded size (uncompressed: that the SQL has it); with
- * `restoreTest`, restores into a scratch database and compares tables and row counts. The result is recorded in the sidecar (never in one that
+ * Checks a backup: sidecar (schema, self-checksum), then each of its files (the main file and
+ * every part: size and SHA-256, and that the gzip (zstd) stream decompresses to the recorded
+ * size; the files part's tar read to its end); with `restoreTest`, restores each dump (the main
+ * file, each database of a server backup, never its globals) into a scratch database and
+ * compares tables and row counts. The result is recorded in the sidecar (never in one that
  * fails its own checks, which would hide the edit).
  */
 export async function verifyBackup(
@@ -122,15 +119,18 @@ async function checkBackup(
   }
   if (meta) {
     // a restore test this machine cannot decrypt is a usage mistake, not a damaged backup
-    if (options.restoreTest && meta.file.encryption) {
-      await identitiesFor(meta, context.encryption, "restore-test");
+    if (options.restoreTest) {
+      for (const file of restorableFiles(meta).filter((f) => f.file.encryption)) {
+        await identitiesFor(meta, context.encryption, "restore-test", file.file);
+      }
     }
     // nor is one into the other engine: refused in one line, nothing recorded
     if (options.restoreTest) admitBackup(context, meta, "restore-test");
     dog.enter({ ...reading, what: `backup "${entry.id}" in "${storage.location}"` });
     const dataOk = await checkData(context, meta, checks, dog);
     if (dataOk && options.restoreTest) {
-      await restoreTest(context, meta, checks, options.jobs ?? context.jobs ?? defaultJobs(), dog);
+      const jobs = options.jobs ?? context.jobs ?? defaultJobs();
+      checks.push(...await restoreTestAll(context, meta, jobs, dog));
     }
     // a stalled check says nothing about the backup: record no verdict
     if (dog.signal.aborted) throw dog.stalled ?? dog.signal.reason;
@@ -150,239 +150,26 @@ async function checkBackup(
   return { id: entry.id, ok: checks.every((c) => c.ok), checks };
 }
 
-/** Checksum, size and gzip (zstd) integrity in one pass; returns whether all passed. */
+/**
+ * Checks every file of the backup (main file first, then each part), each in one pass:
+ * checksum, size, decompression (and the tar of the files beside); returns whether all passed.
+ * A missing or damaged part fails the backup, its check naming the part's file.
+ */
 async function checkData(
   context: ServiceContext,
   meta: BackupMeta,
   checks: VerifyResult["checks"],
   dog: Watchdog,
 ): Promise<boolean> {
-  const { storage } = context;
-  const reading = readingPhase(context, meta.id);
-  let stream: ReadableStream<Uint8Array>;
-  try {
-    stream = await dog.wait(reading, storage.read(meta.file.name));
-  } catch (error) {
-    if (dog.stalled) throw dog.stalled;
-    checks.push({
-      name: "data file",
-      ok: false,
-      detail: error instanceof StorageNotFoundError
-        ? `its data file "${meta.file.name}" is missing`
-        : `cannot read "${meta.file.name}": ${messageOf(error)}`,
+  let ok = true;
+  for (const entry of storedFiles(meta)) {
+    const file = await checkStoredFile(context.storage, meta, entry, {
+      encryption: context.encryption,
+      dog,
+      reading: readingPhase(context, meta.id),
     });
-    return false;
+    checks.push(...file.checks);
+    ok &&= file.ok;
   }
-  // without an identity, an encrypted backup's stored bytes are still checked
-  let identities: string[] | undefined;
-  let noIdentity: string | undefined;
-  if (meta.file.encryption) {
-    // an identity file that was given but cannot be read is the user's mistake: say so (exit 2)
-    const file = context.encryption?.identityFile;
-    if (file) await readIdentityFile(file);
-    try {
-      identities = await identitiesFor(meta, context.encryption, "decrypt");
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      noIdentity = context.encryption?.identityFile
-        ? error.message
-        : "encrypted, and no identity file was given (--identity FILE or BACKUP_AGE_IDENTITY_FILE)";
-    }
-  }
-  let stored = hashing(stream, dog);
-  const content = !meta.file.encryption
-    ? stored
-    : identities
-    ? decryptStream(stored, identities, `backup "${meta.id}"`)
-    : undefined;
-  const format = meta.file.compression;
-  const sql = content ? await decompressedSize(content, format) : undefined;
-  if (!stored.complete) {
-    // decryption stopped early (damage): hash the whole file on its own
-    stored = hashing(await dog.wait(reading, storage.read(meta.file.name)), dog);
-    await drain(stored);
-  }
-  const sha = stored.hash.digest("hex");
-  const compressed = stored.size;
-  const sizeOk = compressed === meta.sizes.compressed;
-  const shaOk = sha === meta.file.sha256;
-  if (sizeOk && shaOk) {
-    checks.push({ name: "size", ok: true, detail: `${compressed} bytes` });
-    checks.push({ name: "checksum", ok: true, detail: `sha256 ${sha}` });
-  } else checks.push(await dataFileCheck(storage, meta, { size: compressed, sha256: sha }));
-  // the check is named by the format: "gzip", "zstd", or "sql" for an uncompressed file
-  const name = format === "none" ? "sql" : format;
-  if (!sql) {
-    // an encrypted backup this machine cannot read: the stored bytes are all it can vouch for
-    checks.push({ name, ok: true, detail: `not checked: ${noIdentity}` });
-    return sizeOk && shaOk;
-  }
-  const foreign = sizeOk && shaOk ? contentCheck(meta, sql.head) : undefined;
-  if (foreign) {
-    checks.push(foreign);
-    return false;
-  }
-  const sqlOk = sql.error === undefined && sql.raw === meta.sizes.raw;
-  checks.push({
-    name: meta.file.encryption ? `decrypt and ${name}` : name,
-    ok: sqlOk,
-    detail: sql.error
-      ? sql.error
-      : sqlOk
-      ? `${sql.raw} bytes of SQL`
-      : `${
-        format === "none" ? "holds" : "decompresses to"
-      } ${sql.raw} bytes, the sidecar records ${meta.sizes.raw}`,
-  });
-  return sizeOk && shaOk && sqlOk;
-}
-
-/** A stream's chunks, hashed and counted as they pass; `complete` once it ended by itself. */
-interface Hashing extends AsyncIterable<Uint8Array> {
-  hash: ReturnType<typeof createHash>;
-  size: number;
-  complete: boolean;
-}
-
-/**
- * Hashes and counts `stream`'s chunks as a reader takes them; each is a tick of `dog`, and a
- * stall ends the stream with the {@linkcode StalledError}.
- */
-function hashing(stream: ReadableStream<Uint8Array>, dog: Watchdog): Hashing {
-  const state: Hashing = {
-    hash: createHash("sha256"),
-    size: 0,
-    complete: false,
-    [Symbol.asyncIterator]: async function* () {
-      for await (const chunk of stream) {
-        if (dog.stalled) throw dog.stalled;
-        dog.tick();
-        state.hash.update(chunk);
-        state.size += chunk.length;
-        yield chunk;
-      }
-      state.complete = true;
-    },
-  };
-  return state;
-}
-
-async function drain(stream: AsyncIterable<Uint8Array>): Promise<void> {
-  for await (const _ of stream) {
-    // hashed on the way
-  }
-}
-
-/** Decompresses `source` and counts the SQL bytes; a damaged stream is an error message. */
-async function decompressedSize(
-  source: AsyncIterable<Uint8Array>,
-  format: Compression,
-): Promise<{ raw: number; error?: string; head?: string }> {
-  const decompressor = new Decompressor({ format });
-  let raw = 0;
-  let error: string | undefined;
-  // the first lines of the SQL, to tell ours from anything else
-  let head = "";
-  decompressor.on("data", (chunk: Uint8Array) => {
-    if (head.length < 512) head += new TextDecoder().decode(chunk.subarray(0, 512));
-    raw += chunk.length;
-  });
-  const ended = new Promise<void>((resolve) => {
-    decompressor.on("end", resolve);
-    decompressor.on("error", (e: Error) => {
-      error ??= `the ${format} stream is damaged (${e.message})`;
-      resolve();
-    });
-  });
-  try {
-    for await (const chunk of source) {
-      if (error) break;
-      if (!decompressor.write(chunk)) await drained(decompressor);
-    }
-  } catch (e) {
-    error = messageOf(e);
-    decompressor.destroy();
-    return { raw, error };
-  }
-  if (!error) decompressor.end();
-  await ended;
-  return { raw, ...(error ? { error } : {}), ...(head ? { head } : {}) };
-}
-
-/** Waits for a stream's "drain", or for its "error" (reported elsewhere), without leaking listeners. */
-function drained(stream: Decompressor): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      stream.off("drain", done);
-      stream.off("error", done);
-      resolve();
-    };
-    stream.on("drain", done);
-    stream.on("error", done);
-  });
-}
-
-async function restoreTest(
-  context: ServiceContext,
-  meta: BackupMeta,
-  checks: VerifyResult["checks"],
-  jobs: number,
-  dog: Watchdog,
-): Promise<void> {
-  const { engine, storage } = context;
-  const loading: Phase = {
-    doing: "running the restore test",
-    what: `backup "${meta.id}" into a scratch database`,
-    check: "check the database server (a hung server, a full disk); nothing was recorded",
-  };
-  dog.enter(loading);
-  const scratch = await engine.createScratch();
-  try {
-    const sql = await readCompressedSql(storage, meta, context.encryption, "restore-test");
-    await engine.restore(scratch.location, ticking(sql, dog), {
-      compression: meta.file.compression,
-      jobs,
-      signal: dog.signal,
-      // reading bounded by the sidecar (a gzip bomb, an endless statement); compared below
-      expected: { ...expectedContent(meta), compare: false },
-    });
-    const info = await engine.describe(scratch.location);
-    const restored = new Map(info.tables.map((t) => [t.name, t.rows]));
-    const expected = new Map(meta.tables.map((t) => [t.name, meta.type === "schema" ? 0 : t.rows]));
-    const differences: string[] = [];
-    for (const [name, rows] of expected) {
-      const got = restored.get(name);
-      if (got === undefined) differences.push(`table "${name}" is missing`);
-      else if (got !== rows) differences.push(`table "${name}" has ${got} rows, expected ${rows}`);
-    }
-    for (const name of restored.keys()) {
-      if (!expected.has(name)) differences.push(`table "${name}" is not in the sidecar`);
-    }
-    checks.push({
-      name: "restore test",
-      ok: differences.length === 0,
-      detail: differences.length === 0
-        ? `restored ${expected.size} tables, row counts match, ${
-          meta.engine === "sqlite" ? "integrity_check ok" : "every statement and COPY loaded"
-        }`
-        : differences.slice(0, 5).join("; "),
-    });
-  } catch (error) {
-    if (dog.stalled) throw dog.stalled;
-    checks.push({ name: "restore test", ok: false, detail: messageOf(error) });
-  } finally {
-    await scratch.drop();
-  }
-}
-
-/** `stream`, each chunk a tick of `dog`. */
-async function* ticking(
-  stream: AsyncIterable<Uint8Array>,
-  dog: Watchdog,
-): AsyncIterable<Uint8Array> {
-  for await (const chunk of stream) {
-    if (dog.stalled) throw dog.stalled;
-    dog.tick();
-    yield chunk;
-  }
+  return ok;
 }

@@ -98,3 +98,13 @@ export async function createPartsBackup(
   }, true);
   return parseMeta(await readAll(context.storage, metaKey(main.id)), main.id);
 }
+
+/** A real tar (GNU tar's) of the directory `dir`'s contents, and how many entries it holds. */
+export async function tarOf(dir: string): Promise<{ bytes: Uint8Array; entries: number }> {
+  const output = await new Deno.Command("tar", { args: ["-C", dir, "-cf", "-", "."] }).output();
+  if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
+  const list = await new Deno.Command("tar", { args: ["-C", dir, "-cf", "/dev/null", "-v", "."] })
+    .output();
+  const entries = new TextDecoder().decode(list.stdout).split("\n").filter((l) => l).length;
+  return { bytes: output.stdout, entries };
+}
