@@ -97,3 +97,24 @@ export interface HealthAnswers {
   /** Each check's number. */
   checks: QueryAnswer<number>[];
 }
+
+/** The first column of a check's first row as a number; anything else is the check's error. */
+export function numberOf(value: unknown): number {
+  const number = typeof value === "bigint"
+    ? Number(value)
+    : typeof value === "number"
+    ? value
+    : typeof value === "string" && value.trim() !== ""
+    ? Number(value)
+    : NaN;
+  if (!Number.isFinite(number)) {
+    throw new Error(
+      value === undefined
+        ? "the query returned no row"
+        : value === null
+        ? "the query returned NULL, not a number"
+        : `the query returned ${JSON.stringify(String(value))}, not a number`,
+    );
+  }
+  return number;
+}

@@ -4,7 +4,12 @@
  * answer, not the run's failure.
  */
 import { DatabaseSync } from "node:sqlite";
-import type { HealthAnswers, HealthQueries, QueryAnswer } from "../maintenance.ts";
+import {
+  type HealthAnswers,
+  type HealthQueries,
+  numberOf,
+  type QueryAnswer,
+} from "../maintenance.ts";
 import { messageOf } from "../../core/errors.ts";
 
 /** Answers `queries` about the SQLite database at `path` (which exists). */
@@ -45,25 +50,6 @@ export async function querySqliteHealth(
   } finally {
     db.close();
   }
-}
-
-/** The first column of a check's first row as a number; anything else is the check's error. */
-export function numberOf(value: unknown): number {
-  const number = typeof value === "bigint"
-    ? Number(value)
-    : typeof value === "number"
-    ? value
-    : typeof value === "string" && value.trim() !== ""
-    ? Number(value)
-    : NaN;
-  if (!Number.isFinite(number)) {
-    throw new Error(
-      value === undefined
-        ? "the query returned no row"
-        : `the query returned ${JSON.stringify(String(value))}, not a number`,
-    );
-  }
-  return number;
 }
 
 function answer<T>(fn: () => T): QueryAnswer<T> {
