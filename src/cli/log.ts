@@ -4,7 +4,7 @@
  * stream the audit log and notifications see.
  */
 import type { AuditEntry } from "../core/audit.ts";
-import type { OpsEvent } from "../core/events.ts";
+import type { HookOutputEvent, OpsEvent } from "../core/events.ts";
 import type { AccessLogEntry } from "../api/app.ts";
 import { formatDuration } from "../config/duration.ts";
 import { formatBytes, formatCount } from "./format.ts";
@@ -77,6 +77,8 @@ function describe(event: OpsEvent): { level: LogLevel; message: string } | undef
       return { level: "info", message: `scheduler stopped: ${event.reason}` };
     case "warning":
       return { level: "warn", message: event.message };
+    case "hook-output":
+      return { level: "info", message: `${hookPrefix(event)} ${event.line}` };
     case "action":
       return describeAction(event.entry);
   }
@@ -111,6 +113,13 @@ function describeAction(entry: AuditEntry): { level: LogLevel; message: string }
       return { level: "info", message: `backup ${entry.target} restored into ${d.to}` };
     case "sweep":
       return { level: "info", message: describeSweep(entry) };
+    case "hook":
+      return {
+        level: "info",
+        message: `hook ${d.stage} "${entry.target}" of ${d.operation} done in ${
+          seconds(Number(d.durationMs ?? 0))
+        }`,
+      };
     default:
       return { level: "info", message: `backup ${entry.action}ned ${entry.target}` };
   }
@@ -125,6 +134,11 @@ export function describeSweep(entry: AuditEntry): string {
   return `removed leftover "${entry.target}" of an interrupted run (${d.kind}, ${
     formatBytes(Number(d.size ?? 0))
   }: ${d.reason})`;
+}
+
+/** `[hook before systemctl]`: what a hook's output line is prefixed with, on stderr and in the log. */
+export function hookPrefix(event: HookOutputEvent): string {
+  return `[hook ${event.stage} ${event.hook}]`;
 }
 
 function seconds(ms: number): string {

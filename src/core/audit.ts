@@ -26,7 +26,8 @@ export type Actor = "cli" | "scheduler" | "api";
 
 /**
  * What was done. `run` is one scheduler cycle (create, verify, cleanup); `copy` one backup copied
- * to or from another store; `sweep` one leftover of an interrupted run removed.
+ * to or from another store; `sweep` one leftover of an interrupted run removed; `hook` one run of a
+ * hook command (`hooks.ts`), its target the hook's name.
  */
 export type AuditAction =
   | "create"
@@ -37,12 +38,24 @@ export type AuditAction =
   | "unpin"
   | "run"
   | "copy"
-  | "sweep";
+  | "sweep"
+  | "hook";
 
 const AuditEntrySchema = z.object({
   time: z.string(),
   actor: z.enum(["cli", "scheduler", "api"]),
-  action: z.enum(["create", "restore", "verify", "delete", "pin", "unpin", "run", "copy", "sweep"]),
+  action: z.enum([
+    "create",
+    "restore",
+    "verify",
+    "delete",
+    "pin",
+    "unpin",
+    "run",
+    "copy",
+    "sweep",
+    "hook",
+  ]),
   target: z.string(),
   outcome: z.enum(["ok", "failed"]),
   error: z.string().optional(),

@@ -6,6 +6,7 @@ import { type Actor, type ApiClient, type AuditEntry, isRefusal, recordAction } 
 import type { EventListener } from "./events.ts";
 import type { CompressionSpec } from "./compression.ts";
 import type { SigningSettings } from "./signing.ts";
+import type { HookSettings } from "./hooks.ts";
 
 export { type Clock, systemClock } from "./clock.ts";
 
@@ -50,6 +51,10 @@ export interface ServiceContext {
    * 10 minutes.
    */
   stallTimeoutMs?: number;
+  /**
+   * Commands run before, after and on the failure of operations (`hooks.ts`). Default: none.
+   */
+  hooks?: HookSettings;
 }
 
 /** The default of {@linkcode ServiceContext.stallTimeoutMs}: 10 minutes. */

@@ -110,6 +110,12 @@ export class StalledError extends BackupManagerError {
   override readonly exitCode: number = ExitCode.Stalled;
 }
 
+/**
+ * A `before` hook failed (exited non-zero, timed out, could not start), so the operation did not
+ * begin: nothing was touched. Exit 1, like any failure: the run did not do its job.
+ */
+export class HookFailedError extends BackupManagerError {}
+
 /** A feature that is planned but not built yet; says so instead of pretending. */
 export class NotImplementedError extends BackupManagerError {
   override readonly exitCode: number = ExitCode.NotImplemented;

@@ -17,7 +17,8 @@ export type OpsEvent =
   | RunOkEvent
   | RunFailedEvent
   | RunSkippedEvent
-  | SchedulerStopEvent;
+  | SchedulerStopEvent
+  | HookOutputEvent;
 
 /** An audited action finished (create, restore, verify, delete, pin, unpin, run). */
 export interface ActionEvent {
@@ -92,4 +93,16 @@ export interface SchedulerStopEvent {
   type: "scheduler-stop";
   time: Date;
   reason: string;
+}
+
+/** One line a hook printed (`hooks.ts`); the CLI shows it on stderr, prefixed with the hook's name. */
+export interface HookOutputEvent {
+  type: "hook-output";
+  time: Date;
+  /** The hook's name (its `name`, else its program's base name: never its arguments). */
+  hook: string;
+  stage: "before" | "after" | "failure";
+  stream: "stdout" | "stderr";
+  /** Without its newline; a long line is cut. */
+  line: string;
 }

@@ -9,6 +9,7 @@ import { createBackup } from "./create.ts";
 import { admitBackup } from "./trust.ts";
 import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
 import { checkTargetVersion, type VersionCheck } from "./version_gate.ts";
+import { backupFacts, withHooks } from "./hooks.ts";
 
 /** Options of {@linkcode restoreBackup} and {@linkcode planRestore}. */
 export interface RestoreBackupOptions {
@@ -161,18 +162,32 @@ export async function restoreBackup(
   options: RestoreBackupOptions = {},
 ): Promise<RestoreResult> {
   return await audited(context, "restore", query, async () => {
-    const result = await watched({
-      timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
-      phase: readingPhase(context.storage, query),
-      parent: options.signal,
-      interrupted: (cause) =>
-        new InterruptedError(
-          `Stopped restoring backup "${query}": interrupted, "${
-            context.engine.redact(options.to ?? context.database)
-          }" was left as it was`,
-          { cause },
-        ),
-    }, (dog) => restoreInto(context, query, options, dog));
+    const target = context.engine.redact(options.to ?? context.database);
+    const result = await withHooks(context, {
+      operation: "restore",
+      what: `restore backup "${query}" into "${target}"`,
+      // a mistyped id is refused here, before any hook stops the application
+      facts: async () => {
+        const entry = await findBackup(context.storage, query);
+        return {
+          database: target,
+          ...(entry.meta ? backupFacts(context.storage, entry.meta) : { id: entry.id }),
+        };
+      },
+      signal: options.signal,
+    }, () =>
+      watched({
+        timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+        phase: readingPhase(context.storage, query),
+        parent: options.signal,
+        interrupted: (cause) =>
+          new InterruptedError(
+            `Stopped restoring backup "${query}": interrupted, "${
+              context.engine.redact(options.to ?? context.database)
+            }" was left as it was`,
+            { cause },
+          ),
+      }, (dog) => restoreInto(context, query, options, dog)));
     return {
       result,
       target: result.id,
