@@ -3,12 +3,13 @@ import {
   type BackupMeta,
   type BackupType,
   dataKeys,
-  idOfDataKey,
+  idOfKey,
   META_SUFFIX,
   metaKey,
   parseBackupId,
   parseMeta,
   serializeMeta,
+  storedFiles,
   type UnsealedMeta,
 } from "./backup_file.ts";
 import {
@@ -36,6 +37,11 @@ export interface CatalogEntry {
   dataKey?: string;
   /** Size of the stored data file, if it exists. */
   dataSize?: number;
+  /**
+   * Bytes of every data file of the backup that exists: the main file plus its parts
+   * (`storedFiles`); equal to {@linkcode dataSize} for a backup without parts.
+   */
+  storedSize?: number;
   /** Size of the sidecar. */
   metaSize: number;
 }
@@ -85,7 +91,11 @@ async function catalogEntry(
   const dataName = backup.meta?.file.name ?? dataKeys(id).find((key) => sizes.has(key));
   backup.dataSize = dataName === undefined ? undefined : sizes.get(dataName)?.size;
   if (backup.dataSize !== undefined) backup.dataKey = dataName;
-  backup.problem ??= dataProblem(backup);
+  if (backup.meta) {
+    const present = storedFiles(backup.meta).map((f) => sizes.get(f.file.name)?.size ?? 0);
+    backup.storedSize = present.reduce((sum, size) => sum + size, 0);
+  } else backup.storedSize = backup.dataSize;
+  backup.problem ??= dataProblem(backup, sizes);
   return backup;
 }
 
@@ -93,11 +103,25 @@ function byNewest(a: CatalogEntry, b: CatalogEntry): number {
   return b.createdAt.getTime() - a.createdAt.getTime() || b.id.localeCompare(a.id);
 }
 
-function dataProblem(backup: CatalogEntry): string | undefined {
+/**
+ * What a listing shows wrong with a backup's data: no main file, then each part missing or of
+ * another size than recorded (a backup with a part missing is damaged: it is one unit), then a
+ * failed last verification.
+ */
+function dataProblem(
+  backup: CatalogEntry,
+  sizes: Map<string, StorageEntry>,
+): string | undefined {
   if (backup.dataSize === undefined) return `Backup "${backup.id}" has no data file`;
   const meta = backup.meta!;
-  const damage = diagnoseSize(meta.sizes.compressed, backup.dataSize);
-  if (damage) return `Backup "${backup.id}": its data file "${meta.file.name}" ${damage.detail}`;
+  for (const entry of storedFiles(meta)) {
+    const size = sizes.get(entry.file.name)?.size;
+    if (size === undefined) {
+      return `Backup "${backup.id}": its data file "${entry.file.name}" is missing`;
+    }
+    const damage = diagnoseSize(entry.size, size);
+    if (damage) return `Backup "${backup.id}": its data file "${entry.file.name}" ${damage.detail}`;
+  }
   if (meta.verification?.outcome === "failed") {
     return `Backup "${backup.id}" failed its last verification: ${meta.verification.detail}`;
   }
@@ -132,8 +156,9 @@ export async function findBackup(storage: Storage, query: string): Promise<Catal
   } catch (error) {
     if (!(error instanceof BackupNotFoundError)) throw error;
     const listed = new Set(backups.map((b) => b.id));
-    const orphans = (await storage.list())
-      .map((e) => ({ id: idOfDataKey(e.key) ?? "" }))
+    // one per id: a multi-part backup's files share theirs
+    const orphans = [...new Set((await storage.list()).map((e) => idOfKey(e.key) ?? ""))]
+      .map((id) => ({ id }))
       .filter((o) => !listed.has(o.id) && parseBackupId(o.id) !== undefined);
     let orphan: { id: string };
     try {

@@ -1,5 +1,5 @@
 import type { Storage, StorageEntry } from "../storage/storage.ts";
-import { dataKeys, idOfDataKey, metaKey } from "./backup_file.ts";
+import { dataKeys, idOfKey, metaKey, storedFiles } from "./backup_file.ts";
 import { type CatalogEntry, isGood, listBackups } from "./catalog.ts";
 import { messageOf } from "./errors.ts";
 import { readAudit, recordAction } from "./audit.ts";
@@ -117,7 +117,7 @@ export async function cleanup(
   const incomplete = [
     ...partials,
     ...(await orphanDataFiles(storage, backups)).map((e) => {
-      const writer = deadSidecars.get(idOfDataKey(e.key) ?? "");
+      const writer = deadSidecars.get(idOfKey(e.key) ?? "");
       const stale = writer !== undefined || now.getTime() - e.modifiedAt.getTime() > STALE_AFTER_MS;
       return {
         entry: e,
@@ -146,12 +146,16 @@ export async function cleanup(
     } satisfies Leftover,
   }));
   const scratch = options.scratch ?? true ? await engineScratch(context) : [];
+  const deletions = decisions.filter((d) => d.action === "delete");
   const failures: CleanupReport["failures"] = [];
   if (!dryRun) {
-    for (const decision of decisions.filter((d) => d.action === "delete")) {
+    const listed = deletions.length > 0 ? (await storage.list()).map((e) => e.key) : [];
+    for (const decision of deletions) {
       const backup = backups.find((b) => b.id === decision.id);
-      const data = backup?.meta ? [backup.meta.file.name] : dataKeys(decision.id);
-      const failed = await removeKeys(storage, [metaKey(decision.id), ...data]);
+      const failed = await removeKeys(storage, [
+        metaKey(decision.id),
+        ...backupDataKeys(decision.id, backup, listed),
+      ]);
       failures.push(...failed);
       await recordAction(context, {
         action: "delete",
@@ -217,15 +221,39 @@ export async function leftovers(
   return [...await storage.listIncomplete(), ...await orphanDataFiles(storage, backups)];
 }
 
-/** Data files whose sidecar never arrived: the run died between the two renames. */
+/**
+ * Data files no listed backup owns: their sidecar never arrived (the run died between the
+ * commits), or a file with a backup's id that its sidecar does not name (a part left by another
+ * run). A backup whose sidecar cannot be read owns every file of its id: retention decides on it.
+ */
 export async function orphanDataFiles(
   storage: Storage,
   backups: CatalogEntry[],
 ): Promise<StorageEntry[]> {
-  const known = new Set(backups.flatMap((b) => [...dataKeys(b.id), metaKey(b.id)]));
-  return (await storage.list()).filter((e) =>
-    idOfDataKey(e.key) !== undefined && !known.has(e.key)
-  );
+  const known = new Set(backups.flatMap((b) => [
+    metaKey(b.id),
+    ...dataKeys(b.id),
+    ...(b.meta ? storedFiles(b.meta).map((f) => f.file.name) : []),
+  ]));
+  const unread = new Set(backups.filter((b) => !b.meta).map((b) => b.id));
+  return (await storage.list()).filter((e) => {
+    const id = idOfKey(e.key);
+    return id !== undefined && !known.has(e.key) && !unread.has(id);
+  });
+}
+
+/**
+ * The data keys a deleted backup takes with it: every file its sidecar names (main file and
+ * parts), and any other listed key of its id (`idOfKey`), so no part outlives its backup.
+ */
+export function backupDataKeys(
+  id: string,
+  backup: CatalogEntry | undefined,
+  listed: readonly string[],
+): string[] {
+  const named = backup?.meta ? storedFiles(backup.meta).map((f) => f.file.name) : dataKeys(id);
+  const others = listed.filter((key) => idOfKey(key) === id && key !== metaKey(id));
+  return [...new Set([...named, ...others])];
 }
 
 /** Removes each key (with retries); returns those that could not be removed. */
@@ -255,9 +283,9 @@ async function removeWithRetry(storage: Storage, key: string): Promise<void> {
   }
 }
 
-/** Bytes a backup takes in the store: data file and sidecar. */
+/** Bytes a backup takes in the store: its data files (main and parts) and sidecar. */
 export function sizeOf(entry: CatalogEntry): number {
-  return (entry.dataSize ?? 0) + entry.metaSize;
+  return (entry.storedSize ?? entry.dataSize ?? 0) + entry.metaSize;
 }
 
 /** One store's cleanup, for {@linkcode cleanupStores}. */

@@ -16,7 +16,7 @@ import { parsePartialName } from "../storage/partial_name.ts";
 import type { AuditContext } from "./audit.ts";
 import { recordAction } from "./audit.ts";
 import { BackupManagerError, messageOf } from "./errors.ts";
-import { dataKeys, META_SUFFIX, metaKey } from "./backup_file.ts";
+import { idOfKey, META_SUFFIX, metaKey } from "./backup_file.ts";
 import { type Liveness, localFileLiveness, scratchStaleness } from "./scratch_names.ts";
 
 /** Incomplete writes without an owner in their name older than this are left by dead runs. */
@@ -131,7 +131,8 @@ export async function findLeftovers(
  * The partials and unfinished uploads in `storage`, judged by {@linkcode partialStaleness}, and
  * the data files of their stale sidecar partials: a create or copy writes its sidecar unseen
  * before it commits the data, so data beside a dead writer's sidecar partial, with no sidecar of
- * its own, is that interrupted run's (`orphan` leftovers).
+ * its own, is that interrupted run's (`orphan` leftovers): the main file and every part
+ * already committed (`idOfKey`), so a multi-part backup cut short leaves nothing behind.
  */
 export async function storeLeftovers(storage: Storage, liveness: Liveness): Promise<Leftover[]> {
   const leftovers: Leftover[] = (await storage.listIncomplete()).map((entry) => {
@@ -154,9 +155,9 @@ export async function storeLeftovers(storage: Storage, liveness: Liveness): Prom
   const complete = new Map((await storage.list()).map((e) => [e.key, e]));
   for (const [id, reason] of deadSidecars) {
     if (complete.has(metaKey(id))) continue;
-    for (const key of dataKeys(id)) {
-      const data = complete.get(key);
-      if (!data) continue;
+    // every file of the backup: its main file and each part (`<id>.db-NAME…`, `<id>.files…`)
+    for (const [key, data] of complete) {
+      if (idOfKey(key) !== id) continue;
       orphans.push({
         place: "store",
         where: storage.location,

@@ -3,9 +3,10 @@ import { type CommandDeps, contextFor, withLocationOptions } from "../deps.ts";
 import { isGood, listBackups } from "../../core/catalog.ts";
 import { orphanDataFiles } from "../../core/cleanup.ts";
 import { trustProblem } from "../../core/trust.ts";
-import { idOfDataKey, metaKey } from "../../core/backup_file.ts";
+import { idOfKey, metaKey } from "../../core/backup_file.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseCount, parseFormat } from "../settings.ts";
+import { runPerSeries, withSeriesOption } from "../series.ts";
 
 const HELP = `
 Examples:
@@ -15,6 +16,8 @@ Examples:
 
 /** Typed arguments of `list`. */
 export interface ListArgs {
+  /** `--series NAME`: with several databases, only this one (default every one). */
+  series?: string;
   limit: number;
   format: "table" | "json";
   dir?: string;
@@ -26,11 +29,22 @@ export function parseListArgs(raw: Record<string, string | undefined>): ListArgs
     limit: parseCount("--limit", raw.limit, 1) ?? 10,
     format: parseFormat(raw.format, ["table", "json"] as const, "table"),
     dir: raw.dir,
+    series: raw.series,
   };
 }
 
-/** Prints the newest backups first; never shows a write that did not finish. */
+/**
+ * Prints the newest backups first; never shows a write that did not finish. With several
+ * databases, one table per series, the vanished ones too (their backups still restore).
+ */
 export async function runList(args: ListArgs, deps: CommandDeps): Promise<number> {
+  return await runPerSeries(args, deps, (d) => listOne(args, d), {
+    format: args.format === "json" ? "json" : "text",
+    vanished: true,
+  });
+}
+
+async function listOne(args: ListArgs, deps: CommandDeps): Promise<number> {
   const { storage, signing } = contextFor({ dir: args.dir }, deps);
   const backups = await listBackups(storage);
   // with signing.trusted, what restore would refuse says so here too
@@ -68,7 +82,7 @@ export async function runList(args: ListArgs, deps: CommandDeps): Promise<number
   // data files without a sidecar are not backups, but the user should learn they are there
   const orphans = (await orphanDataFiles(storage, backups)).map((e) =>
     `! Data file "${e.key}" has no sidecar "${
-      metaKey(idOfDataKey(e.key)!)
+      metaKey(idOfKey(e.key)!)
     }": not a backup (left by an interrupted run or a deleted sidecar; cleanup removes it)\n`
   );
   if (backups.length === 0) {
@@ -116,7 +130,7 @@ export function registerList(program: Command, deps: CommandDeps): void {
     .option("--limit <n>", "how many to show", "10")
     .option("--format <format>", "table or json", "table")
     .addHelpText("after", HELP);
-  withLocationOptions(command, false).action(async (raw) => {
+  withSeriesOption(withLocationOptions(command, false), "list").action(async (raw) => {
     deps.setExitCode(await runList(parseListArgs(raw), deps));
   });
 }
