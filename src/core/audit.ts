@@ -27,7 +27,8 @@ export type Actor = "cli" | "scheduler" | "api";
 /**
  * What was done. `run` is one scheduler cycle (create, verify, cleanup); `copy` one backup copied
  * to or from another store; `sweep` one leftover of an interrupted run removed; `hook` one run of a
- * hook command (`hooks.ts`), its target the hook's name.
+ * hook command (`hooks.ts`), its target the hook's name; `maintain` one maintenance run of the
+ * database (`maintain.ts`), its target the redacted database, its details the figures.
  */
 export type AuditAction =
   | "create"
@@ -39,7 +40,8 @@ export type AuditAction =
   | "run"
   | "copy"
   | "sweep"
-  | "hook";
+  | "hook"
+  | "maintain";
 
 const AuditEntrySchema = z.object({
   time: z.string(),
@@ -55,6 +57,7 @@ const AuditEntrySchema = z.object({
     "copy",
     "sweep",
     "hook",
+    "maintain",
   ]),
   target: z.string(),
   outcome: z.enum(["ok", "failed"]),
