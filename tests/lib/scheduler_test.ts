@@ -234,6 +234,7 @@ Deno.test("createScheduler() runNow() runs one cycle outside the schedule and sa
 Deno.test("createScheduler() refuses a bad config in one line and keeps the one it had", async () => {
   await withWorkspace(async (ws) => {
     const s = schedulerFor(ws, new FakeClock());
+    await s.stop(); // never started: resolves at once
     const cases: [Parameters<BackupScheduler["updateConfig"]>[0], string][] = [
       [
         { enabled: true, interval: 500 },
