@@ -7,6 +7,7 @@ import { z } from "npm:zod@4.6.7";
 import { DURATION_HINT, parseDuration, parseTimeout, TIMEOUT_HINT } from "./duration.ts";
 import { COMPRESSION_HINT, parseCompression } from "../core/compression.ts";
 import { defaultJobs } from "../engines/engine.ts";
+import { HOOK_OPERATIONS } from "../core/hooks.ts";
 
 /** Whether `name` is an IANA time zone this runtime knows ("Europe/Berlin", "UTC"). */
 export function isTimeZone(name: string): boolean {
@@ -85,6 +86,14 @@ export const ScheduleSchema = z.strictObject({
   restoreTest: flag().default(false),
   retries: count().default(3),
   retryBackoff: duration().default("1m"),
+  /** When `auto` runs `maintain` (`src/core/maintenance_slot.ts`); absent: never. */
+  maintenance: z.strictObject({
+    every: positiveDuration().optional(),
+    cron: text().optional(),
+    timezone: timeZone().optional(),
+  }).refine((m) => (m.every === undefined) !== (m.cron === undefined), {
+    error: 'set "schedule.maintenance.every" or "schedule.maintenance.cron" (one of them)',
+  }).optional(),
 }).refine((s) => s.every === undefined || s.cron === undefined, {
   error: 'set "schedule.every" or "schedule.cron", not both',
   path: ["cron"],
@@ -107,6 +116,50 @@ export const HealthSchema = z.strictObject({
     .int({ error: "expected a whole number ≥ 1" })
     .min(1, { error: "expected a whole number ≥ 1" })
     .default(3),
+  /** The last `maintain` may be this old (never run: a warning too); absent: not checked. */
+  maintenanceMaxAge: positiveDuration().optional(),
+  /** Tables that must have a row newer than `maxAge` in `column` (`src/core/db_health.ts`). */
+  freshness: z.array(
+    z.strictObject({
+      table: text(),
+      column: text(),
+      maxAge: positiveDuration(),
+      level: z.enum(["warning", "critical"], { error: 'expected "warning" or "critical"' })
+        .default("warning"),
+    }),
+    { error: "expected a list of {table, column, maxAge, level?}" },
+  ).optional(),
+  /** The database (SQLite: file and WAL) may be at most this many bytes (a warning past it). */
+  maxDatabaseSize: count().optional(),
+  /** User SQL checks: read-only queries returning one number, judged against the limits. */
+  checks: z.array(
+    z.strictObject({
+      name: text(),
+      sql: text(),
+      warnAbove: z.number({ error: "expected a number" }).optional(),
+      critAbove: z.number({ error: "expected a number" }).optional(),
+    }),
+    { error: "expected a list of {name, sql, warnAbove?, critAbove?}" },
+  ).refine((checks) => new Set(checks.map((c) => c.name)).size === checks.length, {
+    error: "check names must be unique",
+  }).optional(),
+  /** Each freshness query and SQL check is cancelled after this long. Default 10s. */
+  checkTimeout: positiveDuration().optional(),
+});
+
+/** `maintenance`: how `maintain` decides (`src/engines/maintenance.ts`). */
+export const MaintenanceSchema = z.strictObject({
+  /** SQLite: VACUUM only when it frees at least this many bytes... */
+  vacuumMinBytes: count().default(64 * 1024 * 1024),
+  /** ... and this share of the file. */
+  vacuumMinRatio: z.number({ error: "expected a number between 0 and 1" })
+    .min(0, { error: "expected a number between 0 and 1" })
+    .max(1, { error: "expected a number between 0 and 1" })
+    .default(0.1),
+  /** `false`: never VACUUM (as --no-vacuum). */
+  vacuum: flag().default(true),
+  /** A step waits this long for another session's lock, then is skipped as busy. */
+  busyTimeout: positiveDuration().default("5s"),
 });
 
 /** Events that notifications are sent on. */
@@ -215,10 +268,90 @@ export const ApiSchema = z.strictObject({
   insecureHttp: flag().default(false),
 });
 
+/**
+ * One hook (`src/core/hooks.ts`): an argv run without a shell, or one string with `shell: true`
+ * (a string without it is refused rather than split: no guessing at quoting).
+ */
+export const HookSchema = z.strictObject({
+  command: z.union([
+    z.array(text(), { error: 'expected a list: ["systemctl", "stop", "app"]' })
+      .min(1, { error: "expected the program and its arguments" }),
+    text(),
+  ], {
+    error: 'expected a list such as ["systemctl", "stop", "app"], or a string with "shell": true',
+  }),
+  shell: flag().default(false),
+  name: text().optional(),
+  on: z.array(z.enum(HOOK_OPERATIONS, { error: `expected one of ${HOOK_OPERATIONS.join(", ")}` }), {
+    error: `expected a list of ${HOOK_OPERATIONS.join(", ")}`,
+  }).min(1, { error: "expected at least one operation" }).optional(),
+  timeout: positiveDuration().default("5m"),
+  cwd: text().optional(),
+  env: z.record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected a variable name" }),
+    z.string({ error: "expected text" }),
+    { error: 'expected {"NAME": "value"}' },
+  ).optional(),
+}).refine((hook) => typeof hook.command !== "string" || hook.shell, {
+  error:
+    'a command given as one string needs "shell": true (or give it as a list: ["systemctl", "stop", "app"])',
+  path: ["command"],
+}).refine((hook) => typeof hook.command === "string" || !hook.shell, {
+  error: '"shell": true takes the command as one string, not a list',
+  path: ["command"],
+});
+
+/** `hooks`: commands run before an operation, after its success, and after its failure. */
+export const HooksSchema = z.strictObject({
+  before: z.array(HookSchema, { error: "expected a list of hooks" }).default([]),
+  after: z.array(HookSchema, { error: "expected a list of hooks" }).default([]),
+  failure: z.array(HookSchema, { error: "expected a list of hooks" }).default([]),
+});
+
 /** The whole settings file; every section optional, unknown keys refused. */
 export const ConfigSchema = z.strictObject({
-  database: text().default("sqlite:./data/app.db"),
+  /**
+   * One database (its backups in the store's root), or several, each its own series under
+   * `<backupDir>/<series>/`: a glob of SQLite paths (`./data/*.db`) or a list of paths and URLs
+   * (`src/core/series.ts`).
+   */
+  database: z.union([
+    text(),
+    z.array(text(), { error: "expected a list of SQLite paths and PostgreSQL URLs" })
+      .min(1, { error: "expected at least one database" }),
+  ], { error: "expected a SQLite path, a PostgreSQL URL, a glob, or a list of them" })
+    .default("sqlite:./data/app.db"),
+  /**
+   * Retention of one series (a database of a glob or list, by its series name) instead of
+   * `retention`; the other series keep `retention`.
+   */
+  retentionPerDatabase: z.record(
+    z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, {
+      error: "expected a series name (1-64 of letters, digits, . _ -)",
+    }),
+    RetentionSchema,
+    { error: 'expected {"<series>": {retention rules}}' },
+  ).default({}),
+  /**
+   * A whole PostgreSQL server in one backup, as `create --all-databases` takes it: `"all"` (every
+   * connectable database but templates) or a list of the server's database names, with the
+   * server's globals (roles, memberships, tablespaces, role settings). Absent: the database
+   * `database` names alone (`src/core/server_backup.ts`).
+   */
+  databases: z.union([
+    z.literal("all"),
+    z.array(text(), { error: 'expected "all" or a list of database names' })
+      .min(1, { error: "expected at least one database name" }),
+  ], { error: 'expected "all" or a list of database names' }).optional(),
+  /** Whether a server backup keeps the roles' password hashes (`--no-role-passwords`: false). */
+  rolePasswords: flag().default(true),
   backupDir: storeUrl().default("./backups"),
+  /**
+   * Files kept beside the database in the same backup (a tar part): paths and `*`, `?`, `**`
+   * patterns; relative ones start at the config file's directory (`src/core/files/`).
+   */
+  files: z.array(text(), { error: 'expected a list of paths or patterns, e.g. ["./uploads"]' })
+    .default([]),
   copies: z.array(CopySchema, { error: "expected a list of {url, retention?}" }).default([]),
   s3: S3Schema.default({}),
   encryption: EncryptionSchema.default({ recipients: [] }),
@@ -248,11 +381,18 @@ export const ConfigSchema = z.strictObject({
     minFreeBytes: 1024 * 1024 * 1024,
     criticalFailures: 3,
   }),
+  maintenance: MaintenanceSchema.default({
+    vacuumMinBytes: 64 * 1024 * 1024,
+    vacuumMinRatio: 0.1,
+    vacuum: true,
+    busyTimeout: "5s",
+  }),
   notifications: NotificationsSchema.default({ on: ["failure"], webhooks: [], timeout: "10s" }),
   api: ApiSchema.default({ listen: "127.0.0.1:8000", tokens: [], insecureHttp: false }),
   log: z.strictObject({
     format: z.enum(["human", "json"], { error: 'expected "human" or "json"' }).default("human"),
   }).default({ format: "human" }),
+  hooks: HooksSchema.default({ before: [], after: [], failure: [] }),
 });
 
 /** Validated settings, defaults filled in. Durations stay text: read them with `parseDuration`. */

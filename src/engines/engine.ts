@@ -15,6 +15,8 @@ import type {
   MaintenanceReport,
 } from "./maintenance.ts";
 export type { BackupFacts };
+import type { ServerCapability } from "./server_capability.ts";
+export type { ServerCapability };
 
 export interface Engine {
   /** Which engine this is; recorded in sidecars. */
@@ -88,6 +90,11 @@ export interface Engine {
   maintain?(location: string, options?: MaintainOptions): Promise<MaintenanceReport>;
   /** Answers `check`'s read-only health queries (freshness, size, user SQL). */
   queryHealth?(location: string, queries: HealthQueries): Promise<HealthAnswers>;
+  /**
+   * A whole server's backup (`create --all-databases`, `restore --all`): engines whose databases
+   * live on a server with shared roles implement it (PostgreSQL; `server_capability.ts`).
+   */
+  readonly server?: ServerCapability;
 }
 
 /** A scratch thing found by {@linkcode Engine.findScratch}. */

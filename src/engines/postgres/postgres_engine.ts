@@ -9,6 +9,7 @@ import type {
   ScratchDatabase,
   ScratchLeftover,
 } from "../engine.ts";
+import type { ServerCapability } from "../server_capability.ts";
 import { ChunkBuffer } from "../chunk_buffer.ts";
 import { BackupManagerError, DatabaseError, DatabaseNotFoundError } from "../../core/errors.ts";
 import {
@@ -29,6 +30,17 @@ import { serverVersion } from "./_server_version.ts";
 import { type BackupFacts, checkPostgresTarget } from "../version_check.ts";
 import { findPostgresScratch, removePostgresScratch } from "./_scratch.ts";
 import { currentDatabaseOwner, scratchDatabaseName } from "../../core/scratch_names.ts";
+import type {
+  HealthAnswers,
+  HealthQueries,
+  MaintainOptions,
+  MaintenanceReport,
+} from "../maintenance.ts";
+import { maintainPostgres } from "./_maintain.ts";
+import { queryPostgresHealth } from "./_health_queries.ts";
+import { databaseLocation, serverDatabases } from "./_server_databases.ts";
+import { dumpGlobals } from "./_globals_dump.ts";
+import { checkRoleRestore, restoreGlobals } from "./_globals_restore.ts";
 
 /**
  * PostgreSQL through postgres.js, without pg_dump. A location is a `postgres://` URL (blanks
@@ -39,6 +51,17 @@ export class PostgresEngine implements Engine {
   readonly kind = "postgres" as const;
   readonly #base: string;
   readonly #env: Environment;
+
+  /** A whole server: its databases and its globals (`_globals_*.ts`). */
+  readonly server: ServerCapability = {
+    databases: (location) => serverDatabases(this.#config(location)),
+    databaseLocation: (location, name) => databaseLocation(location, name),
+    dumpGlobals: (location, sink, options) =>
+      this.#with(location, (connection) => dumpGlobals(connection, sink, options)),
+    restoreGlobals: (location, sql, options) =>
+      restoreGlobals(this.#config(location), sql, options),
+    checkRoleRestore: (location) => checkRoleRestore(this.#config(location)),
+  };
 
   /** `env` supplies `PGHOST`, `PGPASSWORD`, ...; the CLI passes its own environment. */
   constructor(base: string, env: Environment) {
@@ -114,6 +137,20 @@ export class PostgresEngine implements Engine {
   /** An older major version than the backup's source is refused (`version_check.ts`). */
   checkTarget(facts: BackupFacts, target: string): string | undefined {
     return checkPostgresTarget(facts, target);
+  }
+
+  /** VACUUM (ANALYZE) of the tables that need it, amcheck where installed (`_maintain.ts`). */
+  async maintain(location: string, options: MaintainOptions = {}): Promise<MaintenanceReport> {
+    return await this.#with(
+      location,
+      (connection) => maintainPostgres(connection, options),
+      options.signal,
+    );
+  }
+
+  /** `check`'s queries, each in a READ ONLY transaction with a timeout (`_health_queries.ts`). */
+  async queryHealth(location: string, queries: HealthQueries): Promise<HealthAnswers> {
+    return await this.#with(location, (connection) => queryPostgresHealth(connection, queries));
   }
 
   #config(location: string): ConnectionConfig {
