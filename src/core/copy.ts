@@ -1,11 +1,18 @@
 /**
  * Copies of backups in other stores: one backup copied byte for byte (`copy --to/--from`), and
  * a destination brought up to date with the primary store (`create --copy-to`, `copies`, `auto`).
- * The data goes first and is checked against the sidecar on the way; the sidecar, unchanged,
- * goes last, so a copy that dies midway never lists as a backup at the destination.
+ * The data goes first (the main file, then every part of a multi-part backup), each file checked
+ * against its sidecar entry on the way; the sidecar, unchanged, goes last, so a copy that dies
+ * midway never lists as a backup at the destination.
  */
 import { type Storage, StorageNotFoundError } from "../storage/storage.ts";
-import { type BackupMeta, metaKey, parseMeta } from "./backup_file.ts";
+import {
+  type BackupFileEntry,
+  type BackupMeta,
+  metaKey,
+  parseMeta,
+  storedFiles,
+} from "./backup_file.ts";
 import { type CatalogEntry, findBackup, isGood, listBackups, readAll } from "./catalog.ts";
 import {
   BackupManagerError,
@@ -19,7 +26,7 @@ import { recordAction } from "./audit.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
 import { applyRetention, isEmptyPolicy, type RetentionPolicy } from "./retention.ts";
-import { readChecked } from "./stored_data.ts";
+import { readCheckedFile } from "./stored_data.ts";
 import { checkSignature, type TrustedKey } from "./signing.ts";
 
 /** One further store new backups are copied to, with its own retention. */
@@ -59,10 +66,11 @@ export interface CopyOptions {
 }
 
 /**
- * Copies the backup `query` names from `from` to `to`: the data file streamed and checked
- * against the sidecar's size and SHA-256 before it is committed (a damaged source is refused and
- * nothing is kept), then the sidecar, byte for byte. A backup the destination already holds is
- * left alone; the same id with other content is refused.
+ * Copies the backup `query` names from `from` to `to`: each data file (the main file, then every
+ * part) streamed and checked against its sidecar entry's size and SHA-256 before it is committed
+ * (a damaged or missing source file is refused and nothing is kept: files already committed are
+ * removed), then the sidecar, byte for byte. A backup the destination already holds whole (the
+ * same checksum for every file) is left alone; the same id with other content is refused.
  */
 export async function copyBackup(
   from: Storage,
@@ -128,7 +136,7 @@ async function copyWatched(
   const result = { id: meta.id, from: from.location, to: to.location };
   const existing = await dog.wait(writing, existingMeta(to, meta));
   if (existing !== "absent" && existing !== "damaged") {
-    if (existing.file.sha256 === meta.file.sha256) {
+    if (sameFiles(existing, meta)) {
       return { ...result, bytes: 0, alreadyThere: true };
     }
     throw new RefusedError(
@@ -142,27 +150,38 @@ async function copyWatched(
     writing,
     to.create(metaKey(meta.id), { overwrite: existing === "damaged" }),
   );
-  let bytes: number;
+  const committed: string[] = [];
+  // what this copy committed goes again when it fails: nothing of it stays without its sidecar
+  const undo = async () => {
+    await writer.abort();
+    for (const key of committed) await to.remove(key).catch(() => {});
+  };
+  let bytes = 0;
   try {
     await dog.wait(writing, writer.write(sidecar));
-    bytes = await copyData(from, to, meta, options, dog);
-  } catch (error) {
-    await writer.abort();
-    throw error;
-  }
-  try {
+    for (const entry of storedFiles(meta)) {
+      bytes += await copyData(from, to, meta, entry, { ...options, before: bytes }, dog);
+      committed.push(entry.file.name);
+    }
     await dog.wait(writing, writer.commit());
   } catch (error) {
-    await writer.abort();
-    await to.remove(meta.file.name).catch(() => {});
+    await undo();
     throw error;
   }
   return { ...result, bytes, alreadyThere: false };
 }
 
+/** Whether two sidecars of one id describe the same stored files (every part, same SHA-256). */
+function sameFiles(a: BackupMeta, b: BackupMeta): boolean {
+  const files = (meta: BackupMeta) =>
+    storedFiles(meta).map((f) => `${f.file.name} ${f.file.sha256}`).join("\n");
+  return files(a) === files(b);
+}
+
 /**
- * The destination's copy of `meta`'s backup: absent, damaged (replaced by the copy) or its
- * sidecar. Looks at that backup's two objects only, not the whole store: a sync copies many.
+ * The destination's copy of `meta`'s backup: absent, damaged (replaced by the copy: a file
+ * missing or of another size, a failed verification) or its sidecar. Looks at that backup's own
+ * objects only (sidecar, main file, parts), not the whole store: a sync copies many.
  */
 async function existingMeta(
   storage: Storage,
@@ -176,30 +195,37 @@ async function existingMeta(
     if (error instanceof IntegrityError) return "damaged";
     throw error;
   }
-  try {
-    const data = await storage.stat(there.file.name);
-    const whole = data.size === there.sizes.compressed;
-    return whole && there.verification?.outcome !== "failed" ? there : "damaged";
-  } catch (error) {
-    if (error instanceof StorageNotFoundError) return "damaged";
-    throw error;
+  if (there.verification?.outcome === "failed") return "damaged";
+  for (const entry of storedFiles(there)) {
+    try {
+      if ((await storage.stat(entry.file.name)).size !== entry.size) return "damaged";
+    } catch (error) {
+      if (error instanceof StorageNotFoundError) return "damaged";
+      throw error;
+    }
   }
+  return there;
 }
 
+/**
+ * Copies one file of `meta` (`entry`), checked on the way; returns its bytes. `before`: the bytes
+ * of the files copied before it, for the progress.
+ */
 async function copyData(
   from: Storage,
   to: Storage,
   meta: BackupMeta,
-  options: CopyOptions,
+  entry: BackupFileEntry,
+  options: CopyOptions & { before: number },
   dog: Watchdog,
 ): Promise<number> {
   const reading = readingFrom(from, meta.id);
   const writing = writingTo(to, meta.id);
   // a data file without its sidecar (a copy that died) is not a backup: replace it
-  const writer = await dog.wait(writing, to.create(meta.file.name, { overwrite: true }));
+  const writer = await dog.wait(writing, to.create(entry.file.name, { overwrite: true }));
   let bytes = 0;
   try {
-    const source = (await dog.wait(reading, readChecked(from, meta, "copy")))[
+    const source = (await dog.wait(reading, readCheckedFile(from, meta, entry, "copy")))[
       Symbol.asyncIterator
     ]();
     for (;;) {
@@ -212,7 +238,7 @@ async function copyData(
       }
       await dog.wait(writing, writer.write(next.value));
       bytes += next.value.length;
-      options.onProgress?.(bytes);
+      options.onProgress?.(options.before + bytes);
     }
     await dog.wait(writing, writer.commit());
   } catch (error) {
