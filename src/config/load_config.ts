@@ -125,6 +125,11 @@ function relativeToFile(values: Record<string, unknown>, base: string): Record<s
   if (typeof identityFile === "string" && identityFile !== "" && !isAbsolute(identityFile)) {
     result.encryption = { ...encryption, identityFile: resolve(base, identityFile) };
   }
+  if (Array.isArray(result.files)) {
+    result.files = result.files.map((path) =>
+      typeof path === "string" && path !== "" && !isAbsolute(path) ? resolve(base, path) : path
+    );
+  }
   const signing = result.signing as Record<string, unknown> | undefined;
   const signingKey = signing?.key;
   if (typeof signingKey === "string" && signingKey !== "" && !isAbsolute(signingKey)) {

@@ -20,6 +20,9 @@ import { type CompressionSpec, DEFAULT_COMPRESSION } from "./compression.ts";
 import { DatabaseNotFoundError, InterruptedError } from "./errors.ts";
 import { audited, DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
+import { backupFacts, withHooks } from "./hooks.ts";
+import { collectFiles, type FilesSpec } from "./files/collect.ts";
+import { type PendingFilesPart, writeFilesPart } from "./files/files_part.ts";
 
 /** Options of {@linkcode createBackup}. */
 export interface CreateBackupOptions {
@@ -49,6 +52,11 @@ export interface CreateBackupOptions {
    * its own (`ServiceContext.stallTimeoutMs`).
    */
   watchdog?: Watchdog;
+  /**
+   * Files kept beside the database, written as the backup's `files` part (a tar) right after the
+   * dump (`files/`). Resolved before anything is written: a path that matches nothing throws.
+   */
+  files?: FilesSpec;
 }
 
 /**
@@ -65,14 +73,21 @@ export async function createBackup(
   const database = options.database ?? context.database;
   const target = context.engine.redact(database);
   return await audited(context, "create", target, async () => {
-    const meta = options.watchdog
-      ? await writeBackup(context, database, options, options.watchdog)
-      : await watched({
+    const write = () =>
+      options.watchdog ? writeBackup(context, database, options, options.watchdog) : watched({
         timeoutMs: context.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
         phase: dumpPhase(options, `"${target}"`),
         parent: options.signal,
         interrupted: (cause) => interruptedError(target, cause),
       }, (dog) => writeBackup(context, database, options, dog));
+    // a restore's safety backup is part of the restore: the restore's hooks run, not create's
+    const meta = options.type === "pre-restore" ? await write() : await withHooks(context, {
+      operation: "create",
+      what: `back up "${target}"`,
+      facts: { database: target, type: options.type ?? "full" },
+      resultFacts: (meta) => backupFacts(context.storage, meta),
+      signal: options.signal,
+    }, write);
     return {
       result: meta,
       target: meta.id,
@@ -142,6 +157,7 @@ async function writeBackup(
   };
   dog.enter(dumping);
   await checkDatabase(context, database);
+  const files = options.files ? await collectFiles(options.files) : undefined;
   const started = clock.now();
   const id = await dog.wait(storing, freeId(storage, type, started));
   const recipients = context.encryption?.recipients ?? [];
@@ -157,6 +173,7 @@ async function writeBackup(
     jobs,
     watchdog: { dog, storing },
   });
+  let filesPart: PendingFilesPart | undefined;
   try {
     let table = "";
     const summary = await engine.dump(database, (chunk) => {
@@ -179,6 +196,22 @@ async function writeBackup(
     });
     dog.enter(storing);
     const { file, sizes } = await stream.end();
+    if (files) {
+      dog.enter({
+        doing: "reading the files beside the database",
+        what: `"${files.root}"`,
+        check: "check for a hung network mount or a stuck disk; nothing was kept",
+      });
+      filesPart = await writeFilesPart(storage, id, files, {
+        compression,
+        recipients,
+        jobs,
+        watchdog: { dog, storing },
+        signal,
+        onWarning: (message) => context.onEvent?.({ type: "warning", time: clock.now(), message }),
+      });
+      dog.enter(storing);
+    }
     const finished = clock.now();
     const meta: UnsealedMeta = {
       formatVersion: FORMAT_VERSION,
@@ -212,6 +245,7 @@ async function writeBackup(
         : {}),
     };
     // signed over its immutable part, the data's size and SHA-256 included (signing.ts)
+    if (filesPart) meta.parts = [...(meta.parts ?? []), filesPart.part];
     if (context.signing?.key) meta.signature = signMeta(meta, context.signing.key);
     // The sidecar is written (unseen) before the data is committed: a run killed between the two
     // commits leaves the data beside its writer's sidecar partial, which tells the next run's
@@ -220,6 +254,7 @@ async function writeBackup(
     try {
       await dog.wait(storing, sidecar.write(serializeMeta(meta)));
       await stream.commit();
+      await filesPart?.commit();
     } catch (error) {
       await sidecar.abort();
       throw error;
@@ -229,11 +264,13 @@ async function writeBackup(
     } catch (error) {
       await sidecar.abort();
       await storage.remove(name).catch(() => {});
+      await filesPart?.abort();
       throw error;
     }
     return parseMeta(serializeMeta(meta), id);
   } catch (error) {
     await stream.abort();
+    await filesPart?.abort();
     throw error;
   }
 }

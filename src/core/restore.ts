@@ -10,6 +10,16 @@ import { admitBackup } from "./trust.ts";
 import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
 import { checkTargetVersion, type VersionCheck } from "./version_gate.ts";
 import { backupFacts, withHooks } from "./hooks.ts";
+import {
+  type FilesMode,
+  planFilesStep,
+  requireFilesForce,
+  requireSafetyPossible,
+  restoreFilesStep,
+  restoreOnlyFiles,
+} from "./files/restore_step.ts";
+import type { FilesPlan } from "./files/restore_plan.ts";
+import { type FilesRestored, safetyFilesSpec } from "./files/restore_backup_files.ts";
 
 /** Options of {@linkcode restoreBackup} and {@linkcode planRestore}. */
 export interface RestoreBackupOptions {
@@ -47,6 +57,14 @@ export interface RestoreBackupOptions {
    * `false`.
    */
   ignoreVersion?: boolean;
+  /**
+   * The files kept beside the database (`files/restore_step.ts`): `include` restores them after
+   * the database (the default, unless `to` names another database), `skip` leaves them, `only`
+   * restores them alone.
+   */
+  files?: FilesMode;
+  /** Restore the files under this directory instead of their recorded root. */
+  filesTo?: string;
 }
 
 /** What a restore would do: `restore --dry-run`. */
@@ -63,6 +81,8 @@ export interface RestorePlan {
   tables: { name: string; backupRows: number | null; currentRows: number | null }[];
   /** The version check's comparison (absent for an engine without one). */
   version?: VersionCheck;
+  /** What restoring the backup's files would write and replace (absent: files not restored). */
+  files?: FilesPlan;
 }
 
 /** Reads the backup and the target and compares them; changes nothing. */
@@ -104,6 +124,12 @@ async function plan(
   if (meta.file.encryption && !options.dryRun) {
     await identitiesFor(meta, context.encryption, "restore");
   }
+  const files = await planFilesStep(context, storage, meta, options, dog);
+  if (options.files === "only" && files) {
+    const replaces = files.replaced.length > 0;
+    const base = { id: entry.id, meta, migration: {}, tables: [], needsClean: false, files };
+    return { ...base, target: files.root, targetExists: true, replaces };
+  }
   const target = options.to ?? context.database;
   dog.enter({
     doing: "reading the target database",
@@ -138,6 +164,7 @@ async function plan(
       currentRows: current?.tables.find((t) => t.name === name)?.rows ?? null,
     })),
     ...(version ? { version } : {}),
+    ...(files ? { files } : {}),
   };
 }
 
@@ -149,6 +176,8 @@ export interface RestoreResult {
   bytes: number;
   /** What the engine left out and why (`RestoreSummary.warnings`); absent when nothing. */
   warnings?: string[];
+  /** The files restored beside the database (absent: none). */
+  files?: FilesRestored;
 }
 
 /**
@@ -226,6 +255,7 @@ async function restoreInto(
 ): Promise<RestoreResult> {
   const { engine } = context;
   const { storage, reading, entry, meta } = await openBackup(context, query, dog);
+  if (options.files === "only") return await restoreOnlyFiles(context, storage, meta, options, dog);
   await checkTargetVersion(engine, meta, options.to ?? context.database, options.ignoreVersion);
   dog.enter({ ...reading, doing: "checking the backup", what: `backup "${entry.id}"` });
   await checkWatched(storage, meta, dog);
@@ -255,12 +285,17 @@ async function restoreInto(
       }" exists and would be replaced (use --force)`,
     );
   }
+  // the files are checked (a hostile name refuses) before anything is touched
+  const filesPlan = await planFilesStep(context, storage, meta, options, dog);
+  requireFilesForce(filesPlan, entry.id, options.force);
+  await requireSafetyPossible(context, filesPlan, entry.id, target);
   const jobs = options.jobs ?? context.jobs ?? defaultJobs();
   let safetyBackup: string | undefined;
-  if (replaces) {
+  if (replaces || filesPlan?.replaced.length) {
     const safety = await createBackup(context, {
       type: "pre-restore",
       database: target,
+      files: filesPlan && safetyFilesSpec(filesPlan),
       jobs,
       description: `Safety copy taken before restoring ${entry.id}`,
       signal: dog.signal,
@@ -291,12 +326,14 @@ async function restoreInto(
     signal: dog.signal,
     expected: expectedContent(meta),
   });
+  const files = filesPlan && await restoreFilesStep(context, storage, meta, filesPlan, dog);
   return {
     id: entry.id,
     target: engine.redact(target),
     safetyBackup,
     bytes: summary.bytes,
     ...(summary.warnings?.length ? { warnings: summary.warnings } : {}),
+    ...(files ? { files } : {}),
   };
 }
 
