@@ -16,6 +16,8 @@ import { registerCopy } from "./commands/copy.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerToken } from "./commands/token.ts";
 import { registerKeygen } from "./commands/keygen.ts";
+import { registerExtract } from "./commands/extract.ts";
+import { registerDiff } from "./commands/diff.ts";
 
 /**
  * Runs one command line and returns the exit code. Every expected failure becomes one line on
@@ -77,6 +79,8 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
       registerServe,
       registerToken,
       registerKeygen,
+      registerDiff,
+      registerExtract,
     ]
   ) {
     register(program, deps);
