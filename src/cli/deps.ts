@@ -7,7 +7,9 @@ import { parseRecipients } from "../core/crypto/age.ts";
 import { signingSettings } from "../core/signing.ts";
 import type { Interrupts } from "./interrupts.ts";
 import { engineFor } from "../engines/registry.ts";
-import { lockDirectoryFor, openStorage } from "../storage/open_storage.ts";
+import { lockDirectoryFor, openStorage, subStoreUrl } from "../storage/open_storage.ts";
+import { isSeveral, parseDatabaseText, type Series } from "../core/series.ts";
+import { UsageError } from "../core/errors.ts";
 import type { Storage } from "../storage/storage.ts";
 import { loadConfig } from "../config/load_config.ts";
 import { parseTimeout } from "../config/duration.ts";
@@ -16,6 +18,7 @@ import type { SettingValue } from "../config/environment.ts";
 import { type CompressionSpec, formatCompression, parseCompression } from "../core/compression.ts";
 import { sweepAfterLock } from "../core/scratch_sweep.ts";
 import { describeSweep } from "./log.ts";
+import { hookLine, hookSettingsFor } from "./hook_settings.ts";
 
 /** What commands need from outside: io, a clock and the signals (tests pass fakes). */
 export interface CommandDeps {
@@ -26,6 +29,12 @@ export interface CommandDeps {
   setExitCode(code: number): void;
   /** The global `--config PATH`, read once the command line is parsed. */
   configPath?(): string | undefined;
+  /**
+   * The one series of several databases this run works on (`src/cli/series.ts` sets it):
+   * {@linkcode settingsFor} then describes that series alone (its database, its sub-store, its
+   * retention), so every command runs unchanged on it. Absent: the settings as they are.
+   */
+  series?: Series;
 }
 
 /** A setting given as a flag, for {@linkcode settingsFor}; `value` undefined means "not given". */
@@ -38,12 +47,50 @@ export function flagSetting(path: string, flag: string, value: unknown): Setting
  * Throws a one-line `UsageError` (exit 2) naming the setting on any mistake.
  */
 export function settingsFor(deps: CommandDeps, flags: SettingValue[] = []): Config {
-  return loadConfig({
+  const config = loadConfig({
     configPath: deps.configPath?.(),
     cwd: deps.io.cwd,
     env: deps.io.env,
     flags,
   });
+  if (!deps.series) return config;
+  // retention flags (cleanup, auto) apply to every series, over `retentionPerDatabase`
+  const retentionFlag = flags.some((f) => f.value !== undefined && f.path.startsWith("retention"));
+  return seriesConfig(config, deps.series, { keepRetention: retentionFlag });
+}
+
+/**
+ * The settings of one series of several databases: its database alone, its sub-store of the
+ * store and of every copy (`<store>/<series>/`), and its retention (`retentionPerDatabase`
+ * names it, or the general `retention`).
+ */
+export function seriesConfig(
+  config: Config,
+  series: Series,
+  options: { keepRetention?: boolean } = {},
+): Config {
+  const own = options.keepRetention ? undefined : config.retentionPerDatabase[series.name];
+  return {
+    ...config,
+    database: series.database,
+    backupDir: subStoreUrl(config.backupDir, series.name),
+    copies: config.copies.map((copy) => ({ ...copy, url: subStoreUrl(copy.url, series.name) })),
+    retention: own ?? config.retention,
+  };
+}
+
+/**
+ * The one database the settings name, for commands and front ends that work on one; with a glob
+ * or a list it refuses in one line (the CLI picks a series first, `src/cli/series.ts`).
+ */
+export function singleDatabase(config: Config): string {
+  const setting = config.database;
+  if (!isSeveral(setting)) return setting as string;
+  throw new UsageError(
+    `Cannot use "database" ${
+      typeof setting === "string" ? `"${setting}"` : "list"
+    } here: it names several databases (pick one with --series NAME, or give --database)`,
+  );
 }
 
 /** The store at `url` (a directory or `s3://…`), reached with the `s3` settings. */
@@ -53,11 +100,12 @@ export function storageFor(url: string, config: Config, deps: CommandDeps): Stor
 
 /** The service context (store, engine, clock) that `config` describes. */
 export function serviceContext(config: Config, deps: CommandDeps): ServiceContext {
+  const database = singleDatabase(config);
   return {
     storage: storageFor(config.backupDir, config, deps),
     lockDirectory: lockDirectoryFor(config.backupDir, deps.io.env),
-    engine: engineFor(config.database, deps.io.env),
-    database: config.database,
+    engine: engineFor(database, deps.io.env),
+    database,
     clock: deps.clock,
     actor: "cli",
     compression: parseCompression(config.compression),
@@ -70,8 +118,10 @@ export function serviceContext(config: Config, deps: CommandDeps): ServiceContex
       ...(config.encryption.identityFile ? { identityFile: config.encryption.identityFile } : {}),
     },
     signing: signingSettings(config.signing),
+    hooks: hookSettingsFor(config, deps),
     onEvent: (event) => {
       if (event.type === "warning") deps.io.stderr(`Warning: ${event.message}\n`);
+      if (event.type === "hook-output") deps.io.stderr(hookLine(event, config.log.format));
       // a leftover of an interrupted run removed by the sweep after the lock: one line each
       if (event.type === "action" && event.entry.action === "sweep") {
         const line = describeSweep(event.entry);
@@ -88,7 +138,11 @@ export function locationFlags(
   flags: { database?: string; dir?: string; identity?: string },
 ): SettingValue[] {
   return [
-    flagSetting("database", "--database", flags.database),
+    flagSetting(
+      "database",
+      "--database",
+      flags.database === undefined ? undefined : parseDatabaseText(flags.database),
+    ),
     flagSetting("backupDir", "--dir", flags.dir),
     flagSetting("encryption.identityFile", "--identity", flags.identity),
   ];
@@ -198,7 +252,7 @@ export function withLocationOptions(command: Command, database = true): Command 
   if (database) {
     command.option(
       "--database <url|path>",
-      "database: a SQLite path, sqlite:PATH or postgres://user@host:port/db (env DATABASE_URL)",
+      'database: a SQLite path, sqlite:PATH or postgres://user@host:port/db; several: a glob ("./data/*.db") or a ";"-separated list (env DATABASE_URL)',
     );
   }
   return command;

@@ -29,7 +29,8 @@ export function formatLogLine(event: OpsEvent, format: LogFormat): string | unde
       ...(event.type === "action" ? event.entry : fields),
     }) + "\n";
   }
-  return `${isoSeconds(event.time)} ${line.level.padEnd(5)} ${line.message}\n`;
+  const series = "series" in event && event.series ? `${event.series}: ` : "";
+  return `${isoSeconds(event.time)} ${line.level.padEnd(5)} ${series}${line.message}\n`;
 }
 
 /** `2026-11-23T10:15:00Z`: seconds are enough for people. */

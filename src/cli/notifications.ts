@@ -7,6 +7,7 @@ import { Notifier } from "../core/notify/notifier.ts";
 import { RunReporter } from "../core/notify/run_reporter.ts";
 import { getStatus } from "../core/status.ts";
 import { destinationsFor } from "./destinations.ts";
+import { databaseLabel } from "./series.ts";
 
 /**
  * Where reporting problems go: stderr, one warning line each (secrets already redacted), never
@@ -40,7 +41,7 @@ export function runReporterFor(
   log: (message: string) => void = warningLog(deps),
 ): RunReporter {
   return new RunReporter(notifierFor(config, deps, log), {
-    database: context.engine.redact(context.database),
+    database: databaseLabel(context.engine.redact(context.database), deps),
     storage: context.storage,
     clock: deps.clock,
     log,

@@ -31,6 +31,8 @@ export interface ActionEvent {
 export interface WarningEvent {
   type: "warning";
   time: Date;
+  /** With several databases: the series it belongs to (`src/core/series.ts`). */
+  series?: string;
   message: string;
 }
 
@@ -48,6 +50,8 @@ export interface SchedulerStartEvent {
 export interface RunStartEvent {
   type: "run-start";
   time: Date;
+  /** With several databases: the series it belongs to (`src/core/series.ts`). */
+  series?: string;
   /** 1 for the scheduled run, 2… for retries. */
   attempt: number;
   /** 1 + the configured retries. */
@@ -58,6 +62,8 @@ export interface RunStartEvent {
 export interface RunOkEvent {
   type: "run-ok";
   time: Date;
+  /** With several databases: the series it belongs to (`src/core/series.ts`). */
+  series?: string;
   attempt: number;
   backupId: string;
   durationMs: number;
@@ -71,6 +77,8 @@ export interface RunOkEvent {
 export interface RunFailedEvent {
   type: "run-failed";
   time: Date;
+  /** With several databases: the series it belongs to (`src/core/series.ts`). */
+  series?: string;
   attempt: number;
   attempts: number;
   /** One line, no secrets. */
@@ -84,6 +92,8 @@ export interface RunFailedEvent {
 export interface RunSkippedEvent {
   type: "run-skipped";
   time: Date;
+  /** With several databases: the series it belongs to (`src/core/series.ts`). */
+  series?: string;
   reason: string;
   next?: Date;
 }

@@ -15,7 +15,7 @@ import type { BackupType } from "./backup_file.ts";
 import { isGood, listBackups } from "./catalog.ts";
 import type { SleepingClock } from "./clock.ts";
 import { IntegrityError, InterruptedError, LockBusyError, messageOf } from "./errors.ts";
-import type { EventListener } from "./events.ts";
+import type { EventListener, OpsEvent } from "./events.ts";
 import { recordAction } from "./audit.ts";
 import { lockDirectoryOf, withLock } from "./lock.ts";
 import { sweepAfterLock } from "./scratch_sweep.ts";
@@ -58,6 +58,20 @@ export interface SchedulerOptions extends CycleOptions {
   stop?: AbortSignal;
   /** Receives every event: the scheduler's, and the actions of its cycles. */
   onEvent?: EventListener;
+  /**
+   * Several databases: the series each cycle backs up, asked afresh before every cycle (a glob
+   * matched again), each in turn with its own context, policy, copies and retries; one failing
+   * does not stop the others. Their events carry `series`. Default: the context's database alone.
+   */
+  targets?: () => Promise<CycleTarget[]>;
+}
+
+/** One series of a cycle over several databases (see {@linkcode SchedulerOptions.targets}). */
+export interface CycleTarget {
+  series: string;
+  context: SchedulerContext;
+  policy?: RetentionPolicy;
+  destinations?: Destination[];
 }
 
 /** The outcome of one cycle. */
@@ -100,7 +114,9 @@ export async function runScheduler(
   const schedule = options.schedule;
   if (!options.once && !schedule) throw new TypeError("runScheduler() needs a schedule");
 
-  let due = options.once ? clock.now() : await firstRun(context, schedule!, options.type);
+  let due = options.once
+    ? clock.now()
+    : await firstRunOf(context, schedule!, options.type, options.targets);
   emit({
     type: "scheduler-start",
     time: clock.now(),
@@ -113,37 +129,49 @@ export async function runScheduler(
     await clock.sleepUntil(due, stop);
     if (stop?.aborted) break;
     const slot = due;
-    for (let attempt = 1; attempt <= attempts && !stop?.aborted; attempt++) {
-      last = await runCycle(context, { ...options, attempt, attempts });
-      const next = options.once || stop?.aborted ? undefined : upcoming(schedule!, slot, clock);
-      const now = clock.now();
-      if (last.outcome === "ok") {
-        emit({ type: "run-ok", time: now, attempt, ...pick(last), next });
-        break;
+    for (const target of options.targets ? await options.targets() : [undefined]) {
+      // a target's events carry its series; its context and options are its own
+      const emitOf = options.onEvent ?? (() => {});
+      const emit = target ? (e: OpsEvent) => emitOf(tagged(e, target.series)) : emitOf;
+      const cycleContext: SchedulerContext = target
+        ? { ...target.context, actor: "scheduler", onEvent: emit }
+        : context;
+      const cycleOptions = target
+        ? { ...options, policy: target.policy, destinations: target.destinations }
+        : options;
+      for (let attempt = 1; attempt <= attempts && !stop?.aborted; attempt++) {
+        last = await runCycle(cycleContext, { ...cycleOptions, attempt, attempts });
+        const next = options.once || stop?.aborted ? undefined : upcoming(schedule!, slot, clock);
+        const now = clock.now();
+        if (last.outcome === "ok") {
+          emit({ type: "run-ok", time: now, attempt, ...pick(last), next });
+          break;
+        }
+        if (last.outcome === "skipped") {
+          emit({ type: "run-skipped", time: now, reason: last.error.message, next });
+          break;
+        }
+        if (last.error instanceof InterruptedError) {
+          emit({ type: "run-failed", time: now, attempt, attempts, error: last.error.message });
+          emit({ type: "scheduler-stop", time: clock.now(), reason: "interrupted" });
+          return { last, interrupted: true };
+        }
+        const backoff = (options.retryBackoffMs ?? 60_000) * 2 ** (attempt - 1);
+        const retryAt = new Date(now.getTime() + backoff);
+        const retry = attempt < attempts && (!next || retryAt < next) && !stop?.aborted;
+        emit({
+          type: "run-failed",
+          time: now,
+          attempt,
+          attempts,
+          error: last.error.message,
+          ...(retry ? { retryAt } : {}),
+          next,
+        });
+        if (!retry) break;
+        await clock.sleepUntil(retryAt, stop);
       }
-      if (last.outcome === "skipped") {
-        emit({ type: "run-skipped", time: now, reason: last.error.message, next });
-        break;
-      }
-      if (last.error instanceof InterruptedError) {
-        emit({ type: "run-failed", time: now, attempt, attempts, error: last.error.message });
-        emit({ type: "scheduler-stop", time: clock.now(), reason: "interrupted" });
-        return { last, interrupted: true };
-      }
-      const backoff = (options.retryBackoffMs ?? 60_000) * 2 ** (attempt - 1);
-      const retryAt = new Date(now.getTime() + backoff);
-      const retry = attempt < attempts && (!next || retryAt < next) && !stop?.aborted;
-      emit({
-        type: "run-failed",
-        time: now,
-        attempt,
-        attempts,
-        error: last.error.message,
-        ...(retry ? { retryAt } : {}),
-        next,
-      });
-      if (!retry) break;
-      await clock.sleepUntil(retryAt, stop);
+      if (stop?.aborted) break;
     }
     if (options.once) break;
     due = upcoming(schedule!, slot, clock);
@@ -268,6 +296,25 @@ export async function runCycle(
     }, failure);
     return { outcome: "failed", error: failure, durationMs: elapsed() };
   }
+}
+
+/** {@linkcode firstRun} of the context, or the soonest of the targets' (several databases). */
+async function firstRunOf(
+  context: SchedulerContext,
+  schedule: Schedule,
+  type: CycleOptions["type"],
+  targets: SchedulerOptions["targets"],
+): Promise<Date> {
+  if (!targets) return await firstRun(context, schedule, type);
+  const dues = await Promise.all(
+    (await targets()).map((t) => firstRun(t.context, schedule, type)),
+  );
+  return dues.length ? new Date(Math.min(...dues.map((d) => d.getTime()))) : context.clock.now();
+}
+
+/** `event` marked with the series it belongs to (the log and notifications name it). */
+function tagged(event: OpsEvent, series: string): OpsEvent {
+  return Object.assign({}, event, { series });
 }
 
 /** The first run: now, or one interval after the newest good backup of the type if that is later. */

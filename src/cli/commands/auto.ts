@@ -22,6 +22,9 @@ import { policyOf } from "./cleanup.ts";
 import { destinationsFor } from "../destinations.ts";
 import { retentionSettings, withRetentionOptions } from "../retention_flags.ts";
 import { runReporterFor } from "../notifications.ts";
+import { isSeveral } from "../../core/series.ts";
+import { seriesScheduling } from "../series_schedule.ts";
+import { withSeriesOption } from "../series.ts";
 
 const HELP = `
 Each run takes the lock, creates a backup, verifies it (--restore-test: also restores it into a
@@ -40,6 +43,8 @@ Examples:
 
 /** Typed arguments of `auto`. */
 export interface AutoArgs {
+  /** `--series NAME`: with several databases, back up only this series (default every one). */
+  series?: string;
   once: boolean;
   /** Schedule, retry, retention and log flags given; they win over env and the config file. */
   settings: SettingValue[];
@@ -73,6 +78,7 @@ export function parseAutoArgs(
     ],
     database: raw.database as string | undefined,
     copyTo: Array.isArray(raw.copyTo) ? raw.copyTo as string[] : [],
+    series: raw.series as string | undefined,
     dir: raw.dir as string | undefined,
   };
 }
@@ -110,6 +116,10 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
     schedule,
     once: args.once,
     copyTo: args.copyTo,
+    series: args.series,
+    keepRetention: args.settings.some((s) =>
+      s.value !== undefined && s.path.startsWith("retention")
+    ),
   });
   if (result.interrupted) return ExitCode.Interrupted;
   if (!args.once || !result.last) return ExitCode.Ok;
@@ -128,16 +138,29 @@ export async function runAuto(args: AutoArgs, deps: CommandDeps): Promise<number
 export async function scheduleRuns(
   config: Config,
   deps: CommandDeps,
-  options: { schedule?: Schedule; once: boolean; copyTo: string[] },
+  options: {
+    schedule?: Schedule;
+    once: boolean;
+    copyTo: string[];
+    /** Several databases: retention flags were given (they win over `retentionPerDatabase`). */
+    keepRetention?: boolean;
+    /** Several databases: only this series. */
+    series?: string;
+  },
 ): Promise<SchedulerResult> {
-  const context = { ...serviceContext(config, deps), clock: deps.clock };
+  const warn = (message: string) => onEvent({ type: "warning", time: deps.clock.now(), message });
+  // several databases: each cycle backs up every series in turn, each reporting on its own
+  const several = isSeveral(config.database)
+    ? seriesScheduling(config, deps, {
+      copyTo: options.copyTo,
+      keepRetention: options.keepRetention ?? false,
+      only: options.series,
+      warn,
+    })
+    : undefined;
+  const context = several?.context ?? { ...serviceContext(config, deps), clock: deps.clock };
   // reporting problems become warning lines of the log, in its format
-  const reporter = runReporterFor(
-    config,
-    context,
-    deps,
-    (message) => onEvent({ type: "warning", time: deps.clock.now(), message }),
-  );
+  const reporter = several ?? runReporterFor(config, context, deps, warn);
   const listeners = [...eventListeners(config, deps), reporter.listener];
   const onEvent = (event: OpsEvent) => {
     for (const listener of listeners) {
@@ -170,7 +193,8 @@ export async function scheduleRuns(
     retryBackoffMs: parseDuration(config.schedule.retryBackoff)!,
     policy: policyOf(config),
     timeZone: config.timezone,
-    destinations: destinationsFor(config, deps, options.copyTo),
+    destinations: several ? [] : destinationsFor(config, deps, options.copyTo),
+    ...(several ? { targets: several.targets } : {}),
     stop: interrupts.stop,
     signal: interrupts.abort,
     onEvent,
@@ -201,7 +225,7 @@ export function registerAuto(program: Command, deps: CommandDeps): void {
     );
   withStallTimeoutOption(withJobsOption(withCompressionOption(command)))
     .addHelpText("after", HELP);
-  withLocationOptions(command).action(async (raw, cmd: Command) => {
+  withSeriesOption(withLocationOptions(command), "back up").action(async (raw, cmd: Command) => {
     const given = (name: string) => cmd.getOptionValueSource(name) === "cli";
     deps.setExitCode(await runAuto(parseAutoArgs(raw, given), deps));
   });

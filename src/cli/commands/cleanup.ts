@@ -16,6 +16,7 @@ import type { Config } from "../../config/schema.ts";
 import { ExitCode } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseFormat } from "../settings.ts";
+import { runPerSeries, withSeriesOption } from "../series.ts";
 import { retentionSettings, withRetentionOptions } from "../retention_flags.ts";
 
 const HELP = `
@@ -39,6 +40,8 @@ Examples:
 
 /** Typed arguments of `cleanup`. */
 export interface CleanupArgs {
+  /** `--series NAME`: with several databases, only this series (default every one). */
+  series?: string;
   /** Retention flags given (and `--tz`); they win over the environment and the config file. */
   settings: SettingValue[];
   dryRun: boolean;
@@ -59,6 +62,7 @@ export function parseCleanupArgs(raw: Record<string, unknown>): CleanupArgs {
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     dir: raw.dir as string | undefined,
     database: raw.database as string | undefined,
+    series: raw.series as string | undefined,
   };
 }
 
@@ -69,6 +73,11 @@ export function policyOf(config: Config): RetentionPolicy {
 
 /** Applies the retention policy (or shows what it would do). */
 export async function runCleanup(args: CleanupArgs, deps: CommandDeps): Promise<number> {
+  // each series by its own listing and retention (retentionPerDatabase); vanished ones untouched
+  return await runPerSeries(args, deps, (d) => cleanupOne(args, d), { format: args.format });
+}
+
+async function cleanupOne(args: CleanupArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, [
     ...locationFlags({ dir: args.dir, database: args.database }),
     ...args.settings,
@@ -142,7 +151,7 @@ export function registerCleanup(program: Command, deps: CommandDeps): void {
     .option("--dry-run", "print the plan, delete nothing")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
-  withLocationOptions(command).action(async (raw) => {
+  withSeriesOption(withLocationOptions(command), "clean up").action(async (raw) => {
     deps.setExitCode(await runCleanup(parseCleanupArgs(raw), deps));
   });
 }

@@ -16,6 +16,8 @@ import { ExitCode, UsageError } from "../../core/errors.ts";
 import { formatBytes, renderJson } from "../format.ts";
 import { parseFormat } from "../settings.ts";
 import { progressReporter } from "../progress.ts";
+import { seriesOfId, seriesPlan, withSeriesOption } from "../series.ts";
+import { subStoreUrl } from "../../storage/open_storage.ts";
 
 const HELP = `
 Copies one backup between the backup store (--dir, BACKUP_DIR or "backupDir") and another store:
@@ -33,6 +35,8 @@ Examples:
 /** Typed arguments of `copy`. */
 export interface CopyArgs {
   id: string;
+  /** `--series NAME`: with several databases, the series of the backup (default: the one holding the id). */
+  series?: string;
   /** The other store, and which way the backup goes. */
   other: { direction: "to" | "from"; url: string };
   format: "text" | "json";
@@ -64,11 +68,37 @@ export function parseCopyArgs(id: string, raw: Record<string, unknown>): CopyArg
     format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
     dir: raw.dir as string | undefined,
     stallTimeout: raw.stallTimeout as string | undefined,
+    series: raw.series as string | undefined,
   };
 }
 
-/** Copies one backup to or from another store. */
+/**
+ * Copies one backup to or from another store. With several databases, the other store's
+ * sub-store of the series (`<store>/<series>/`, as for `copies`); `--from` needs `--series`.
+ */
 export async function runCopy(args: CopyArgs, deps: CommandDeps): Promise<number> {
+  const series = args.other.direction === "to" || args.series !== undefined
+    ? await seriesOfId(args, deps, args.id)
+    : undefined;
+  if (!series) {
+    if (args.other.direction === "from" && !deps.series) await refuseFromWithoutSeries(args, deps);
+    return await copyOne(args, deps);
+  }
+  const other = { ...args.other, url: subStoreUrl(args.other.url, series.name) };
+  return await copyOne({ ...args, other }, { ...deps, series });
+}
+
+/** `copy --from` cannot look for the id in the series it would land in: one must be named. */
+async function refuseFromWithoutSeries(args: CopyArgs, deps: CommandDeps): Promise<void> {
+  const config = settingsFor(deps, locationFlags({ dir: args.dir }));
+  if (await seriesPlan(config, deps)) {
+    throw new UsageError(
+      "Cannot copy --from with several databases without --series NAME (the series the backup belongs to)",
+    );
+  }
+}
+
+async function copyOne(args: CopyArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, [
     ...locationFlags({ dir: args.dir }),
     ...tuningFlags({ stallTimeout: args.stallTimeout }),
@@ -121,7 +151,9 @@ export function registerCopy(program: Command, deps: CommandDeps): void {
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
   withStallTimeoutOption(command);
-  withLocationOptions(command, false).action(async (id, raw) => {
-    deps.setExitCode(await runCopy(parseCopyArgs(id, raw), deps));
-  });
+  withSeriesOption(withLocationOptions(command, false), "copy from or to").action(
+    async (id, raw) => {
+      deps.setExitCode(await runCopy(parseCopyArgs(id, raw), deps));
+    },
+  );
 }

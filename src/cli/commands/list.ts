@@ -5,10 +5,20 @@ import { orphanDataFiles } from "../../core/cleanup.ts";
 import { trustProblem } from "../../core/trust.ts";
 import { idOfKey, metaKey } from "../../core/backup_file.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
+import {
+  holdingsText,
+  partSummaries,
+  recordedRawSize,
+  totalRows,
+} from "../../core/parts_summary.ts";
 import { parseCount, parseFormat } from "../settings.ts";
 import { runPerSeries, withSeriesOption } from "../series.ts";
 
 const HELP = `
+A backup of several parts (a whole server's databases, the files kept beside the database) is
+one line: its rows and size count every part, and the "holds" column says what it holds
+("server: 3 databases (app, crm, shop)", "files (12 entries)"); --format json lists each part.
+
 Examples:
   $ backup-manager list
   $ backup-manager list --limit 50 --format json
@@ -62,10 +72,16 @@ async function listOne(args: ListArgs, deps: CommandDeps): Promise<number> {
       problem: b.problem ?? null,
       engine: b.meta?.engine ?? null,
       database: b.meta?.database.name ?? null,
-      tables: b.meta?.totals.tables ?? null,
-      rows: b.meta?.totals.rows ?? null,
-      sizeCompressed: b.dataSize ?? null,
-      sizeRaw: b.meta?.sizes.raw ?? null,
+      tables: b.meta
+        ? b.meta.totals.tables + partSummaries(b.meta).reduce((n, p) => n + (p.tables ?? 0), 0)
+        : null,
+      rows: b.meta ? totalRows(b.meta) : null,
+      // every file of the backup that exists: the main file and its parts
+      sizeCompressed: b.storedSize ?? null,
+      sizeRaw: b.meta ? recordedRawSize(b.meta) : null,
+      holds: b.meta ? holdingsText(b.meta) ?? null : null,
+      server: b.meta?.server ?? null,
+      parts: b.meta ? partSummaries(b.meta) : null,
       description: b.meta?.description ?? null,
       verification: b.meta?.verification ?? null,
       pinned: b.meta?.pinned === true,
@@ -90,14 +106,25 @@ async function listOne(args: ListArgs, deps: CommandDeps): Promise<number> {
     for (const line of orphans) deps.io.stdout(line);
     return 0;
   }
+  // the "holds" column only when a shown backup has parts
+  const holds = shown.some((b) => b.meta?.parts?.length);
   deps.io.stdout(renderTable(
-    ["id", "type", "created (UTC)", "rows", "size", "state", "description"],
+    [
+      "id",
+      "type",
+      "created (UTC)",
+      "rows",
+      "size",
+      "state",
+      ...(holds ? ["holds"] : []),
+      "description",
+    ],
     shown.map((b) => [
       b.id,
       b.type,
       b.createdAt.toISOString().replace("T", " ").slice(0, 19),
-      b.meta?.totals.rows ?? "-",
-      b.dataSize === undefined ? "-" : formatBytes(b.dataSize),
+      b.meta ? totalRows(b.meta) : "-",
+      b.storedSize === undefined ? "-" : formatBytes(b.storedSize),
       (isGood(b)
         ? untrusted.has(b.id)
           ? "UNTRUSTED"
@@ -108,6 +135,7 @@ async function listOne(args: ListArgs, deps: CommandDeps): Promise<number> {
       (b.meta?.file.encryption ? ", encrypted" : "") +
       (b.meta?.signature ? ", signed" : "") +
       (b.meta?.pinned ? ", pinned" : ""),
+      ...(holds ? [(b.meta && holdingsText(b.meta)) ?? ""] : []),
       [b.meta?.description, b.meta?.pinReason ? `pinned: ${b.meta.pinReason}` : undefined]
         .filter(Boolean).join("; "),
     ]),

@@ -4,6 +4,7 @@ import { pinBackup, type PinResult, unpinBackup } from "../../core/pin.ts";
 import { UsageError } from "../../core/errors.ts";
 import { renderJson } from "../format.ts";
 import { parseFormat } from "../settings.ts";
+import { inSeriesOf, withSeriesOption } from "../series.ts";
 
 const PIN_HELP = `
 A pinned backup is never deleted by cleanup, whatever the policy (for example the backup taken
@@ -22,6 +23,8 @@ Examples:
 
 /** Typed arguments of `pin` and `unpin`. */
 export interface PinArgs {
+  /** `--series NAME`: with several databases, the series to look in (default: the one holding the id). */
+  series?: string;
   id: string;
   reason?: string;
   format: "text" | "json";
@@ -38,11 +41,16 @@ export function parsePinArgs(id: string, raw: Record<string, string | undefined>
     reason: raw.reason,
     format: parseFormat(raw.format, ["text", "json"] as const, "text"),
     dir: raw.dir,
+    series: raw.series,
   };
 }
 
 /** Pins a backup. */
 export async function runPin(args: PinArgs, deps: CommandDeps): Promise<number> {
+  return await inSeriesOf(args, deps, args.id, (d) => pinOne(args, d));
+}
+
+async function pinOne(args: PinArgs, deps: CommandDeps): Promise<number> {
   const context = contextFor(args, deps);
   const result = await locked(
     context,
@@ -62,6 +70,10 @@ export async function runPin(args: PinArgs, deps: CommandDeps): Promise<number> 
 
 /** Removes a backup's pin. */
 export async function runUnpin(args: PinArgs, deps: CommandDeps): Promise<number> {
+  return await inSeriesOf(args, deps, args.id, (d) => unpinOne(args, d));
+}
+
+async function unpinOne(args: PinArgs, deps: CommandDeps): Promise<number> {
   const context = contextFor(args, deps);
   const result = await locked(context, "unpin", () => unpinBackup(context, args.id));
   print(
@@ -91,7 +103,7 @@ export function registerPin(program: Command, deps: CommandDeps): void {
     .option("--reason <text>", "why it is kept (shown by list and cleanup)")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", PIN_HELP);
-  withLocationOptions(pin, false).action(async (id, raw) => {
+  withSeriesOption(withLocationOptions(pin, false), "look in").action(async (id, raw) => {
     deps.setExitCode(await runPin(parsePinArgs(id, raw), deps));
   });
   const unpin = program.command("unpin")
@@ -99,7 +111,7 @@ export function registerPin(program: Command, deps: CommandDeps): void {
     .argument("<id>", "backup id, or any part of one that matches exactly one backup")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", UNPIN_HELP);
-  withLocationOptions(unpin, false).action(async (id, raw) => {
+  withSeriesOption(withLocationOptions(unpin, false), "look in").action(async (id, raw) => {
     deps.setExitCode(await runUnpin(parsePinArgs(id, raw), deps));
   });
 }

@@ -15,6 +15,7 @@ import { formatAge } from "../../core/units.ts";
 import { formatBytes, renderJson } from "../format.ts";
 import { parseFormat } from "../settings.ts";
 import { destinationsFor } from "../destinations.ts";
+import { databaseLabel, runPerSeries, withSeriesOption } from "../series.ts";
 
 const HELP = `
 Health is the worst of its rules: the newest good backup's age against the RPO (warning past it,
@@ -36,6 +37,8 @@ Examples:
 
 /** Typed arguments of `status`. */
 export interface StatusArgs {
+  /** `--series NAME`: with several databases, only this series (default every one). */
+  series?: string;
   format: "text" | "json";
   check: boolean;
   database?: string;
@@ -49,6 +52,7 @@ export function parseStatusArgs(raw: Record<string, string | boolean | undefined
     check: raw.check === true,
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
+    series: raw.series as string | undefined,
   };
 }
 
@@ -58,6 +62,15 @@ export function parseStatusArgs(raw: Record<string, string | boolean | undefined
  * notices a store going stale even when no run happens at all).
  */
 export async function runStatus(args: StatusArgs, deps: CommandDeps): Promise<number> {
+  // several databases: each series' figures and health (its own RPO), worst exit code
+  return await runPerSeries(args, deps, (d) => statusOne(args, d), {
+    format: args.format,
+    prefixLines: args.check,
+    vanishedInOutput: true,
+  });
+}
+
+async function statusOne(args: StatusArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, locationFlags(args));
   const context = serviceContext(config, deps);
   const report = await getStatus(context, {
@@ -70,7 +83,7 @@ export async function runStatus(args: StatusArgs, deps: CommandDeps): Promise<nu
       notifierFor(config, deps),
       { level: report.systemHealth, reasons: report.reasons },
       {
-        database: context.engine.redact(context.database),
+        database: databaseLabel(context.engine.redact(context.database), deps),
         time: deps.clock.now(),
         log: warningLog(deps),
       },
@@ -167,7 +180,7 @@ export function registerStatus(program: Command, deps: CommandDeps): void {
     .option("--check", "exit 0 healthy, 1 warning, 2 critical (for monitors)")
     .option("--format <format>", "text or json", "text")
     .addHelpText("after", HELP);
-  withLocationOptions(command).action(async (raw) => {
+  withSeriesOption(withLocationOptions(command), "report on").action(async (raw) => {
     deps.setExitCode(await runStatus(parseStatusArgs(raw), deps));
   });
 }

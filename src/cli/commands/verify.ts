@@ -12,6 +12,7 @@ import { listBackups } from "../../core/catalog.ts";
 import { ExitCode, UsageError } from "../../core/errors.ts";
 import { renderJson } from "../format.ts";
 import { parseFormat, parseJobs } from "../settings.ts";
+import { inSeriesOf, runPerSeries, withSeriesOption } from "../series.ts";
 
 const HELP = `
 Checks the sidecar (schema, self-checksum), the data file's size and SHA-256, and that the gzip
@@ -29,6 +30,8 @@ Examples:
 
 /** Typed arguments of `verify`. */
 export interface VerifyArgs {
+  /** `--series NAME`: with several databases, only this series (default every one, or the one holding the id). */
+  series?: string;
   id?: string;
   all: boolean;
   restoreTest: boolean;
@@ -59,11 +62,20 @@ export function parseVerifyArgs(id: string | undefined, raw: Record<string, unkn
     identity: raw.identity as string | undefined,
     jobs: parseJobs(raw.jobs),
     stallTimeout: raw.stallTimeout as string | undefined,
+    series: raw.series as string | undefined,
   };
 }
 
 /** Verifies one or all backups. */
 export async function runVerify(args: VerifyArgs, deps: CommandDeps): Promise<number> {
+  // --all: every series' backups; an id: the series that holds it
+  if (args.all) {
+    return await runPerSeries(args, deps, (d) => verifyOne(args, d), { format: args.format });
+  }
+  return await inSeriesOf(args, deps, args.id!, (d) => verifyOne(args, d));
+}
+
+async function verifyOne(args: VerifyArgs, deps: CommandDeps): Promise<number> {
   const context = contextFor(args, deps);
   const ids = args.all ? (await listBackups(context.storage)).map((b) => b.id) : [args.id!];
   const results: VerifyResult[] = [];
@@ -99,7 +111,9 @@ export function registerVerify(program: Command, deps: CommandDeps): void {
     .option("--restore-test", "restore into a scratch database and compare row counts")
     .option("--format <format>", "text or json", "text");
   withStallTimeoutOption(withJobsOption(command)).addHelpText("after", HELP);
-  withLocationOptions(withIdentityOption(command)).action(async (id, raw) => {
-    deps.setExitCode(await runVerify(parseVerifyArgs(id, raw), deps));
-  });
+  withSeriesOption(withLocationOptions(withIdentityOption(command)), "verify").action(
+    async (id, raw) => {
+      deps.setExitCode(await runVerify(parseVerifyArgs(id, raw), deps));
+    },
+  );
 }
