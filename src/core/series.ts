@@ -169,7 +169,7 @@ export interface ExpandOptions {
 /**
  * The series a setting names today: globs are matched against the files that exist now (a file
  * that appeared since the last run starts a series; one that vanished matches no more), list
- * entries are taken as they are. Throws a `UsageError` for `**` (not supported: name the levels).
+ * entries are taken as they are (relative SQLite paths made absolute from `cwd`). Throws a `UsageError` for `**` (not supported: name the levels).
  * For a single plain database, returns it as the one series named after it.
  */
 export async function expandDatabases(
@@ -179,7 +179,13 @@ export async function expandDatabases(
   const locations: string[] = [];
   for (const entry of entriesOf(setting)) {
     if (!isGlobPattern(entry)) {
-      locations.push(entry);
+      // a relative SQLite path starts where a glob does: at cwd
+      const path = sqlitePathOf(entry);
+      locations.push(
+        isPostgresLocation(entry) || isAbsolute(path)
+          ? entry
+          : `sqlite:${resolve(options.cwd ?? Deno.cwd(), path)}`,
+      );
       continue;
     }
     const pattern = sqlitePathOf(entry);
