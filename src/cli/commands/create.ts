@@ -13,6 +13,7 @@ import {
 } from "../deps.ts";
 import { runReporterFor } from "../notifications.ts";
 import { checkDatabase, createBackup } from "../../core/create.ts";
+import { createServerBackup } from "../../core/server_backup.ts";
 import { syncDestination, type SyncReport } from "../../core/copy.ts";
 import { describeSync, destinationsFor } from "../destinations.ts";
 import type { BackupMeta } from "../../core/backup_file.ts";
@@ -21,12 +22,20 @@ import { formatBytes, formatCount, renderJson, renderTable } from "../format.ts"
 import { parseCompressionFlag, parseFormat, parseJobs } from "../settings.ts";
 import { type CompressionSpec, formatCompression } from "../../core/compression.ts";
 import { progressReporter } from "../progress.ts";
+import { runPerSeries, withSeriesOption } from "../series.ts";
+import type { Config } from "../../config/schema.ts";
+import type { FilesSpec } from "../../core/files/collect.ts";
 
 const HELP = `
 --compression picks the format: gzip (default gzip:6, <id>.sql.gz, opens anywhere), zstd (faster
 at a similar size, <id>.sql.zst, restorable with "zstd -dc"), or none (<id>.sql); the sidecar
 records it, and restore, verify and copy follow it. --jobs bounds the threads (SQLite) or
 connections (PostgreSQL) the dump uses, and the compression threads (at most 2).
+
+With --files (or "files" in the config), the same backup also holds a tar of those paths
+(<id>.files.tar.gz), read right after the dump: directories recursively, symlinks as links (never
+followed), modes and mtimes kept, compressed and encrypted like the SQL. A path or pattern that
+matches nothing is refused before anything is written (exit ${ExitCode.Usage}).
 
 With --copy-to (or "copies" in the config), the new backup, and any good backup the destination
 lacks and its retention would keep, is copied there after it is written, checked against its
@@ -42,15 +51,25 @@ Examples:
   $ backup-manager create --type schema --description "before migration 42"
   $ backup-manager create --pin --pin-reason "before the v2 upgrade"
   $ backup-manager create --compression zstd --jobs 2
+  $ backup-manager create --files ./data/uploads --files './config/*.json'
   $ backup-manager create --dir s3://acme-backups/db-1
   $ backup-manager create --copy-to s3://acme-backups/db-1 --copy-to /mnt/usb/backups
   $ backup-manager create --database ./data/app.db --dir /var/backups/app --format json
   $ backup-manager create --database postgres://app@db.internal:5432/app --table 'public.*' \
       --exclude-table 'public.audit_*'
-  $ PGHOST=/var/run/postgresql PGDATABASE=app backup-manager create --database postgres://`;
+  $ PGHOST=/var/run/postgresql PGDATABASE=app backup-manager create --database postgres://
+  $ backup-manager create --database postgres://postgres@db/postgres --all-databases
+
+--all-databases (or "databases": "all" or a list of names in the config) backs up a whole
+PostgreSQL server in one backup: the server's globals (roles with their password hashes,
+memberships, tablespaces, role settings) in <id>.sql.gz, and every connectable database but the
+templates in <id>.db-<name>.sql.gz, each in its own snapshot. --database names the server (any
+database on it). --no-role-passwords (or "rolePasswords": false) leaves the hashes out.`;
 
 /** Typed arguments of `create`. */
 export interface CreateArgs {
+  /** `--series NAME`: with several databases, only this one (default every one). */
+  series?: string;
   type: "full" | "schema";
   description?: string;
   /** Pin the new backup (cleanup never deletes it), with an optional reason. */
@@ -70,6 +89,15 @@ export interface CreateArgs {
   stallTimeout?: string;
   database?: string;
   dir?: string;
+  /** `--all-databases`: the whole server (default the `databases` setting). */
+  allDatabases?: boolean;
+  /** `--no-role-passwords`: a server backup without the roles' password hashes. */
+  noRolePasswords?: boolean;
+  /**
+   * `--files` paths (repeatable; replace the `files` setting), `[]` after `--no-files`, or
+   * `undefined`: the setting's.
+   */
+  files?: string[];
 }
 
 /** Checks and types the raw options of `create`. */
@@ -95,7 +123,22 @@ export function parseCreateArgs(raw: Record<string, unknown>): CreateArgs {
     stallTimeout: raw.stallTimeout as string | undefined,
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
+    series: raw.series as string | undefined,
+    ...(raw.allDatabases === true ? { allDatabases: true } : {}),
+    // commander turns --no-role-passwords into rolePasswords: false
+    ...(raw.rolePasswords === false ? { noRolePasswords: true } : {}),
+    ...filesFlag(raw.files),
   };
+}
+
+/** `--files PATH…` (commander gives a list) or `--no-files` (`false`). */
+function filesFlag(value: unknown): { files?: string[] } {
+  if (value === false) return { files: [] };
+  if (!Array.isArray(value)) return {};
+  if (value.some((p) => typeof p !== "string" || p.trim() === "")) {
+    throw new UsageError(`Invalid value "" for --files: expected a path or a pattern`);
+  }
+  return { files: value as string[] };
 }
 
 function stores(value: unknown): string[] {
@@ -116,8 +159,15 @@ function patterns(value: unknown, flag: string): string[] {
   return list;
 }
 
-/** Takes a backup and prints what it holds. */
+/** Takes a backup (of every series, with several databases) and prints what it holds. */
 export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<number> {
+  return await runPerSeries(args, deps, (d) => createOne(args, d), {
+    format: args.format,
+    requireSeries: true,
+  });
+}
+
+async function createOne(args: CreateArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, [...locationFlags(args), ...tuningFlags(args)]);
   const context = serviceContext(config, deps);
   const reporter = runReporterFor(config, context, deps);
@@ -130,15 +180,27 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
     try {
       await checkDatabase(context); // before the lock: a mistyped path creates no directory
       meta = await locked(context, "create", async () => {
-        const created = await createBackup(context, {
-          type: args.type,
-          description: args.description,
-          pin: args.pin,
-          tables: args.tables,
-          excludeTables: args.excludeTables,
-          onProgress: progress.dump,
-          signal: deps.interrupts.abort,
-        });
+        const databases = args.allDatabases ? "all" as const : config.databases;
+        const created = databases
+          ? await createServerBackup(context, {
+            databases,
+            rolePasswords: !args.noRolePasswords && config.rolePasswords,
+            type: args.type,
+            description: args.description,
+            pin: args.pin,
+            onProgress: progress.dump,
+            signal: deps.interrupts.abort,
+          })
+          : await createBackup(context, {
+            type: args.type,
+            description: args.description,
+            pin: args.pin,
+            tables: args.tables,
+            excludeTables: args.excludeTables,
+            ...filesSpec(args, config, deps),
+            onProgress: progress.dump,
+            signal: deps.interrupts.abort,
+          });
         for (const destination of destinations) {
           copies.push(
             await syncDestination(context, destination, {
@@ -183,6 +245,12 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
       (meta.file.encryption
         ? `  encrypted   age, for ${meta.file.encryption.recipients.join(", ")}\n`
         : "") +
+      (meta.server
+        ? `  databases   ${meta.server.databases.join(", ")}; roles in the main file${
+          meta.server.rolePasswords ? " (with password hashes)" : " (no password hashes)"
+        }\n`
+        : "") +
+      filesLine(meta) +
       "\n" +
       renderTable(["table", "rows"], meta.tables.map((t) => [t.name, t.rows])) +
       described.flatMap((d) => d.lines).map((line) => line + "\n").join(""),
@@ -190,11 +258,29 @@ export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<nu
   return code;
 }
 
+/**
+ * The files to keep beside the database: `--files` (relative to the working directory) or the
+ * `files` setting (made absolute next to its config file), none after `--no-files`.
+ */
+function filesSpec(args: CreateArgs, config: Config, deps: CommandDeps): { files?: FilesSpec } {
+  const paths = args.files ?? config.files;
+  return paths.length > 0 ? { files: { paths, base: deps.io.cwd ?? Deno.cwd() } } : {};
+}
+
 /** "compressed (zstd:3)", or "stored uncompressed". */
 function compressedWith(meta: BackupMeta): string {
   const { compression, compressionLevel } = meta.file;
   if (compression === "none") return "stored uncompressed";
   return `compressed (${formatCompression({ format: compression, level: compressionLevel })})`;
+}
+
+/** The files part's line: entries, sizes, root. */
+function filesLine(meta: BackupMeta): string {
+  const part = meta.parts?.find((p) => p.kind === "files");
+  if (!part) return "";
+  return `  files       ${formatCount(part.entries ?? 0)} entries under ${part.root}, ${
+    formatBytes(part.sizes.raw)
+  } tar, ${formatBytes(part.sizes.compressed)} stored\n`;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -222,10 +308,21 @@ export function registerCreate(program: Command, deps: CommandDeps): void {
       collect,
       [],
     )
+    .option(
+      "--files <path>",
+      'also keep these files in the backup (a directory, a file, or a * ? ** pattern; repeatable; replaces "files")',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option("--no-files", 'keep no files beside the database this time (ignores "files")')
+    .option(
+      "--all-databases",
+      'PostgreSQL: every database of the server and its roles (config "databases")',
+    )
+    .option("--no-role-passwords", "with --all-databases: leave the roles' password hashes out")
     .option("--format <format>", "text or json", "text");
   withStallTimeoutOption(withJobsOption(withCompressionOption(command)))
     .addHelpText("after", HELP);
-  withLocationOptions(command).action(async (raw) => {
+  withSeriesOption(withLocationOptions(command), "back up").action(async (raw) => {
     deps.setExitCode(await runCreate(parseCreateArgs(raw), deps));
   });
 }

@@ -13,7 +13,11 @@ import type { VersionCheck } from "../../core/version_gate.ts";
 import { RefusedError } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseFormat, parseJobs } from "../settings.ts";
+import { inSeriesOf, withSeriesOption } from "../series.ts";
 import { progressReporter } from "../progress.ts";
+import { runServerRestore, serverRestoreFor } from "../server_restore_command.ts";
+import { resolve } from "node:path";
+import { filesDryRun, filesLeftNote, filesResultLine, replacing } from "../files_output.ts";
 
 const HELP = `
 The id may be any part of a backup id that matches exactly one backup.
@@ -29,6 +33,14 @@ of an older major version than the backup's source, or a SQLite library older th
 backup's schema uses (STRICT tables, generated columns, ...), is refused in one line before
 anything is touched (exit 6, dry runs too); --ignore-version tries anyway.
 
+A backup that holds files (create --files) restores the database and then the files into their
+places under the recorded root; --no-files restores only the database, --files only the files
+(--to DIR: under DIR). Existing files it replaces need --force (or a confirmation) and go into the
+pre-restore safety backup first; each file is written under a temporary name and renamed into
+place once the whole part has been checked. An entry that would land outside the root (an
+absolute name, "..", a path through a symlink) refuses the restore before anything is written.
+Restoring into another database (--to without --files) leaves the files alone.
+
 PostgreSQL: --to names a database on the same server (or is a full URL). A target that holds
 objects is refused unless --clean, which drops the objects the backup contains first, in the
 same transaction as the load: on any error the target is exactly as it was.
@@ -40,13 +52,33 @@ Examples:
   $ backup-manager restore full_20261202T0300 --dir s3://acme-backups/db-1 --to ./restored.db --force
   $ backup-manager restore 1202T03 --identity ~/.config/backup-manager/key.txt --force
   $ backup-manager restore 1123T10 --database postgres://app@db/app --to app_copy --create
-  $ backup-manager restore 1123T10 --database postgres://app@db/app --clean --force`;
+  $ backup-manager restore 1123T10 --database postgres://app@db/app --clean --force
+  $ backup-manager restore 1123T10 --files --to ./restored-files --dry-run
+  $ backup-manager restore 1123T10 --no-files --force
+  $ backup-manager restore 1203T02 --all --to postgres://postgres@new-db/postgres --force
+  $ backup-manager restore 1203T02 --database app --to postgres://postgres@new-db/app_copy
+  $ backup-manager restore 1203T02 --globals-only --to postgres://postgres@new-db/postgres
+
+A whole server's backup (create --all-databases): --all restores the roles first (one that
+exists is left as it is, and said so; missing memberships and settings are added), then every
+database as --create does (each all-or-nothing, loaded under a scratch name and renamed into
+place; an existing one that holds objects is refused unless --clean --force, with a safety
+backup). --globals-only restores the roles, tablespaces and role settings alone. With such a
+backup, --database NAME (not a URL) picks one of its databases, restored into the database of
+that name on the server, or into --to NAME|URL. Restoring roles needs a role that may create
+roles (a superuser).`;
 
 /** Typed arguments of `restore`. */
 export interface RestoreArgs {
+  /** `--series NAME`: with several databases, the series of the backup (default: the one holding the id). */
+  series?: string;
   id: string;
   to?: string;
   force: boolean;
+  /** `--all`: every database of a server backup, and its globals. */
+  all?: boolean;
+  /** `--globals-only`: the globals of a server backup (roles, tablespaces, role settings). */
+  globalsOnly?: boolean;
   dryRun: boolean;
   clean: boolean;
   create: boolean;
@@ -63,6 +95,8 @@ export interface RestoreArgs {
   jobs?: number;
   /** `--stall-timeout`; default the `stallTimeout` setting. */
   stallTimeout?: string;
+  /** `--files` (only the files; `--to` is then their directory) or `--no-files` (only the database). */
+  files?: "only" | "skip";
 }
 
 /** Checks and types the raw options of `restore`. */
@@ -71,6 +105,8 @@ export function parseRestoreArgs(id: string, raw: Record<string, unknown>): Rest
     id,
     to: raw.to as string | undefined,
     force: raw.force === true,
+    ...(raw.all === true ? { all: true } : {}),
+    ...(raw.globalsOnly === true ? { globalsOnly: true } : {}),
     dryRun: raw.dryRun === true,
     clean: raw.clean === true,
     create: raw.create === true,
@@ -84,18 +120,38 @@ export function parseRestoreArgs(id: string, raw: Record<string, unknown>): Rest
     identity: raw.identity as string | undefined,
     jobs: parseJobs(raw.jobs),
     stallTimeout: raw.stallTimeout as string | undefined,
+    series: raw.series as string | undefined,
+    // commander: --files is true, --no-files false
+    ...(raw.files === true ? { files: "only" as const } : {}),
+    ...(raw.files === false ? { files: "skip" as const } : {}),
   };
 }
 
 /** Restores a backup, or with --dry-run shows what would change. */
 export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<number> {
+  // with several databases: the series holding the id, restored into its own database
+  return await inSeriesOf(args, deps, args.id, (d) => restoreOne(args, d));
+}
+
+async function restoreOne(args: RestoreArgs, deps: CommandDeps): Promise<number> {
   const { io } = deps;
+  // a whole server's backup (--all, --globals-only, --database NAME of it)
+  const server = await serverRestoreFor(args, deps);
+  if (server) return await runServerRestore(args, server, deps);
   // `--to postgres://...` names the engine by itself; without it the engine would come from the
   // configured database (by default a SQLite path) and the restore be refused.
   const database = args.database ?? (isUrl(args.to) ? args.to : undefined);
   const context = contextFor({ ...args, database }, deps);
+  // with --files, --to is the files' directory, not a database
+  const filesOnly = args.files === "only";
+  const to = filesOnly ? undefined : args.to;
+  const filesTo = filesOnly && args.to !== undefined
+    ? resolve(io.cwd ?? Deno.cwd(), args.to)
+    : undefined;
   const plan = await planRestore(context, args.id, {
-    to: args.to,
+    to,
+    files: args.files,
+    filesTo,
     clean: args.clean,
     // a dry run or a prompt must not vouch for a damaged backup; a forced run checks in restore
     checkData: args.dryRun || (!args.force && io.isTerminal),
@@ -105,6 +161,13 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
   if (args.dryRun) {
     if (args.format === "json") {
       io.stdout(renderJson({ ...plan, meta: undefined, type: plan.meta.type, dryRun: true }));
+      return 0;
+    }
+    if (filesOnly) {
+      io.stdout(
+        `Dry run: restore the files of ${plan.id} (${plan.meta.type}, ${plan.meta.createdAt})\n` +
+          filesDryRun(plan.files) + "Nothing was changed.\n",
+      );
       return 0;
     }
     io.stdout(
@@ -125,14 +188,16 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
         renderTable(
           ["table", "backup rows", "current rows"],
           plan.tables.map((t) => [t.name, t.backupRows ?? "-", t.currentRows ?? "-"]),
-        ) + "Nothing was changed.\n",
+        ) + filesDryRun(plan.files) + "Nothing was changed.\n",
     );
     return 0;
   }
-  if (plan.replaces && !args.force) {
+  if ((plan.replaces || (plan.files?.replaced.length ?? 0) > 0) && !args.force) {
     if (!io.isTerminal) {
       throw new RefusedError(
-        `Cannot restore backup "${plan.id}": "${plan.target}" exists and there is no terminal to confirm (use --force)`,
+        `Cannot restore backup "${plan.id}": ${
+          replacing(plan, filesOnly)
+        } would be replaced and there is no terminal to confirm (use --force)`,
       );
     }
     if (plan.migration.backup || plan.migration.current) {
@@ -143,7 +208,9 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
       );
     }
     const answer = await io.prompt(
-      `Replace "${plan.target}" with backup ${plan.id}? A safety backup is taken first. Type "yes" to continue:`,
+      `Replace ${
+        replacing(plan, filesOnly)
+      } with backup ${plan.id}? A safety backup is taken first. Type "yes" to continue:`,
     );
     if (answer?.trim().toLowerCase() !== "yes") {
       throw new RefusedError(
@@ -157,7 +224,9 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
     // taken after the prompt: a person thinking must not make the scheduler skip its run
     result = await locked(context, "restore", () =>
       restoreBackup(context, plan.id, {
-        to: args.to,
+        to,
+        files: args.files,
+        filesTo,
         force: true,
         clean: args.clean,
         create: args.create,
@@ -166,19 +235,23 @@ export async function runRestore(args: RestoreArgs, deps: CommandDeps): Promise<
         ignoreVersion: args.ignoreVersion,
         onProgress: progress.bytes,
         signal: deps.interrupts.abort,
-      }), { locations: [context.database, ...(args.to === undefined ? [] : [args.to])] });
+      }), { locations: [context.database, ...(to === undefined ? [] : [to])] });
   } finally {
     progress.done();
   }
   for (const warning of result.warnings ?? []) io.stderr(`Warning: ${warning}\n`);
+  io.stderr(filesLeftNote(plan, args.to, args.files));
   if (args.format === "json") {
     io.stdout(renderJson(result));
   } else {
     io.stdout(
-      `Restored ${result.id} into ${result.target} (${formatBytes(result.bytes)} read)\n` +
+      (filesOnly
+        ? `Restored the files of ${result.id}\n`
+        : `Restored ${result.id} into ${result.target} (${formatBytes(result.bytes)} read)\n`) +
         (result.safetyBackup
           ? `  safety backup of the previous database: ${result.safetyBackup}\n`
-          : ""),
+          : "") +
+        filesResultLine(result),
     );
   }
   return 0;
@@ -200,11 +273,20 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
     .option("--no-owner", "PostgreSQL: skip ALTER ... OWNER TO (roles missing on this server)")
     .option("--no-privileges", "PostgreSQL: skip GRANT and REVOKE")
     .option("--ignore-version", "restore into a target older than the backup needs (tries anyway)")
+    .option("--all", "a server backup: the roles, then every database (--create semantics)")
+    .option("--globals-only", "a server backup: only the roles, tablespaces and role settings")
+    .option(
+      "--files",
+      "only the files kept beside the database (--to DIR: under DIR instead of their places)",
+    )
+    .option("--no-files", "only the database, not the files the backup holds beside it")
     .option("--format <format>", "text or json", "text");
   withStallTimeoutOption(withJobsOption(command)).addHelpText("after", HELP);
-  withLocationOptions(withIdentityOption(command)).action(async (id, raw) => {
-    deps.setExitCode(await runRestore(parseRestoreArgs(id, raw), deps));
-  });
+  withSeriesOption(withLocationOptions(withIdentityOption(command)), "look in").action(
+    async (id, raw) => {
+      deps.setExitCode(await runRestore(parseRestoreArgs(id, raw), deps));
+    },
+  );
 }
 
 /** The dry run's line about the version check (nothing for an engine without one). */

@@ -12,11 +12,16 @@
  * statement holds the password hash.
  */
 import type postgres from "npm:postgres@3.4.9";
-import { DatabaseError, messageOf, RefusedError } from "../../core/errors.ts";
+import { DatabaseError, IntegrityError, messageOf, RefusedError } from "../../core/errors.ts";
 import type { GlobalsRestoreSummary as RestoreGlobalsSummary } from "../server_capability.ts";
 import { type ConnectionConfig, describeConfig } from "./_connection.ts";
 import { withMaintenance } from "./_databases.ts";
-import { type GlobalStatement, type GlobalTag, parseGlobals } from "./_globals_script.ts";
+import {
+  GlobalsFormatError,
+  type GlobalStatement,
+  type GlobalTag,
+  parseGlobals,
+} from "./_globals_script.ts";
 
 /** Options of {@linkcode restoreGlobals}. */
 export interface RestoreGlobalsOptions {
@@ -60,7 +65,15 @@ export async function restoreGlobals(
   text: string,
   options: RestoreGlobalsOptions = {},
 ): Promise<RestoreGlobalsSummary> {
-  const statements = parseGlobals(text);
+  let statements;
+  try {
+    statements = parseGlobals(text);
+  } catch (error) {
+    if (!(error instanceof GlobalsFormatError)) throw error;
+    throw new IntegrityError(
+      `Cannot restore the server's globals: the globals file's ${error.message} (nothing was changed)`,
+    );
+  }
   return await withMaintenance(config, async ({ sql }) => {
     const present = await readPresent(sql);
     const plan = decide(statements, present);
