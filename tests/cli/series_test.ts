@@ -36,7 +36,7 @@ Deno.test("create backs up every database a glob matches, each under its own ser
     clock.advance(HOUR);
     const text = await cli(ws, clock, ["create"]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^app \(\/.*app\.db\):\n  Created backup full_/m);
+    assert.match(text.stdout, /^app \(\/.*app\.db\):\n {2}Created backup full_/m);
     assert.match(text.stdout, /^billing \(/m);
     const list = await cli(ws, clock, ["list", "--format", "json"]);
     assert.equal(list.code, 0, list.stderr);
