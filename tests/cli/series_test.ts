@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeClock, runCli } from "../helpers/cli.ts";
 import { makeDatabase, withWorkspace, type Workspace } from "../helpers/workspace.ts";
+import { startCluster } from "../helpers/pg_cluster.ts";
+import { createDatabase, psql, uniqueName } from "../helpers/pg_tools.ts";
 
 const HOUR = 60 * 60 * 1000;
 
@@ -183,4 +185,44 @@ Deno.test("one plain database keeps its backups in the store's root, and refuses
       'Error: Cannot use --series: the "database" setting names one database (--series picks one of a glob or a list)\n',
     );
   });
+});
+
+Deno.test("two PostgreSQL databases of one server as a list: a series each, restored each", async () => {
+  const cluster = await startCluster();
+  try {
+    await withWorkspace(async (ws) => {
+      const orders = await createDatabase(cluster.url, uniqueName("orders"));
+      const billing = await createDatabase(cluster.url, uniqueName("billing"));
+      await psql(orders, "CREATE TABLE o (id int); INSERT INTO o SELECT generate_series(1, 7);");
+      await psql(billing, "CREATE TABLE b (id int); INSERT INTO b SELECT generate_series(1, 3);");
+      const list = `${orders};${billing}`;
+      const clock = new FakeClock();
+      const created = await cli(ws, clock, ["create", "--format", "json"], list);
+      assert.equal(created.code, 0, created.stderr);
+      const metas = JSON.parse(created.stdout) as {
+        series: string;
+        id: string;
+        totals: { rows: number };
+      }[];
+      const names = [new URL(billing).pathname.slice(1), new URL(orders).pathname.slice(1)].sort();
+      assert.deepEqual(metas.map((m) => m.series), names);
+      const rows = Object.fromEntries(metas.map((m) => [m.series, m.totals.rows]));
+      assert.equal(rows[new URL(orders).pathname.slice(1)], 7);
+      assert.equal(rows[new URL(billing).pathname.slice(1)], 3);
+      // the restore of one series goes into that series' database
+      await psql(orders, "DELETE FROM o");
+      const ordersSeries = new URL(orders).pathname.slice(1);
+      const id = metas.find((m) => m.series === ordersSeries)!.id;
+      const restored = await cli(
+        ws,
+        clock,
+        ["restore", id, "--series", ordersSeries, "--force", "--clean"],
+        list,
+      );
+      assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+      assert.equal((await psql(orders, "SELECT count(*) FROM o")).trim(), "7");
+    });
+  } finally {
+    await cluster.stop();
+  }
 });
