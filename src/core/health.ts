@@ -105,7 +105,12 @@ export type HealthRule =
   | "verification"
   | "size"
   | "disk"
-  | "destination";
+  | "destination"
+  // the database's own rules (`db_health.ts`)
+  | "maintenance"
+  | "freshness"
+  | "database-size"
+  | "sql-check";
 
 /** One finding: a single line for `status --check` and notifications. */
 export interface HealthReason {
