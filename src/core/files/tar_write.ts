@@ -62,7 +62,10 @@ export class TarWriter {
    * {@linkcode SizeChangedError} (after the header is out: the archive is then unusable, and the
    * caller abandons it) when `body` yields fewer or more bytes.
    */
-  async addFile(entry: TarEntry, body: AsyncIterable<Uint8Array>): Promise<void> {
+  async addFile(
+    entry: TarEntry,
+    body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  ): Promise<void> {
     await this.#write(encodeHeader({ ...entry, kind: "file" }));
     let written = 0;
     for await (const chunk of body) {
