@@ -286,7 +286,7 @@ Deno.test("restore without --force and without a terminal exits 6 and touches no
     assertFails(
       await runCli(["restore", id, "--database", ws.database, "--dir", ws.dir]),
       ExitCode.Refused,
-      `Error: Cannot restore backup "${id}": "${ws.database}" exists and there is no terminal to confirm (use --force)`,
+      `Error: Cannot restore backup "${id}": "${ws.database}" would be replaced and there is no terminal to confirm (use --force)`,
     );
     assert.deepEqual(await snapshotDir(ws.dir), dirBefore); // no safety backup either
     assert.equal(await sha256File(ws.database), dbBefore);
@@ -375,7 +375,7 @@ Deno.test("restore in a real process without a terminal refuses (stdin is not a 
     assertFails(
       await runScript(["restore", id, "--database", ws.database, "--dir", ws.dir]),
       ExitCode.Refused,
-      `Error: Cannot restore backup "${id}": "${ws.database}" exists and there is no terminal to confirm (use --force)`,
+      `Error: Cannot restore backup "${id}": "${ws.database}" would be replaced and there is no terminal to confirm (use --force)`,
     );
     assert.equal(await sha256File(ws.database), dbBefore);
     assert.deepEqual(await snapshotDir(ws.dir), dirBefore);

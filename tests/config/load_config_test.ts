@@ -46,6 +46,16 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
     stallTimeout: "10m",
     timezone: "-",
     retention: {},
+    retentionPerDatabase: {},
+    rolePasswords: true,
+    files: [],
+    hooks: { before: [], after: [], failure: [] },
+    maintenance: {
+      busyTimeout: "5s",
+      vacuum: true,
+      vacuumMinBytes: 64 * 1024 * 1024,
+      vacuumMinRatio: 0.1,
+    },
     schedule: { type: "full", verify: true, restoreTest: false, retries: 3, retryBackoff: "1m" },
     health: {
       rpo: "24h",
@@ -242,7 +252,7 @@ const mistakes: { name: string; file?: unknown; env?: Record<string, string>; me
       name: "an unknown top-level key lists what is allowed when nothing is close",
       file: { colour: "blue" },
       message:
-        'Unknown setting "colour" in FILE (allowed here: database, backupDir, copies, s3, encryption, signing, compression, jobs, stallTimeout, timezone, retention, schedule, health, notifications, api, log)',
+        'Unknown setting "colour" in FILE (allowed here: database, retentionPerDatabase, databases, rolePasswords, backupDir, files, copies, s3, encryption, signing, compression, jobs, stallTimeout, timezone, retention, schedule, health, maintenance, notifications, api, log, hooks)',
     },
     {
       name: "a negative count names the setting, the file and the value",
