@@ -92,8 +92,11 @@ async function catalogEntry(
   backup.dataSize = dataName === undefined ? undefined : sizes.get(dataName)?.size;
   if (backup.dataSize !== undefined) backup.dataKey = dataName;
   if (backup.meta) {
-    const present = storedFiles(backup.meta).map((f) => sizes.get(f.file.name)?.size ?? 0);
-    backup.storedSize = present.reduce((sum, size) => sum + size, 0);
+    // no file there at all: no size to show (a missing part alone still counts what is there)
+    const present = storedFiles(backup.meta).map((f) => sizes.get(f.file.name)?.size);
+    backup.storedSize = present.every((size) => size === undefined)
+      ? undefined
+      : present.reduce((sum: number, size) => sum + (size ?? 0), 0);
   } else backup.storedSize = backup.dataSize;
   backup.problem ??= dataProblem(backup, sizes);
   return backup;

@@ -160,7 +160,9 @@ export async function readCompressedFile(
     : [];
   const stored = await readCheckedFile(storage, meta, entry, action);
   if (!entry.file.encryption) return stored;
-  return decryptStream(stored, identities, `backup "${meta.id}" file "${entry.file.name}"`);
+  // the main file is "the backup", as before parts existed; a part is named
+  const what = entry.part ? `backup "${meta.id}" file "${entry.file.name}"` : `backup "${meta.id}"`;
+  return decryptStream(stored, identities, what);
 }
 
 /** Why an encrypted backup cannot be read here, and how to give the key. */
