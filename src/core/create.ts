@@ -1,20 +1,15 @@
 import { defaultJobs, type DumpProgress } from "../engines/engine.ts";
-import type { Storage } from "../storage/storage.ts";
 import {
-  backupId,
   type BackupMeta,
   type BackupType,
   dataKey,
-  dataKeys,
   encryptedDataKey,
   FORMAT_VERSION,
-  metaKey,
-  parseMeta,
-  serializeMeta,
   TOOL,
   type UnsealedMeta,
 } from "./backup_file.ts";
 import { signMeta } from "./signing.ts";
+import { commitBackup, freeBackupId } from "./commit_backup.ts";
 import { storedStream } from "./stored_stream.ts";
 import { type CompressionSpec, DEFAULT_COMPRESSION } from "./compression.ts";
 import { DatabaseNotFoundError, InterruptedError } from "./errors.ts";
@@ -159,7 +154,7 @@ async function writeBackup(
   await checkDatabase(context, database);
   const files = options.files ? await collectFiles(options.files) : undefined;
   const started = clock.now();
-  const id = await dog.wait(storing, freeId(storage, type, started));
+  const id = await dog.wait(storing, freeBackupId(storage, type, started));
   const recipients = context.encryption?.recipients ?? [];
   const compression = options.compression ?? context.compression ?? DEFAULT_COMPRESSION;
   const jobs = options.jobs ?? context.jobs ?? defaultJobs();
@@ -247,39 +242,13 @@ async function writeBackup(
     // signed over its immutable part, the data's size and SHA-256 included (signing.ts)
     if (filesPart) meta.parts = [...(meta.parts ?? []), filesPart.part];
     if (context.signing?.key) meta.signature = signMeta(meta, context.signing.key);
-    // The sidecar is written (unseen) before the data is committed: a run killed between the two
-    // commits leaves the data beside its writer's sidecar partial, which tells the next run's
-    // sweep whose it was (`scratch_sweep.ts`), instead of an orphan no one can place.
-    const sidecar = await dog.wait(storing, storage.create(metaKey(id)));
-    try {
-      await dog.wait(storing, sidecar.write(serializeMeta(meta)));
-      await stream.commit();
-      await filesPart?.commit();
-    } catch (error) {
-      await sidecar.abort();
-      throw error;
-    }
-    try {
-      await dog.wait(storing, sidecar.commit());
-    } catch (error) {
-      await sidecar.abort();
-      await storage.remove(name).catch(() => {});
-      await filesPart?.abort();
-      throw error;
-    }
-    return parseMeta(serializeMeta(meta), id);
+    const pending = filesPart
+      ? [stream, { key: filesPart.part.file.name, commit: () => filesPart!.commit() }]
+      : [stream];
+    return await commitBackup(storage, meta, pending, (p) => dog.wait(storing, p));
   } catch (error) {
     await stream.abort();
     await filesPart?.abort();
     throw error;
-  }
-}
-
-/** An id not yet used in the store (two backups in the same millisecond get distinct ids). */
-async function freeId(storage: Storage, type: BackupType, at: Date): Promise<string> {
-  const keys = new Set((await storage.list()).map((e) => e.key));
-  for (let offset = 0;; offset++) {
-    const id = backupId(type, new Date(at.getTime() + offset));
-    if (!keys.has(metaKey(id)) && !dataKeys(id).some((key) => keys.has(key))) return id;
   }
 }

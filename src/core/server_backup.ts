@@ -16,24 +16,18 @@
  * password hashes.
  */
 import { defaultJobs, type DumpProgress } from "../engines/engine.ts";
-import type { Storage } from "../storage/storage.ts";
 import {
-  backupId,
   type BackupMeta,
-  type BackupType,
   dataKey,
   ENCRYPTED_SUFFIX,
   encryptedDataKey,
   FORMAT_VERSION,
-  idOfKey,
-  metaKey,
-  parseMeta,
   partKey,
-  serializeMeta,
   TOOL,
   type UnsealedMeta,
 } from "./backup_file.ts";
 import { signMeta } from "./signing.ts";
+import { commitBackup, freeBackupId } from "./commit_backup.ts";
 import { type StoredStream, storedStream } from "./stored_stream.ts";
 import { type CompressionSpec, DEFAULT_COMPRESSION, sqlSuffix } from "./compression.ts";
 import { DatabaseNotFoundError, InterruptedError, UsageError } from "./errors.ts";
@@ -139,7 +133,7 @@ async function writeServerBackup(
   dog.enter({ doing: "listing the server's databases", what: `"${redacted}"`, check: CHECK });
   const names = selectDatabases(await server.databases(location), options.databases ?? "all");
   const started = clock.now();
-  const id = await dog.wait(storing, freeId(storage, type, started));
+  const id = await dog.wait(storing, freeBackupId(storage, type, started));
   const recipients = context.encryption?.recipients ?? [];
   const compression = options.compression ?? context.compression ?? DEFAULT_COMPRESSION;
   const jobs = options.jobs ?? context.jobs ?? defaultJobs();
@@ -244,25 +238,8 @@ async function writeServerBackup(
         : {}),
     };
     if (context.signing?.key) meta.signature = signMeta(meta, context.signing.key);
-    // as create does: the sidecar (unseen) first, then every data file, the sidecar last
-    const sidecar = await dog.wait(storing, storage.create(metaKey(id)));
-    try {
-      await dog.wait(storing, sidecar.write(serializeMeta(meta)));
-      for (const stream of streams) await stream.commit();
-    } catch (error) {
-      await sidecar.abort();
-      throw error;
-    }
-    try {
-      await dog.wait(storing, sidecar.commit());
-    } catch (error) {
-      await sidecar.abort();
-      for (const key of [mainName, ...parts.map((p) => p.file.name)]) {
-        await storage.remove(key).catch(() => {});
-      }
-      throw error;
-    }
-    return parseMeta(serializeMeta(meta), id);
+    // the sidecar (unseen) first, then every data file, the sidecar last
+    return await commitBackup(storage, meta, streams, (p) => dog.wait(storing, p));
   } catch (error) {
     for (const stream of streams) await stream.abort().catch(() => {});
     if (error instanceof InterruptedError || signal.aborted) {
@@ -272,15 +249,5 @@ async function writeServerBackup(
       );
     }
     throw error;
-  }
-}
-
-/** An id not yet used in the store (two backups in the same millisecond get distinct ids). */
-async function freeId(storage: Storage, type: BackupType, at: Date): Promise<string> {
-  // any key of an id (sidecar, data, a part, a partial) makes it taken
-  const taken = new Set((await storage.list()).map((e) => idOfKey(e.key)));
-  for (let offset = 0;; offset++) {
-    const id = backupId(type, new Date(at.getTime() + offset));
-    if (!taken.has(id)) return id;
   }
 }

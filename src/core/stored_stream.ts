@@ -26,6 +26,8 @@ export interface StoredStreamOptions {
 
 /** A stream being written: raw bytes in, the sidecar's file entry out. */
 export interface StoredStream {
+  /** The key the file is committed under. */
+  readonly key: string;
   /** Compresses (and encrypts) `chunk` on its way to the store; waits under backpressure. */
   write(chunk: Uint8Array): Promise<void>;
   /** Flushes compression and encryption; the file's entry and sizes, still uncommitted. */
@@ -63,6 +65,7 @@ export function storedStream(
     { workers: Math.min(2, options.jobs) },
   );
   return {
+    key,
     write(chunk) {
       raw += chunk.length;
       return compressor.write(chunk);
