@@ -5,7 +5,7 @@
  */
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { UsageError } from "../errors.ts";
-import { expandGlob, hasGlob } from "./glob.ts";
+import { exists, expandGlob, hasGlob } from "./glob.ts";
 
 /** The files to keep beside the database: `create`'s `files` option. */
 export interface FilesSpec {
@@ -92,16 +92,4 @@ export function entryName(root: string, path: string): string {
 /** Whether a relative path (from `node:path`'s `relative`) goes down, not up or elsewhere. */
 function isBelow(rel: string): boolean {
   return rel !== "" && rel !== ".." && !rel.startsWith(".." + sep) && !isAbsolute(rel);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return false;
-    }
-    throw error;
-  }
 }

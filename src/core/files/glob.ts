@@ -62,7 +62,8 @@ async function walk(dir: string, segments: string[], found: Set<string>): Promis
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether something (a file, a directory, a link, even a dangling one) is at `path`. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;
