@@ -176,6 +176,7 @@ Deno.test("maintain() skips a table another session holds locked, as busy", asyn
       `CREATE TABLE churn (id int PRIMARY KEY, v text);
        INSERT INTO churn SELECT i, 'v' FROM generate_series(1, 5000) i;`,
     );
+    await waitForInsertStats(url, "churn", 5000);
     await psql(url, "VACUUM ANALYZE churn");
     await psql(url, "DELETE FROM churn");
     holder = new Deno.Command(join(PG_BIN, "psql"), {
