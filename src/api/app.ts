@@ -8,6 +8,7 @@ import type { Destination } from "../core/copy.ts";
 import type { HealthPolicy } from "../core/health.ts";
 import type { JobRegistry } from "../core/jobs.ts";
 import type { RetentionPolicy } from "../core/retention.ts";
+import type { StatusOptions } from "../core/status.ts";
 import type { ApiToken, FailureThrottle, Principal } from "./auth.ts";
 import type { Coalescer } from "./coalescer.ts";
 
@@ -39,6 +40,8 @@ export interface ApiApp {
   /** The zone retention periods are counted in. */
   timeZone: string;
   healthPolicy: HealthPolicy;
+  /** The database's own rules for the status route (absent: only the backups' rules). */
+  databaseHealth?: Pick<StatusOptions, "database" | "checkTimeoutMs">;
   tokens: ApiToken[];
   jobs: JobRegistry;
   throttle: FailureThrottle;

@@ -29,6 +29,7 @@ export async function statusOf(scope: RequestScope): Promise<StatusReport> {
     getStatus(scope.context, {
       policy: scope.app.healthPolicy,
       destinations: scope.app.destinations.map((d) => d.storage),
+      ...scope.app.databaseHealth,
     }));
 }
 

@@ -121,6 +121,12 @@ function describeAction(entry: AuditEntry): { level: LogLevel; message: string }
           seconds(Number(d.durationMs ?? 0))
         }`,
       };
+    case "maintain":
+      return {
+        level: "info",
+        message: `database maintained ${entry.target} in ${seconds(Number(d.durationMs ?? 0))} ` +
+          `(integrity ${d.integrity}, ${formatBytes(Number(d.bytesFreed ?? 0))} freed)`,
+      };
     default:
       return { level: "info", message: `backup ${entry.action}ned ${entry.target}` };
   }

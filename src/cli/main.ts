@@ -9,7 +9,7 @@ import { registerList } from "./commands/list.ts";
 import { registerRestore } from "./commands/restore.ts";
 import { registerVerify } from "./commands/verify.ts";
 import { registerCleanup } from "./commands/cleanup.ts";
-import { registerStatus } from "./commands/status.ts";
+import { registerCheck, registerStatus } from "./commands/status.ts";
 import { registerAuto } from "./commands/auto.ts";
 import { registerPin } from "./commands/pin.ts";
 import { registerCopy } from "./commands/copy.ts";
@@ -18,6 +18,7 @@ import { registerToken } from "./commands/token.ts";
 import { registerKeygen } from "./commands/keygen.ts";
 import { registerExtract } from "./commands/extract.ts";
 import { registerDiff } from "./commands/diff.ts";
+import { registerMaintain } from "./commands/maintain.ts";
 
 /**
  * Runs one command line and returns the exit code. Every expected failure becomes one line on
@@ -75,6 +76,8 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
       registerPin,
       registerCopy,
       registerStatus,
+      registerMaintain,
+      registerCheck,
       registerAuto,
       registerServe,
       registerToken,

@@ -1,6 +1,6 @@
 import type { CommandDeps } from "./deps.ts";
 import type { Config } from "../config/schema.ts";
-import { healthPolicyOf } from "../config/health_policy.ts";
+import { databaseStatusOptions, healthPolicyOf } from "../config/health_policy.ts";
 import { parseDuration } from "../config/duration.ts";
 import type { ServiceContext } from "../core/context.ts";
 import { Notifier } from "../core/notify/notifier.ts";
@@ -49,6 +49,7 @@ export function runReporterFor(
       const report = await getStatus(context, {
         policy: healthPolicyOf(config.health),
         destinations: destinationsFor(config, deps).map((d) => d.storage),
+        ...databaseStatusOptions(config.health),
       });
       return { level: report.systemHealth, reasons: report.reasons };
     },

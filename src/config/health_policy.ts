@@ -40,3 +40,13 @@ export function databaseHealthPolicyOf(health: Config["health"]): DatabaseHealth
 export function checkTimeoutOf(health: Config["health"]): number {
   return parseDuration(health.checkTimeout ?? "10s")!;
 }
+
+/**
+ * The database half of `getStatus`'s options (its rules and their queries' timeout), so every
+ * front end (status, check, notifications, the API, the library) judges the database alike.
+ */
+export function databaseStatusOptions(
+  health: Config["health"],
+): { database: DatabaseHealthPolicy; checkTimeoutMs: number } {
+  return { database: databaseHealthPolicyOf(health), checkTimeoutMs: checkTimeoutOf(health) };
+}

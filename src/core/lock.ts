@@ -171,9 +171,13 @@ interface FoundLock {
  * that the next run would have to wait out; a temporary left by a killed taker is removed by the
  * next taker on this host.
  */
+let takes = 0;
+
 async function createExclusive(path: string, content: string): Promise<boolean> {
   await removeDeadTemporaries(path);
-  const temporary = `${path}.${fileHost(Deno.hostname())}.${Deno.pid}.tmp`;
+  // unique per attempt: two takers in one process (auto's backups and its maintenance) must not
+  // share a temporary, or one links the other's content and its release leaves the lock behind
+  const temporary = `${path}.${fileHost(Deno.hostname())}.${Deno.pid}.${++takes}.tmp`;
   try {
     await Deno.writeTextFile(temporary, content, { mode: 0o600 });
   } catch (error) {
@@ -196,8 +200,9 @@ async function removeDeadTemporaries(path: string): Promise<void> {
   const prefix = `${basename(path)}.${fileHost(Deno.hostname())}.`;
   try {
     for await (const entry of Deno.readDir(dirname(path))) {
+      // `<prefix><pid>.<n>.tmp` (or `<prefix><pid>.tmp` of older versions)
       const pid = entry.name.startsWith(prefix) && entry.name.endsWith(".tmp")
-        ? Number(entry.name.slice(prefix.length, -".tmp".length))
+        ? Number(entry.name.slice(prefix.length, -".tmp".length).split(".")[0])
         : NaN;
       if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) {
         await Deno.remove(join(dirname(path), entry.name)).catch(() => {});

@@ -64,6 +64,24 @@ export interface SchedulerOptions extends CycleOptions {
    * does not stop the others. Their events carry `series`. Default: the context's database alone.
    */
   targets?: () => Promise<CycleTarget[]>;
+  /**
+   * Runs each cycle through this gate: `auto` passes the one its maintenance uses too, so a
+   * backup due during a VACUUM waits for it rather than find the lock busy and skip its slot.
+   */
+  exclusive?: Exclusive;
+}
+
+/** Runs the functions it is given one at a time, in order. */
+export type Exclusive = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** A new {@linkcode Exclusive} gate. */
+export function exclusiveGate(): Exclusive {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => {});
+    return run;
+  };
 }
 
 /** One series of a cycle over several databases (see {@linkcode SchedulerOptions.targets}). */
@@ -140,7 +158,8 @@ export async function runScheduler(
         ? { ...options, policy: target.policy, destinations: target.destinations }
         : options;
       for (let attempt = 1; attempt <= attempts && !stop?.aborted; attempt++) {
-        last = await runCycle(cycleContext, { ...cycleOptions, attempt, attempts });
+        const cycle = () => runCycle(cycleContext, { ...cycleOptions, attempt, attempts });
+        last = await (options.exclusive ? options.exclusive(cycle) : cycle());
         const next = options.once || stop?.aborted ? undefined : upcoming(schedule!, slot, clock);
         const now = clock.now();
         if (last.outcome === "ok") {
@@ -313,7 +332,7 @@ async function firstRunOf(
 }
 
 /** `event` marked with the series it belongs to (the log and notifications name it). */
-function tagged(event: OpsEvent, series: string): OpsEvent {
+export function tagged(event: OpsEvent, series: string): OpsEvent {
   return Object.assign({}, event, { series });
 }
 
@@ -335,7 +354,7 @@ async function firstRun(
  * The first slot after `slot` that is still ahead: slots missed by an overrunning cycle are
  * skipped. Intervals keep their phase (a 6h schedule started at 02:00 stays on 02:00, 08:00…).
  */
-function upcoming(schedule: Schedule, slot: Date, clock: SleepingClock): Date {
+export function upcoming(schedule: Schedule, slot: Date, clock: SleepingClock): Date {
   const now = clock.now().getTime();
   if (!("every" in schedule)) return nextRun(schedule, new Date(Math.max(now, slot.getTime())));
   const missed = Math.max(0, Math.floor((now - slot.getTime()) / schedule.every));

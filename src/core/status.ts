@@ -23,6 +23,8 @@ import {
 import { summarizeRuns } from "./run_history.ts";
 import { readAudit } from "./audit.ts";
 import { trustProblem } from "./trust.ts";
+import type { DatabaseCheck, DatabaseHealthPolicy } from "./db_health.ts";
+import { checkDatabaseHealth, withDatabaseHealth } from "./database_health.ts";
 
 /** Options of {@linkcode getStatus}. */
 export interface StatusOptions {
@@ -32,6 +34,13 @@ export interface StatusOptions {
   destinations?: Storage[];
   /** The store's listing when the caller has it already (metrics list once per scrape). */
   backups?: CatalogEntry[];
+  /**
+   * The database's own rules (`health.freshness`, `maxDatabaseSize`, `checks`, the last
+   * `maintain`): folded into the verdict, each under `databaseChecks`. Absent: not judged.
+   */
+  database?: DatabaseHealthPolicy;
+  /** Statement timeout of the database rules' queries. Default 10 s. */
+  checkTimeoutMs?: number;
 }
 
 /** What `status` prints: every figure, the verdict, every reason, and the thresholds applied. */
@@ -49,6 +58,8 @@ export interface StatusReport extends HealthFigures {
    * count as damaged, as restore refuses them. 0 without trusted keys.
    */
   untrustedBackups: number;
+  /** Every database rule's verdict, `ok` ones included (present when the rules were judged). */
+  databaseChecks?: DatabaseCheck[];
 }
 
 /**
@@ -109,7 +120,7 @@ export async function getStatus(
     policy,
     now,
   );
-  return {
+  const report: StatusReport = {
     backupDir: storage.location,
     ...assessment.figures,
     systemHealth: assessment.level,
@@ -119,6 +130,11 @@ export async function getStatus(
     untrustedBackups: backups.filter((b) => trustProblem(b.meta, context.signing?.trusted)).length,
     lastBackupSignedBy: backups[0]?.meta?.signature?.keyId ?? null,
   };
+  if (!options.database) return report;
+  const databaseHealth = await checkDatabaseHealth(context, options.database, {
+    ...(options.checkTimeoutMs !== undefined ? { timeoutMs: options.checkTimeoutMs } : {}),
+  });
+  return withDatabaseHealth(report, databaseHealth);
 }
 
 /** What a destination's own listing says, against the primary store's backups. */

@@ -7,7 +7,7 @@ import { locked, serviceContext } from "../cli/deps.ts";
 import { destinationsFor } from "../cli/destinations.ts";
 import { runReporterFor } from "../cli/notifications.ts";
 import type { RunReporter } from "../core/notify/run_reporter.ts";
-import { healthPolicyOf } from "../config/health_policy.ts";
+import { databaseStatusOptions, healthPolicyOf } from "../config/health_policy.ts";
 import type { BackupMeta } from "../core/backup_file.ts";
 import { type CatalogEntry, listBackups } from "../core/catalog.ts";
 import { cleanupStores, type StoreCleanupReport } from "../core/cleanup.ts";
@@ -169,6 +169,7 @@ export function openBackupManager(settings?: Settings, options: OpenOptions = {}
       getStatus(context, {
         policy: healthPolicyOf(config.health),
         destinations: destinations.map((d) => d.storage),
+        ...databaseStatusOptions(config.health),
       }),
   };
   REPORTERS.set(manager, (log) => runReporterFor(config, context, deps, log));

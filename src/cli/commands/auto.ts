@@ -16,14 +16,16 @@ import { parseDuration } from "../../config/duration.ts";
 import { BackupManagerError, ExitCode, UsageError } from "../../core/errors.ts";
 import type { EventListener, OpsEvent } from "../../core/events.ts";
 import { checkSchedule, type Schedule } from "../../core/schedule.ts";
-import { runScheduler, type SchedulerResult } from "../../core/scheduler.ts";
+import { exclusiveGate, runScheduler, type SchedulerResult } from "../../core/scheduler.ts";
 import { formatLogLine } from "../log.ts";
 import { policyOf } from "./cleanup.ts";
 import { destinationsFor } from "../destinations.ts";
 import { retentionSettings, withRetentionOptions } from "../retention_flags.ts";
-import { runReporterFor } from "../notifications.ts";
+import { notifierFor, runReporterFor } from "../notifications.ts";
 import { isSeveral } from "../../core/series.ts";
 import { seriesScheduling } from "../series_schedule.ts";
+import { runMaintenanceSchedule } from "../../core/maintenance_slot.ts";
+import { maintainOptionsOf } from "../maintain_settings.ts";
 import { withSeriesOption } from "../series.ts";
 
 const HELP = `
@@ -89,6 +91,14 @@ export function scheduleOf(config: Config): Schedule | undefined {
   if (every !== undefined) return { every: parseDuration(every)! };
   if (cron !== undefined) return { cron, timezone: timezone ?? config.timezone };
   return undefined;
+}
+
+/** `schedule.maintenance` as a schedule, or `undefined` when maintenance is not scheduled. */
+export function maintenanceScheduleOf(config: Config): Schedule | undefined {
+  const m = config.schedule.maintenance;
+  if (!m) return undefined;
+  if (m.every !== undefined) return { every: parseDuration(m.every)! };
+  return { cron: m.cron!, timezone: m.timezone ?? config.timezone };
 }
 
 /**
@@ -183,6 +193,27 @@ export async function scheduleRuns(
     });
   interrupts.stop.addEventListener("abort", announce, { once: true });
   interrupts.abort.addEventListener("abort", announce, { once: true });
+  // schedule.maintenance: its own loop beside the backups', sharing their lock
+  const stopMaintenance = new AbortController();
+  const exclusive = exclusiveGate();
+  const maintenance = maintenanceScheduleOf(config);
+  const maintaining = maintenance && !options.once
+    ? runMaintenanceSchedule(deps.clock, {
+      schedule: maintenance,
+      targets: async () =>
+        several
+          ? (await several.targets()).map((t) => ({ series: t.series, context: t.context }))
+          : [{ context }],
+      maintain: {
+        ...maintainOptionsOf(config),
+        notify: (event) => notifierFor(config, deps, warn).notify(event),
+      },
+      stop: AbortSignal.any([interrupts.stop, stopMaintenance.signal]),
+      signal: interrupts.abort,
+      onEvent,
+      exclusive,
+    })
+    : undefined;
   const result = await runScheduler(context, {
     schedule: options.schedule,
     once: options.once,
@@ -198,7 +229,10 @@ export async function scheduleRuns(
     stop: interrupts.stop,
     signal: interrupts.abort,
     onEvent,
+    exclusive,
   });
+  stopMaintenance.abort();
+  await maintaining;
   await reporter.settled(); // pings and notifications of the last run go out before exiting
   return result;
 }

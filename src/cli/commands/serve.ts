@@ -9,7 +9,7 @@ import {
 } from "../deps.ts";
 import type { SettingValue } from "../../config/environment.ts";
 import type { Config } from "../../config/schema.ts";
-import { healthPolicyOf } from "../../config/health_policy.ts";
+import { databaseStatusOptions, healthPolicyOf } from "../../config/health_policy.ts";
 import { ExitCode, messageOf, UsageError } from "../../core/errors.ts";
 import { JobRegistry } from "../../core/jobs.ts";
 import { type ApiToken, FailureThrottle, hashToken } from "../../api/auth.ts";
@@ -126,6 +126,7 @@ export async function runServe(args: ServeArgs, deps: CommandDeps): Promise<numb
     retention: policyOf(config),
     timeZone: config.timezone,
     healthPolicy: healthPolicyOf(config.health),
+    databaseHealth: databaseStatusOptions(config.health),
     tokens,
     jobs: new JobRegistry({
       clock: deps.clock,

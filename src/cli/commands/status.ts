@@ -7,7 +7,7 @@ import {
   withLocationOptions,
 } from "../deps.ts";
 import { notifierFor, warningLog } from "../notifications.ts";
-import { healthPolicyOf } from "../../config/health_policy.ts";
+import { databaseStatusOptions, healthPolicyOf } from "../../config/health_policy.ts";
 import { getStatus, type StatusReport } from "../../core/status.ts";
 import { notifyHealthChange } from "../../core/notify/health_change.ts";
 import { severity } from "../../core/health.ts";
@@ -41,6 +41,8 @@ export interface StatusArgs {
   series?: string;
   format: "text" | "json";
   check: boolean;
+  /** `check`: every rule's line, the passing ones too (`status --check` prints problems only). */
+  everyRule?: boolean;
   database?: string;
   dir?: string;
 }
@@ -76,6 +78,7 @@ async function statusOne(args: StatusArgs, deps: CommandDeps): Promise<number> {
   const report = await getStatus(context, {
     policy: healthPolicyOf(config.health),
     destinations: destinationsFor(config, deps).map((d) => d.storage),
+    ...databaseStatusOptions(config.health),
   });
   if (args.check) {
     await notifyHealthChange(
@@ -90,18 +93,25 @@ async function statusOne(args: StatusArgs, deps: CommandDeps): Promise<number> {
     );
   }
   if (args.format === "json") deps.io.stdout(renderJson(report));
-  else if (args.check) deps.io.stdout(renderCheck(report));
+  else if (args.check) deps.io.stdout(renderCheck(report, args.everyRule ?? false));
   else deps.io.stdout(renderText(report));
   return args.check ? severity(report.systemHealth) : 0;
 }
 
-/** One line per reason, worst first; a single OK line when there is none. */
-function renderCheck(report: StatusReport): string {
+/**
+ * One line per reason, worst first; a single OK line when there is none. With `everyRule`, the
+ * database rules that pass follow as OK lines.
+ */
+function renderCheck(report: StatusReport, everyRule: boolean): string {
+  const passing = everyRule
+    ? (report.databaseChecks ?? []).filter((c) => c.level === "ok")
+      .map((c) => `OK: ${c.message}\n`).join("")
+    : "";
   if (report.reasons.length === 0) {
     return `OK: ${report.goodBackups} good backup${report.goodBackups === 1 ? "" : "s"}, ` +
-      `the newest ${formatAge(report.lastGoodBackupAgeMs ?? 0)} old\n`;
+      `the newest ${formatAge(report.lastGoodBackupAgeMs ?? 0)} old\n` + passing;
   }
-  return report.reasons.map((r) => `${r.level.toUpperCase()}: ${r.message}\n`).join("");
+  return report.reasons.map((r) => `${r.level.toUpperCase()}: ${r.message}\n`).join("") + passing;
 }
 
 function renderText(r: StatusReport): string {
@@ -158,6 +168,7 @@ function renderText(r: StatusReport): string {
       )
       : "") +
     row("database", r.databaseReachable ? "reachable" : "cannot be reached") +
+    (r.databaseChecks ?? []).map((c) => row("database rule", `${c.level}: ${c.message}`)).join("") +
     r.destinations.map((d) =>
       row(
         "copy",
@@ -171,6 +182,28 @@ function renderText(r: StatusReport): string {
     ).join("") +
     row("health", r.systemHealth) +
     r.reasons.map((reason) => `    - ${reason.level}: ${reason.message}\n`).join("");
+}
+
+const CHECK_HELP = `
+status --check with every database rule's line, the passing ones too: integrity (the last
+maintain's result, and its age against health.maintenanceMaxAge), freshness of the data
+(health.freshness), the database's size (health.maxDatabaseSize) and your SQL checks
+(health.checks), after the backups' rules. Exits 0 healthy, 1 warning, 2 critical.
+
+Examples:
+  $ backup-manager check
+  $ backup-manager check --format json`;
+
+/** Registers `check`: `status --check` that also prints the rules that pass. */
+export function registerCheck(program: Command, deps: CommandDeps): void {
+  const command = program.command("check")
+    .description("health verdict with every database rule (exit 0 healthy, 1 warning, 2 critical)")
+    .option("--format <format>", "text or json", "text")
+    .addHelpText("after", CHECK_HELP);
+  withSeriesOption(withLocationOptions(command), "check").action(async (raw) => {
+    const args = parseStatusArgs(raw);
+    deps.setExitCode(await runStatus({ ...args, check: true, everyRule: true }, deps));
+  });
 }
 
 /** Registers `status`. */

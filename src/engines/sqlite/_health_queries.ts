@@ -27,6 +27,14 @@ export async function querySqliteHealth(
     db.exec("PRAGMA query_only = ON");
     const freshness = queries.freshness.map(({ table, column }) =>
       answer(() => {
+        // with double-quoted strings allowed (user checks may rely on them), a missing column
+        // would be read as the text "column": ask the table's columns first
+        const columns = db.prepare("SELECT name FROM pragma_table_info(?)").all(table);
+        const named = (c: Record<string, unknown>) =>
+          String(c.name).toLowerCase() === column.toLowerCase();
+        if (columns.length > 0 && !columns.some(named)) {
+          throw new Error(`no such column: ${column} in table ${table}`);
+        }
         const statement = db.prepare(
           `SELECT max(${quoteIdentifier(column)}) AS newest FROM ${quoteIdentifier(table)}`,
         );
