@@ -3,8 +3,8 @@
  * beside the backups'. Interval schedules are anchored on the last recorded `maintain`, so a
  * restarted `auto` does not VACUUM again before the interval has passed. Maintenance and backups
  * share the backup directory's lock and, within `auto`, one gate: a slot due while a backup runs
- * waits for it, and one that finds the lock held by another process (a manual run) retries every
- * `busyRetryMs` until the next slot rather than skip a week.
+ * waits for it, and one that finds the lock held by another process (a manual run) retries until
+ * the next slot rather than skip a week.
  */
 import type { EventListener, OpsEvent } from "./events.ts";
 import { InterruptedError, LockBusyError, messageOf } from "./errors.ts";
@@ -32,7 +32,10 @@ export interface MaintenanceScheduleOptions {
   /** Abandons the maintenance in progress. */
   signal?: AbortSignal;
   onEvent?: EventListener;
-  /** How long a slot waits before trying the lock again while another run holds it. Default 60 s. */
+  /**
+   * How long a slot waits before trying the lock again while another process holds it. Default
+   * a minute, or a tenth of the time to the next slot when that is shorter.
+   */
   busyRetryMs?: number;
   /** The gate the backups' cycles go through (`SchedulerOptions.exclusive`): one at a time. */
   exclusive?: Exclusive;
@@ -80,7 +83,6 @@ async function maintainTarget(
   const emit = target.series ? (e: OpsEvent) => listener(tagged(e, target.series!)) : listener;
   const context: SchedulerContext = { ...target.context, actor: "scheduler", onEvent: emit };
   const { clock } = context;
-  const retryMs = options.busyRetryMs ?? 60_000;
   while (!options.stop?.aborted) {
     try {
       const run = () =>
@@ -92,7 +94,11 @@ async function maintainTarget(
       return; // the audit line (emitted as an action event) tells the log how it went
     } catch (error) {
       if (error instanceof InterruptedError || options.signal?.aborted) return;
-      const retryAt = new Date(clock.now().getTime() + retryMs);
+      const now = clock.now().getTime();
+      // a minute, or a tenth of the time to the next slot when that is shorter
+      const retryMs = options.busyRetryMs ??
+        Math.max(100, Math.min(60_000, (nextSlot().getTime() - now) / 10));
+      const retryAt = new Date(now + retryMs);
       if (error instanceof LockBusyError && retryAt < nextSlot()) {
         await clock.sleepUntil(retryAt, options.stop);
         continue;

@@ -290,6 +290,8 @@ Deno.test("queryHealth() answers freshness, size and user SQL read-only; a bad q
         { table: "events", column: "at_ns" },
         { table: "empty", column: "at" },
         { table: "missing", column: "at" },
+        // double-quoted strings are allowed for user checks: a missing column is still an error
+        { table: "events", column: "nope" },
       ],
       checks: [
         { name: "rows", sql: "SELECT count(*) FROM events" },
@@ -306,6 +308,7 @@ Deno.test("queryHealth() answers freshness, size and user SQL read-only; a bad q
       { value: null },
     ]);
     assert.deepEqual(answers.freshness[4], { error: "no such table: missing" });
+    assert.deepEqual(answers.freshness[5], { error: "no such column: nope in table events" });
     assert.deepEqual(answers.checks[0], { value: 2 });
     assert.deepEqual(answers.checks[1], { error: 'the query returned "many", not a number' });
     assert.match((answers.checks[2] as { error: string }).error, /readonly|read-only/i);
