@@ -123,7 +123,7 @@ Deno.test("maintain on a corrupted database exits 5, notifies the webhook, and c
       const sizeBefore = (await Deno.stat(ws.database)).size;
       const result = await runCli(["--config", config, "maintain"], { clock });
       assert.equal(result.code, ExitCode.Integrity, result.stderr);
-      assert.match(result.stdout, /integrity: FAILED\n    - .*other_a/);
+      assert.match(result.stdout, /integrity: FAILED\n {4}- .*other_a/);
       assert.match(result.stdout, /skipped +vacuum: .*integrity check did not pass/);
       assert.equal((await Deno.stat(ws.database)).size, sizeBefore, "no VACUUM of a damaged file");
 

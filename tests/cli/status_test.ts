@@ -89,6 +89,7 @@ Deno.test("status --format json gives every figure of a healthy, verified store"
       recentMedianSize: null,
       freeBytes: 0,
       databaseReachable: true,
+      databaseChecks: [],
       destinations: [],
       systemHealth: "healthy",
       reasons: [],
