@@ -3,6 +3,7 @@ import { dataKeys, idOfKey, metaKey, storedFiles } from "./backup_file.ts";
 import { type CatalogEntry, isGood, listBackups } from "./catalog.ts";
 import { messageOf } from "./errors.ts";
 import { readAudit, recordAction } from "./audit.ts";
+import { withHooks } from "./hooks.ts";
 import type { ServiceContext } from "./context.ts";
 import {
   deadSidecarWriters,
@@ -82,6 +83,18 @@ export async function cleanup(
   context: ServiceContext,
   policy: RetentionPolicy,
   options: CleanupOptions = {},
+): Promise<CleanupReport> {
+  if (options.dryRun) return await cleanupUnhooked(context, policy, options);
+  return await withHooks(context, {
+    operation: "cleanup",
+    what: `clean up "${context.storage.location}"`,
+  }, () => cleanupUnhooked(context, policy, options));
+}
+
+async function cleanupUnhooked(
+  context: ServiceContext,
+  policy: RetentionPolicy,
+  options: CleanupOptions,
 ): Promise<CleanupReport> {
   const { storage, clock } = context;
   const dryRun = options.dryRun ?? false;

@@ -23,6 +23,7 @@ import {
   StalledError,
 } from "./errors.ts";
 import { recordAction } from "./audit.ts";
+import { withHooks } from "./hooks.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
 import { applyRetention, isEmptyPolicy, type RetentionPolicy } from "./retention.ts";
@@ -346,11 +347,17 @@ export async function syncDestination(
   for (const backup of plan.copy) {
     if (options.signal?.aborted) break;
     try {
-      const copied = await copyById(context.storage, destination.storage, backup.id, {
-        stallTimeoutMs: context.stallTimeoutMs,
-        trusted: context.signing?.trusted,
-        ...options,
-      });
+      const copied = await withHooks(context, {
+        operation: "copy",
+        what: `copy backup "${backup.id}" to "${destination.storage.location}"`,
+        facts: { id: backup.id, type: backup.type },
+        signal: options.signal,
+      }, () =>
+        copyById(context.storage, destination.storage, backup.id, {
+          stallTimeoutMs: context.stallTimeoutMs,
+          trusted: context.signing?.trusted,
+          ...options,
+        }));
       report.copied.push(copied);
       await recordAction(context, {
         action: "copy",

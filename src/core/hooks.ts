@@ -26,7 +26,14 @@ import type { ServiceContext } from "./context.ts";
 import { type HookProcessOutcome, runHookProcess } from "./_hook_process.ts";
 
 /** The operations hooks can run around. */
-export const HOOK_OPERATIONS = ["create", "restore", "verify", "cleanup", "copy"] as const;
+export const HOOK_OPERATIONS = [
+  "create",
+  "restore",
+  "verify",
+  "cleanup",
+  "copy",
+  "maintain",
+] as const;
 
 /** One of {@linkcode HOOK_OPERATIONS}. */
 export type HookOperation = typeof HOOK_OPERATIONS[number];
@@ -108,6 +115,12 @@ export interface WithHooksOptions<T> {
   facts?: HookFacts | (() => Promise<HookFacts>);
   /** What the `after` hooks are told in addition, from the operation's result. */
   resultFacts?: (result: T) => HookFacts;
+  /**
+   * Why a result that did not throw is still a failure (a verification that found damage,
+   * maintenance that found corruption): the `failure` hooks run with it as `BACKUP_ERROR`
+   * instead of the `after` hooks. Default: every result is a success.
+   */
+  failureOf?: (result: T) => string | undefined;
   /** The operation in words for a refusal, e.g. `back up "app.db"` or `restore backup "full_…"`. */
   what: string;
   /** Kills a running `before` hook (and stops the operation) when aborted. */
@@ -187,6 +200,11 @@ export async function withHooks<T>(
   } catch (error) {
     await failed(error);
     throw error;
+  }
+  const failedBecause = options.failureOf?.(result);
+  if (failedBecause !== undefined) {
+    await failed(new Error(failedBecause));
+    return result;
   }
   const done = options.resultFacts ? factVariables(options.resultFacts(result)) : {};
   for (const hook of after) {

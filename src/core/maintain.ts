@@ -9,6 +9,7 @@ import type { ServiceContext } from "./context.ts";
 import type { EngineKind } from "../engines/engine.ts";
 import type { MaintainOptions, MaintenanceReport } from "../engines/maintenance.ts";
 import { isRefusal, recordAction } from "./audit.ts";
+import { withHooks } from "./hooks.ts";
 import { messageOf, NotImplementedError } from "./errors.ts";
 import { lockDirectoryOf, withLock } from "./lock.ts";
 import type { NotifyEvent } from "./notify/event.ts";
@@ -65,7 +66,12 @@ export async function maintainDatabase(
   return await withLock(lockDirectoryOf(context), { command: "maintain", clock }, async () => {
     let report: MaintainResult;
     try {
-      report = result(await maintain(context.database, engineOptions));
+      report = await withHooks(context, {
+        operation: "maintain",
+        what: `maintain "${database}"`,
+        failureOf: (r) => r.integrity === "failed" ? integrityMessage(r) : undefined,
+        signal: options.signal,
+      }, async () => result(await maintain(context.database, engineOptions)));
     } catch (error) {
       if (!isRefusal(error)) {
         await recordAction(context, {

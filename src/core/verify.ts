@@ -8,6 +8,7 @@ import { defaultJobs } from "../engines/engine.ts";
 import { checkStoredFile } from "./verify_file.ts";
 import { restorableFiles, restoreTestAll } from "./verify_restore.ts";
 import { isRefusal, recordAction } from "./audit.ts";
+import { backupFacts, withHooks } from "./hooks.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, type ServiceContext } from "./context.ts";
 import { type Phase, type Watchdog, watched, watchedStorage } from "./watchdog.ts";
 
@@ -43,6 +44,28 @@ export async function verifyBackup(
   context: ServiceContext,
   query: string,
   options: VerifyOptions = {},
+): Promise<VerifyResult> {
+  return await withHooks(context, {
+    operation: "verify",
+    what: `verify backup "${query}"`,
+    facts: async () => {
+      const entry = await findBackup(context.storage, query);
+      return entry.meta ? backupFacts(context.storage, entry.meta) : { id: entry.id };
+    },
+    failureOf: (result) =>
+      result.ok
+        ? undefined
+        : `backup "${result.id}" failed verification: ${
+          result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join("; ")
+        }`,
+    signal: options.signal,
+  }, () => verifyUnhooked(context, query, options));
+}
+
+async function verifyUnhooked(
+  context: ServiceContext,
+  query: string,
+  options: VerifyOptions,
 ): Promise<VerifyResult> {
   let result: VerifyResult;
   try {

@@ -208,3 +208,73 @@ Deno.test("a hook run by the command line sees none of the secrets in its enviro
     assert.match(env, /^BACKUP_FILE=.*\.sql\.gz$/m);
   });
 });
+
+Deno.test("verify, cleanup, copy and maintain run the hooks that name them; a failed verify runs the failure hooks", async () => {
+  await withWorkspace(async (ws) => {
+    makeDatabase(ws.database);
+    await script(ws, "record.sh", RECORDER);
+    const hook = { command: ["./record.sh"], on: ["verify", "cleanup", "copy", "maintain"] };
+    await writeConfig(ws, {
+      retention: { keepLast: 1 },
+      hooks: { before: [hook], after: [hook], failure: [hook] },
+    });
+    const clock = new FakeClock();
+    const run = (args: string[]) => runCli(args, { cwd: ws.root, env: ENV, clock });
+    const first = await run(["create", "--format", "json"]);
+    assert.equal(first.code, 0, first.stderr);
+    const id = JSON.parse(first.stdout).id;
+    assert.deepEqual(await hookLog(ws), [], "create is not among the hook's operations");
+
+    assert.equal((await run(["verify", id])).code, 0);
+    const copy = await run(["copy", id, "--to", join(ws.root, "offsite")]);
+    assert.equal(copy.code, 0, copy.stderr);
+    assert.equal((await run(["maintain"])).code, 0);
+    clock.advance();
+    assert.equal((await run(["create"])).code, 0);
+    assert.equal((await run(["cleanup", "--dry-run"])).code, 0, "a dry run runs no hook");
+    assert.equal((await run(["cleanup"])).code, 0);
+    assert.deepEqual(await hookLog(ws), [
+      "before verify",
+      "after verify",
+      "before copy",
+      "after copy",
+      "before maintain",
+      "after maintain",
+      "before cleanup",
+      "after cleanup",
+    ]);
+    const env = await Deno.readTextFile(join(ws.root, "env.verify.after"));
+    assert.match(env, new RegExp(`^BACKUP_ID=${id}$`, "m"));
+
+    // damage the only backup left: verify fails, and the failure hook hears why
+    const newest = (await listNames(ws.dir)).find((n) => n.endsWith(".sql.gz"))!;
+    const path = join(ws.dir, newest);
+    const bytes = await Deno.readFile(path);
+    bytes[bytes.length - 10] ^= 0xff;
+    await Deno.writeFile(path, bytes);
+    const verify = await run(["verify", "--all"]);
+    assert.equal(verify.code, ExitCode.Integrity, verify.stderr);
+    assert.deepEqual((await hookLog(ws)).slice(-2), ["before verify", "failure verify"]);
+    assert.match(
+      await Deno.readTextFile(join(ws.root, "env.verify.failure")),
+      /^BACKUP_ERROR=backup "full_\d{8}T\d{9}Z" failed verification: /m,
+    );
+  });
+});
+
+Deno.test("a failing before hook of verify stops it with one line and records nothing in the sidecar", async () => {
+  await withWorkspace(async (ws) => {
+    makeDatabase(ws.database);
+    await writeConfig(ws, {
+      hooks: { before: [{ command: ["false"], on: ["verify"] }] },
+    });
+    const created = await runCli(["create", "--format", "json"], { cwd: ws.root, env: ENV });
+    const id = JSON.parse(created.stdout).id;
+    const meta = join(ws.dir, `${id}.meta.json`);
+    const before = await Deno.readTextFile(meta);
+    const result = await runCli(["verify", id], { cwd: ws.root, env: ENV });
+    assert.equal(result.code, ExitCode.Failure);
+    assert.match(result.stderr, /^Error: Cannot verify backup ".*": hook before "false" /m);
+    assert.equal(await Deno.readTextFile(meta), before);
+  });
+});

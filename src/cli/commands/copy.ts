@@ -1,4 +1,5 @@
 import type { Command } from "npm:commander@15.1.0";
+import { withHooks } from "../../core/hooks.ts";
 import {
   type CommandDeps,
   locationFlags,
@@ -113,12 +114,18 @@ async function copyOne(args: CopyArgs, deps: CommandDeps): Promise<number> {
   try {
     result = await locked(context, "copy", () =>
       audited(context, "copy", args.id, async () => {
-        const copied = await copyBackup(from, to, args.id, {
-          onProgress: progress.bytes,
+        const copied = await withHooks(context, {
+          operation: "copy",
+          what: `copy backup "${args.id}" to "${to.location}"`,
+          facts: { id: args.id },
           signal: deps.interrupts.abort,
-          stallTimeoutMs: context.stallTimeoutMs,
-          trusted: context.signing?.trusted,
-        });
+        }, () =>
+          copyBackup(from, to, args.id, {
+            onProgress: progress.bytes,
+            signal: deps.interrupts.abort,
+            stallTimeoutMs: context.stallTimeoutMs,
+            trusted: context.signing?.trusted,
+          }));
         return {
           result: copied,
           target: copied.id,
