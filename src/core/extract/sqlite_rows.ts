@@ -16,6 +16,16 @@ import {
   type SqliteValue,
 } from "./sqlite_format.ts";
 import { UsageError } from "../errors.ts";
+import { collectGarbage } from "../collect_garbage.ts";
+
+/**
+ * Characters of dump read between two garbage collections. Each INSERT's `VALUES` list is
+ * prepared as its own statement, whose compiled program (as big as the statement) is native
+ * memory V8 frees only when it collects. Measured on a 1M-row table (131 MiB of SQL), peak RSS:
+ * 384 MB without collecting, 276 MB every 16 Mi characters, 175 MB every 4 Mi (the extract of a
+ * two-row table: 171 MB), for no measurable time.
+ */
+const COLLECT_EVERY_CHARS = 4 << 20;
 
 /** Options of {@linkcode extractSqliteRows}. */
 export interface SqliteRowsOptions {
@@ -47,7 +57,14 @@ export async function extractSqliteRows(
   let found = false;
   try {
     const statements = new SqliteStatements();
+    let sinceCollected = 0;
     for await (const chunk of sql) {
+      // every statement prepared holds native memory V8 frees late: collect by volume
+      sinceCollected += chunk.length;
+      if (sinceCollected >= COLLECT_EVERY_CHARS) {
+        sinceCollected = 0;
+        collectGarbage();
+      }
       for (const statement of statements.push(chunk)) {
         const kind = classify(statement);
         if (kind.kind === "create-table" && kind.table === table && !found) {
