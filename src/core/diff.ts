@@ -15,7 +15,6 @@ import type { Column, TableColumns } from "./extract/columns.ts";
 import { backupMeta, backupText, textLines } from "./extract/backup_sql.ts";
 import { readSqliteSchema } from "./extract/sqlite_schema.ts";
 import { PostgresSchema } from "./extract/pg_schema.ts";
-import { liveColumns } from "./diff_live.ts";
 
 /** One side of a comparison: tables with rows, their columns, the migration version. */
 export interface DiffSide {
@@ -70,8 +69,6 @@ export interface DiffResult {
 
 /** Options of {@linkcode diffBackup}. */
 export interface DiffOptions {
-  /** `PG*` variables for the live PostgreSQL connection (as the engine has them). Default none. */
-  env?: Record<string, string | undefined>;
   signal?: AbortSignal;
 }
 
@@ -86,7 +83,7 @@ export async function diffBackup(
   const backupColumns = await readBackupColumns(context, meta);
   const liveSide: DiffSide = {
     tables: live.tables,
-    columns: await liveColumns(context.engine, context.database, options.env ?? {}),
+    columns: context.engine.columns ? await context.engine.columns(context.database) : new Map(),
     migration: live.migration,
   };
   const compared = compareSides(

@@ -16,6 +16,7 @@ import type {
 } from "./maintenance.ts";
 export type { BackupFacts };
 import type { ServerCapability } from "./server_capability.ts";
+import type { TableColumns } from "./table_columns.ts";
 export type { ServerCapability };
 
 export interface Engine {
@@ -90,6 +91,8 @@ export interface Engine {
   maintain?(location: string, options?: MaintainOptions): Promise<MaintenanceReport>;
   /** Answers `check`'s read-only health queries (freshness, size, user SQL). */
   queryHealth?(location: string, queries: HealthQueries): Promise<HealthAnswers>;
+  /** The columns of every table of the live database, read-only, for `diff`. */
+  columns?(location: string): Promise<TableColumns>;
   /**
    * A whole server's backup (`create --all-databases`, `restore --all`): engines whose databases
    * live on a server with shared roles implement it (PostgreSQL; `server_capability.ts`).

@@ -44,10 +44,7 @@ export function parseDiffArgs(id: string, raw: Record<string, unknown>): DiffArg
 /** Compares one backup with the database; 0 when equal, {@linkcode DIFFERS_EXIT_CODE} if not. */
 export async function runDiff(args: DiffArgs, deps: CommandDeps): Promise<number> {
   const context = contextFor(args, deps);
-  const result = await diffBackup(context, args.id, {
-    env: deps.io.env,
-    signal: deps.interrupts.abort,
-  });
+  const result = await diffBackup(context, args.id, { signal: deps.interrupts.abort });
   deps.io.stdout(args.format === "json" ? renderJson(result) : renderDiff(result));
   return result.equal ? 0 : DIFFERS_EXIT_CODE;
 }

@@ -6,6 +6,7 @@
  * early (the schema at the start of a dump) reads no further, and has not had the checksum
  * checked.
  */
+import { Buffer } from "node:buffer";
 import { pipeline, Readable } from "node:stream";
 import { type BackupMeta, metaKey, parseMeta } from "../backup_file.ts";
 import { findBackup, readAll } from "../catalog.ts";
@@ -39,12 +40,15 @@ export async function backupMeta(
 /**
  * The SQL of `meta`'s data file as text chunks. Text is decoded as UTF-8 (every dump we write is:
  * the PostgreSQL dump sets `client_encoding`; SQLite writes UTF-8 databases' text as bytes), so
- * a value that is not valid UTF-8 reads as U+FFFD.
+ * a value that is not valid UTF-8 reads as U+FFFD. With `decoding: "bytes"`, each byte is one
+ * character (ISO 8859-1) instead: a SQLite dump's literals may hold bytes that are not UTF-8, and
+ * a reader that cuts statements (all their syntax is ASCII) decodes each one with `decodeSql`.
  */
 export async function* backupText(
   context: ServiceContext,
   meta: BackupMeta,
   action: string,
+  decoding: "utf-8" | "bytes" = "utf-8",
 ): AsyncGenerator<string> {
   const stored = await readCompressedSql(context.storage, meta, context.encryption, action);
   const source = Readable.from(stored);
@@ -57,6 +61,10 @@ export async function* backupText(
   const decoder = new TextDecoder();
   try {
     for await (const chunk of decompressor as AsyncIterable<Uint8Array>) {
+      if (decoding === "bytes") {
+        yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("latin1");
+        continue;
+      }
       const text = decoder.decode(chunk, { stream: true });
       if (text.length > 0) yield text;
     }

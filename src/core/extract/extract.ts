@@ -60,14 +60,16 @@ export async function extractTable(
   const format = options.format ?? "sql";
   const out = new TextOut(options.sink);
   let rows = 0;
-  const text = backupText(context, meta, "extract from");
   let found: boolean;
   if (meta.engine === "sqlite") {
+    // byte for byte: a literal may hold text that is not UTF-8 (see `extractSqliteRows`)
+    const text = backupText(context, meta, "extract from", "bytes");
     found = await extractSqliteRows(text, table, (columns) => {
       const writer = sqliteRowWriter(format, table, columns, out);
       return counting(writer, () => rows++);
     }, { where: options.where, tempDir: options.tempDir, backup: meta.id });
   } else {
+    const text = backupText(context, meta, "extract from");
     found = await extractPostgresRows(text, table, (types) => {
       const writer = pgRowWriter(format, types, out);
       return countingLines(writer, () => rows++);

@@ -18,7 +18,7 @@ import {
   openConnection,
   parseLocation,
   withDatabase,
-} from "../../engines/postgres/_connection.ts";
+} from "../../engines/postgres/postgres_engine.ts";
 
 /** Options of {@linkcode extractPostgresRows}. */
 export interface PostgresRowsOptions {

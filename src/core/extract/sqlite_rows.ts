@@ -5,7 +5,9 @@
  * statement (about 1 MiB) at a time. With a `WHERE` condition the table alone is loaded into a
  * temporary database file and SQLite selects the rows.
  */
+import { Buffer } from "node:buffer";
 import { DatabaseSync } from "node:sqlite";
+import { decodeSql } from "../../engines/sqlite/sqlite_engine.ts";
 import { join } from "node:path";
 import { classify, SqliteStatements } from "./sqlite_statements.ts";
 import { SqliteSchema, tableColumns } from "./sqlite_schema.ts";
@@ -38,7 +40,8 @@ export interface SqliteRowsOptions {
 }
 
 /**
- * Reads `sql` (statements of a dump) and hands the rows of `table` to the writer that
+ * Reads `sql` (statements of a dump, one character per byte: `backupText`'s `bytes`) and hands
+ * the rows of `table` to the writer that
  * `writerFor` makes once the table's columns are known. Returns whether the table was found.
  * The text is read to its end either way, so the caller's checksum check runs.
  */
@@ -65,7 +68,9 @@ export async function extractSqliteRows(
         sinceCollected = 0;
         collectGarbage();
       }
-      for (const statement of statements.push(chunk)) {
+      for (const bytes of statements.push(chunk)) {
+        // as the restore reads it: literals that are not UTF-8 become CAST(X'…' AS TEXT)
+        const statement = decodeSql(Buffer.from(bytes, "latin1"));
         const kind = classify(statement);
         if (kind.kind === "create-table" && kind.table === table && !found) {
           found = true;

@@ -5,6 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import type { Column, TableColumns } from "./columns.ts";
+import { tableColumns } from "../../engines/sqlite/sqlite_engine.ts";
 import { classify, SqliteStatements } from "./sqlite_statements.ts";
 
 /**
@@ -74,11 +75,4 @@ export class SqliteSchema {
   }
 }
 
-/** `PRAGMA table_xinfo` of `table` in `db`: every column but virtual tables' hidden ones. */
-export function tableColumns(db: DatabaseSync, table: string): Column[] {
-  const rows = db.prepare("SELECT name, type, hidden FROM pragma_table_xinfo(?)").all(table);
-  return rows.filter((r) => Number(r.hidden) !== 1).map((r) => ({
-    name: String(r.name),
-    type: String(r.type),
-  }));
-}
+export { tableColumns };

@@ -41,6 +41,11 @@ import { queryPostgresHealth } from "./_health_queries.ts";
 import { databaseLocation, serverDatabases } from "./_server_databases.ts";
 import { dumpGlobals } from "./_globals_dump.ts";
 import { checkRoleRestore, restoreGlobals } from "./_globals_restore.ts";
+import { postgresColumns } from "./_columns.ts";
+import type { TableColumns } from "../table_columns.ts";
+
+// for `extract --where`'s scratch database in the core: a connection as the engine opens one
+export { type Connection, openConnection, parseLocation, withDatabase } from "./_connection.ts";
 
 /**
  * PostgreSQL through postgres.js, without pg_dump. A location is a `postgres://` URL (blanks
@@ -146,6 +151,11 @@ export class PostgresEngine implements Engine {
       (connection) => maintainPostgres(connection, options),
       options.signal,
     );
+  }
+
+  /** The columns of every table, in a READ ONLY transaction (`_columns.ts`). */
+  async columns(location: string): Promise<TableColumns> {
+    return await this.#with(location, (connection) => postgresColumns(connection));
   }
 
   /** `check`'s queries, each in a READ ONLY transaction with a timeout (`_health_queries.ts`). */

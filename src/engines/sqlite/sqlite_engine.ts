@@ -27,6 +27,13 @@ import type {
 } from "../maintenance.ts";
 import { maintainSqlite } from "./_maintain.ts";
 import { querySqliteHealth } from "./_health_queries.ts";
+import { sqliteColumns } from "./_columns.ts";
+import type { TableColumns } from "../table_columns.ts";
+
+// for readers of a SQLite dump in the core (`extract`, `diff`): a statement's text as the
+// restore decodes it, and a table's columns
+export { decodeSql } from "./_decode.ts";
+export { tableColumns } from "./_columns.ts";
 
 /**
  * SQLite through `node:sqlite`. A location is a file path, optionally written `sqlite:PATH` or
@@ -147,6 +154,16 @@ export class SqliteEngine implements Engine {
   /** Optimize, checkpoint, integrity check, VACUUM when worth it (`_maintain.ts`). */
   async maintain(location: string, options: MaintainOptions = {}): Promise<MaintenanceReport> {
     return await maintainSqlite(await this.#existingPath(location), options);
+  }
+
+  /** The columns of every table, on a read-only connection (`_columns.ts`). */
+  async columns(location: string): Promise<TableColumns> {
+    const path = await this.#existingPath(location);
+    try {
+      return sqliteColumns(path);
+    } catch (error) {
+      throw wrap(error, path);
+    }
   }
 
   /** `check`'s queries on a read-only connection (`_health_queries.ts`). */
