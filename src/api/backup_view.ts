@@ -1,6 +1,7 @@
 /** A backup as the API shows it: the listing's facts, flat, with a state a person can read. */
 import { type CatalogEntry, isGood } from "../core/catalog.ts";
 import type { BackupMeta } from "../core/backup_file.ts";
+import { partSummaries, type PartSummary } from "../core/parts_summary.ts";
 
 /** One backup in API answers (see docs/api.md, "Backup"). */
 export interface BackupView {
@@ -24,6 +25,13 @@ export interface BackupView {
   pinReason: string | null;
   encrypted: boolean | null;
   verification: BackupMeta["verification"] | null;
+  /**
+   * The backup's parts (a server backup's databases, the files beside), each downloadable with
+   * `?part=NAME`; empty for a backup that is its main file alone.
+   */
+  parts: PartSummary[];
+  /** A whole server's backup: its databases and whether role password hashes are inside. */
+  server: { databases: string[]; rolePasswords: boolean } | null;
 }
 
 /** The view of a listed backup. */
@@ -49,6 +57,10 @@ export function backupView(entry: CatalogEntry): BackupView {
     pinReason: meta?.pinReason ?? null,
     encrypted: meta ? meta.file.encryption !== undefined : null,
     verification: meta?.verification ?? null,
+    parts: meta ? partSummaries(meta) : [],
+    server: meta?.server
+      ? { databases: [...meta.server.databases], rolePasswords: meta.server.rolePasswords }
+      : null,
   };
 }
 

@@ -5,12 +5,16 @@
  */
 import { Buffer } from "node:buffer";
 import { findBackup } from "../core/catalog.ts";
-import { readChecked } from "../core/stored_data.ts";
+import { readCheckedFile } from "../core/stored_data.ts";
+import { storedFiles } from "../core/backup_file.ts";
 import { mediaType } from "../core/compression.ts";
 import { ApiError } from "./http_errors.ts";
 import type { RequestScope } from "./app.ts";
 
-/** The download answer of the backup `id` resolves to. */
+/**
+ * The download answer of the backup `id` resolves to: its main file, or with `?part=NAME` one of
+ * its parts (a database of a server backup by its name, `files` for the files beside).
+ */
 export async function downloadResponse(scope: RequestScope, id: string): Promise<Response> {
   const { storage } = scope.context;
   const entry = await findBackup(storage, id);
@@ -22,17 +26,34 @@ export async function downloadResponse(scope: RequestScope, id: string): Promise
     );
   }
   const meta = entry.meta;
-  const source = await readChecked(storage, meta, "download");
-  const name = meta.file.name.split("/").pop()!;
+  const partName = scope.url.searchParams.get("part");
+  const file = partName === null
+    ? storedFiles(meta)[0]
+    : storedFiles(meta).find((f) => f.part?.name === partName);
+  if (!file) {
+    const names = (meta.parts ?? []).map((p) => `"${p.name}"`);
+    throw new ApiError(
+      404,
+      "not_found",
+      `Backup "${meta.id}" has no part "${partName}" (${
+        names.length ? `its parts: ${names.join(", ")}` : "it has no parts"
+      })`,
+    );
+  }
+  const source = await readCheckedFile(storage, meta, file, "download");
+  const name = file.file.name.split("/").pop()!;
+  const contentType = file.file.encryption
+    ? "application/octet-stream"
+    : file.part?.kind === "files" && file.file.compression === "none"
+    ? "application/x-tar"
+    : mediaType(file.file.compression);
   return new Response(ReadableStream.from(source), {
     headers: {
-      "content-type": meta.file.encryption
-        ? "application/octet-stream"
-        : mediaType(meta.file.compression),
-      "content-length": String(meta.sizes.compressed),
+      "content-type": contentType,
+      "content-length": String(file.size),
       "content-disposition": `attachment; filename="${name}"`,
-      "x-checksum-sha256": meta.file.sha256,
-      "repr-digest": `sha-256=:${Buffer.from(meta.file.sha256, "hex").toString("base64")}:`,
+      "x-checksum-sha256": file.file.sha256,
+      "repr-digest": `sha-256=:${Buffer.from(file.file.sha256, "hex").toString("base64")}:`,
       "cache-control": "no-store",
     },
   });

@@ -91,9 +91,15 @@ export const V1_ROUTES: Route[] = [
     method: "GET",
     path: "/api/v1/backups/:id/download",
     role: "admin",
-    summary: "Download the stored file, checked against its SHA-256 on the way",
+    summary: "Download the stored file (or `?part=NAME` one part), checked against its SHA-256",
+    query: [{
+      name: "part",
+      description: "a part's name: a database of a server backup, or `files` (default the main file)",
+    }],
     responses: {
-      200: "The stored file: `.sql.gz`, `.sql.zst` or `.sql`, with `.age` when encrypted",
+      200: "The stored file: `.sql.gz`, `.sql.zst` or `.sql` (a part: `.db-NAME.sql.gz`, " +
+        "`.files.tar.gz`), with `.age` when encrypted",
+      404: "No such backup, or no such part",
     },
     produces: "application/octet-stream",
     handle: (scope) => downloadResponse(scope, scope.params.id),
