@@ -55,6 +55,16 @@ export function recordedSize(meta: BackupMeta): number {
   return storedFiles(meta).reduce((sum, entry) => sum + entry.size, 0);
 }
 
+/**
+ * Bytes of SQL before compression: the main file's and every database part's, not the files
+ * beside. What the size-anomaly rule compares, so a whole server's backup counts its databases
+ * (not its globals alone) and files added or removed beside the database do not count.
+ */
+export function sqlRawSize(meta: BackupMeta): number {
+  return meta.sizes.raw + (meta.parts ?? []).filter((part) => part.kind === "database")
+    .reduce((sum, part) => sum + part.sizes.raw, 0);
+}
+
 /** Recorded bytes before compression of every file of the backup (main and parts). */
 export function recordedRawSize(meta: BackupMeta): number {
   return meta.sizes.raw + (meta.parts ?? []).reduce((sum, part) => sum + part.sizes.raw, 0);

@@ -23,6 +23,7 @@ import {
 import { summarizeRuns } from "./run_history.ts";
 import { readAudit } from "./audit.ts";
 import { trustProblem } from "./trust.ts";
+import { sqlRawSize } from "./parts_summary.ts";
 import type { DatabaseCheck, DatabaseHealthPolicy } from "./db_health.ts";
 import { checkDatabaseHealth, withDatabaseHealth } from "./database_health.ts";
 
@@ -101,7 +102,7 @@ export async function getStatus(
           // with signing.trusted, a backup restore would refuse is no good backup to health
           good: isGood(b) && trustProblem(b.meta, context.signing?.trusted) === undefined,
           size: sizeOf(b),
-          ...(b.meta ? { sqlSize: b.meta.sizes.raw } : {}),
+          ...(b.meta ? { sqlSize: sqlRawSize(b.meta) } : {}),
           ...(verification?.outcome === "passed"
             ? { verifiedAt: new Date(verification.verifiedAt) }
             : {}),
