@@ -216,3 +216,42 @@ Deno.test("diff: rows, tables and columns on one side, the migration version; ex
     assert.deepEqual(byName.kv.liveOnlyColumns, [{ name: "w", type: "" }]);
   });
 });
+
+Deno.test("with several databases, diff and extract find the series that holds the id", async () => {
+  await withWorkspace(async (ws) => {
+    makeApp(join(ws.root, "shop.db"));
+    makeApp(join(ws.root, "blog.db"));
+    const glob = join(ws.root, "*.db");
+    const created = await runCli(["create", "--database", glob, "--dir", ws.dir]);
+    assert.equal(created.code, 0, created.stderr);
+    const blogId = (await Array.fromAsync(Deno.readDir(join(ws.dir, "blog"))))
+      .map((e) => e.name).find((n) => n.endsWith(".meta.json"))!.split(".")[0];
+    const rows = await runCli([
+      "extract",
+      blogId,
+      "--database",
+      glob,
+      "--dir",
+      ws.dir,
+      "--series",
+      "blog",
+      "--table",
+      "kv",
+      "--format",
+      "csv",
+    ]);
+    assert.equal(rows.code, 0, rows.stderr);
+    assert.match(rows.stdout, /^k,v\r?\n/);
+    const diff = await runCli([
+      "diff",
+      blogId,
+      "--database",
+      glob,
+      "--dir",
+      ws.dir,
+      "--series",
+      "blog",
+    ]);
+    assert.equal(diff.code, 0, diff.stdout + diff.stderr);
+  });
+});

@@ -3,6 +3,7 @@ import { type CommandDeps, contextFor, withIdentityOption, withLocationOptions }
 import { diffBackup, type DiffResult, type TableDiff } from "../../core/diff.ts";
 import { renderJson } from "../format.ts";
 import { parseFormat } from "../settings.ts";
+import { inSeriesOf, withSeriesOption } from "../series.ts";
 
 /** The exit code when the backup and the database differ (as `diff` and `git diff --exit-code`). */
 export const DIFFERS_EXIT_CODE = 1;
@@ -28,6 +29,8 @@ export interface DiffArgs {
   database?: string;
   dir?: string;
   identity?: string;
+  /** `--series NAME`: with several databases, the series that holds the id (default: found). */
+  series?: string;
 }
 
 /** Checks and types the raw options of `diff`. */
@@ -38,11 +41,16 @@ export function parseDiffArgs(id: string, raw: Record<string, unknown>): DiffArg
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
     identity: raw.identity as string | undefined,
+    series: raw.series as string | undefined,
   };
 }
 
 /** Compares one backup with the database; 0 when equal, {@linkcode DIFFERS_EXIT_CODE} if not. */
 export async function runDiff(args: DiffArgs, deps: CommandDeps): Promise<number> {
+  return await inSeriesOf(args, deps, args.id, (d) => diffOne(args, d));
+}
+
+async function diffOne(args: DiffArgs, deps: CommandDeps): Promise<number> {
   const context = contextFor(args, deps);
   const result = await diffBackup(context, args.id, { signal: deps.interrupts.abort });
   deps.io.stdout(args.format === "json" ? renderJson(result) : renderDiff(result));
@@ -103,7 +111,8 @@ export function registerDiff(program: Command, deps: CommandDeps): void {
     .description("compare a backup with the live database: rows, tables, columns, migration")
     .argument("<id>", "backup id, or any unique part of one")
     .option("--format <format>", "text or json", "text");
-  withLocationOptions(withIdentityOption(command)).addHelpText("after", HELP)
+  withSeriesOption(withLocationOptions(withIdentityOption(command)), "look in")
+    .addHelpText("after", HELP)
     .action(async (id, raw) => {
       deps.setExitCode(await runDiff(parseDiffArgs(id, raw), deps));
     });

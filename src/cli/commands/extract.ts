@@ -5,6 +5,7 @@ import { type ExtractFormat, extractTable } from "../../core/extract/extract.ts"
 import { writeFileWhole } from "../../core/extract/output_file.ts";
 import { UsageError } from "../../core/errors.ts";
 import { parseFormat } from "../settings.ts";
+import { inSeriesOf, withSeriesOption } from "../series.ts";
 
 const HELP = `
 Writes the rows of one table of a backup, without restoring the database: to put back rows
@@ -38,6 +39,8 @@ export interface ExtractArgs {
   database?: string;
   dir?: string;
   identity?: string;
+  /** `--series NAME`: with several databases, the series that holds the id (default: found). */
+  series?: string;
 }
 
 /** Checks and types the raw options of `extract`. */
@@ -57,11 +60,16 @@ export function parseExtractArgs(id: string, raw: Record<string, unknown>): Extr
     database: raw.database as string | undefined,
     dir: raw.dir as string | undefined,
     identity: raw.identity as string | undefined,
+    series: raw.series as string | undefined,
   };
 }
 
-/** Extracts one table's rows to stdout or `--output`. */
+/** Extracts one table's rows to stdout or `--output`, from the series that holds the id. */
 export async function runExtract(args: ExtractArgs, deps: CommandDeps): Promise<number> {
+  return await inSeriesOf(args, deps, args.id, (d) => extractOne(args, d));
+}
+
+async function extractOne(args: ExtractArgs, deps: CommandDeps): Promise<number> {
   const context = contextFor(args, deps);
   const options = {
     table: args.table,
@@ -97,7 +105,8 @@ export function registerExtract(program: Command, deps: CommandDeps): void {
     .option("--where <sql>", "only the rows this SQL condition selects")
     .option("--format <format>", "sql, csv or jsonl", "sql")
     .option("--output <file>", "write to this file (mode 0600, whole or not at all)");
-  withLocationOptions(withIdentityOption(command)).addHelpText("after", HELP)
+  withSeriesOption(withLocationOptions(withIdentityOption(command)), "look in")
+    .addHelpText("after", HELP)
     .action(async (id, raw) => {
       deps.setExitCode(await runExtract(parseExtractArgs(id, raw), deps));
     });
