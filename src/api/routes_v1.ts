@@ -94,7 +94,8 @@ export const V1_ROUTES: Route[] = [
     summary: "Download the stored file (or `?part=NAME` one part), checked against its SHA-256",
     query: [{
       name: "part",
-      description: "a part's name: a database of a server backup, or `files` (default the main file)",
+      description:
+        "a part's name: a database of a server backup, or `files` (default the main file)",
     }],
     responses: {
       200: "The stored file: `.sql.gz`, `.sql.zst` or `.sql` (a part: `.db-NAME.sql.gz`, " +
