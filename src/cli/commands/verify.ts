@@ -15,10 +15,11 @@ import { parseFormat, parseJobs } from "../settings.ts";
 import { inSeriesOf, runPerSeries, withSeriesOption } from "../series.ts";
 
 const HELP = `
-Checks the sidecar (schema, self-checksum), the data file's size and SHA-256, and that the gzip
-(zstd) stream is whole and decompresses to the recorded size (encrypted backups: decrypted with
+Checks the sidecar (schema, self-checksum), each data file's size and SHA-256 (the main file and
+every part: a server's databases, the files' tar, read to its end), and that each gzip (zstd)
+stream is whole and decompresses to the recorded size (encrypted backups: decrypted with
 --identity first; without an identity only the stored bytes' size and checksum are checked).
---restore-test also restores into a scratch database (SQLite: then runs integrity_check;
+--restore-test also restores each dump into a scratch database (SQLite: then runs integrity_check;
 PostgreSQL: a scratch database on the same server, dropped afterwards) and compares row counts
 with the sidecar; --jobs bounds its threads or connections. The outcome is recorded in the
 sidecar. Exits ${ExitCode.Integrity} when any backup fails.
