@@ -235,9 +235,7 @@ Deno.test("a whole PostgreSQL server: create --all-databases, restore --all into
             { ...await globalsOf(target.url), tablespaces: "" },
             { ...await globalsOf(source.url), tablespaces: "" },
           );
-          // the oracle's postgres.js client does not decode "%20" in a URL path: "other db" is
-          // compared by its row counts through the restore's own check
-          for (const name of ["app", "postgres"]) {
+          for (const name of ["app", "other db", "postgres"]) {
             await assertSameDatabase(databaseUrl(source.url, name), databaseUrl(target.url, name));
           }
         },
@@ -281,6 +279,28 @@ Deno.test("a whole PostgreSQL server: create --all-databases, restore --all into
           "{statement_timeout=5s}",
         );
       });
+
+      await t.step(
+        "a role that may not create roles is refused in one line before anything is touched",
+        async () => {
+          await psql(target.url, "CREATE ROLE plain_login LOGIN");
+          const before = await globalsOf(target.url);
+          const url = new URL(target.url);
+          url.username = "plain_login";
+          const refused = await runCli([
+            "restore",
+            id,
+            "--globals-only",
+            "--to",
+            url.href,
+            ...common,
+          ]);
+          assert.equal(refused.code, 6, refused.stdout + refused.stderr);
+          assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+          assert.match(refused.stderr, /CREATEROLE|superuser/);
+          assert.deepEqual(await globalsOf(target.url), before);
+        },
+      );
 
       await t.step(
         "the stock path: gunzip | psql for the globals and for one database",

@@ -105,7 +105,9 @@ export async function tableRows(url: string, table: string, limit = 20_000): Pro
 type Tx = postgres.TransactionSql;
 
 async function inSnapshot<T>(url: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  // postgres.js takes the URL's path as the database name without decoding it ("my%20db")
+  const database = decodeURIComponent(new URL(url).pathname.slice(1));
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10, database });
   try {
     return await sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
       for (const setting of SETTINGS) await tx.unsafe(setting);
