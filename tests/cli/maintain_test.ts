@@ -14,6 +14,8 @@ import { ExitCode } from "../../src/core/errors.ts";
 import { Interrupts } from "../../src/cli/interrupts.ts";
 import { systemClock } from "../../src/core/clock.ts";
 import { acquireLock } from "../../src/core/lock.ts";
+import { startCluster } from "../helpers/pg_cluster.ts";
+import { createDatabase, psql, uniqueName } from "../helpers/pg_tools.ts";
 
 const MiB = 1024 * 1024;
 
@@ -281,4 +283,46 @@ Deno.test("a maintenance slot that finds another process's lock waits for it, th
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /database maintained /, result.stdout);
   });
+});
+
+Deno.test("maintain on PostgreSQL vacuums the table with dead tuples and records the run", async () => {
+  const cluster = await startCluster({ settings: { autovacuum: "off" } });
+  try {
+    await withWorkspace(async (ws) => {
+      const url = await createDatabase(cluster.url, uniqueName("app"));
+      await psql(
+        url,
+        `CREATE TABLE churn (id int PRIMARY KEY, v text);
+         INSERT INTO churn SELECT g, 'v' FROM generate_series(1, 20000) g;`,
+      );
+      await psql(url, "UPDATE churn SET v = 'w'");
+      // the updating backend flushes its statistics as it exits, maybe after psql returned
+      for (let i = 0; i < 100; i++) {
+        const dead = await psql(url, "SELECT n_dead_tup FROM pg_stat_user_tables");
+        if (Number(dead.trim()) >= 20000) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const result = await runCli([
+        "maintain",
+        "--database",
+        url,
+        "--dir",
+        ws.dir,
+        "--format",
+        "json",
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      const report = JSON.parse(result.stdout);
+      assert.equal(report.engine, "postgres");
+      const vacuum = report.steps.find((s: { name: string }) => s.name.includes('"churn"'));
+      assert.equal(vacuum?.outcome, "done", JSON.stringify(report.steps));
+      assert.match(vacuum.detail, /^dead tuples 20000 -> 0 /);
+      assert.equal(report.integrity, "skipped", "amcheck is not installed");
+      assert.ok(!result.stdout.includes("password"), "no secret in the report");
+      const check = await runCli(["check", "--database", url, "--dir", ws.dir]);
+      assert.match(check.stdout, /^OK: the last maintain \(.*\)/m);
+    });
+  } finally {
+    await cluster.stop();
+  }
 });
