@@ -9,7 +9,7 @@
  * Keys: `<gen>.snapshot.db.gz` + `<gen>.snapshot.json`; `<gen>.<seq>.wal.gz` + `<gen>.<seq>.json`
  * (`<seq>` eight digits); a generation id is `g<UTC yyyymmddThhmmssSSSZ>`, sortable in time.
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { pipeline, Readable } from "node:stream";
 import type { Storage } from "../storage/storage.ts";
