@@ -73,34 +73,35 @@ async function applySegments(
   target: Date,
   path: string,
 ): Promise<PointInTimeResult> {
-  const header = { ...generation.wal, checksum: generation.checksum } as WalHeader;
+  let header = { ...generation.wal, checksum: generation.checksum } as WalHeader;
   const frameBytes = 24 + header.pageSize;
   let previous: readonly [number, number] = generation.checksum;
   let reflects = generation.takenAt;
   let segments = 0;
   let commits = 0;
   let expected = 1;
+  const stopped = (why: string): PointInTimeResult => ({
+    generation: generation.generation,
+    segments,
+    commits,
+    reflects,
+    stoppedEarly: why,
+  });
   for (const segment of await listSegments(store, generation.generation)) {
     if (segment.sequence !== expected) {
-      return {
-        generation: generation.generation,
-        segments,
-        commits,
-        reflects,
-        stoppedEarly: `segment ${expected} is missing`,
-      };
+      return stopped(`segment ${expected} is missing`);
     }
     expected++;
     const inTime = segment.commits.filter((c) => new Date(c.seenAt).getTime() <= target.getTime());
     if (inTime.length === 0) break;
-    if (segment.startChecksum[0] !== previous[0] || segment.startChecksum[1] !== previous[1]) {
-      return {
-        generation: generation.generation,
-        segments,
-        commits,
-        reflects,
-        stoppedEarly: `segment ${segment.sequence} does not continue the chain`,
-      };
+    if (segment.restart) {
+      // the log restarted after every frame of the old one was shipped: a chain of its own
+      header = { ...segment.restart.wal, checksum: segment.startChecksum } as WalHeader;
+      previous = segment.startChecksum;
+    } else if (
+      segment.startChecksum[0] !== previous[0] || segment.startChecksum[1] !== previous[1]
+    ) {
+      return stopped(`segment ${segment.sequence} does not continue the chain`);
     }
     let bytes: Uint8Array;
     try {
@@ -109,13 +110,7 @@ async function applySegments(
       bytes = concat(chunks);
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
-      return {
-        generation: generation.generation,
-        segments,
-        commits,
-        reflects,
-        stoppedEarly: `segment ${segment.sequence} is damaged`,
-      };
+      return stopped(`segment ${segment.sequence} is damaged`);
     }
     const last = inTime[inTime.length - 1];
     const frames: WalFrame[] = [];
@@ -123,13 +118,7 @@ async function applySegments(
     for (let i = 0; i <= last.frame; i++) {
       const frame = readFrame(bytes, i * frameBytes, i, header, chain);
       if (!frame) {
-        return {
-          generation: generation.generation,
-          segments,
-          commits,
-          reflects,
-          stoppedEarly: `segment ${segment.sequence} fails its frame checks at frame ${i}`,
-        };
+        return stopped(`segment ${segment.sequence} fails its frame checks at frame ${i}`);
       }
       frames.push(frame);
       chain = frame.checksum;

@@ -49,6 +49,11 @@ export interface SegmentManifest {
   formatVersion: 1;
   generation: string;
   sequence: number;
+  /**
+   * Present on the first segment of a log that restarted within the generation (after every
+   * frame of the old one was shipped): the new log's header; its chain starts afresh.
+   */
+  restart?: { wal: SnapshotManifest["wal"] };
   /** Frames in the segment (headers and pages, as in the WAL); it ends with a commit frame. */
   frames: number;
   /** The chain's checksum before the first frame and after the last. */

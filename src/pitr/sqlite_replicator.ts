@@ -1,13 +1,16 @@
 /**
- * Continuous replication of a SQLite database in WAL mode (issue 13), Litestream's design: the
- * replicator holds a read transaction on a connection of its own, so no checkpoint can restart
- * the log under it; each `step()` reads the frames appended since the last one straight from the
- * `-wal` file, checks their salts and checksum chain (`sqlite_wal.ts`), and ships those up to the
- * last commit as one segment; then it lets go of the read transaction for an instant (so the
- * application's checkpoints can restart the log) and takes it again. A log that was restarted or
- * rewritten meanwhile (other salts, another checkpoint sequence, a file shorter than what was
- * read) is never continued: a new generation starts with a fresh snapshot, so a chain with a hole
- * is never shipped. The application keeps writing: the replicator only reads.
+ * Continuous replication of a SQLite database in WAL mode (issue 13), after Litestream's design:
+ * the replicator always holds a read transaction on a connection of its own (renewed after each
+ * step), so the application's checkpoints (TRUNCATE ones too) copy frames into the database file
+ * but cannot restart the log under it; each `step()` reads the frames appended since the last one
+ * straight from the `-wal` file, checks their salts and checksum chain (`sqlite_wal.ts`), and
+ * ships those up to the last commit as one segment. Past `checkpointBytes` of log it checkpoints
+ * the log itself with the application's writers held off (the write lock taken on a second
+ * connection) after shipping everything, so the next write restarts the log from a fully shipped
+ * state: the next step ships what is left of the old log and continues the same generation in the
+ * new one. A log restarted in any other way (restarted twice, rewritten, or overwriting frames
+ * past what was shipped) is never continued: a new generation starts with a fresh snapshot, so a
+ * chain with a hole is never shipped. The replicator only reads the application's data.
  *
  * The snapshot is the database file copied while the read transaction is held, with the frames
  * already in the log applied: a checkpoint may copy pages into the file during the copy, but only
@@ -37,17 +40,27 @@ import {
 /** Options of {@linkcode SqliteReplicator}. */
 export interface ReplicatorOptions {
   clock: Clock;
-  /** At most this many WAL bytes are read by one step (the rest waits for the next). */
+  /** At most this many WAL bytes are read by one step (the rest waits for the next). Default 64 MiB. */
   maxStepBytes?: number;
+  /**
+   * Once this many bytes of the current log are shipped, the replicator checkpoints the log
+   * itself so it can restart (the held read transaction keeps the application's checkpoints from
+   * restarting it). Default 4 MiB (about SQLite's 1,000-page autocheckpoint).
+   */
+  checkpointBytes?: number;
+  /** How long the replicator waits for the application's write lock. Default 5 000 ms. */
+  busyTimeoutMs?: number;
 }
 
 /** What one step did. */
 export interface StepResult {
   /** A new generation was started (first step, or the log was restarted by someone else). */
   newGeneration?: { id: string; reason: string };
-  /** Frames and commits shipped in a segment by this step. */
+  /** Frames and commits shipped by this step. */
   frames: number;
   commits: number;
+  /** The replicator checkpointed the log (it restarts with the next write). */
+  checkpointed?: boolean;
 }
 
 /** Replicates one database into `store`; `step()` on a timer, `close()` at the end. */
@@ -56,19 +69,26 @@ export class SqliteReplicator {
   readonly #store: Storage;
   readonly #clock: Clock;
   readonly #maxStepBytes: number;
+  readonly #checkpointBytes: number;
+  readonly #busyTimeoutMs: number;
   #db: DatabaseSync | undefined;
+  #held = false;
   #generation: string | undefined;
   #header: WalHeader | undefined;
   /** Offset of the next frame to read in the WAL file. */
   #offset = WAL_HEADER_BYTES;
   #checksum: [number, number] = [0, 0];
   #sequence = 0;
+  /** The next segment starts a restarted log of the same generation (this header). */
+  #restarted: WalHeader | undefined;
 
   constructor(path: string, store: Storage, options: ReplicatorOptions) {
     this.#path = path;
     this.#store = store;
     this.#clock = options.clock;
     this.#maxStepBytes = options.maxStepBytes ?? 64 << 20;
+    this.#checkpointBytes = options.checkpointBytes ?? 4 << 20;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
   }
 
   /** The generation being extended. */
@@ -78,17 +98,23 @@ export class SqliteReplicator {
 
   /** Ships what was committed since the last step (the first step takes the snapshot). */
   async step(): Promise<StepResult> {
-    this.#holdReadTransaction();
+    this.#hold();
     const wal = await this.#readWalHead();
-    const restarted = this.#restartReason(wal);
-    if (restarted !== undefined) {
+    const reason = await this.#restartReason(wal);
+    if (reason !== undefined) {
       const id = await this.#newGeneration(wal);
-      this.#release();
-      return { newGeneration: { id, reason: restarted }, frames: 0, commits: 0 };
+      this.#renew();
+      return { newGeneration: { id, reason }, frames: 0, commits: 0 };
     }
-    const shipped = await this.#shipFrames();
-    this.#release();
-    return { frames: shipped.frames, commits: shipped.commits };
+    const shipped = await this.#shipAll();
+    let checkpointed = false;
+    if (this.#offset - WAL_HEADER_BYTES >= this.#checkpointBytes) {
+      checkpointed = await this.#checkpoint();
+    }
+    // a fresh snapshot: the application's checkpoints may copy what is shipped into the file,
+    // and the held read still keeps the log from restarting
+    this.#renew();
+    return { ...shipped, ...(checkpointed ? { checkpointed } : {}) };
   }
 
   /** Ships what is committed, then lets go of the database. */
@@ -96,19 +122,16 @@ export class SqliteReplicator {
     try {
       if (this.#generation) await this.step();
     } finally {
+      if (this.#held) this.#db?.exec("COMMIT");
+      this.#held = false;
       this.#db?.close();
       this.#db = undefined;
     }
   }
 
-  /** Ends the read transaction and begins another, so waiting checkpoints may restart the log. */
-  #release(): void {
-    this.#db?.exec("COMMIT");
-  }
-
-  #holdReadTransaction(): void {
+  #hold(): void {
     if (!this.#db) {
-      this.#db = new DatabaseSync(this.#path, { timeout: 5000 });
+      this.#db = new DatabaseSync(this.#path, { timeout: this.#busyTimeoutMs });
       const mode = String(this.#db.prepare("PRAGMA journal_mode").get()?.journal_mode);
       if (mode !== "wal") {
         this.#db.close();
@@ -116,9 +139,53 @@ export class SqliteReplicator {
         throw new Error(`"${this.#path}" is in ${mode} journal mode: replication needs WAL`);
       }
     }
+    if (this.#held) return;
     this.#db.exec("BEGIN");
     // the first read takes the snapshot that keeps the log from being restarted
     this.#db.prepare("SELECT count(*) FROM sqlite_schema").get();
+    this.#held = true;
+  }
+
+  /** Ends the read transaction and takes a new one at once. */
+  #renew(): void {
+    if (this.#held) this.#db!.exec("COMMIT");
+    this.#held = false;
+    this.#hold();
+  }
+
+  /**
+   * Checkpoints the whole log while the application's writers wait: the write lock is taken on a
+   * second connection, what was committed is shipped, the log is copied into the database file;
+   * then the next write restarts the log, from a state every frame of which is shipped.
+   */
+  async #checkpoint(): Promise<boolean> {
+    const lock = new DatabaseSync(this.#path, { timeout: this.#busyTimeoutMs });
+    try {
+      try {
+        lock.exec("BEGIN IMMEDIATE");
+      } catch {
+        return false; // the application holds its write lock: the next step tries again
+      }
+      await this.#shipAll();
+      this.#db!.exec("COMMIT");
+      this.#held = false;
+      const result = this.#db!.prepare("PRAGMA wal_checkpoint(PASSIVE)").get()!;
+      return Number(result.busy) === 0 && Number(result.log) === Number(result.checkpointed);
+    } finally {
+      if (lock.isTransaction) lock.exec("ROLLBACK");
+      lock.close();
+    }
+  }
+
+  async #shipAll(): Promise<{ frames: number; commits: number }> {
+    let frames = 0;
+    let commits = 0;
+    for (;;) {
+      const shipped = await this.#shipFrames();
+      if (shipped.frames === 0) return { frames, commits };
+      frames += shipped.frames;
+      commits += shipped.commits;
+    }
   }
 
   async #readWalHead(): Promise<{ header?: WalHeader; size: number }> {
@@ -140,19 +207,61 @@ export class SqliteReplicator {
     }
   }
 
-  #restartReason(wal: { header?: WalHeader; size: number }): string | undefined {
+  /**
+   * Why the log cannot be continued (a new generation is needed), or `undefined`. A log that
+   * restarted (the checkpoint sequence one more, new salts) continues the generation when what
+   * is left of the old log past the shipped frames is still in the file: it is shipped first.
+   */
+  async #restartReason(wal: { header?: WalHeader; size: number }): Promise<string | undefined> {
     const current = this.#header;
-    if (!this.#generation || !current) return "the first snapshot";
+    if (!this.#generation) return "the first snapshot";
     if (!wal.header) return wal.size === 0 ? undefined : "the WAL header was cut";
+    if (!current) return "the WAL appeared";
     const h = wal.header;
-    if (h.salt1 !== current.salt1 || h.salt2 !== current.salt2) {
-      return "the WAL was restarted (new salts)";
+    const sameLog = h.salt1 === current.salt1 && h.salt2 === current.salt2 &&
+      h.checkpointSequence === current.checkpointSequence;
+    if (sameLog) {
+      return wal.size < this.#offset ? "the WAL is shorter than what was shipped" : undefined;
     }
-    if (h.checkpointSequence !== current.checkpointSequence) {
-      return "the WAL's checkpoint sequence changed";
+    if (
+      h.checkpointSequence !== current.checkpointSequence + 1 || h.pageSize !== current.pageSize
+    ) {
+      return "the WAL was restarted more than once, or rewritten, between two steps";
     }
-    if (wal.size < this.#offset) return "the WAL is shorter than what was shipped";
+    // the new log overwrites the old from its start: the old log's end must still be there
+    if (this.#logEnd(await this.#walBytesUpTo(this.#offset + 64 * 1024 * 1024), h) > this.#offset) {
+      return "the WAL was restarted and overwrote frames not yet shipped";
+    }
+    await this.#shipAll(); // the old log's last commits, under its old salts
+    this.#header = h;
+    this.#offset = WAL_HEADER_BYTES;
+    this.#checksum = [...h.checksum];
+    this.#restarted = h;
     return undefined;
+  }
+
+  /** Where the valid frames of the log `header` begins end in `bytes` (from offset 32). */
+  #logEnd(bytes: Uint8Array, header: WalHeader): number {
+    let offset = WAL_HEADER_BYTES;
+    let previous: readonly [number, number] = header.checksum;
+    for (let i = 0;; i++) {
+      const frame = readFrame(bytes, offset, i, header, previous);
+      if (!frame) return offset;
+      previous = frame.checksum;
+      offset += FRAME_HEADER_BYTES + header.pageSize;
+    }
+  }
+
+  async #walBytesUpTo(limit: number): Promise<Uint8Array> {
+    const file = await Deno.open(`${this.#path}-wal`);
+    try {
+      const size = Math.min((await file.stat()).size, limit);
+      const bytes = new Uint8Array(size);
+      await readExactly(file, bytes);
+      return bytes;
+    } finally {
+      file.close();
+    }
   }
 
   /** Reads the valid frames after `#offset` up to the last commit among them. */
@@ -206,10 +315,24 @@ export class SqliteReplicator {
     const keys = segmentKeys(this.#generation!, sequence);
     const stored = await writeStored(this.#store, keys.data, [read.bytes]);
     const endChecksum = read.frames[read.frames.length - 1].checksum;
+    const restart = this.#restarted;
     const manifest: SegmentManifest = {
       formatVersion: 1,
       generation: this.#generation!,
       sequence,
+      ...(restart
+        ? {
+          restart: {
+            wal: {
+              pageSize: restart.pageSize,
+              salt1: restart.salt1,
+              salt2: restart.salt2,
+              checkpointSequence: restart.checkpointSequence,
+              bigEndian: restart.bigEndian,
+            },
+          },
+        }
+        : {}),
       frames: read.frames.length,
       startChecksum: [...this.#checksum],
       endChecksum: [...endChecksum],
@@ -218,6 +341,7 @@ export class SqliteReplicator {
     };
     await writeManifest(this.#store, keys.manifest, manifest);
     this.#sequence = sequence;
+    this.#restarted = undefined;
     this.#offset += read.bytes.length;
     this.#checksum = [...endChecksum];
     return { frames: read.frames.length, commits: commits.length };
@@ -235,6 +359,7 @@ export class SqliteReplicator {
       await Deno.copyFile(this.#path, temp);
       this.#generation = id;
       this.#sequence = 0;
+      this.#restarted = undefined;
       this.#offset = WAL_HEADER_BYTES;
       this.#header = wal.header;
       this.#checksum = wal.header ? [...wal.header.checksum] : [0, 0];

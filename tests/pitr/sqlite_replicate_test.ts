@@ -1,9 +1,10 @@
 /**
  * Replication of a SQLite database and its restore to a moment, in-process with a fake clock: an
  * application writes timestamped rows in transactions of every size, with PASSIVE and TRUNCATE
- * checkpoints and a VACUUM of its own, while the replicator steps once a "second"; the database
- * restored to each of the moments holds exactly the rows committed by then and passes
- * integrity_check. A restart of the log by the application starts a new generation; a damaged or
+ * checkpoints and a VACUUM of its own, while the replicator steps once a "second" and restarts the
+ * log itself past a threshold; the database restored to each of the moments holds exactly the rows
+ * committed by then and passes integrity_check, all in one generation. A replicator that dies and
+ * is started again begins a new generation, and every moment stays restorable; a damaged or
  * missing segment restores to the last correct state before it, and says so.
  */
 import assert from "node:assert/strict";
@@ -44,8 +45,10 @@ Deno.test("restore to any replicated moment gives exactly the rows committed by 
     const insert = app.prepare("INSERT INTO events (at, body) VALUES (?, randomblob(?))");
     const store = new LocalStorage(join(dir, "pitr"));
     const clock = new FakeClock("2026-12-03T10:00:00.000Z");
-    const replicator = new SqliteReplicator(path, store, { clock });
+    // a small checkpoint threshold: the replicator restarts the log itself many times
+    const replicator = new SqliteReplicator(path, store, { clock, checkpointBytes: 6 << 20 });
     const moments: { at: Date; rows: number }[] = [];
+    let checkpoints = 0;
     try {
       for (let second = 0; second < 40; second++) {
         // one to three transactions a second, of 1 to 200 rows, some of big rows
@@ -59,7 +62,7 @@ Deno.test("restore to any replicated moment gives exactly the rows committed by 
         if (second % 9 === 4) app.exec("PRAGMA wal_checkpoint(PASSIVE)");
         if (second === 20) app.exec("PRAGMA wal_checkpoint(TRUNCATE)");
         if (second === 30) app.exec("VACUUM");
-        await replicator.step();
+        if ((await replicator.step()).checkpointed) checkpoints++;
         const rows = Number(app.prepare("SELECT count(*) AS n FROM events").get()!.n);
         moments.push({ at: clock.now(), rows });
         clock.advance(1000);
@@ -68,8 +71,11 @@ Deno.test("restore to any replicated moment gives exactly the rows committed by 
       await replicator.close();
       app.close();
     }
-    const generations = await listGenerations(store);
-    assert.ok(generations.length >= 2, "the TRUNCATE restart started a new generation");
+    // the held read keeps the application's checkpoints (TRUNCATE too) from restarting the log
+    // under the replicator, and its own checkpoints continue the generation
+    assert.equal((await listGenerations(store)).length, 1);
+    assert.ok(checkpoints >= 2, `${checkpoints} checkpoints`);
+    assert.ok((await Deno.stat(`${path}-wal`).catch(() => ({ size: 0 }))).size < 16 << 20);
     for (const [i, moment] of moments.entries()) {
       if (i % 3 !== 0 && i < moments.length - 1) continue;
       const out = join(dir, `at-${i}.db`);
@@ -128,5 +134,47 @@ Deno.test("a damaged or missing segment restores to the last correct state befor
     const gap = await restoreSqliteAt(store, end, join(dir, "gap.db"));
     assert.match(gap.stoppedEarly ?? "", /segment 2 is missing/);
     assert.equal(countAt(join(dir, "gap.db")).rows, counts[0]);
+  });
+});
+
+Deno.test("a replicator that dies and starts again begins a new generation; every moment restores", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "app.db");
+    const app = new DatabaseSync(path);
+    app.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT, body BLOB);`);
+    const insert = app.prepare("INSERT INTO events (at, body) VALUES ('x', randomblob(500))");
+    const store = new LocalStorage(join(dir, "pitr"));
+    const clock = new FakeClock("2026-12-03T10:00:00.000Z");
+    const moments: { at: Date; rows: number }[] = [];
+    const run = async (seconds: number, crash: boolean) => {
+      const replicator = new SqliteReplicator(path, store, { clock, checkpointBytes: 512 * 1024 });
+      for (let second = 0; second < seconds; second++) {
+        for (let i = 0; i < 40; i++) insert.run();
+        await replicator.step();
+        moments.push({
+          at: clock.now(),
+          rows: Number(app.prepare("SELECT count(*) AS n FROM events").get()!.n),
+        });
+        clock.advance(1000);
+      }
+      if (!crash) await replicator.close();
+      // a crash: the connection is never closed, nothing more is shipped; writes go on
+      for (let i = 0; i < 25; i++) insert.run();
+      app.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      clock.advance(1000);
+    };
+    try {
+      await run(8, true);
+      await run(8, false);
+    } finally {
+      app.close();
+    }
+    assert.equal((await listGenerations(store)).length, 2);
+    for (const [i, moment] of moments.entries()) {
+      const out = join(dir, `m${i}.db`);
+      const result = await restoreSqliteAt(store, moment.at, out);
+      assert.equal(countAt(out).rows, moment.rows, `moment ${i}: ${JSON.stringify(result)}`);
+    }
   });
 });
