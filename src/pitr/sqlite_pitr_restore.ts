@@ -8,7 +8,9 @@
  * `output`.
  */
 import { DatabaseSync } from "node:sqlite";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { currentOwner, scratchFileName } from "../core/scratch_names.ts";
+import { replaceDatabaseFile } from "../engines/sqlite/sqlite_engine.ts";
 import type { Storage } from "../storage/storage.ts";
 import { BackupNotFoundError, IntegrityError } from "../core/errors.ts";
 import { readFrame, type WalFrame, type WalHeader } from "./sqlite_wal.ts";
@@ -33,20 +35,73 @@ export interface PointInTimeResult {
   stoppedEarly?: string;
 }
 
-/** Writes the database as of `target` to `output` (which must not be in use). */
+/** What a restore to a moment would use, from the manifests alone (nothing is read or written). */
+export interface PointInTimePlan {
+  generation: string;
+  /** When the generation's snapshot stands for. */
+  snapshotAt: string;
+  /** Segments with commits at or before the target, in an unbroken sequence. */
+  segments: number;
+  commits: number;
+  /** The time the recovered state would reflect. */
+  reflects: string;
+  /** Why the chain ends before the target, when a segment is missing. */
+  stoppedEarly?: string;
+}
+
+/** The newest generation whose snapshot is at or before `target` (`latest`: the newest). */
+async function generationFor(store: Storage, target: Date): Promise<SnapshotManifest> {
+  const generation = (await listGenerations(store))
+    .filter((g) => new Date(g.takenAt).getTime() <= target.getTime()).pop();
+  if (!generation) {
+    throw new BackupNotFoundError(
+      `Cannot restore to ${target.toISOString()}: no replicated snapshot is that old (run replicate first, or pick a later time)`,
+    );
+  }
+  return generation;
+}
+
+/** Says which snapshot and segments a restore to `target` would apply. */
+export async function planSqliteAt(store: Storage, target: Date): Promise<PointInTimePlan> {
+  const generation = await generationFor(store, target);
+  const plan: PointInTimePlan = {
+    generation: generation.generation,
+    snapshotAt: generation.takenAt,
+    segments: 0,
+    commits: 0,
+    reflects: generation.takenAt,
+  };
+  let expected = 1;
+  for (const segment of await listSegments(store, generation.generation)) {
+    if (segment.sequence !== expected++) {
+      return { ...plan, stoppedEarly: `segment ${expected - 1} is missing` };
+    }
+    const inTime = segment.commits.filter((c) => new Date(c.seenAt).getTime() <= target.getTime());
+    if (inTime.length === 0) break;
+    plan.segments++;
+    plan.commits += inTime.length;
+    plan.reflects = inTime[inTime.length - 1].seenAt;
+    if (inTime.length < segment.commits.length) break;
+  }
+  return plan;
+}
+
+/**
+ * Writes the database as of `target` to `output`: built in a scratch file beside it (named as a
+ * restore's, so an interrupted run's is swept), checked, then renamed over it as a restore does
+ * (an existing `output` in use by another process is refused).
+ */
 export async function restoreSqliteAt(
   store: Storage,
   target: Date,
   output: string,
 ): Promise<PointInTimeResult> {
-  const generation = (await listGenerations(store))
-    .filter((g) => new Date(g.takenAt).getTime() <= target.getTime()).pop();
-  if (!generation) {
-    throw new BackupNotFoundError(
-      `Cannot restore to ${target.toISOString()}: no replicated snapshot is that old`,
-    );
-  }
-  const temp = join(dirname(output), `.${crypto.randomUUID()}.pitr-restore`);
+  const generation = await generationFor(store, target);
+  await Deno.mkdir(dirname(output), { recursive: true });
+  const temp = join(
+    dirname(output),
+    scratchFileName(basename(output), "restore", currentOwner(new Date())),
+  );
   try {
     const out = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
     try {
@@ -59,11 +114,12 @@ export async function restoreSqliteAt(
     }
     const result = await applySegments(store, generation, target, temp);
     checkIntegrity(temp);
-    await Deno.rename(temp, output);
+    await replaceDatabaseFile(temp, output);
     return result;
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
+  } finally {
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+      await Deno.remove(temp + suffix).catch(() => {});
+    }
   }
 }
 

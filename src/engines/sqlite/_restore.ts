@@ -43,11 +43,7 @@ export async function restoreSqlite(
     summary = await load(temporary, gzippedSql, options);
     await check(checker, temporary);
     await syncFile(temporary);
-    if (targetExists) await releaseTarget(targetPath);
-    const mode = targetExists ? (await Deno.stat(targetPath)).mode : null;
-    if (mode !== null) await Deno.chmod(temporary, mode & 0o7777);
-    await Deno.rename(temporary, targetPath);
-    await syncDirectory(directory);
+    await replaceDatabaseFile(temporary, targetPath);
   } finally {
     checker.close();
     for (const suffix of ["", "-journal", "-wal", "-shm"]) {
@@ -294,6 +290,20 @@ function execute(db: DatabaseSync, sql: string): void {
  * elsewhere does not block a checkpoint, so the mode switch is the check that no process would
  * keep writing to the replaced (unlinked) file. The restored file carries its own journal mode.
  */
+/**
+ * Renames the checked database file `temporary` over `targetPath`: an existing target is first
+ * checkpointed and left by its WAL (refused while another process has it open), its mode kept;
+ * the directory is synced. Shared by the restore of a backup and of a moment (`restore --at`).
+ */
+export async function replaceDatabaseFile(temporary: string, targetPath: string): Promise<void> {
+  const targetExists = await fileExists(targetPath);
+  if (targetExists) await releaseTarget(targetPath);
+  const mode = targetExists ? (await Deno.stat(targetPath)).mode : null;
+  if (mode !== null) await Deno.chmod(temporary, mode & 0o7777);
+  await Deno.rename(temporary, targetPath);
+  await syncDirectory(dirname(targetPath));
+}
+
 async function releaseTarget(targetPath: string): Promise<void> {
   let db: DatabaseSync;
   try {

@@ -34,6 +34,8 @@ import type { TableColumns } from "../table_columns.ts";
 // restore decodes it, and a table's columns
 export { decodeSql } from "./_decode.ts";
 export { tableColumns } from "./_columns.ts";
+// for `restore --at`: the checked file renamed over the target as a restore does it
+export { replaceDatabaseFile } from "./_restore.ts";
 
 /**
  * SQLite through `node:sqlite`. A location is a file path, optionally written `sqlite:PATH` or
