@@ -19,6 +19,7 @@ import { registerKeygen } from "./commands/keygen.ts";
 import { registerExtract } from "./commands/extract.ts";
 import { registerDiff } from "./commands/diff.ts";
 import { registerMaintain } from "./commands/maintain.ts";
+import { registerReplicate } from "./commands/replicate.ts";
 
 /**
  * Runs one command line and returns the exit code. Every expected failure becomes one line on
@@ -77,6 +78,7 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
       registerCopy,
       registerStatus,
       registerMaintain,
+      registerReplicate,
       registerCheck,
       registerAuto,
       registerServe,

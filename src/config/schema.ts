@@ -147,6 +147,14 @@ export const HealthSchema = z.strictObject({
   checkTimeout: positiveDuration().optional(),
 });
 
+/** `pitr`: how `replicate` ships a SQLite database's WAL (`src/pitr/sqlite_replicator.ts`). */
+export const PitrSchema = z.strictObject({
+  /** How often committed frames are shipped: the recovery point's resolution. */
+  interval: positiveDuration().default("1s"),
+  /** Past this much shipped log, the replicator checkpoints the log itself. */
+  checkpointBytes: count().default(4 * 1024 * 1024),
+});
+
 /** `maintenance`: how `maintain` decides (`src/engines/maintenance.ts`). */
 export const MaintenanceSchema = z.strictObject({
   /** SQLite: VACUUM only when it frees at least this many bytes... */
@@ -393,6 +401,8 @@ export const ConfigSchema = z.strictObject({
     format: z.enum(["human", "json"], { error: 'expected "human" or "json"' }).default("human"),
   }).default({ format: "human" }),
   hooks: HooksSchema.default({ before: [], after: [], failure: [] }),
+  /** `pitr`: continuous replication of a SQLite database (`replicate`, `restore --at`). */
+  pitr: PitrSchema.default({ interval: "1s", checkpointBytes: 4 * 1024 * 1024 }),
 });
 
 /** Validated settings, defaults filled in. Durations stay text: read them with `parseDuration`. */

@@ -50,6 +50,7 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
     rolePasswords: true,
     files: [],
     hooks: { before: [], after: [], failure: [] },
+    pitr: { interval: "1s", checkpointBytes: 4 * 1024 * 1024 },
     maintenance: {
       busyTimeout: "5s",
       vacuum: true,
@@ -252,7 +253,7 @@ const mistakes: { name: string; file?: unknown; env?: Record<string, string>; me
       name: "an unknown top-level key lists what is allowed when nothing is close",
       file: { colour: "blue" },
       message:
-        'Unknown setting "colour" in FILE (allowed here: database, retentionPerDatabase, databases, rolePasswords, backupDir, files, copies, s3, encryption, signing, compression, jobs, stallTimeout, timezone, retention, schedule, health, maintenance, notifications, api, log, hooks)',
+        'Unknown setting "colour" in FILE (allowed here: database, retentionPerDatabase, databases, rolePasswords, backupDir, files, copies, s3, encryption, signing, compression, jobs, stallTimeout, timezone, retention, schedule, health, maintenance, notifications, api, log, hooks, pitr)',
     },
     {
       name: "a negative count names the setting, the file and the value",

@@ -10,7 +10,8 @@ import {
 } from "../deps.ts";
 import { planRestore, restoreBackup } from "../../core/restore.ts";
 import type { VersionCheck } from "../../core/version_gate.ts";
-import { RefusedError } from "../../core/errors.ts";
+import { RefusedError, UsageError } from "../../core/errors.ts";
+import { runRestoreAt } from "../pitr_restore_command.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseFormat, parseJobs } from "../settings.ts";
 import { inSeriesOf, withSeriesOption } from "../series.ts";
@@ -41,6 +42,12 @@ place once the whole part has been checked. An entry that would land outside the
 absolute name, "..", a path through a symlink) refuses the restore before anything is written.
 Restoring into another database (--to without --files) leaves the files alone.
 
+SQLite, with replicate running: --at TIME (instead of an id) restores the database as of that
+moment ("YYYY-MM-DD HH:MM:SS" in --tz ZONE, default the timezone setting; an ISO time with Z or
+an offset; or latest): the newest snapshot before it and the WAL segments up to the last commit
+seen by then, checked, integrity_check, renamed into place (or --to PATH) after a safety backup;
+--dry-run says which snapshot, how many segments and what time the result reflects.
+
 PostgreSQL: --to names a database on the same server (or is a full URL). A target that holds
 objects is refused unless --clean, which drops the objects the backup contains first, in the
 same transaction as the load: on any error the target is exactly as it was.
@@ -58,6 +65,7 @@ Examples:
   $ backup-manager restore 1203T02 --all --to postgres://postgres@new-db/postgres --force
   $ backup-manager restore 1203T02 --database app --to postgres://postgres@new-db/app_copy
   $ backup-manager restore 1203T02 --globals-only --to postgres://postgres@new-db/postgres
+  $ backup-manager restore --at "2026-12-02 14:03:27" --tz Europe/Berlin --dry-run
 
 A whole server's backup (create --all-databases): --all restores the roles first (one that
 exists is left as it is, and said so; missing memberships and settings are added), then every
@@ -261,7 +269,12 @@ async function restoreOne(args: RestoreArgs, deps: CommandDeps): Promise<number>
 export function registerRestore(program: Command, deps: CommandDeps): void {
   const command = program.command("restore")
     .description("restore a backup into the database (or --to another path)")
-    .argument("<id>", "backup id, or any part of one that matches exactly one backup")
+    .argument("[id]", "backup id, or any part of one that matches exactly one backup")
+    .option(
+      "--at <time>",
+      'SQLite: the state at this moment, from replicate ("YYYY-MM-DD HH:MM:SS" or latest)',
+    )
+    .option("--tz <zone>", "the time zone of --at (default the timezone setting)")
     .option(
       "--to <path|name|url>",
       "restore into this database instead of --database (PostgreSQL: a database name or URL)",
@@ -284,6 +297,31 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
   withStallTimeoutOption(withJobsOption(command)).addHelpText("after", HELP);
   withSeriesOption(withLocationOptions(withIdentityOption(command)), "look in").action(
     async (id, raw) => {
+      if (raw.at !== undefined) {
+        if (id !== undefined) {
+          throw new UsageError("Cannot restore: give a backup id or --at TIME, not both");
+        }
+        deps.setExitCode(
+          await runRestoreAt({
+            at: raw.at as string,
+            tz: raw.tz as string | undefined,
+            to: raw.to as string | undefined,
+            force: raw.force === true,
+            dryRun: raw.dryRun === true,
+            format: parseFormat(
+              raw.format as string | undefined,
+              ["text", "json"] as const,
+              "text",
+            ),
+            database: raw.database as string | undefined,
+            dir: raw.dir as string | undefined,
+          }, deps),
+        );
+        return;
+      }
+      if (id === undefined) {
+        throw new UsageError("Cannot restore: give a backup id (see list), or --at TIME");
+      }
       deps.setExitCode(await runRestore(parseRestoreArgs(id, raw), deps));
     },
   );

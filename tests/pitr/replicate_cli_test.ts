@@ -1,0 +1,124 @@
+/**
+ * `replicate` and `restore --at` through the command line, in-process with the real clock: an
+ * application writes bursts of rows while `replicate` runs every 200 ms; each moment between
+ * bursts restores to exactly the rows committed by then; `--dry-run` says what it would use;
+ * replacing the database needs `--force` and leaves a `pre-restore` backup; mistakes are one line.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { runCli } from "../helpers/cli.ts";
+import { withWorkspace } from "../helpers/workspace.ts";
+import { Interrupts } from "../../src/cli/interrupts.ts";
+import { systemClock } from "../../src/core/clock.ts";
+import { ExitCode } from "../../src/core/errors.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rowsIn(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return Number(db.prepare("SELECT count(*) AS n FROM events").get()!.n);
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("replicate ships the WAL as it is written; restore --at gives each moment back", async () => {
+  await withWorkspace(async (ws) => {
+    const app = new DatabaseSync(ws.database);
+    app.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT, body BLOB);`);
+    const config = join(ws.root, "backup-manager.json");
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({
+        database: ws.database,
+        backupDir: ws.dir,
+        timezone: "UTC",
+        pitr: { interval: "200ms", checkpointBytes: 64 * 1024 },
+      }),
+    );
+    const cli = (args: string[], extra: Parameters<typeof runCli>[1] = {}) =>
+      runCli(["--config", config, ...args], { clock: systemClock, ...extra });
+
+    const interrupts = new Interrupts();
+    const replicating = cli(["replicate"], { interrupts });
+    const moments: { at: string; rows: number }[] = [];
+    const insert = app.prepare("INSERT INTO events (at, body) VALUES (?, randomblob(700))");
+    try {
+      await sleep(400);
+      for (let burst = 0; burst < 4; burst++) {
+        for (let t = 0; t < 5; t++) {
+          app.exec("BEGIN");
+          for (let i = 0; i < 20 + burst * 30; i++) insert.run(new Date().toISOString());
+          app.exec("COMMIT");
+          await sleep(20);
+        }
+        await sleep(700); // more than three steps: every commit of the burst is seen
+        moments.push({
+          at: new Date().toISOString(),
+          rows: Number(app.prepare("SELECT count(*) AS n FROM events").get()!.n),
+        });
+      }
+    } finally {
+      interrupts.receive();
+    }
+    const replicated = await replicating;
+    assert.equal(replicated.code, 0, replicated.stderr + replicated.stdout);
+    assert.match(replicated.stdout, /replicating .*app\.db to .*pitr every 200ms/);
+    assert.match(replicated.stdout, /generation g\d{8}T\d{9}Z started: the first snapshot/);
+    assert.match(replicated.stdout, /stopped: \d+ commits shipped/);
+
+    for (const [i, moment] of moments.entries()) {
+      const out = join(ws.root, `at-${i}.db`);
+      const result = await cli(["restore", "--at", moment.at, "--to", out]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(rowsIn(out), moment.rows, `moment ${i} (${moment.at})`);
+    }
+
+    const dry = await cli(["restore", "--at", moments[1].at, "--dry-run", "--format", "json"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = JSON.parse(dry.stdout);
+    assert.match(plan.generation, /^g\d{8}T\d{9}Z$/);
+    assert.ok(plan.segments > 0 && plan.commits >= 10, dry.stdout);
+    assert.ok(plan.reflects <= moments[1].at);
+
+    // into place: refused without --force (no terminal), then a safety backup first
+    app.close();
+    const refused = await cli(["restore", "--at", moments[0].at]);
+    assert.equal(refused.code, ExitCode.Refused, refused.stderr);
+    assert.match(refused.stderr, /exists and would be replaced \(use --force\)/);
+    const restored = await cli(["restore", "--at", moments[0].at, "--force"]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stdout, /safety backup of the previous database: pre-restore_/);
+    assert.equal(rowsIn(ws.database), moments[0].rows);
+    const list = await cli(["list", "--format", "json"]);
+    assert.equal(JSON.parse(list.stdout)[0].type, "pre-restore");
+  });
+});
+
+Deno.test("restore --at mistakes are one line with their exit code, nothing touched", async () => {
+  await withWorkspace(async (ws) => {
+    const db = new DatabaseSync(ws.database);
+    db.exec("PRAGMA journal_mode = WAL; CREATE TABLE t (x)");
+    db.close();
+    const common = ["--database", ws.database, "--dir", ws.dir];
+    const cases: [string[], number, RegExp][] = [
+      [
+        ["restore", "--at", "yesterday", ...common],
+        ExitCode.Usage,
+        /Invalid value "yesterday" for --at/,
+      ],
+      [["restore", "full_x", "--at", "latest", ...common], ExitCode.Usage, /not both/],
+      [["restore", ...common], ExitCode.Usage, /give a backup id/],
+      [["restore", "--at", "latest", ...common], ExitCode.NotFound, /no replicated snapshot/],
+    ];
+    for (const [args, code, message] of cases) {
+      const result = await runCli(args);
+      assert.equal(result.code, code, `${args.join(" ")}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    }
+  });
+});
