@@ -113,9 +113,17 @@ Deno.test("restore --at mistakes are one line with their exit code, nothing touc
       [["restore", "full_x", "--at", "latest", ...common], ExitCode.Usage, /not both/],
       [["restore", ...common], ExitCode.Usage, /give a backup id/],
       [["restore", "--at", "latest", ...common], ExitCode.NotFound, /no replicated snapshot/],
+      [
+        ["replicate", ...common],
+        ExitCode.NotImplemented,
+        /encrypted replication is not built yet/,
+      ],
     ];
+    const env = {
+      BACKUP_AGE_RECIPIENTS: "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+    };
     for (const [args, code, message] of cases) {
-      const result = await runCli(args);
+      const result = await runCli(args, { env });
       assert.equal(result.code, code, `${args.join(" ")}: ${result.stderr}`);
       assert.match(result.stderr, message);
       assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
