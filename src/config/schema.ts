@@ -153,6 +153,10 @@ export const PitrSchema = z.strictObject({
   interval: positiveDuration().default("1s"),
   /** Past this much shipped log, the replicator checkpoints the log itself. */
   checkpointBytes: count().default(4 * 1024 * 1024),
+  /** A generation this old gets a fresh snapshot (a new generation). */
+  snapshotEvery: positiveDuration().default("24h"),
+  /** Generations whose span ended more than this many days ago are removed (the newest stays). */
+  keepDays: count().default(7),
 });
 
 /** `maintenance`: how `maintain` decides (`src/engines/maintenance.ts`). */
@@ -402,7 +406,12 @@ export const ConfigSchema = z.strictObject({
   }).default({ format: "human" }),
   hooks: HooksSchema.default({ before: [], after: [], failure: [] }),
   /** `pitr`: continuous replication of a SQLite database (`replicate`, `restore --at`). */
-  pitr: PitrSchema.default({ interval: "1s", checkpointBytes: 4 * 1024 * 1024 }),
+  pitr: PitrSchema.default({
+    interval: "1s",
+    checkpointBytes: 4 * 1024 * 1024,
+    snapshotEvery: "24h",
+    keepDays: 7,
+  }),
 });
 
 /** Validated settings, defaults filled in. Durations stay text: read them with `parseDuration`. */

@@ -36,6 +36,7 @@ import {
   writeManifest,
   writeStored,
 } from "./sqlite_pitr_store.ts";
+import { pruneGenerations, sweepReplicationStore } from "./sqlite_pitr_retention.ts";
 
 /** Options of {@linkcode SqliteReplicator}. */
 export interface ReplicatorOptions {
@@ -50,6 +51,10 @@ export interface ReplicatorOptions {
   checkpointBytes?: number;
   /** How long the replicator waits for the application's write lock. Default 5 000 ms. */
   busyTimeoutMs?: number;
+  /** A generation this old gets a new snapshot (a new generation). Default 24 h. */
+  snapshotEveryMs?: number;
+  /** Generations whose span ended longer ago than this are removed. Default 7 days. */
+  keepMs?: number;
 }
 
 /** What one step did. */
@@ -71,6 +76,10 @@ export class SqliteReplicator {
   readonly #maxStepBytes: number;
   readonly #checkpointBytes: number;
   readonly #busyTimeoutMs: number;
+  readonly #snapshotEveryMs: number;
+  readonly #keepMs: number;
+  #generationAt = 0;
+  #swept = false;
   #db: DatabaseSync | undefined;
   #held = false;
   #generation: string | undefined;
@@ -81,6 +90,8 @@ export class SqliteReplicator {
   #sequence = 0;
   /** The next segment starts a restarted log of the same generation (this header). */
   #restarted: WalHeader | undefined;
+  /** The replicator's own checkpoint left the log to be restarted: every old frame is shipped. */
+  #expectRestart = false;
 
   constructor(path: string, store: Storage, options: ReplicatorOptions) {
     this.#path = path;
@@ -89,6 +100,8 @@ export class SqliteReplicator {
     this.#maxStepBytes = options.maxStepBytes ?? 64 << 20;
     this.#checkpointBytes = options.checkpointBytes ?? 4 << 20;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+    this.#snapshotEveryMs = options.snapshotEveryMs ?? 24 * 3600_000;
+    this.#keepMs = options.keepMs ?? 7 * 24 * 3600_000;
   }
 
   /** The generation being extended. */
@@ -98,12 +111,24 @@ export class SqliteReplicator {
 
   /** Ships what was committed since the last step (the first step takes the snapshot). */
   async step(): Promise<StepResult> {
+    if (!this.#swept) {
+      await sweepReplicationStore(this.#store, this.#clock.now());
+      this.#swept = true;
+    }
     this.#hold();
     const wal = await this.#readWalHead();
-    const reason = await this.#restartReason(wal);
+    let reason = await this.#restartReason(wal);
+    if (
+      reason === undefined &&
+      this.#clock.now().getTime() - this.#generationAt >= this.#snapshotEveryMs
+    ) {
+      await this.#shipAll(); // the old generation ends with everything committed so far
+      reason = "the scheduled snapshot (pitr.snapshotEvery)";
+    }
     if (reason !== undefined) {
-      const id = await this.#newGeneration(wal);
+      const id = await this.#newGeneration(await this.#readWalHead());
       this.#renew();
+      await pruneGenerations(this.#store, this.#clock.now(), this.#keepMs);
       return { newGeneration: { id, reason }, frames: 0, commits: 0 };
     }
     const shipped = await this.#shipAll();
@@ -154,27 +179,22 @@ export class SqliteReplicator {
   }
 
   /**
-   * Checkpoints the whole log while the application's writers wait: the write lock is taken on a
-   * second connection, what was committed is shipped, the log is copied into the database file;
-   * then the next write restarts the log, from a state every frame of which is shipped.
+   * Checkpoints the whole log so that it restarts: after shipping everything, a RESTART checkpoint
+   * (which holds the application's writers off while it waits for readers, for at most the busy
+   * timeout) copies the log into the database file and leaves every reader on the file; what was
+   * committed between the shipping and the checkpoint is still at the old log's end, and is
+   * shipped right after. From then on the next write restarts the log, so the next step continues
+   * the generation in the new one.
    */
   async #checkpoint(): Promise<boolean> {
-    const lock = new DatabaseSync(this.#path, { timeout: this.#busyTimeoutMs });
-    try {
-      try {
-        lock.exec("BEGIN IMMEDIATE");
-      } catch {
-        return false; // the application holds its write lock: the next step tries again
-      }
-      await this.#shipAll();
-      this.#db!.exec("COMMIT");
-      this.#held = false;
-      const result = this.#db!.prepare("PRAGMA wal_checkpoint(PASSIVE)").get()!;
-      return Number(result.busy) === 0 && Number(result.log) === Number(result.checkpointed);
-    } finally {
-      if (lock.isTransaction) lock.exec("ROLLBACK");
-      lock.close();
-    }
+    await this.#shipAll();
+    this.#db!.exec("COMMIT");
+    this.#held = false;
+    const result = this.#db!.prepare("PRAGMA wal_checkpoint(RESTART)").get()!;
+    if (Number(result.busy) !== 0) return false; // readers or writers did not let go: next time
+    await this.#shipAll(); // the old log's last commits, before the new log can overwrite them
+    this.#expectRestart = true;
+    return true;
   }
 
   async #shipAll(): Promise<{ frames: number; commits: number }> {
@@ -228,11 +248,15 @@ export class SqliteReplicator {
     ) {
       return "the WAL was restarted more than once, or rewritten, between two steps";
     }
-    // the new log overwrites the old from its start: the old log's end must still be there
-    if (this.#logEnd(await this.#walBytesUpTo(this.#offset + 64 * 1024 * 1024), h) > this.#offset) {
-      return "the WAL was restarted and overwrote frames not yet shipped";
+    if (!this.#expectRestart) {
+      // restarted by someone else: the old log's end must still be there to be shipped
+      const bytes = await this.#walBytesUpTo(this.#offset + 64 * 1024 * 1024);
+      if (this.#logEnd(bytes, h) > this.#offset) {
+        return "the WAL was restarted and overwrote frames not yet shipped";
+      }
+      await this.#shipAll(); // the old log's last commits, under its old salts
     }
-    await this.#shipAll(); // the old log's last commits, under its old salts
+    this.#expectRestart = false;
     this.#header = h;
     this.#offset = WAL_HEADER_BYTES;
     this.#checksum = [...h.checksum];
@@ -358,8 +382,10 @@ export class SqliteReplicator {
     try {
       await Deno.copyFile(this.#path, temp);
       this.#generation = id;
+      this.#generationAt = now.getTime();
       this.#sequence = 0;
       this.#restarted = undefined;
+      this.#expectRestart = false;
       this.#offset = WAL_HEADER_BYTES;
       this.#header = wal.header;
       this.#checksum = wal.header ? [...wal.header.checksum] : [0, 0];

@@ -81,7 +81,7 @@ Deno.test("replicate ships the WAL as it is written; restore --at gives each mom
     assert.equal(dry.code, 0, dry.stderr);
     const plan = JSON.parse(dry.stdout);
     assert.match(plan.generation, /^g\d{8}T\d{9}Z$/);
-    assert.ok(plan.segments > 0 && plan.commits >= 10, dry.stdout);
+    assert.ok(plan.segments > 0 && plan.commits >= 10, dry.stdout + replicated.stdout);
     assert.ok(plan.reflects <= moments[1].at);
 
     // into place: refused without --force (no terminal), then a safety backup first

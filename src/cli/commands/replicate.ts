@@ -63,6 +63,8 @@ export async function runReplicate(args: ReplicateArgs, deps: CommandDeps): Prom
     const replicator = new SqliteReplicator(path, store, {
       clock,
       checkpointBytes: config.pitr.checkpointBytes,
+      snapshotEveryMs: parseDuration(config.pitr.snapshotEvery)!,
+      keepMs: config.pitr.keepDays * 24 * 3600_000,
     });
     log(
       "info",
