@@ -197,11 +197,23 @@ export class SqliteReplicator {
     return true;
   }
 
+  /**
+   * Ships the commits in the log as it is now: up to its size when the call began, so a writer
+   * that commits faster than segments are stored cannot keep the step going forever (the step
+   * would never end, never checkpoint, and the log would grow without bound).
+   */
   async #shipAll(): Promise<{ frames: number; commits: number }> {
     let frames = 0;
     let commits = 0;
+    let limit: number;
+    try {
+      limit = (await Deno.stat(`${this.#path}-wal`)).size;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return { frames, commits };
+      throw error;
+    }
     for (;;) {
-      const shipped = await this.#shipFrames();
+      const shipped = await this.#shipFrames(limit);
       if (shipped.frames === 0) return { frames, commits };
       frames += shipped.frames;
       commits += shipped.commits;
@@ -289,7 +301,9 @@ export class SqliteReplicator {
   }
 
   /** Reads the valid frames after `#offset` up to the last commit among them. */
-  async #readCommitted(): Promise<{ bytes: Uint8Array; frames: WalFrame[] } | undefined> {
+  async #readCommitted(
+    limit: number,
+  ): Promise<{ bytes: Uint8Array; frames: WalFrame[] } | undefined> {
     const header = this.#header!;
     let file: Deno.FsFile;
     try {
@@ -299,7 +313,7 @@ export class SqliteReplicator {
       throw error;
     }
     try {
-      const size = (await file.stat()).size;
+      const size = Math.min((await file.stat()).size, limit);
       const frameBytes = FRAME_HEADER_BYTES + header.pageSize;
       const available = Math.floor((size - this.#offset) / frameBytes);
       const count = Math.min(available, Math.max(1, Math.floor(this.#maxStepBytes / frameBytes)));
@@ -327,8 +341,8 @@ export class SqliteReplicator {
     }
   }
 
-  async #shipFrames(): Promise<{ frames: number; commits: number }> {
-    const read = await this.#readCommitted();
+  async #shipFrames(limit: number): Promise<{ frames: number; commits: number }> {
+    const read = await this.#readCommitted(limit);
     if (!read) return { frames: 0, commits: 0 };
     const seenAt = this.#clock.now().toISOString();
     const commits = read.frames.filter((f) => f.commitSize !== 0).map((f) => ({
@@ -391,9 +405,11 @@ export class SqliteReplicator {
       this.#checksum = wal.header ? [...wal.header.checksum] : [0, 0];
       let size = (await Deno.stat(temp)).size;
       if (wal.header) {
-        // apply the log's committed frames to the copy, in bounded reads
+        // apply the log's committed frames to the copy, in bounded reads, up to the log's size
+        // when the copy began (a fast writer's later commits go to the first segment)
+        const limit = Math.max(wal.size, (await Deno.stat(`${this.#path}-wal`)).size);
         for (;;) {
-          const read = await this.#readCommitted();
+          const read = await this.#readCommitted(limit);
           if (!read) break;
           size = await applyToFile(temp, read.bytes, read.frames, wal.header.pageSize);
           this.#offset += read.bytes.length;

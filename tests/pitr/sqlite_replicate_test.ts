@@ -184,3 +184,41 @@ Deno.test("a replicator that dies and starts again begins a new generation; ever
     }
   });
 });
+
+Deno.test("a step ships the log as it was when the step began, however fast the writer commits", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "app.db");
+    const app = new DatabaseSync(path);
+    app.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT, body BLOB);`);
+    const insert = app.prepare("INSERT INTO events (at, body) VALUES ('', randomblob(100))");
+    const store = new LocalStorage(join(dir, "pitr"));
+    const clock = new FakeClock("2026-12-03T10:00:00.000Z");
+    const replicator = new SqliteReplicator(path, store, { clock });
+    let writing = true;
+    // commits between every await of the step: before the fix, the step chased them for ever
+    const writer = (async () => {
+      while (writing) {
+        insert.run();
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    })();
+    try {
+      await replicator.step(); // the snapshot
+      const segments = async () =>
+        (await store.list()).filter((e) => /\.\d{8}\.json$/.test(e.key)).length;
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const before = await segments();
+        const result = await replicator.step();
+        assert.ok(result.commits > 0, "the writer's commits are shipped");
+        assert.ok((await segments()) - before <= 2, "one step, one segment (two at most)");
+      }
+    } finally {
+      writing = false;
+      await writer;
+      await replicator.close();
+      app.close();
+    }
+  });
+});
