@@ -2,7 +2,8 @@
  * `replicate` and `restore --at` through the command line, in-process with the real clock: an
  * application writes bursts of rows while `replicate` runs every 200 ms; each moment between
  * bursts restores to exactly the rows committed by then; `--dry-run` says what it would use;
- * replacing the database needs `--force` and leaves a `pre-restore` backup; mistakes are one line.
+ * replacing the database needs `--force` and leaves a `pre-restore` backup; `list --pitr` shows the
+ * generation's span; mistakes are one line.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -76,6 +77,20 @@ Deno.test("replicate ships the WAL as it is written; restore --at gives each mom
       assert.equal(result.code, 0, result.stderr);
       assert.equal(rowsIn(out), moment.rows, `moment ${i} (${moment.at})`);
     }
+
+    // list --pitr: one generation, its span from the snapshot to the newest shipped commit
+    const generations = await cli(["list", "--pitr", "--format", "json"]);
+    assert.equal(generations.code, 0, generations.stderr);
+    const listed = JSON.parse(generations.stdout);
+    assert.equal(listed.generations.length, 1, generations.stdout);
+    const [generation] = listed.generations;
+    assert.ok(generation.commits >= 20 && generation.segments > 0, generations.stdout);
+    assert.ok(generation.from < moments[0].at && generation.to <= moments[3].at);
+    assert.equal(listed.newestShipped, generation.to);
+    assert.ok(listed.ageSeconds >= 0);
+    const table = await cli(["list", "--pitr"]);
+    assert.match(table.stdout, /^generation +from +to +segments +commits +stored\n/);
+    assert.match(table.stdout, /newest shipped commit \S+ \(\d+ s ago\), in /);
 
     const dry = await cli(["restore", "--at", moments[1].at, "--dry-run", "--format", "json"]);
     assert.equal(dry.code, 0, dry.stderr);

@@ -13,6 +13,7 @@ import {
 } from "../../core/parts_summary.ts";
 import { parseCount, parseFormat } from "../settings.ts";
 import { runPerSeries, withSeriesOption } from "../series.ts";
+import { runListPitr } from "../pitr_list_command.ts";
 
 const HELP = `
 A backup of several parts (a whole server's databases, the files kept beside the database) is
@@ -22,7 +23,8 @@ one line: its rows and size count every part, and the "holds" column says what i
 Examples:
   $ backup-manager list
   $ backup-manager list --limit 50 --format json
-  $ backup-manager list --dir s3://acme-backups/db-1`;
+  $ backup-manager list --dir s3://acme-backups/db-1
+  $ backup-manager list --pitr`;
 
 /** Typed arguments of `list`. */
 export interface ListArgs {
@@ -157,8 +159,16 @@ export function registerList(program: Command, deps: CommandDeps): void {
     .description("list backups, newest first")
     .option("--limit <n>", "how many to show", "10")
     .option("--format <format>", "table or json", "table")
+    .option("--pitr", "the generations replicate shipped (point-in-time recovery) instead")
     .addHelpText("after", HELP);
   withSeriesOption(withLocationOptions(command, false), "list").action(async (raw) => {
+    if (raw.pitr) {
+      const format = parseFormat(raw.format, ["table", "json"] as const, "table");
+      deps.setExitCode(
+        await runListPitr({ format, database: raw.database, dir: raw.dir }, deps),
+      );
+      return;
+    }
     deps.setExitCode(await runList(parseListArgs(raw), deps));
   });
 }
