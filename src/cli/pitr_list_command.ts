@@ -1,5 +1,5 @@
 import { type CommandDeps, locationFlags, settingsFor } from "./deps.ts";
-import { listGenerations, listSegments } from "../pitr/sqlite_pitr_store.ts";
+import { summarizeGenerations } from "../pitr/sqlite_pitr_summary.ts";
 import { pitrLocation } from "./pitr_store.ts";
 import { formatBytes, renderJson, renderTable } from "./format.ts";
 
@@ -8,19 +8,6 @@ export interface ListPitrArgs {
   format: "table" | "json";
   database?: string;
   dir?: string;
-}
-
-/** One generation as `list --pitr` shows it. */
-export interface GenerationSummary {
-  generation: string;
-  /** When the snapshot stands for: the span's start. */
-  from: string;
-  /** The newest commit shipped in it (the span's end): the snapshot's time if none. */
-  to: string;
-  segments: number;
-  commits: number;
-  /** Stored bytes: the snapshot and every segment. */
-  storedBytes: number;
 }
 
 /**
@@ -32,27 +19,7 @@ export interface GenerationSummary {
 export async function runListPitr(args: ListPitrArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, locationFlags(args));
   const { store, location } = pitrLocation(config, deps);
-  const summaries: GenerationSummary[] = [];
-  for (const snapshot of await listGenerations(store)) {
-    const segments = await listSegments(store, snapshot.generation);
-    let to = snapshot.takenAt;
-    let commits = 0;
-    let storedBytes = snapshot.stored.size;
-    for (const segment of segments) {
-      commits += segment.commits.length;
-      storedBytes += segment.stored.size;
-      const last = segment.commits[segment.commits.length - 1];
-      if (last) to = last.seenAt;
-    }
-    summaries.push({
-      generation: snapshot.generation,
-      from: snapshot.takenAt,
-      to,
-      segments: segments.length,
-      commits,
-      storedBytes,
-    });
-  }
+  const summaries = await summarizeGenerations(store);
   const newest = summaries[summaries.length - 1];
   const ageMs = newest ? deps.clock.now().getTime() - new Date(newest.to).getTime() : undefined;
   if (args.format === "json") {

@@ -157,6 +157,8 @@ export const PitrSchema = z.strictObject({
   snapshotEvery: positiveDuration().default("24h"),
   /** Generations whose span ended more than this many days ago are removed (the newest stays). */
   keepDays: count().default(7),
+  /** `status`: unshipped commits older than this are a warning (a replicator stopped or behind). */
+  maxLag: positiveDuration().default("1m"),
 });
 
 /** `maintenance`: how `maintain` decides (`src/engines/maintenance.ts`). */
@@ -411,6 +413,7 @@ export const ConfigSchema = z.strictObject({
     checkpointBytes: 4 * 1024 * 1024,
     snapshotEvery: "24h",
     keepDays: 7,
+    maxLag: "1m",
   }),
 });
 

@@ -110,7 +110,9 @@ export type HealthRule =
   | "maintenance"
   | "freshness"
   | "database-size"
-  | "sql-check";
+  | "sql-check"
+  // point-in-time recovery (`src/pitr/replication_lag.ts`)
+  | "replication";
 
 /** One finding: a single line for `status --check` and notifications. */
 export interface HealthReason {

@@ -50,7 +50,13 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
     rolePasswords: true,
     files: [],
     hooks: { before: [], after: [], failure: [] },
-    pitr: { interval: "1s", checkpointBytes: 4 * 1024 * 1024, snapshotEvery: "24h", keepDays: 7 },
+    pitr: {
+      interval: "1s",
+      checkpointBytes: 4 * 1024 * 1024,
+      snapshotEvery: "24h",
+      keepDays: 7,
+      maxLag: "1m",
+    },
     maintenance: {
       busyTimeout: "5s",
       vacuum: true,

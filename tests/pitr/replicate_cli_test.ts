@@ -3,7 +3,7 @@
  * application writes bursts of rows while `replicate` runs every 200 ms; each moment between
  * bursts restores to exactly the rows committed by then; `--dry-run` says what it would use;
  * replacing the database needs `--force` and leaves a `pre-restore` backup; `list --pitr` shows the
- * generation's span; mistakes are one line.
+ * generation's span and `status` the lag (a warning past pitr.maxLag); mistakes are one line.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -37,7 +37,7 @@ Deno.test("replicate ships the WAL as it is written; restore --at gives each mom
         database: ws.database,
         backupDir: ws.dir,
         timezone: "UTC",
-        pitr: { interval: "200ms", checkpointBytes: 64 * 1024 },
+        pitr: { interval: "200ms", checkpointBytes: 64 * 1024, maxLag: "2s" },
       }),
     );
     const cli = (args: string[], extra: Parameters<typeof runCli>[1] = {}) =>
@@ -91,6 +91,25 @@ Deno.test("replicate ships the WAL as it is written; restore --at gives each mom
     const table = await cli(["list", "--pitr"]);
     assert.match(table.stdout, /^generation +from +to +segments +commits +stored\n/);
     assert.match(table.stdout, /newest shipped commit \S+ \(\d+ s ago\), in /);
+
+    // status: replication's figures; idle since the last shipping is no lag
+    const idle = JSON.parse((await cli(["status", "--format", "json"])).stdout);
+    assert.equal(idle.replication.generations, 1);
+    assert.equal(idle.replication.newestShipped, generation.to);
+    assert.equal(idle.replication.lagSeconds, 0);
+    assert.ok(!idle.reasons.some((r: { rule: string }) => r.rule === "replication"));
+    // a commit nobody ships: past pitr.maxLag, a warning naming the setting
+    insert.run(new Date().toISOString());
+    await sleep(2500);
+    const behind = JSON.parse((await cli(["status", "--format", "json"])).stdout);
+    assert.ok(behind.replication.lagSeconds >= 2, JSON.stringify(behind.replication));
+    const reason = behind.reasons.find((r: { rule: string }) => r.rule === "replication");
+    assert.match(
+      reason.message,
+      /^replication is \d+ s behind the database, more than pitr\.maxLag 2 s/,
+    );
+    const text = await cli(["status"]);
+    assert.match(text.stdout, /replication +1 generation, newest from \S+, newest commit shipped/);
 
     const dry = await cli(["restore", "--at", moments[1].at, "--dry-run", "--format", "json"]);
     assert.equal(dry.code, 0, dry.stderr);

@@ -16,6 +16,7 @@ import { formatBytes, renderJson } from "../format.ts";
 import { parseFormat } from "../settings.ts";
 import { destinationsFor } from "../destinations.ts";
 import { databaseLabel, runPerSeries, withSeriesOption } from "../series.ts";
+import { replicationStatus } from "../pitr_status.ts";
 
 const HELP = `
 Health is the worst of its rules: the newest good backup's age against the RPO (warning past it,
@@ -80,6 +81,14 @@ async function statusOne(args: StatusArgs, deps: CommandDeps): Promise<number> {
     destinations: destinationsFor(config, deps).map((d) => d.storage),
     ...databaseStatusOptions(config.health),
   });
+  // point-in-time recovery: replicate's figures and the pitr.maxLag rule, once it has shipped
+  const replication = context.engine.kind === "sqlite"
+    ? await replicationStatus(config, context.database, deps)
+    : undefined;
+  if (replication?.reason) {
+    report.reasons.push(replication.reason);
+    if (report.systemHealth === "healthy") report.systemHealth = "warning";
+  }
   if (args.check) {
     await notifyHealthChange(
       context.storage,
@@ -92,9 +101,12 @@ async function statusOne(args: StatusArgs, deps: CommandDeps): Promise<number> {
       },
     );
   }
-  if (args.format === "json") deps.io.stdout(renderJson(report));
-  else if (args.check) deps.io.stdout(renderCheck(report, args.everyRule ?? false));
-  else deps.io.stdout(renderText(report));
+  if (args.format === "json") {
+    deps.io.stdout(
+      renderJson(replication ? { ...report, replication: replication.figures } : report),
+    );
+  } else if (args.check) deps.io.stdout(renderCheck(report, args.everyRule ?? false));
+  else deps.io.stdout(renderText(report, replication?.line));
   return args.check ? severity(report.systemHealth) : 0;
 }
 
@@ -114,7 +126,7 @@ function renderCheck(report: StatusReport, everyRule: boolean): string {
   return report.reasons.map((r) => `${r.level.toUpperCase()}: ${r.message}\n`).join("") + passing;
 }
 
-function renderText(r: StatusReport): string {
+function renderText(r: StatusReport, replication?: string): string {
   const row = (label: string, value: string) => `  ${label.padEnd(18)}${value}\n`;
   const age = (ms: number | null) => ms === null ? "" : `, ${formatAge(ms)} ago`;
   const lastRun = r.lastRunOutcome === null
@@ -180,6 +192,7 @@ function renderText(r: StatusReport): string {
           : "no copy yet"),
       )
     ).join("") +
+    (replication ? row("replication", replication) : "") +
     row("health", r.systemHealth) +
     r.reasons.map((reason) => `    - ${reason.level}: ${reason.message}\n`).join("");
 }
