@@ -9,6 +9,7 @@ import { planSqliteAt, restoreSqliteAt } from "../pitr/sqlite_pitr_restore.ts";
 import { sqlitePath } from "../engines/sqlite/sqlite_engine.ts";
 import { pitrLocation } from "./pitr_store.ts";
 import { renderJson } from "./format.ts";
+import { readIdentityFile } from "../core/crypto/age.ts";
 
 /** What `restore --at` takes. */
 export interface RestoreAtArgs {
@@ -20,6 +21,8 @@ export interface RestoreAtArgs {
   format: "text" | "json";
   database?: string;
   dir?: string;
+  /** `--identity`: the age identity file, for what an encrypting replicator stored. */
+  identity?: string;
 }
 
 /**
@@ -80,7 +83,9 @@ export async function runRestoreAt(args: RestoreAtArgs, deps: CommandDeps): Prom
           description: `Safety copy taken before restoring to ${target.toISOString()}`,
         })
         : undefined;
-      const result = await restoreSqliteAt(store, target, output);
+      const identityFile = context.encryption?.identityFile;
+      const identities = identityFile ? await readIdentityFile(identityFile) : [];
+      const result = await restoreSqliteAt(store, target, output, identities);
       if (args.format === "json") {
         deps.io.stdout(renderJson({ ...result, target: output, safetyBackup: safety?.id ?? null }));
       } else {

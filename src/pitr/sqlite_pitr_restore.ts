@@ -89,12 +89,14 @@ export async function planSqliteAt(store: Storage, target: Date): Promise<PointI
 /**
  * Writes the database as of `target` to `output`: built in a scratch file beside it (named as a
  * restore's, so an interrupted run's is swept), checked, then renamed over it as a restore does
- * (an existing `output` in use by another process is refused).
+ * (an existing `output` in use by another process is refused). `identities` (age) read what
+ * an encrypting replicator stored.
  */
 export async function restoreSqliteAt(
   store: Storage,
   target: Date,
   output: string,
+  identities: string[] = [],
 ): Promise<PointInTimeResult> {
   const generation = await generationFor(store, target);
   await Deno.mkdir(dirname(output), { recursive: true });
@@ -105,14 +107,14 @@ export async function restoreSqliteAt(
   try {
     const out = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
     try {
-      for await (const chunk of readStored(store, generation.stored)) {
+      for await (const chunk of readStored(store, generation.stored, identities)) {
         let written = 0;
         while (written < chunk.length) written += await out.write(chunk.subarray(written));
       }
     } finally {
       out.close();
     }
-    const result = await applySegments(store, generation, target, temp);
+    const result = await applySegments(store, generation, target, temp, identities);
     checkIntegrity(temp);
     await replaceDatabaseFile(temp, output);
     return result;
@@ -128,6 +130,7 @@ async function applySegments(
   generation: SnapshotManifest,
   target: Date,
   path: string,
+  identities: string[],
 ): Promise<PointInTimeResult> {
   let header = { ...generation.wal, checksum: generation.checksum } as WalHeader;
   const frameBytes = 24 + header.pageSize;
@@ -162,7 +165,7 @@ async function applySegments(
     let bytes: Uint8Array;
     try {
       const chunks: Uint8Array[] = [];
-      for await (const chunk of readStored(store, segment.stored)) chunks.push(chunk);
+      for await (const chunk of readStored(store, segment.stored, identities)) chunks.push(chunk);
       bytes = concat(chunks);
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;

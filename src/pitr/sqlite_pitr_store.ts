@@ -19,6 +19,7 @@ import { DEFAULT_COMPRESSION } from "../core/compression.ts";
 import { Decompressor } from "../core/decompressor.ts";
 import { IntegrityError } from "../core/errors.ts";
 import { readAll } from "../core/catalog.ts";
+import { decryptStream } from "../core/crypto/age.ts";
 import type { WalHeader } from "./sqlite_wal.ts";
 
 /** What a generation's snapshot manifest records. */
@@ -33,7 +34,16 @@ export interface SnapshotManifest {
   checksum: [number, number];
   /** Bytes of the database file as of the snapshot. */
   size: number;
-  stored: { key: string; sha256: string; size: number };
+  stored: StoredObject;
+}
+
+/** A stored snapshot or segment: gzip, then age when `encrypted`; the SHA-256 of what is stored. */
+export interface StoredObject {
+  key: string;
+  sha256: string;
+  size: number;
+  /** Encrypted for the `encryption.recipients` of the replicator (age, after compression). */
+  encrypted?: boolean;
 }
 
 /** A commit a segment holds, and when the replicator saw it. */
@@ -60,7 +70,7 @@ export interface SegmentManifest {
   startChecksum: [number, number];
   endChecksum: [number, number];
   commits: SegmentCommit[];
-  stored: { key: string; sha256: string; size: number; raw: number };
+  stored: StoredObject & { raw: number };
 }
 
 /** A generation id for a snapshot taken at `time`. */
@@ -82,22 +92,32 @@ export function segmentKeys(
   return { data: `${generation}.${seq}.wal.gz`, manifest: `${generation}.${seq}.json` };
 }
 
-/** Writes `chunks` compressed under `key` and commits it; its SHA-256 and sizes. */
+/**
+ * Writes `chunks` compressed (and encrypted for `recipients`, when any) under `key` and commits
+ * it; its SHA-256 and sizes.
+ */
 export async function writeStored(
   store: Storage,
   key: string,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-): Promise<{ key: string; sha256: string; size: number; raw: number }> {
+  recipients: string[] = [],
+): Promise<StoredObject & { raw: number }> {
   const stream = storedStream(await store.create(key, { overwrite: true }), key, {
     compression: DEFAULT_COMPRESSION,
-    recipients: [],
+    recipients,
     jobs: 1,
   });
   try {
     for await (const chunk of chunks) await stream.write(chunk);
     const { file, sizes } = await stream.end();
     await stream.commit();
-    return { key, sha256: file.sha256, size: sizes.compressed, raw: sizes.raw };
+    return {
+      key,
+      sha256: file.sha256,
+      size: sizes.compressed,
+      raw: sizes.raw,
+      ...(recipients.length > 0 ? { encrypted: true } : {}),
+    };
   } catch (error) {
     await stream.abort();
     throw error;
@@ -127,15 +147,17 @@ export async function readManifest<T>(store: Storage, key: string): Promise<T | 
 }
 
 /**
- * The decompressed bytes of a stored object, checked against `stored.sha256` as they are read
- * (a mismatch throws {@linkcode IntegrityError} at the end, before the last chunk is given).
+ * The decompressed (and decrypted, with `identities`) bytes of a stored object, checked against
+ * `stored.sha256` as they are read (a mismatch throws {@linkcode IntegrityError} at the end,
+ * before the last chunk is given).
  */
 export async function* readStored(
   store: Storage,
-  stored: { key: string; sha256: string },
+  stored: { key: string; sha256: string; encrypted?: boolean },
+  identities: string[] = [],
 ): AsyncGenerator<Uint8Array> {
   const hash = createHash("sha256");
-  const source = Readable.from((async function* () {
+  const hashed = (async function* () {
     const stream = await store.read(stored.key);
     let held: Uint8Array | undefined;
     for await (const chunk of stream) {
@@ -147,7 +169,10 @@ export async function* readStored(
       throw new IntegrityError(`"${stored.key}" does not match its recorded SHA-256`);
     }
     if (held) yield held;
-  })());
+  })();
+  const source = Readable.from(
+    stored.encrypted ? decryptStream(hashed, identities, `"${stored.key}"`) : hashed,
+  );
   const decompressor = new Decompressor({ format: "gzip" });
   pipeline(source, decompressor, () => {});
   for await (const chunk of decompressor as AsyncIterable<Buffer>) {

@@ -55,6 +55,8 @@ export interface ReplicatorOptions {
   snapshotEveryMs?: number;
   /** Generations whose span ended longer ago than this are removed. Default 7 days. */
   keepMs?: number;
+  /** age recipients: snapshots and segments are stored encrypted for them. Default none. */
+  recipients?: string[];
 }
 
 /** What one step did. */
@@ -78,6 +80,7 @@ export class SqliteReplicator {
   readonly #busyTimeoutMs: number;
   readonly #snapshotEveryMs: number;
   readonly #keepMs: number;
+  readonly #recipients: string[];
   #generationAt = 0;
   #swept = false;
   #db: DatabaseSync | undefined;
@@ -102,6 +105,7 @@ export class SqliteReplicator {
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
     this.#snapshotEveryMs = options.snapshotEveryMs ?? 24 * 3600_000;
     this.#keepMs = options.keepMs ?? 7 * 24 * 3600_000;
+    this.#recipients = options.recipients ?? [];
   }
 
   /** The generation being extended. */
@@ -351,7 +355,7 @@ export class SqliteReplicator {
     }));
     const sequence = this.#sequence + 1;
     const keys = segmentKeys(this.#generation!, sequence);
-    const stored = await writeStored(this.#store, keys.data, [read.bytes]);
+    const stored = await writeStored(this.#store, keys.data, [read.bytes], this.#recipients);
     const endChecksum = read.frames[read.frames.length - 1].checksum;
     const restart = this.#restarted;
     const manifest: SegmentManifest = {
@@ -422,7 +426,7 @@ export class SqliteReplicator {
       const file = await Deno.open(temp);
       let stored;
       try {
-        stored = await writeStored(this.#store, keys.data, file.readable);
+        stored = await writeStored(this.#store, keys.data, file.readable, this.#recipients);
       } finally {
         try {
           file.close();
@@ -450,7 +454,12 @@ export class SqliteReplicator {
         },
         checksum: [...this.#checksum],
         size,
-        stored: { key: stored.key, sha256: stored.sha256, size: stored.size },
+        stored: {
+          key: stored.key,
+          sha256: stored.sha256,
+          size: stored.size,
+          ...(stored.encrypted ? { encrypted: true } : {}),
+        },
       };
       await writeManifest(this.#store, keys.manifest, manifest);
       return id;

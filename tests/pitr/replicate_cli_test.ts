@@ -147,11 +147,6 @@ Deno.test("restore --at mistakes are one line with their exit code, nothing touc
       [["restore", "full_x", "--at", "latest", ...common], ExitCode.Usage, /not both/],
       [["restore", ...common], ExitCode.Usage, /give a backup id/],
       [["restore", "--at", "latest", ...common], ExitCode.NotFound, /no replicated snapshot/],
-      [
-        ["replicate", ...common],
-        ExitCode.NotImplemented,
-        /encrypted replication is not built yet/,
-      ],
     ];
     const env = {
       BACKUP_AGE_RECIPIENTS: "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",

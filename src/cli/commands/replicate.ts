@@ -6,7 +6,7 @@ import {
   settingsFor,
   withLocationOptions,
 } from "../deps.ts";
-import { ExitCode, messageOf, NotImplementedError, UsageError } from "../../core/errors.ts";
+import { ExitCode, messageOf, UsageError } from "../../core/errors.ts";
 import { withLock } from "../../core/lock.ts";
 import { parseDuration } from "../../config/duration.ts";
 import { SqliteReplicator } from "../../pitr/sqlite_replicator.ts";
@@ -40,12 +40,6 @@ export async function runReplicate(args: ReplicateArgs, deps: CommandDeps): Prom
       "Cannot replicate: continuous replication is built for SQLite databases (PostgreSQL's WAL archiving is not built yet)",
     );
   }
-  if (config.encryption.recipients.length > 0) {
-    // never ship in clear what the settings ask to encrypt
-    throw new NotImplementedError(
-      "Cannot replicate: encrypted replication is not built yet, and encryption.recipients is set (the WAL would be stored unencrypted)",
-    );
-  }
   const path = sqlitePath(context.database);
   const { store, lockDirectory, location } = pitrLocation(config, deps);
   const intervalMs = parseDuration(config.pitr.interval)!;
@@ -65,6 +59,8 @@ export async function runReplicate(args: ReplicateArgs, deps: CommandDeps): Prom
       checkpointBytes: config.pitr.checkpointBytes,
       snapshotEveryMs: parseDuration(config.pitr.snapshotEvery)!,
       keepMs: config.pitr.keepDays * 24 * 3600_000,
+      // encryption.recipients set: snapshots and segments are stored encrypted, as backups are
+      recipients: context.encryption?.recipients ?? [],
     });
     log(
       "info",

@@ -315,6 +315,7 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
             ),
             database: raw.database as string | undefined,
             dir: raw.dir as string | undefined,
+            identity: raw.identity as string | undefined,
           }, deps),
         );
         return;
