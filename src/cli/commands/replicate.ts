@@ -6,12 +6,8 @@ import {
   settingsFor,
   withLocationOptions,
 } from "../deps.ts";
-import { ExitCode, messageOf, UsageError } from "../../core/errors.ts";
-import { withLock } from "../../core/lock.ts";
-import { parseDuration } from "../../config/duration.ts";
-import { SqliteReplicator } from "../../pitr/sqlite_replicator.ts";
-import { sqlitePath } from "../../engines/sqlite/sqlite_engine.ts";
-import { pitrLocation } from "../pitr_store.ts";
+import { ExitCode, UsageError } from "../../core/errors.ts";
+import { replicateUntil } from "../pitr_replicate_loop.ts";
 
 const HELP = `
 Ships a SQLite database's write-ahead log to <backupDir>/pitr/ as it is written: a snapshot
@@ -40,56 +36,10 @@ export async function runReplicate(args: ReplicateArgs, deps: CommandDeps): Prom
       "Cannot replicate: continuous replication is built for SQLite databases (PostgreSQL's WAL archiving is not built yet)",
     );
   }
-  const path = sqlitePath(context.database);
-  const { store, lockDirectory, location } = pitrLocation(config, deps);
-  const intervalMs = parseDuration(config.pitr.interval)!;
-  const log = (level: "info" | "warn", message: string) => {
-    const time = deps.clock.now();
-    deps.io.stdout(
-      config.log.format === "json"
-        ? JSON.stringify({ time: time.toISOString(), level, event: "replicate", message }) + "\n"
-        : `${time.toISOString().slice(0, 19)}Z ${level.padEnd(5)} ${message}\n`,
-    );
-  };
-  const { interrupts, clock } = deps;
+  const { interrupts } = deps;
   interrupts.allowGracefulStop();
-  return await withLock(lockDirectory, { command: "replicate", clock }, async () => {
-    const replicator = new SqliteReplicator(path, store, {
-      clock,
-      checkpointBytes: config.pitr.checkpointBytes,
-      snapshotEveryMs: parseDuration(config.pitr.snapshotEvery)!,
-      keepMs: config.pitr.keepDays * 24 * 3600_000,
-      // encryption.recipients set: snapshots and segments are stored encrypted, as backups are
-      recipients: context.encryption?.recipients ?? [],
-    });
-    log(
-      "info",
-      `replicating ${context.engine.redact(path)} to ${location} every ${config.pitr.interval}`,
-    );
-    let commits = 0;
-    try {
-      while (!interrupts.stop.aborted) {
-        const started = clock.now().getTime();
-        try {
-          const result = await replicator.step();
-          commits += result.commits;
-          if (result.newGeneration) {
-            log(
-              "info",
-              `generation ${result.newGeneration.id} started: ${result.newGeneration.reason}`,
-            );
-          }
-        } catch (error) {
-          log("warn", `replication step failed (retried next step): ${messageOf(error)}`);
-        }
-        await clock.sleepUntil(new Date(started + intervalMs), interrupts.stop);
-      }
-    } finally {
-      await replicator.close();
-    }
-    log("info", `stopped: ${commits} commits shipped`);
-    return interrupts.abort.aborted ? ExitCode.Interrupted : ExitCode.Ok;
-  });
+  await replicateUntil(config, deps, interrupts.stop);
+  return interrupts.abort.aborted ? ExitCode.Interrupted : ExitCode.Ok;
 }
 
 /** Registers `replicate`. */
