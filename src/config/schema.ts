@@ -149,6 +149,8 @@ export const HealthSchema = z.strictObject({
 
 /** `pitr`: how `replicate` ships a SQLite database's WAL (`src/pitr/sqlite_replicator.ts`). */
 export const PitrSchema = z.strictObject({
+  /** `auto` and `serve` run the replicator beside their schedule (a SQLite database alone). */
+  enabled: flag().default(false),
   /** How often committed frames are shipped: the recovery point's resolution. */
   interval: positiveDuration().default("1s"),
   /** Past this much shipped log, the replicator checkpoints the log itself. */
@@ -409,6 +411,7 @@ export const ConfigSchema = z.strictObject({
   hooks: HooksSchema.default({ before: [], after: [], failure: [] }),
   /** `pitr`: continuous replication of a SQLite database (`replicate`, `restore --at`). */
   pitr: PitrSchema.default({
+    enabled: false,
     interval: "1s",
     checkpointBytes: 4 * 1024 * 1024,
     snapshotEvery: "24h",

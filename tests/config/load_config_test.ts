@@ -51,6 +51,7 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
     files: [],
     hooks: { before: [], after: [], failure: [] },
     pitr: {
+      enabled: false,
       interval: "1s",
       checkpointBytes: 4 * 1024 * 1024,
       snapshotEvery: "24h",

@@ -13,7 +13,8 @@ import {
 import type { SettingValue } from "../../config/environment.ts";
 import type { Config } from "../../config/schema.ts";
 import { parseDuration } from "../../config/duration.ts";
-import { BackupManagerError, ExitCode, UsageError } from "../../core/errors.ts";
+import { BackupManagerError, ExitCode, messageOf, UsageError } from "../../core/errors.ts";
+import { replicateUntil } from "../pitr_replicate_loop.ts";
 import type { EventListener, OpsEvent } from "../../core/events.ts";
 import { checkSchedule, type Schedule } from "../../core/schedule.ts";
 import { exclusiveGate, runScheduler, type SchedulerResult } from "../../core/scheduler.ts";
@@ -214,6 +215,13 @@ export async function scheduleRuns(
       exclusive,
     })
     : undefined;
+  // pitr.enabled: the SQLite database's WAL replicated beside the schedule (restore --at)
+  const stopReplication = new AbortController();
+  const replicating = config.pitr.enabled && !options.once && !several &&
+      context.engine.kind === "sqlite"
+    ? replicateUntil(config, deps, AbortSignal.any([interrupts.stop, stopReplication.signal]))
+      .catch((error) => warn(`replication stopped: ${messageOf(error)}`))
+    : undefined;
   const result = await runScheduler(context, {
     schedule: options.schedule,
     once: options.once,
@@ -232,7 +240,9 @@ export async function scheduleRuns(
     exclusive,
   });
   stopMaintenance.abort();
+  stopReplication.abort();
   await maintaining;
+  await replicating;
   await reporter.settled(); // pings and notifications of the last run go out before exiting
   return result;
 }
