@@ -76,9 +76,15 @@ Deno.test("an unknown flag exits 2 and writes nothing", async () => {
 
 Deno.test("a missing required id exits 2 naming the argument", async () => {
   assertFails(
-    await runCli(["restore"]),
+    await runCli(["pin"]),
     ExitCode.Usage,
     'Error: Missing required argument "id" (see --help)',
+  );
+  // restore takes an id or --at TIME
+  assertFails(
+    await runCli(["restore"]),
+    ExitCode.Usage,
+    "Error: Cannot restore: give a backup id (see list), or --at TIME",
   );
 });
 
