@@ -10,11 +10,9 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { runCli } from "../helpers/cli.ts";
 import { withWorkspace } from "../helpers/workspace.ts";
-import { Interrupts } from "../../src/cli/interrupts.ts";
 import { systemClock } from "../../src/core/clock.ts";
+import { replicateWhileWriting, sleep } from "../helpers/pitr_writer.ts";
 import { ExitCode } from "../../src/core/errors.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rowsIn(path: string): number {
   const db = new DatabaseSync(path, { readOnly: true });
@@ -43,29 +41,22 @@ Deno.test("replicate ships the WAL as it is written; restore --at gives each mom
     const cli = (args: string[], extra: Parameters<typeof runCli>[1] = {}) =>
       runCli(["--config", config, ...args], { clock: systemClock, ...extra });
 
-    const interrupts = new Interrupts();
-    const replicating = cli(["replicate"], { interrupts });
-    const moments: { at: string; rows: number }[] = [];
     const insert = app.prepare("INSERT INTO events (at, body) VALUES (?, randomblob(700))");
-    try {
-      await sleep(400);
-      for (let burst = 0; burst < 4; burst++) {
+    const { replicated, moments } = await replicateWhileWriting({
+      cli,
+      app,
+      bursts: 4,
+      write: async (burst) => {
         for (let t = 0; t < 5; t++) {
           app.exec("BEGIN");
           for (let i = 0; i < 20 + burst * 30; i++) insert.run(new Date().toISOString());
           app.exec("COMMIT");
           await sleep(20);
         }
-        await sleep(700); // more than three steps: every commit of the burst is seen
-        moments.push({
-          at: new Date().toISOString(),
-          rows: Number(app.prepare("SELECT count(*) AS n FROM events").get()!.n),
-        });
-      }
-    } finally {
-      interrupts.receive();
-    }
-    const replicated = await replicating;
+      },
+      warmupMs: 400,
+      settleMs: 700, // more than three steps: every commit of the burst is seen
+    });
     assert.equal(replicated.code, 0, replicated.stderr + replicated.stdout);
     assert.match(replicated.stdout, /replicating .*app\.db to .*pitr every 200ms/);
     assert.match(replicated.stdout, /generation g\d{8}T\d{9}Z started: the first snapshot/);

@@ -10,11 +10,9 @@ import { DatabaseSync } from "node:sqlite";
 import { runCli } from "../helpers/cli.ts";
 import { ageKeygen } from "../helpers/s3_cli.ts";
 import { withWorkspace } from "../helpers/workspace.ts";
-import { Interrupts } from "../../src/cli/interrupts.ts";
 import { systemClock } from "../../src/core/clock.ts";
+import { replicateWhileWriting } from "../helpers/pitr_writer.ts";
 import { ExitCode } from "../../src/core/errors.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("encrypted replication: nothing stored in clear, restore --at needs the identity", async () => {
   await withWorkspace(async (ws) => {
@@ -35,24 +33,17 @@ Deno.test("encrypted replication: nothing stored in clear, restore --at needs th
     );
     const cli = (args: string[], extra: Parameters<typeof runCli>[1] = {}) =>
       runCli(["--config", config, ...args], { clock: systemClock, ...extra });
-    const interrupts = new Interrupts();
-    const replicating = cli(["replicate"], { interrupts });
-    const moments: { at: string; rows: number }[] = [];
     const insert = app.prepare("INSERT INTO events (at, body) VALUES (?, 'a secret in clear')");
-    try {
-      await sleep(400);
-      for (let burst = 0; burst < 3; burst++) {
+    const { replicated, moments } = await replicateWhileWriting({
+      cli,
+      app,
+      bursts: 3,
+      write: (burst) => {
         for (let i = 0; i < 40 + burst * 40; i++) insert.run(new Date().toISOString());
-        await sleep(700);
-        moments.push({
-          at: new Date().toISOString(),
-          rows: Number(app.prepare("SELECT count(*) AS n FROM events").get()!.n),
-        });
-      }
-    } finally {
-      interrupts.receive();
-    }
-    const replicated = await replicating;
+      },
+      warmupMs: 400,
+      settleMs: 700,
+    });
     assert.equal(replicated.code, 0, replicated.stderr + replicated.stdout);
     app.close();
 

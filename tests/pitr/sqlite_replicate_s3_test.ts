@@ -10,10 +10,8 @@ import { DatabaseSync } from "node:sqlite";
 import { runCli } from "../helpers/cli.ts";
 import { s3Env, withBucket } from "../helpers/s3_cli.ts";
 import { withWorkspace } from "../helpers/workspace.ts";
-import { Interrupts } from "../../src/cli/interrupts.ts";
 import { systemClock } from "../../src/core/clock.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { replicateWhileWriting, sleep } from "../helpers/pitr_writer.ts";
 
 Deno.test("replicate ships to a bucket and restore --at gives each moment back from it", async () => {
   await withBucket((bucket) =>
@@ -35,29 +33,22 @@ Deno.test("replicate ships to a bucket and restore --at gives each moment back f
       const cli = (args: string[], extra: Parameters<typeof runCli>[1] = {}) =>
         runCli(["--config", config, ...args], { clock: systemClock, env, ...extra });
 
-      const interrupts = new Interrupts();
-      const replicating = cli(["replicate"], { interrupts });
-      const moments: { at: string; rows: number }[] = [];
       const insert = app.prepare("INSERT INTO events (at, body) VALUES (?, randomblob(700))");
-      try {
-        await sleep(800);
-        for (let burst = 0; burst < 3; burst++) {
+      const { replicated, moments } = await replicateWhileWriting({
+        cli,
+        app,
+        bursts: 3,
+        write: async (burst) => {
           for (let t = 0; t < 5; t++) {
             app.exec("BEGIN");
             for (let i = 0; i < 20 + burst * 30; i++) insert.run(new Date().toISOString());
             app.exec("COMMIT");
             await sleep(20);
           }
-          await sleep(1200); // several steps: every commit of the burst is in the bucket
-          moments.push({
-            at: new Date().toISOString(),
-            rows: Number(app.prepare("SELECT count(*) AS n FROM events").get()!.n),
-          });
-        }
-      } finally {
-        interrupts.receive();
-      }
-      const replicated = await replicating;
+        },
+        warmupMs: 800,
+        settleMs: 1200, // several steps: every commit of the burst is in the bucket
+      });
       assert.equal(replicated.code, 0, replicated.stderr + replicated.stdout);
       app.close();
 
