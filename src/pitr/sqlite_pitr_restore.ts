@@ -20,7 +20,7 @@ import {
   readStored,
   type SnapshotManifest,
 } from "./sqlite_pitr_store.ts";
-import { applyToFile } from "./sqlite_replicator.ts";
+import { applyToFile } from "./wal_file_io.ts";
 
 /** What {@linkcode restoreSqliteAt} recovered. */
 export interface PointInTimeResult {

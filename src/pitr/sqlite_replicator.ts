@@ -36,6 +36,7 @@ import {
   writeManifest,
   writeStored,
 } from "./sqlite_pitr_store.ts";
+import { applyToFile, readExactly } from "./wal_file_io.ts";
 import { pruneGenerations, sweepReplicationStore } from "./sqlite_pitr_retention.ts";
 
 /** Options of {@linkcode SqliteReplicator}. */
@@ -467,47 +468,4 @@ export class SqliteReplicator {
       await Deno.remove(temp).catch(() => {});
     }
   }
-}
-
-/**
- * Writes each frame's page of `bytes` (frames as in the WAL) at its place in the database file
- * `path`, then cuts the file to the last commit frame's size. Returns the file's new size.
- */
-export async function applyToFile(
-  path: string,
-  bytes: Uint8Array,
-  frames: readonly WalFrame[],
-  pageSize: number,
-): Promise<number> {
-  const file = await Deno.open(path, { read: true, write: true });
-  try {
-    let size = (await file.stat()).size;
-    for (const frame of frames) {
-      const page = bytes.subarray(
-        frame.offset + FRAME_HEADER_BYTES,
-        frame.offset + FRAME_HEADER_BYTES + pageSize,
-      );
-      await file.seek((frame.pageNumber - 1) * pageSize, Deno.SeekMode.Start);
-      await writeAll(file, page);
-      if (frame.commitSize !== 0) size = frame.commitSize * pageSize;
-    }
-    await file.truncate(size);
-    return size;
-  } finally {
-    file.close();
-  }
-}
-
-async function readExactly(file: Deno.FsFile, into: Uint8Array): Promise<void> {
-  let read = 0;
-  while (read < into.length) {
-    const n = await file.read(into.subarray(read));
-    if (n === null) throw new Error("the WAL ended while it was read");
-    read += n;
-  }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }
