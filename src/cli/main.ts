@@ -20,6 +20,7 @@ import { registerExtract } from "./commands/extract.ts";
 import { registerDiff } from "./commands/diff.ts";
 import { registerMaintain } from "./commands/maintain.ts";
 import { registerReplicate } from "./commands/replicate.ts";
+import { registerWal } from "./commands/wal.ts";
 
 /**
  * Runs one command line and returns the exit code. Every expected failure becomes one line on
@@ -79,6 +80,7 @@ Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 not found, 4 ambiguous id, 5 
       registerStatus,
       registerMaintain,
       registerReplicate,
+      registerWal,
       registerCheck,
       registerAuto,
       registerServe,

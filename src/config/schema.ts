@@ -161,6 +161,15 @@ export const PitrSchema = z.strictObject({
   keepDays: count().default(7),
   /** `status`: unshipped commits older than this are a warning (a replicator stopped or behind). */
   maxLag: positiveDuration().default("1m"),
+  /** PostgreSQL: how long `create --type base` waits for the archive to hold its last WAL. */
+  walWait: positiveDuration().default("60s"),
+  /** PostgreSQL: the directory of pg_basebackup, pg_waldump and postgres (default: searched). */
+  pgBin: text().optional(),
+  /**
+   * PostgreSQL: how the recovered server runs this tool (its `restore_command` calls
+   * `<command> wal-fetch`). Default: this Deno and this script, by absolute path.
+   */
+  command: text().optional(),
 });
 
 /** `maintenance`: how `maintain` decides (`src/engines/maintenance.ts`). */
@@ -417,6 +426,7 @@ export const ConfigSchema = z.strictObject({
     snapshotEvery: "24h",
     keepDays: 7,
     maxLag: "1m",
+    walWait: "60s",
   }),
 });
 

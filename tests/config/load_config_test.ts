@@ -57,6 +57,7 @@ Deno.test("loadConfig() without a file or environment gives the documented defau
       snapshotEvery: "24h",
       keepDays: 7,
       maxLag: "1m",
+      walWait: "60s",
     },
     maintenance: {
       busyTimeout: "5s",

@@ -25,6 +25,7 @@ import { progressReporter } from "../progress.ts";
 import { runPerSeries, withSeriesOption } from "../series.ts";
 import type { Config } from "../../config/schema.ts";
 import type { FilesSpec } from "../../core/files/collect.ts";
+import { runCreateBase } from "../pg_base_backup_command.ts";
 
 const HELP = `
 --compression picks the format: gzip (default gzip:6, <id>.sql.gz, opens anywhere), zstd (faster
@@ -70,7 +71,8 @@ database on it). --no-role-passwords (or "rolePasswords": false) leaves the hash
 export interface CreateArgs {
   /** `--series NAME`: with several databases, only this one (default every one). */
   series?: string;
-  type: "full" | "schema";
+  /** `base`: a PostgreSQL physical base backup for `restore --at` (`pg_base_backup_command.ts`). */
+  type: "full" | "schema" | "base";
   description?: string;
   /** Pin the new backup (cleanup never deletes it), with an optional reason. */
   pin?: { reason?: string };
@@ -107,8 +109,10 @@ export function parseCreateArgs(raw: Record<string, unknown>): CreateArgs {
   if (reason !== undefined && raw.pin !== true) {
     throw new UsageError("Cannot use --pin-reason without --pin (add --pin to keep this backup)");
   }
-  if (type !== "full" && type !== "schema") {
-    throw new UsageError(`Invalid value "${type}" for --type: expected "full" or "schema"`);
+  if (type !== "full" && type !== "schema" && type !== "base") {
+    throw new UsageError(
+      `Invalid value "${type}" for --type: expected "full", "schema" or "base"`,
+    );
   }
   return {
     type,
@@ -161,13 +165,18 @@ function patterns(value: unknown, flag: string): string[] {
 
 /** Takes a backup (of every series, with several databases) and prints what it holds. */
 export async function runCreate(args: CreateArgs, deps: CommandDeps): Promise<number> {
-  return await runPerSeries(args, deps, (d) => createOne(args, d), {
+  const { type } = args;
+  if (type === "base") return await runCreateBase(args, deps);
+  return await runPerSeries(args, deps, (d) => createOne({ ...args, type }, d), {
     format: args.format,
     requireSeries: true,
   });
 }
 
-async function createOne(args: CreateArgs, deps: CommandDeps): Promise<number> {
+async function createOne(
+  args: CreateArgs & { type: "full" | "schema" },
+  deps: CommandDeps,
+): Promise<number> {
   const config = settingsFor(deps, [...locationFlags(args), ...tuningFlags(args)]);
   const context = serviceContext(config, deps);
   const reporter = runReporterFor(config, context, deps);
@@ -291,7 +300,11 @@ function collect(value: string, previous: string[]): string[] {
 export function registerCreate(program: Command, deps: CommandDeps): void {
   const command = program.command("create")
     .description("back up the database to <type>_<time>.sql.gz (.zst) plus a .meta.json sidecar")
-    .option("--type <type>", "full (schema and data) or schema", "full")
+    .option(
+      "--type <type>",
+      "full (schema and data), schema, or base (PostgreSQL: a physical copy for restore --at)",
+      "full",
+    )
     .option("--description <text>", "note stored in the sidecar")
     .option("--pin", "pin the backup: cleanup never deletes it")
     .option("--pin-reason <text>", "why it is pinned (with --pin)")

@@ -44,8 +44,16 @@ import { checkRoleRestore, restoreGlobals } from "./_globals_restore.ts";
 import { postgresColumns } from "./_columns.ts";
 import type { TableColumns } from "../table_columns.ts";
 
-// for `extract --where`'s scratch database in the core: a connection as the engine opens one
-export { type Connection, openConnection, parseLocation, withDatabase } from "./_connection.ts";
+// for `extract --where`'s scratch database in the core, and point-in-time recovery's server
+// checks: a connection as the engine opens one
+export {
+  checkConnection,
+  type Connection,
+  type ConnectionConfig,
+  openConnection,
+  parseLocation,
+  withDatabase,
+} from "./_connection.ts";
 
 /**
  * PostgreSQL through postgres.js, without pg_dump. A location is a `postgres://` URL (blanks

@@ -1,0 +1,129 @@
+/**
+ * PostgreSQL's WAL file names, read as the server writes them, and the gaps in an archive of
+ * them: pure functions, so the rules that decide "this archive can restore" are tested by tables.
+ *
+ * A segment is `TTTTTTTTLLLLLLLLSSSSSSSS` (timeline, then the segment number split in "log" and
+ * "seg" halves, hex); beside segments the archive holds `TTTTTTTT.history` (a timeline's
+ * ancestry), `<segment>.XXXXXXXX.backup` (a base backup's label) and `<segment>.partial` (the
+ * last, unfinished segment of a timeline a promotion left).
+ */
+
+/** What a name in the archive is. */
+export type WalFileKind = "segment" | "history" | "backup" | "partial";
+
+/** A parsed WAL file name. */
+export interface WalFileName {
+  name: string;
+  kind: WalFileKind;
+  timeline: number;
+  /** The segment's position in the log (with {@linkcode segmentNumber}); absent for history. */
+  log?: number;
+  seg?: number;
+}
+
+const SEGMENT = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
+const HISTORY = /^([0-9A-F]{8})\.history$/;
+const BACKUP = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})\.[0-9A-F]{8}\.backup$/;
+const PARTIAL = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})\.partial$/;
+
+/** The name parsed, or `undefined` for anything the archiver never sends. */
+export function parseWalFileName(name: string): WalFileName | undefined {
+  const history = HISTORY.exec(name);
+  if (history) return { name, kind: "history", timeline: parseInt(history[1], 16) };
+  for (
+    const [kind, pattern] of [["segment", SEGMENT], ["backup", BACKUP], [
+      "partial",
+      PARTIAL,
+    ]] as const
+  ) {
+    const match = pattern.exec(name);
+    if (match) {
+      return {
+        name,
+        kind,
+        timeline: parseInt(match[1], 16),
+        log: parseInt(match[2], 16),
+        seg: parseInt(match[3], 16),
+      };
+    }
+  }
+  return undefined;
+}
+
+/** Segments in one "log" (4 GiB of WAL) at `segmentSize` bytes a segment. */
+function segmentsPerLog(segmentSize: number): number {
+  return 0x100000000 / segmentSize;
+}
+
+/** The absolute number of a segment (`log * segments per log + seg`). */
+export function segmentNumber(file: Pick<WalFileName, "log" | "seg">, segmentSize: number): number {
+  return (file.log ?? 0) * segmentsPerLog(segmentSize) + (file.seg ?? 0);
+}
+
+const hex8 = (n: number) => n.toString(16).toUpperCase().padStart(8, "0");
+
+/** The name of segment `number` of `timeline`. */
+export function segmentName(timeline: number, number: number, segmentSize: number): string {
+  const perLog = segmentsPerLog(segmentSize);
+  return hex8(timeline) + hex8(Math.floor(number / perLog)) + hex8(number % perLog);
+}
+
+/** An LSN (`16/B374D848`) as a number of bytes (exact below 2^53: 8 PiB of WAL). */
+export function parseLsn(lsn: string): number {
+  const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(lsn.trim());
+  if (!match) throw new Error(`"${lsn}" is not a WAL position (expected like 0/3000028)`);
+  return parseInt(match[1], 16) * 0x100000000 + parseInt(match[2], 16);
+}
+
+/** The segment holding the byte at `lsn`. */
+export function segmentOfLsn(lsn: number, segmentSize: number): number {
+  return Math.floor(lsn / segmentSize);
+}
+
+/** Missing segments of one timeline, from `first` to `last` inclusive (names). */
+export interface WalGap {
+  timeline: number;
+  first: string;
+  last: string;
+  /** How many segments are missing. */
+  count: number;
+}
+
+/**
+ * The holes in the archive's chain of segments. Per timeline, every segment from the first one
+ * needed (`needFrom[timeline]`, a base backup's start segment, when given and earlier than what
+ * is there) up to the newest archived must be present; a `.partial` counts as its segment (a
+ * promotion's last one). Segments on timelines before a switch are not expected past it.
+ */
+export function walGaps(
+  names: readonly string[],
+  segmentSize: number,
+  needFrom: Readonly<Record<number, number>> = {},
+): WalGap[] {
+  const byTimeline = new Map<number, Set<number>>();
+  for (const name of names) {
+    const file = parseWalFileName(name);
+    if (!file || (file.kind !== "segment" && file.kind !== "partial")) continue;
+    const set = byTimeline.get(file.timeline) ?? new Set<number>();
+    set.add(segmentNumber(file, segmentSize));
+    byTimeline.set(file.timeline, set);
+  }
+  const gaps: WalGap[] = [];
+  for (const timeline of [...byTimeline.keys()].sort((a, b) => a - b)) {
+    const numbers = [...byTimeline.get(timeline)!].sort((a, b) => a - b);
+    const from = needFrom[timeline];
+    let previous = from !== undefined && from < numbers[0] ? from - 1 : numbers[0];
+    for (const n of numbers) {
+      if (n > previous + 1) {
+        gaps.push({
+          timeline,
+          first: segmentName(timeline, previous + 1, segmentSize),
+          last: segmentName(timeline, n - 1, segmentSize),
+          count: n - previous - 1,
+        });
+      }
+      previous = Math.max(previous, n);
+    }
+  }
+  return gaps;
+}
