@@ -10,10 +10,18 @@ import { sqlitePath } from "../engines/sqlite/sqlite_engine.ts";
 import { pitrLocation } from "./pitr_store.ts";
 import { renderJson } from "./format.ts";
 import { readIdentityFile } from "../core/crypto/age.ts";
+import { runRestorePgAt } from "./pg_pitr_restore_command.ts";
 
 /** What `restore --at` takes. */
 export interface RestoreAtArgs {
-  at: string;
+  /** `--at TIME|latest`; absent with `--txid`. */
+  at?: string;
+  /** `--txid N`: PostgreSQL, recover up to and including this transaction. */
+  txid?: string;
+  /** `--to-datadir DIR`: PostgreSQL, the new data directory. */
+  toDatadir?: string;
+  /** `--check`: PostgreSQL, start a throwaway server on it and report what it recovered. */
+  check?: boolean;
   tz?: string;
   to?: string;
   force: boolean;
@@ -34,12 +42,37 @@ export interface RestoreAtArgs {
 export async function runRestoreAt(args: RestoreAtArgs, deps: CommandDeps): Promise<number> {
   const config = settingsFor(deps, locationFlags(args));
   const context = serviceContext(config, deps);
-  if (context.engine.kind !== "sqlite") {
-    throw new UsageError(
-      "Cannot restore --at: point-in-time recovery is built for SQLite databases (PostgreSQL's is not built yet)",
+  if (context.engine.kind === "postgres") {
+    const at = args.at === undefined ? undefined : parseAtTime(args.at, args.tz ?? config.timezone);
+    if ((at === undefined) === (args.txid === undefined)) {
+      throw new UsageError("Cannot restore: give --at TIME or --txid N, not both");
+    }
+    if (args.txid !== undefined && !/^\d+$/.test(args.txid)) {
+      throw new UsageError(`Invalid --txid "${args.txid}": expected a transaction id (a number)`);
+    }
+    return await runRestorePgAt(
+      {
+        target: args.txid !== undefined
+          ? { kind: "xid", xid: args.txid }
+          : at === "latest"
+          ? { kind: "latest" }
+          : { kind: "time", at: at! },
+        toDatadir: args.toDatadir,
+        check: args.check === true,
+        dryRun: args.dryRun,
+        format: args.format,
+        identity: args.identity,
+      },
+      config,
+      deps,
     );
   }
-  const at = parseAtTime(args.at, args.tz ?? config.timezone);
+  if (args.txid !== undefined || args.toDatadir !== undefined || args.check) {
+    throw new UsageError(
+      "Cannot use --txid, --to-datadir or --check with SQLite: they recover a PostgreSQL server (SQLite: --at TIME [--to PATH])",
+    );
+  }
+  const at = parseAtTime(args.at!, args.tz ?? config.timezone);
   const target = at === "latest" ? deps.clock.now() : at;
   const { store } = pitrLocation(config, deps);
   const output = args.to === undefined

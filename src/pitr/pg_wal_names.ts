@@ -90,40 +90,55 @@ export interface WalGap {
 }
 
 /**
- * The holes in the archive's chain of segments. Per timeline, every segment from the first one
- * needed (`needFrom[timeline]`, a base backup's start segment, when given and earlier than what
- * is there) up to the newest archived must be present; a `.partial` counts as its segment (a
- * promotion's last one). Segments on timelines before a switch are not expected past it.
+ * The runs of segment numbers missing from `byNumber` (number to the name archived for it, on
+ * whichever timeline) between `start` (a base backup's first segment) and the newest (pure).
  */
-export function walGaps(
-  names: readonly string[],
-  segmentSize: number,
-  needFrom: Readonly<Record<number, number>> = {},
+export function chainGaps(
+  byNumber: ReadonlyMap<number, string>,
+  start: number,
+  size: number,
 ): WalGap[] {
-  const byTimeline = new Map<number, Set<number>>();
-  for (const name of names) {
-    const file = parseWalFileName(name);
-    if (!file || (file.kind !== "segment" && file.kind !== "partial")) continue;
-    const set = byTimeline.get(file.timeline) ?? new Set<number>();
-    set.add(segmentNumber(file, segmentSize));
-    byTimeline.set(file.timeline, set);
-  }
+  const numbers = [...byNumber.keys()].filter((n) => n >= start).sort((a, b) => a - b);
   const gaps: WalGap[] = [];
-  for (const timeline of [...byTimeline.keys()].sort((a, b) => a - b)) {
-    const numbers = [...byTimeline.get(timeline)!].sort((a, b) => a - b);
-    const from = needFrom[timeline];
-    let previous = from !== undefined && from < numbers[0] ? from - 1 : numbers[0];
-    for (const n of numbers) {
-      if (n > previous + 1) {
-        gaps.push({
-          timeline,
-          first: segmentName(timeline, previous + 1, segmentSize),
-          last: segmentName(timeline, n - 1, segmentSize),
-          count: n - previous - 1,
-        });
-      }
-      previous = Math.max(previous, n);
+  let previous = start - 1;
+  for (const n of numbers) {
+    if (n > previous + 1) {
+      const timeline = parseWalFileName(byNumber.get(n)!)!.timeline;
+      gaps.push({
+        timeline,
+        first: segmentName(timeline, previous + 1, size),
+        last: segmentName(timeline, n - 1, size),
+        count: n - previous - 1,
+      });
     }
+    previous = n;
   }
   return gaps;
+}
+
+/**
+ * The archive's segments and partials by number from `start` on, on `timeline` and later ones
+ * (a promotion continues the numbers on the next timeline; the newer timeline's file wins).
+ */
+export function segmentsByNumber(
+  names: readonly string[],
+  timeline: number,
+  start: number,
+  size: number,
+): Map<number, string> {
+  const byNumber = new Map<number, string>();
+  for (const name of [...names].sort()) {
+    const file = parseWalFileName(name);
+    if (!file || (file.kind !== "segment" && file.kind !== "partial")) continue;
+    if (file.timeline < timeline) continue;
+    const n = segmentNumber(file, size);
+    if (n < start) continue;
+    const held = byNumber.get(n);
+    // a full segment beats the .partial of the same number and timeline
+    if (held && parseWalFileName(held)!.timeline === file.timeline && file.kind === "partial") {
+      continue;
+    }
+    byNumber.set(n, name);
+  }
+  return byNumber;
 }

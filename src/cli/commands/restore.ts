@@ -272,9 +272,18 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
     .argument("[id]", "backup id, or any part of one that matches exactly one backup")
     .option(
       "--at <time>",
-      'SQLite: the state at this moment, from replicate ("YYYY-MM-DD HH:MM:SS" or latest)',
+      'the state at this moment ("YYYY-MM-DD HH:MM:SS" or latest): SQLite from replicate, PostgreSQL from base backups and archived WAL',
     )
     .option("--tz <zone>", "the time zone of --at (default the timezone setting)")
+    .option("--txid <n>", "PostgreSQL: recover up to this transaction (instead of --at)")
+    .option(
+      "--to-datadir <dir>",
+      "PostgreSQL with --at/--txid: write a new data directory that recovers from the archive",
+    )
+    .option(
+      "--check",
+      "with --to-datadir: start a throwaway server on it, report what it recovered",
+    )
     .option(
       "--to <path|name|url>",
       "restore into this database instead of --database (PostgreSQL: a database name or URL)",
@@ -297,13 +306,16 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
   withStallTimeoutOption(withJobsOption(command)).addHelpText("after", HELP);
   withSeriesOption(withLocationOptions(withIdentityOption(command)), "look in").action(
     async (id, raw) => {
-      if (raw.at !== undefined) {
+      if (raw.at !== undefined || raw.txid !== undefined) {
         if (id !== undefined) {
           throw new UsageError("Cannot restore: give a backup id or --at TIME, not both");
         }
         deps.setExitCode(
           await runRestoreAt({
-            at: raw.at as string,
+            at: raw.at as string | undefined,
+            txid: raw.txid as string | undefined,
+            toDatadir: raw.toDatadir as string | undefined,
+            check: raw.check === true,
             tz: raw.tz as string | undefined,
             to: raw.to as string | undefined,
             force: raw.force === true,
