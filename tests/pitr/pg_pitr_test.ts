@@ -1,0 +1,135 @@
+/**
+ * PostgreSQL point-in-time recovery end to end, the way the README sets it up: a throwaway
+ * cluster with `archive_mode = on` whose `archive_command` is our `wal-push` (run by the server
+ * as `postgres`, in its data directory), pgbench and an application writing, a base backup
+ * (`create --type base`), then `restore --at` three instants into new data directories with
+ * `--check`, each started and compared with what had committed by then (the source's own commit
+ * timestamps are the oracle); a WAL segment removed from the archive is then a reported gap.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import postgres from "postgres";
+import { startArchivingCluster, startRestored } from "../helpers/pg_archiving.ts";
+import { sleep } from "../helpers/pitr_writer.ts";
+import { freePort } from "../helpers/pg_cluster.ts";
+
+const BIN = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
+
+Deno.test("PostgreSQL: archived WAL and a base backup restore three instants exactly; a gap is refused", async () => {
+  const root = await Deno.makeTempDir({ prefix: "backup-manager-pg-pitr-" });
+  const archiving = await startArchivingCluster({ root });
+  const { sql, cli, cluster } = archiving;
+  try {
+    await sql.unsafe("CREATE TABLE marks (n int PRIMARY KEY, note text NOT NULL)");
+    await tool(`${BIN}/pgbench`, ["-i", "-s", "2", "-q", cluster.url]);
+    let n = 0;
+    const write = async (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        n++;
+        await sql`INSERT INTO marks VALUES (${n}, ${"note " + n})`;
+        await sleep(30);
+      }
+    };
+    await write(500);
+
+    const base = await cli(["create", "--type", "base", "--format", "json"]);
+    assert.equal(base.code, 0, base.stderr);
+    const manifest = JSON.parse(base.stdout);
+    assert.match(manifest.startWal, /^[0-9A-F]{24}$/);
+    assert.equal(manifest.timeline, 1);
+
+    await Promise.all([
+      write(5_000),
+      tool(`${BIN}/pgbench`, ["-c", "2", "-T", "5", "-n", cluster.url]),
+    ]);
+    await archiving.archiveCurrent();
+
+    const commits = (await sql`
+      SELECT n, pg_xact_commit_timestamp(xmin) AS at FROM marks ORDER BY n`) as unknown as {
+      n: number;
+      at: Date;
+    }[];
+    const after = commits.filter((c) => c.at.getTime() > Date.parse(manifest.stoppedAt) + 50);
+    assert.ok(after.length > 40, `only ${after.length} rows after the base backup`);
+    for (const [i, share] of [0.2, 0.5, 0.85].entries()) {
+      const k = Math.floor(after.length * share);
+      const at = new Date((after[k].at.getTime() + after[k + 1].at.getTime()) / 2);
+      const dir = join(root, `restored-${i}`);
+      const restore = await cli([
+        "restore",
+        "--at",
+        at.toISOString(),
+        "--to-datadir",
+        dir,
+        "--check",
+        "--format",
+        "json",
+      ]);
+      assert.equal(restore.code, 0, restore.stderr);
+      const result = JSON.parse(restore.stdout);
+      assert.equal(result.base.id, manifest.id);
+      assert.equal(result.recovery.targetTime, at.toISOString());
+      assert.ok(result.check.walRestored > 0);
+      assert.ok(Date.parse(result.check.lastReplayedAt) <= at.getTime());
+
+      const expected = commits.filter((c) => c.at.getTime() <= at.getTime()).map((c) => c.n);
+      const [{ history }] = await sql.unsafe(
+        `SELECT count(*)::int AS history FROM pgbench_history
+          WHERE pg_xact_commit_timestamp(xmin) <= '${at.toISOString()}'`,
+      );
+      const socketDir = join(root, `socket-${i}`);
+      await Deno.mkdir(socketDir);
+      const port = await freePort();
+      const stop = await startRestored(dir, socketDir, port);
+      const restored = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1 });
+      try {
+        const rows = await restored`SELECT n FROM marks ORDER BY n`;
+        assert.deepEqual(rows.map((r) => r.n), expected, `marks as of ${at.toISOString()}`);
+        const [{ count }] = await restored`SELECT count(*)::int AS count FROM pgbench_history`;
+        assert.equal(count, history, `pgbench_history as of ${at.toISOString()}`);
+        const [{ recovering }] = await restored`SELECT pg_is_in_recovery() AS recovering`;
+        assert.equal(recovering, false);
+      } finally {
+        await restored.end();
+        await stop();
+      }
+    }
+
+    // a segment after the base backup goes missing: a restore past it is refused, naming it
+    const list = (await Array.fromAsync(Deno.readDir(join(archiving.backupDir, "pitr"))))
+      .map((e) => e.name).filter((name) => /^wal\.[0-9A-F]{24}\.json$/.test(name)).sort();
+    const segments = list.map((name) => name.slice(4, 28)).filter((s) => s > manifest.stopWal);
+    assert.ok(segments.length >= 3, `segments after the base backup: ${segments}`);
+    const lost = segments[Math.floor(segments.length / 2)];
+    await Deno.remove(join(archiving.backupDir, "pitr", `wal.${lost}.json`));
+    await Deno.remove(join(archiving.backupDir, "pitr", `wal.${lost}.gz`));
+    const late = new Date(commits.at(-1)!.at.getTime() - 20);
+    const refused = await cli([
+      "restore",
+      "--at",
+      late.toISOString(),
+      "--to-datadir",
+      join(root, "gap"),
+    ]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`WAL ${lost} is missing from the archive`));
+    assert.equal(await Deno.stat(join(root, "gap")).then(() => true, () => false), false);
+    const dry = await cli(["restore", "--at", "latest", "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`gap +${lost} missing`));
+    const status = await cli(["status", "--format", "json"]);
+    assert.match(status.stdout, new RegExp(lost));
+  } finally {
+    await archiving.stop();
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
+
+async function tool(command: string, args: string[]): Promise<void> {
+  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!output.success) {
+    throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
+  }
+}
