@@ -111,8 +111,9 @@ export type HealthRule =
   | "freshness"
   | "database-size"
   | "sql-check"
-  // point-in-time recovery (`src/pitr/replication_lag.ts`)
-  | "replication";
+  // point-in-time recovery (`src/pitr/replication_lag.ts`, `src/pitr/pg_archive_health.ts`)
+  | "replication"
+  | "wal-archive";
 
 /** One finding: a single line for `status --check` and notifications. */
 export interface HealthReason {

@@ -16,7 +16,7 @@ import { formatBytes, renderJson } from "../format.ts";
 import { parseFormat } from "../settings.ts";
 import { destinationsFor } from "../destinations.ts";
 import { databaseLabel, runPerSeries, withSeriesOption } from "../series.ts";
-import { replicationStatus } from "../pitr_status.ts";
+import { replicationStatus, walArchiveStatus } from "../pitr_status.ts";
 
 const HELP = `
 Health is the worst of its rules: the newest good backup's age against the RPO (warning past it,
@@ -89,6 +89,24 @@ async function statusOne(args: StatusArgs, deps: CommandDeps): Promise<number> {
     report.reasons.push(replication.reason);
     if (report.systemHealth === "healthy") report.systemHealth = "warning";
   }
+  // PostgreSQL: the WAL archive's figures, its gaps and a failing archive_command
+  const archive = context.engine.kind === "postgres"
+    ? await walArchiveStatus(config, context.database, deps)
+    : undefined;
+  if (archive && archive.figures.baseBackups > 0 && report.totalBackups === 0) {
+    // base backups are this store's backups: "no backups exist" would be a false alarm
+    report.reasons = report.reasons.filter((r) => r.rule !== "backups");
+    report.systemHealth = report.reasons.some((r) => r.level === "critical")
+      ? "critical"
+      : report.reasons.length > 0
+      ? "warning"
+      : "healthy";
+  }
+  for (const reason of archive?.reasons ?? []) {
+    report.reasons.push(reason);
+    if (reason.level === "critical") report.systemHealth = "critical";
+    else if (report.systemHealth === "healthy") report.systemHealth = "warning";
+  }
   if (args.check) {
     await notifyHealthChange(
       context.storage,
@@ -103,10 +121,14 @@ async function statusOne(args: StatusArgs, deps: CommandDeps): Promise<number> {
   }
   if (args.format === "json") {
     deps.io.stdout(
-      renderJson(replication ? { ...report, replication: replication.figures } : report),
+      renderJson({
+        ...report,
+        ...(replication ? { replication: replication.figures } : {}),
+        ...(archive ? { walArchive: archive.figures } : {}),
+      }),
     );
   } else if (args.check) deps.io.stdout(renderCheck(report, args.everyRule ?? false));
-  else deps.io.stdout(renderText(report, replication?.line));
+  else deps.io.stdout(renderText(report, replication?.line, archive?.line));
   return args.check ? severity(report.systemHealth) : 0;
 }
 
@@ -126,7 +148,7 @@ function renderCheck(report: StatusReport, everyRule: boolean): string {
   return report.reasons.map((r) => `${r.level.toUpperCase()}: ${r.message}\n`).join("") + passing;
 }
 
-function renderText(r: StatusReport, replication?: string): string {
+function renderText(r: StatusReport, replication?: string, walArchive?: string): string {
   const row = (label: string, value: string) => `  ${label.padEnd(18)}${value}\n`;
   const age = (ms: number | null) => ms === null ? "" : `, ${formatAge(ms)} ago`;
   const lastRun = r.lastRunOutcome === null
@@ -193,6 +215,7 @@ function renderText(r: StatusReport, replication?: string): string {
       )
     ).join("") +
     (replication ? row("replication", replication) : "") +
+    (walArchive ? row("WAL archive", walArchive) : "") +
     row("health", r.systemHealth) +
     r.reasons.map((reason) => `    - ${reason.level}: ${reason.message}\n`).join("");
 }
