@@ -15,6 +15,7 @@ import { describePolicy, type RetentionPolicy } from "../../core/retention.ts";
 import type { Config } from "../../config/schema.ts";
 import { ExitCode } from "../../core/errors.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
+import { cleanupPitr, pitrCleanupLine } from "../pitr_cleanup.ts";
 import { parseFormat } from "../settings.ts";
 import { runPerSeries, withSeriesOption } from "../series.ts";
 import { retentionSettings, withRetentionOptions } from "../retention_flags.ts";
@@ -97,17 +98,19 @@ async function cleanupOne(args: CleanupArgs, deps: CommandDeps): Promise<number>
   const reports = args.dryRun
     ? await run()
     : await locked(context, "cleanup", run, { sweep: false });
+  const pitr = await cleanupPitr(config, deps, args.dryRun);
   const shown = reports.map((report) => ({
     ...report,
     policyText: describePolicy(report.policy, report.timeZone),
   }));
   if (args.format === "json") {
-    deps.io.stdout(renderJson(destinations.length ? shown : shown[0]));
+    const withPitr = pitr ? [{ ...shown[0], pitr }, ...shown.slice(1)] : shown;
+    deps.io.stdout(renderJson(destinations.length ? withPitr : withPitr[0]));
   } else {
     deps.io.stdout(
       shown.map((r) =>
         (destinations.length ? `Store ${r.store}\n` : "") + renderReport(r, r.policyText)
-      ).join("\n"),
+      ).join("\n") + (pitr ? pitrCleanupLine(pitr, config.pitr.keepDays) : ""),
     );
   }
   const failures = reports.flatMap((r) => r.failures);
