@@ -10,7 +10,7 @@ import { fetchWal } from "./pg_wal_archive.ts";
 import { pgBinary, type PgBinaryOptions } from "./pg_binaries.ts";
 
 const COMMIT_LINE =
-  /desc: (?:COMMIT|ABORT|COMMIT_PREPARED|ABORT_PREPARED) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC/g;
+  /desc: (?:COMMIT|ABORT)(?:_PREPARED \d+:)? (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC/g;
 
 /** The time of the last commit or abort in `pg_waldump` output (UTC), if any. */
 export function lastCommitIn(waldumpOutput: string): Date | undefined {

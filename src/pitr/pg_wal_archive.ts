@@ -93,7 +93,11 @@ export async function pushWal(
   // history and backup-label files hold positions and times, no data: kept readable without the
   // identity, so `create --type base` and `status` on a host with public keys only can read them
   const recipients = kind === "segment" || kind === "partial" ? options.recipients : [];
-  const stored = await writeStored(store, keys.data, source, recipients ?? []);
+  const stored = await writeStored(store, keys.data, source, recipients ?? []).finally(() => {
+    try {
+      file.close();
+    } catch { /* closed by reading it to the end */ }
+  });
   const manifest: WalManifest = {
     formatVersion: 1,
     name,

@@ -403,6 +403,12 @@ Deno.test("lastCommitIn() finds the last commit or abort in pg_waldump output", 
       "2026-12-04T18:10:00.500Z",
     ],
     [
+      "a two-phase commit (its transaction id comes before the time)",
+      "rmgr: Transaction len (rec/tot):     34/    34, tx:          0, lsn: 0/0300A1B8, prev 0/0300A180, desc: COMMIT_PREPARED 725: 2026-12-04 18:07:26.709588 UTC\n" +
+      "rmgr: Transaction len (rec/tot):     34/    34, tx:          0, lsn: 0/0300A1F0, prev 0/0300A1B8, desc: ABORT_PREPARED 726: 2026-12-04 18:07:27.1 UTC\n",
+      "2026-12-04T18:07:27.100Z",
+    ],
+    [
       "an abort alone",
       "rmgr: Transaction len (rec/tot):     34/    34, tx:        725, lsn: 0/01527B50, prev 0/01527B10, desc: ABORT 2026-12-04 18:07:15.187862 UTC\n",
       "2026-12-04T18:07:15.187Z",
