@@ -6,7 +6,7 @@ import { parseDuration } from "../config/duration.ts";
 import { parseLocation } from "../engines/postgres/postgres_engine.ts";
 import { listBaseBackups, takeBaseBackup } from "../pitr/pg_base_backup.ts";
 import { archivedNames } from "../pitr/pg_wal_archive.ts";
-import { archiveToPrune, pruneArchive } from "../pitr/pg_pitr_retention.ts";
+import { archiveToPrune, pruneArchive, sweepArchiveStore } from "../pitr/pg_pitr_retention.ts";
 import { pitrLocation } from "./pitr_store.ts";
 import { formatBytes, renderJson } from "./format.ts";
 import { progressReporter } from "./progress.ts";
@@ -42,6 +42,10 @@ export async function runCreateBase(args: CreateBaseArgs, deps: CommandDeps): Pr
     lockDirectory,
     { command: "create --type base", clock: deps.clock },
     async () => {
+      const swept = await sweepArchiveStore(store, deps.clock.now());
+      if (swept > 0) {
+        deps.io.stderr(`Removed ${swept} object(s) interrupted runs left in ${store.location}\n`);
+      }
       const manifest = await takeBaseBackup(store, {
         connection: { ...connection, signal: deps.interrupts.abort },
         recipients,

@@ -8,7 +8,7 @@ import { parseLocation } from "../engines/postgres/postgres_engine.ts";
 import { readIdentityFile } from "../core/crypto/age.ts";
 import { type PgRestorePlan, type PgTarget, planPgRestore } from "../pitr/pg_pitr_plan.ts";
 import { layDownDatadir } from "../pitr/pg_datadir_restore.ts";
-import { checkRestoredServer } from "../pitr/pg_check_server.ts";
+import { checkRestoredServer, refuseRoot } from "../pitr/pg_check_server.ts";
 import { pitrLocation } from "./pitr_store.ts";
 import { renderJson } from "./format.ts";
 import { progressReporter } from "./progress.ts";
@@ -36,6 +36,7 @@ export async function runRestorePgAt(
   config: Config,
   deps: CommandDeps,
 ): Promise<number> {
+  if (args.check && !args.dryRun) refuseRoot();
   const { store } = pitrLocation(config, deps);
   const identityFile = args.identity ?? config.encryption.identityFile;
   const identities = identityFile ? await readIdentityFile(identityFile) : [];

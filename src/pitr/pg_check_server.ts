@@ -34,16 +34,21 @@ export interface CheckOptions extends PgBinaryOptions {
   onLog?: (line: string) => void;
 }
 
-/** Starts, checks and stops a server on `dir`. */
-export async function checkRestoredServer(
-  dir: string,
-  options: CheckOptions,
-): Promise<CheckResult> {
+/** PostgreSQL does not run as root: a usage error (exit 2) before anything is written. */
+export function refuseRoot(): void {
   if (Deno.uid() === 0) {
     throw new UsageError(
       "Cannot --check as root: PostgreSQL does not run as root; run the restore as the server's user (sudo -u postgres backup-manager restore …)",
     );
   }
+}
+
+/** Starts, checks and stops a server on `dir`. */
+export async function checkRestoredServer(
+  dir: string,
+  options: CheckOptions,
+): Promise<CheckResult> {
+  refuseRoot();
   const socketDir = await Deno.makeTempDir({ prefix: "backup-manager-check-" });
   const port = await freePort();
   const child = new Deno.Command(pgBinary("postgres", options), {

@@ -7,6 +7,8 @@
  * few bytes each, and recovery reads them to choose its timeline).
  */
 import type { Storage } from "../storage/storage.ts";
+import { partialStaleness, STALE_AFTER_MS } from "../core/scratch_sweep.ts";
+import { localFileLiveness } from "../core/scratch_names.ts";
 import type { BaseBackupManifest } from "./pg_base_backup.ts";
 import { baseKeys } from "./pg_base_backup.ts";
 import { walKeys } from "./pg_wal_archive.ts";
@@ -56,4 +58,37 @@ export async function pruneArchive(store: Storage, prune: ArchivePrune): Promise
     await store.remove(keys.manifest);
     await store.remove(keys.data);
   }
+}
+
+/**
+ * What interrupted runs left in the archive, for `create --type base` holding the store's lock:
+ * stale partial writes, base backup data without a manifest (no other base backup can be
+ * running), and WAL data without a manifest once older than {@linkcode STALE_AFTER_MS} (a
+ * `wal-push` takes no lock: a recent one may be writing its manifest now).
+ */
+export async function sweepArchiveStore(store: Storage, now: Date): Promise<number> {
+  let removed = 0;
+  const liveness = localFileLiveness(now);
+  for (const entry of await store.listIncomplete()) {
+    if (!partialStaleness(entry, liveness).stale) continue;
+    await store.remove(entry.key).catch(() => {});
+    removed++;
+  }
+  const entries = await store.list();
+  const keys = new Set(entries.map((e) => e.key));
+  for (const entry of entries) {
+    const base = /^base\.([0-9TZ]+)\.tar\.gz$/.exec(entry.key);
+    const wal = /^wal\.(.+)\.gz$/.exec(entry.key);
+    const orphan = base
+      ? !keys.has(baseKeys(base[1]).manifest)
+      : wal
+      ? !keys.has(walKeys(wal[1]).manifest) &&
+        now.getTime() - entry.modifiedAt.getTime() > STALE_AFTER_MS
+      : false;
+    if (orphan) {
+      await store.remove(entry.key).catch(() => {});
+      removed++;
+    }
+  }
+  return removed;
 }

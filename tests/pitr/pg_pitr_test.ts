@@ -12,6 +12,8 @@ import postgres from "postgres";
 import { startArchivingCluster, startRestored } from "../helpers/pg_archiving.ts";
 import { sleep } from "../helpers/pitr_writer.ts";
 import { freePort } from "../helpers/pg_cluster.ts";
+import { runCli } from "../helpers/cli.ts";
+import { systemClock } from "../../src/core/clock.ts";
 
 const BIN = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
 
@@ -33,9 +35,14 @@ Deno.test("PostgreSQL: archived WAL and a base backup restore three instants exa
     };
     await write(500);
 
+    // a base backup killed before its manifest left its data: the next one removes it
+    const orphan = join(archiving.backupDir, "pitr", "base.20200101T000000000Z.tar.gz");
+    await Deno.mkdir(join(archiving.backupDir, "pitr"), { recursive: true });
+    await Deno.writeFile(orphan, new Uint8Array(1000));
     const base = await cli(["create", "--type", "base", "--format", "json"]);
     assert.equal(base.code, 0, base.stderr);
     const manifest = JSON.parse(base.stdout);
+    assert.equal(await Deno.stat(orphan).then(() => true, () => false), false);
     assert.match(manifest.startWal, /^[0-9A-F]{24}$/);
     assert.equal(manifest.timeline, 1);
 
@@ -95,6 +102,68 @@ Deno.test("PostgreSQL: archived WAL and a base backup restore three instants exa
         await stop();
       }
     }
+
+    // --txid: up to and including one application transaction
+    const chosen = after[Math.floor(after.length * 0.6)];
+    const [{ xid }] = await sql`SELECT xmin::text AS xid FROM marks WHERE n = ${chosen.n}`;
+    const txDir = join(root, "restored-txid");
+    const byTxid = await cli(["restore", "--txid", xid, "--to-datadir", txDir, "--check"]);
+    assert.equal(byTxid.code, 0, byTxid.stderr);
+    assert.match(byTxid.stdout, new RegExp(`recovers to transaction ${xid}`));
+    {
+      const socketDir = join(root, "socket-txid");
+      await Deno.mkdir(socketDir);
+      const port = await freePort();
+      const stop = await startRestored(txDir, socketDir, port);
+      const restored = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1 });
+      try {
+        const rows = await restored`SELECT n FROM marks ORDER BY n`;
+        assert.deepEqual(
+          rows.map((r) => r.n),
+          commits.filter((c) => c.at.getTime() <= chosen.at.getTime()).map((c) => c.n),
+        );
+      } finally {
+        await restored.end();
+        await stop();
+      }
+    }
+
+    // a data directory that exists is never written over; --check as root is refused first
+    const taken = await cli([
+      "restore",
+      "--at",
+      "latest",
+      "--to-datadir",
+      join(root, "restored-0"),
+    ]);
+    assert.equal(taken.code, 6, taken.stderr);
+    assert.match(taken.stderr, /exists and is not an empty directory/);
+    const asRoot = await runCli(
+      [
+        "--config",
+        archiving.configPath,
+        "restore",
+        "--at",
+        "latest",
+        "--to-datadir",
+        join(root, "root"),
+        "--check",
+      ],
+      { clock: systemClock },
+    );
+    assert.equal(asRoot.code, 2, asRoot.stderr);
+    assert.match(asRoot.stderr, /Cannot --check as root/);
+    assert.equal(await Deno.stat(join(root, "root")).then(() => true, () => false), false);
+
+    // list --pitr and cleanup see the archive
+    const listed = await cli(["list", "--pitr", "--format", "json"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).baseBackups.map((b: { id: string }) => b.id), [
+      manifest.id,
+    ]);
+    const cleanup = await cli(["cleanup", "--dry-run"]);
+    assert.equal(cleanup.code, 0, cleanup.stderr);
+    assert.match(cleanup.stdout, /Point-in-time store \(pitr.keepDays 7\): nothing past retention/);
 
     // a segment after the base backup goes missing: a restore past it is refused, naming it
     const list = (await Array.fromAsync(Deno.readDir(join(archiving.backupDir, "pitr"))))
