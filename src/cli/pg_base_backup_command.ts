@@ -1,5 +1,12 @@
-import { type CommandDeps, locationFlags, settingsFor, singleDatabase } from "./deps.ts";
-import { UsageError } from "../core/errors.ts";
+import {
+  type CommandDeps,
+  locationFlags,
+  serviceContext,
+  settingsFor,
+  singleDatabase,
+} from "./deps.ts";
+import { LockBusyError, messageOf, UsageError } from "../core/errors.ts";
+import { runReporterFor } from "./notifications.ts";
 import { parseRecipients } from "../core/crypto/age.ts";
 import { withLock } from "../core/lock.ts";
 import { parseDuration } from "../config/duration.ts";
@@ -38,7 +45,10 @@ export async function runCreateBase(args: CreateBaseArgs, deps: CommandDeps): Pr
     ? parseRecipients(config.encryption.recipients, "encryption.recipients")
     : [];
   const progress = progressReporter(deps.io, args.format === "text");
-  return await withLock(
+  // the same start/success/fail pings and failure notifications as a dump's
+  const reporter = runReporterFor(config, serviceContext(config, deps), deps);
+  await reporter.started();
+  const manifest = await withLock(
     lockDirectory,
     { command: "create --type base", clock: deps.clock },
     async () => {
@@ -62,22 +72,29 @@ export async function runCreateBase(args: CreateBaseArgs, deps: CommandDeps): Pr
         config.pitr.keepDays,
       );
       await pruneArchive(store, prune);
-      if (args.format === "json") {
-        deps.io.stdout(renderJson({ ...manifest, removed: prune }));
-      } else {
-        deps.io.stdout(
-          `Created base backup ${manifest.id} in ${store.location}\n` +
-            `  WAL         ${manifest.startWal} … ${manifest.stopWal} (timeline ${manifest.timeline}, ${manifest.startLsn} to ${manifest.stopLsn})\n` +
-            `  size        ${formatBytes(manifest.stored.raw)} tar, ${
-              formatBytes(manifest.stored.size)
-            } stored\n` +
-            `  restorable  any moment after ${manifest.stoppedAt} the archive covers\n` +
-            (prune.bases.length + prune.wal.length > 0
-              ? `  removed     ${prune.bases.length} base backups and ${prune.wal.length} WAL files past pitr.keepDays (${config.pitr.keepDays})\n`
-              : ""),
-        );
-      }
-      return 0;
+      return { ...manifest, prune };
     },
+  ).catch(async (error) => {
+    // a busy lock means another run is doing the work: it reports, this one stays quiet
+    if (!(error instanceof LockBusyError)) await reporter.failed(messageOf(error));
+    throw error;
+  });
+  await reporter.succeeded(manifest.id);
+  const { prune, ...shown } = manifest;
+  if (args.format === "json") {
+    deps.io.stdout(renderJson({ ...shown, removed: prune }));
+    return 0;
+  }
+  deps.io.stdout(
+    `Created base backup ${shown.id} in ${store.location}\n` +
+      `  WAL         ${shown.startWal} … ${shown.stopWal} (timeline ${shown.timeline}, ${shown.startLsn} to ${shown.stopLsn})\n` +
+      `  size        ${formatBytes(shown.stored.raw)} tar, ${
+        formatBytes(shown.stored.size)
+      } stored\n` +
+      `  restorable  any moment after ${shown.stoppedAt} the archive covers\n` +
+      (prune.bases.length + prune.wal.length > 0
+        ? `  removed     ${prune.bases.length} base backups and ${prune.wal.length} WAL files past pitr.keepDays (${config.pitr.keepDays})\n`
+        : ""),
   );
+  return 0;
 }

@@ -77,7 +77,10 @@ export async function walArchiveStatus(
   const bases = await listBaseBackups(store);
   const names = await archivedNames(store);
   const segments = names.filter((name) => /^[0-9A-F]{24}(\.partial)?$/.test(name));
-  if (bases.length === 0 && segments.length === 0) return undefined;
+  const archiver = await archiverState(database, deps);
+  // nothing archived: worth a line only when the server tries and fails
+  const failing = archiver.archiver?.lastFailedAt && !archiver.archiver.lastArchivedAt;
+  if (bases.length === 0 && segments.length === 0 && !failing) return undefined;
   const newest = segments.at(-1);
   const pushed = newest ? (await listArchive(store, (n) => n === newest))[0]?.pushedAt : undefined;
   const size = bases[0]?.walSegmentSize ?? (newest ? await segmentSizeOf(store, newest) : 0);
@@ -96,7 +99,7 @@ export async function walArchiveStatus(
       ? Math.round((deps.clock.now().getTime() - Date.parse(pushed)) / 1000)
       : null,
     gaps,
-    ...(await archiverState(database, deps)),
+    ...archiver,
   };
   return { figures, line: archiveLine(figures), reasons: archiveReasons(figures) };
 }

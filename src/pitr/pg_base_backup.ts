@@ -119,7 +119,20 @@ export async function takeBaseBackup(
     } catch { /* gone */ }
   };
   options.signal?.addEventListener("abort", kill, { once: true });
-  const stderr = collectText(child.stderr);
+  // the server ends a base backup only once its WAL is archived, and waits forever for an
+  // archive_command that fails: past walWait of that wait, give up and say why
+  let archiveStuck: ReturnType<typeof setTimeout> | undefined;
+  let stuck = false;
+  const stderr = collectText(child.stderr, (text) => {
+    if (
+      archiveStuck === undefined && /waiting for required WAL segments to be archived/.test(text)
+    ) {
+      archiveStuck = setTimeout(() => {
+        stuck = true;
+        kill();
+      }, options.walWaitMs);
+    }
+  });
   let bytes = 0;
   const counted = (async function* () {
     for await (const chunk of child.stdout) {
@@ -141,7 +154,17 @@ export async function takeBaseBackup(
   }
   const status = await child.status;
   const log = await stderr;
+  clearTimeout(archiveStuck);
   try {
+    if (stuck) {
+      throw new DatabaseError(
+        `The server could not archive the WAL the base backup needs within ${
+          Math.round(options.walWaitMs / 1000)
+        }s ` +
+          "(pitr.walWait): its archive_command fails or is slow; check that it runs backup-manager wal-push into " +
+          `${store.location} and the server's log`,
+      );
+    }
     if (!status.success) {
       throw new DatabaseError(`pg_basebackup failed: ${lastErrorLine(log)}`);
     }
@@ -321,10 +344,14 @@ export function keywordConnectionString(config: ConnectionConfig): string {
   ].join(" ");
 }
 
-async function collectText(stream: ReadableStream<Uint8Array>): Promise<string> {
+async function collectText(
+  stream: ReadableStream<Uint8Array>,
+  onText: (text: string) => void,
+): Promise<string> {
   let text = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     text = (text + chunk).slice(-64 * 1024);
+    onText(text);
   }
   return text;
 }
