@@ -127,6 +127,12 @@ function describeAction(entry: AuditEntry): { level: LogLevel; message: string }
         message: `database maintained ${entry.target} in ${seconds(Number(d.durationMs ?? 0))} ` +
           `(integrity ${d.integrity}, ${formatBytes(Number(d.bytesFreed ?? 0))} freed)`,
       };
+    case "base-backup":
+      return {
+        level: "info",
+        message: `base backup created ${entry.target} (${formatBytes(Number(d.bytes ?? 0))}, ` +
+          `WAL from ${d.startWal})`,
+      };
     default:
       return { level: "info", message: `backup ${entry.action}ned ${entry.target}` };
   }

@@ -161,6 +161,8 @@ export const PitrSchema = z.strictObject({
   keepDays: count().default(7),
   /** `status`: unshipped commits older than this are a warning (a replicator stopped or behind). */
   maxLag: positiveDuration().default("1m"),
+  /** PostgreSQL: `auto` and `serve` take a base backup this often (absent: never). */
+  baseBackupEvery: positiveDuration().optional(),
   /** PostgreSQL: how long `create --type base` waits for the archive to hold its last WAL. */
   walWait: positiveDuration().default("60s"),
   /** PostgreSQL: the directory of pg_basebackup, pg_waldump and postgres (default: searched). */

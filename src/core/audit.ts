@@ -41,7 +41,8 @@ export type AuditAction =
   | "copy"
   | "sweep"
   | "hook"
-  | "maintain";
+  | "maintain"
+  | "base-backup";
 
 const AuditEntrySchema = z.object({
   time: z.string(),
@@ -58,6 +59,7 @@ const AuditEntrySchema = z.object({
     "sweep",
     "hook",
     "maintain",
+    "base-backup",
   ]),
   target: z.string(),
   outcome: z.enum(["ok", "failed"]),

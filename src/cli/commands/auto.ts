@@ -15,6 +15,7 @@ import type { Config } from "../../config/schema.ts";
 import { parseDuration } from "../../config/duration.ts";
 import { BackupManagerError, ExitCode, messageOf, UsageError } from "../../core/errors.ts";
 import { replicateUntil } from "../pitr_replicate_loop.ts";
+import { baseBackupsUntil } from "../pitr_base_schedule.ts";
 import type { EventListener, OpsEvent } from "../../core/events.ts";
 import { checkSchedule, type Schedule } from "../../core/schedule.ts";
 import { exclusiveGate, runScheduler, type SchedulerResult } from "../../core/scheduler.ts";
@@ -222,6 +223,15 @@ export async function scheduleRuns(
     ? replicateUntil(config, deps, AbortSignal.any([interrupts.stop, stopReplication.signal]))
       .catch((error) => warn(`replication stopped: ${messageOf(error)}`))
     : undefined;
+  // pitr.baseBackupEvery: PostgreSQL base backups for restore --at, through the same gate
+  const stopBase = new AbortController();
+  const basing = config.pitr.baseBackupEvery && !options.once && !several &&
+      context.engine.kind === "postgres"
+    ? baseBackupsUntil(config, deps, AbortSignal.any([interrupts.stop, stopBase.signal]), {
+      onEvent,
+      exclusive,
+    }).catch((error) => warn(`base backups stopped: ${messageOf(error)}`))
+    : undefined;
   const result = await runScheduler(context, {
     schedule: options.schedule,
     once: options.once,
@@ -241,8 +251,10 @@ export async function scheduleRuns(
   });
   stopMaintenance.abort();
   stopReplication.abort();
+  stopBase.abort();
   await maintaining;
   await replicating;
+  await basing;
   await reporter.settled(); // pings and notifications of the last run go out before exiting
   return result;
 }
