@@ -112,7 +112,7 @@ Deno.test("a bad --type value exits 2 and creates no backup directory", async ()
       assertFails(
         await runCli(["create", "--database", ws.database, "--dir", ws.dir, "--type", type]),
         ExitCode.Usage,
-        `Error: Invalid value "${type}" for --type: expected "full" or "schema"`,
+        `Error: Invalid value "${type}" for --type: expected "full", "schema" or "base"`,
       );
     }
     assert.equal(await snapshotDir(ws.dir), null);

@@ -39,6 +39,7 @@ Deno.test("PostgreSQL: archived WAL and a base backup restore three instants exa
     const orphan = join(archiving.backupDir, "pitr", "base.20200101T000000000Z.tar.gz");
     await Deno.mkdir(join(archiving.backupDir, "pitr"), { recursive: true });
     await Deno.writeFile(orphan, new Uint8Array(1000));
+    await tool("chown", ["-R", "postgres", join(archiving.backupDir, "pitr")]);
     const base = await cli(["create", "--type", "base", "--format", "json"]);
     assert.equal(base.code, 0, base.stderr);
     const manifest = JSON.parse(base.stdout);
