@@ -4,7 +4,10 @@ import { messageOf } from "../core/errors.ts";
 import { withLock } from "../core/lock.ts";
 import { sqlitePath } from "../engines/sqlite/sqlite_engine.ts";
 import { SqliteReplicator } from "../pitr/sqlite_replicator.ts";
-import { type CommandDeps, serviceContext } from "./deps.ts";
+import { type CommandDeps, serviceContext, settingsFor } from "./deps.ts";
+import type { SettingValue } from "../config/environment.ts";
+import { isPostgresLocation } from "../core/series.ts";
+import { prefixed, seriesPlan } from "./series.ts";
 import { pitrLocation } from "./pitr_store.ts";
 
 /**
@@ -68,4 +71,37 @@ export async function replicateUntil(
     log("info", `stopped: ${commits} commits shipped`);
     return commits;
   });
+}
+
+/**
+ * {@linkcode replicateUntil} for whatever `config` names: one SQLite database, or with several
+ * (a glob or a list) every SQLite series matched at the start, at once, each into its own
+ * series' store (`<backupDir>/<series>/pitr/`) under its own lock, its log lines prefixed with
+ * its name. PostgreSQL series are left to their WAL archiving (a warning). The commits shipped.
+ */
+export async function replicateAllUntil(
+  config: Config,
+  deps: CommandDeps,
+  stop: AbortSignal,
+  flags: SettingValue[] = [],
+): Promise<number> {
+  const plan = deps.series ? undefined : await seriesPlan(config, deps);
+  if (!plan) return await replicateUntil(config, deps, stop);
+  const runs = plan.current.map(async (series) => {
+    const io = {
+      ...deps.io,
+      stdout: (text: string) => deps.io.stdout(prefixed(series.name, text)),
+    };
+    if (isPostgresLocation(series.database)) {
+      io.stdout(
+        `${
+          deps.clock.now().toISOString().slice(0, 19)
+        }Z warn  not replicated: a PostgreSQL database archives its WAL (wal-push)\n`,
+      );
+      return 0;
+    }
+    const seriesDeps: CommandDeps = { ...deps, series, io };
+    return await replicateUntil(settingsFor(seriesDeps, flags), seriesDeps, stop);
+  });
+  return (await Promise.all(runs)).reduce((a, b) => a + b, 0);
 }

@@ -202,6 +202,31 @@ export async function seriesOfId(
   );
 }
 
+/**
+ * The one series a command without an id works on (`restore --at`): `--series NAME`, or the only
+ * one matched; with several and no `--series`, a usage error naming them. `undefined` for one
+ * plain database.
+ */
+export async function seriesToPick(
+  args: SeriesArgs,
+  deps: CommandDeps,
+  what: string,
+): Promise<Series | undefined> {
+  if (deps.series) return deps.series;
+  const plan = await seriesPlan(settingsFor(deps, locationFlags(args)), deps);
+  if (!plan) {
+    if (args.series !== undefined) throw singleDatabaseError();
+    return undefined;
+  }
+  if (args.series !== undefined) return selectSeries(plan, args.series, true)[0];
+  if (plan.current.length === 1) return plan.current[0];
+  throw new UsageError(
+    `Cannot ${what}: the "database" setting names several databases; pick one with --series NAME (the series are ${
+      plan.current.map((s) => `"${s.name}"`).join(", ")
+    })`,
+  );
+}
+
 /** An id that backups of several series match (exit 4, as an ambiguous id). */
 export class SeriesAmbiguousError extends AmbiguousIdError {
   constructor(query: string, readonly series: string[]) {
@@ -294,7 +319,8 @@ function textBlock(
 }
 
 /** Every line of `text` with `name: ` before it. */
-function prefixed(name: string, text: string): string {
+/** Each line of `text` with the series' name in front (`app: …`). */
+export function prefixed(name: string, text: string): string {
   return text.replace(/^(?=.)/gm, `${name}: `);
 }
 

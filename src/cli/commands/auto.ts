@@ -14,7 +14,7 @@ import type { SettingValue } from "../../config/environment.ts";
 import type { Config } from "../../config/schema.ts";
 import { parseDuration } from "../../config/duration.ts";
 import { BackupManagerError, ExitCode, messageOf, UsageError } from "../../core/errors.ts";
-import { replicateUntil } from "../pitr_replicate_loop.ts";
+import { replicateAllUntil } from "../pitr_replicate_loop.ts";
 import { baseBackupsUntil } from "../pitr_base_schedule.ts";
 import type { EventListener, OpsEvent } from "../../core/events.ts";
 import { checkSchedule, type Schedule } from "../../core/schedule.ts";
@@ -218,9 +218,9 @@ export async function scheduleRuns(
     : undefined;
   // pitr.enabled: the SQLite database's WAL replicated beside the schedule (restore --at)
   const stopReplication = new AbortController();
-  const replicating = config.pitr.enabled && !options.once && !several &&
-      context.engine.kind === "sqlite"
-    ? replicateUntil(config, deps, AbortSignal.any([interrupts.stop, stopReplication.signal]))
+  const replicating = config.pitr.enabled && !options.once &&
+      (several !== undefined || context.engine.kind === "sqlite")
+    ? replicateAllUntil(config, deps, AbortSignal.any([interrupts.stop, stopReplication.signal]))
       .catch((error) => warn(`replication stopped: ${messageOf(error)}`))
     : undefined;
   // pitr.baseBackupEvery: PostgreSQL base backups for restore --at, through the same gate

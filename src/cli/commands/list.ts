@@ -164,8 +164,11 @@ export function registerList(program: Command, deps: CommandDeps): void {
   withSeriesOption(withLocationOptions(command, false), "list").action(async (raw) => {
     if (raw.pitr) {
       const format = parseFormat(raw.format, ["table", "json"] as const, "table");
+      const args = { format, database: raw.database, dir: raw.dir, series: raw.series };
       deps.setExitCode(
-        await runListPitr({ format, database: raw.database, dir: raw.dir }, deps),
+        await runPerSeries(args, deps, (d) => runListPitr(args, d), {
+          format: format === "json" ? "json" : "text",
+        }),
       );
       return;
     }

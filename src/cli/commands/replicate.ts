@@ -7,7 +7,8 @@ import {
   withLocationOptions,
 } from "../deps.ts";
 import { ExitCode, UsageError } from "../../core/errors.ts";
-import { replicateUntil } from "../pitr_replicate_loop.ts";
+import { replicateAllUntil } from "../pitr_replicate_loop.ts";
+import { isSeveral } from "../../core/series.ts";
 
 const HELP = `
 Ships a SQLite database's write-ahead log to <backupDir>/pitr/ as it is written: a snapshot
@@ -29,16 +30,16 @@ export interface ReplicateArgs {
 
 /** Replicates until a signal stops it. */
 export async function runReplicate(args: ReplicateArgs, deps: CommandDeps): Promise<number> {
-  const config = settingsFor(deps, locationFlags(args));
-  const context = serviceContext(config, deps);
-  if (context.engine.kind !== "sqlite") {
+  const flags = locationFlags(args);
+  const config = settingsFor(deps, flags);
+  if (!isSeveral(config.database) && serviceContext(config, deps).engine.kind !== "sqlite") {
     throw new UsageError(
-      "Cannot replicate: continuous replication is built for SQLite databases (PostgreSQL's WAL archiving is not built yet)",
+      "Cannot replicate a PostgreSQL database: its WAL is archived by the server's archive_command (wal-push), see the README, Point-in-time recovery (PostgreSQL)",
     );
   }
   const { interrupts } = deps;
   interrupts.allowGracefulStop();
-  await replicateUntil(config, deps, interrupts.stop);
+  await replicateAllUntil(config, deps, interrupts.stop, flags);
   return interrupts.abort.aborted ? ExitCode.Interrupted : ExitCode.Ok;
 }
 

@@ -14,7 +14,7 @@ import { RefusedError, UsageError } from "../../core/errors.ts";
 import { runRestoreAt } from "../pitr_restore_command.ts";
 import { formatBytes, renderJson, renderTable } from "../format.ts";
 import { parseFormat, parseJobs } from "../settings.ts";
-import { inSeriesOf, withSeriesOption } from "../series.ts";
+import { inSeriesOf, seriesToPick, withSeriesOption } from "../series.ts";
 import { progressReporter } from "../progress.ts";
 import { runServerRestore, serverRestoreFor } from "../server_restore_command.ts";
 import { resolve } from "node:path";
@@ -310,6 +310,11 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
         if (id !== undefined) {
           throw new UsageError("Cannot restore: give a backup id or --at TIME, not both");
         }
+        const series = await seriesToPick(
+          { series: raw.series, database: raw.database, dir: raw.dir },
+          deps,
+          "restore --at",
+        );
         deps.setExitCode(
           await runRestoreAt({
             at: raw.at as string | undefined,
@@ -328,7 +333,7 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
             database: raw.database as string | undefined,
             dir: raw.dir as string | undefined,
             identity: raw.identity as string | undefined,
-          }, deps),
+          }, series ? { ...deps, series } : deps),
         );
         return;
       }
