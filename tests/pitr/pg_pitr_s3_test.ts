@@ -49,6 +49,16 @@ Deno.test("PostgreSQL point in time on S3, encrypted: restore --at and --at late
       }[];
       const at = new Date((commits[29].at.getTime() + commits[30].at.getTime()) / 2);
 
+      const sealed = await cli(["verify", "--pitr"]);
+      assert.equal(sealed.code, 0, sealed.stderr);
+      assert.match(
+        sealed.stdout,
+        /^PASS .* objects checked \(\d+ encrypted: only their stored bytes' SHA-256/,
+      );
+      const opened = await cli(["verify", "--pitr", "--identity", key.identityFile]);
+      assert.equal(opened.code, 0, opened.stderr);
+      assert.match(opened.stdout, /^PASS .* objects checked\n$/);
+
       const denied = await cli([
         "restore",
         "--at",

@@ -166,6 +166,10 @@ Deno.test("PostgreSQL: archived WAL and a base backup restore three instants exa
     assert.equal(cleanup.code, 0, cleanup.stderr);
     assert.match(cleanup.stdout, /Point-in-time store \(pitr.keepDays 7\): nothing past retention/);
 
+    const verified = await cli(["verify", "--pitr"]);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.match(verified.stdout, /^PASS .*pitr: \d+ objects checked\n$/);
+
     // a segment after the base backup goes missing: a restore past it is refused, naming it
     const list = (await Array.fromAsync(Deno.readDir(join(archiving.backupDir, "pitr"))))
       .map((e) => e.name).filter((name) => /^wal\.[0-9A-F]{24}\.json$/.test(name)).sort();
@@ -190,6 +194,9 @@ Deno.test("PostgreSQL: archived WAL and a base backup restore three instants exa
     assert.match(dry.stdout, new RegExp(`gap +${lost} missing`));
     const status = await cli(["status", "--format", "json"]);
     assert.match(status.stdout, new RegExp(lost));
+    const failed = await cli(["verify", "--pitr"]);
+    assert.equal(failed.code, 5, failed.stdout);
+    assert.match(failed.stdout, new RegExp(`FAIL WAL chain: ${lost} missing`));
   } finally {
     await archiving.stop();
     await Deno.remove(root, { recursive: true }).catch(() => {});

@@ -74,6 +74,24 @@ Deno.test("replicate with several databases ships each one to its series and res
       const stored = await Array.fromAsync(Deno.readDir(join(ws.dir, name, "pitr")));
       assert.ok(stored.some((e) => e.name.endsWith(".snapshot.json")));
     }
+    const verified = await cli(["verify", "--pitr", "--format", "json"]);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.deepEqual(
+      JSON.parse(verified.stdout).map((
+        s: { series: string; failures: unknown[] },
+      ) => [s.series, s.failures]),
+      [["orders", []], ["users", []]],
+    );
+    const segment = (await Array.fromAsync(Deno.readDir(join(ws.dir, "users", "pitr"))))
+      .map((e) => e.name).find((name) => /\.\d{8}\.wal\.gz$/.test(name))!;
+    const path = join(ws.dir, "users", "pitr", segment);
+    const bytes = await Deno.readFile(path);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await Deno.writeFile(path, bytes);
+    const damaged = await cli(["verify", "--pitr", "--series", "users"]);
+    assert.equal(damaged.code, 5, damaged.stdout + damaged.stderr);
+    assert.match(damaged.stdout, new RegExp(`FAIL ${segment.replaceAll(".", "\\.")}: .*SHA-256`));
+
     const listed = await cli(["list", "--pitr", "--format", "json"]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.deepEqual(

@@ -13,6 +13,7 @@ import { ExitCode, UsageError } from "../../core/errors.ts";
 import { renderJson } from "../format.ts";
 import { parseFormat, parseJobs } from "../settings.ts";
 import { inSeriesOf, runPerSeries, withSeriesOption } from "../series.ts";
+import { runVerifyPitr } from "../pitr_verify_command.ts";
 
 const HELP = `
 Checks the sidecar (schema, self-checksum), each data file's size and SHA-256 (the main file and
@@ -109,11 +110,28 @@ export function registerVerify(program: Command, deps: CommandDeps): void {
     .description("check backups: checksum, gzip (zstd), sidecar; optionally a test restore")
     .argument("[id]", "backup id, or any unique part of one")
     .option("--all", "verify every backup")
+    .option("--pitr", "verify the point-in-time store instead (replicate's and the WAL archive's)")
     .option("--restore-test", "restore into a scratch database and compare row counts")
     .option("--format <format>", "text or json", "text");
   withStallTimeoutOption(withJobsOption(command)).addHelpText("after", HELP);
   withSeriesOption(withLocationOptions(withIdentityOption(command)), "verify").action(
     async (id, raw) => {
+      if (raw.pitr) {
+        const args = {
+          format: parseFormat(raw.format as string | undefined, ["text", "json"] as const, "text"),
+          database: raw.database as string | undefined,
+          dir: raw.dir as string | undefined,
+          identity: raw.identity as string | undefined,
+          series: raw.series as string | undefined,
+        };
+        if (id !== undefined || raw.all) {
+          throw new UsageError("Cannot verify: give --pitr alone (not with an id or --all)");
+        }
+        deps.setExitCode(
+          await runPerSeries(args, deps, (d) => runVerifyPitr(args, d), { format: args.format }),
+        );
+        return;
+      }
       deps.setExitCode(await runVerify(parseVerifyArgs(id, raw), deps));
     },
   );
