@@ -61,8 +61,13 @@ export async function checkRestoredServer(
       "listen_addresses=",
       "-c",
       `unix_socket_directories=${socketDir}`,
+      // nothing is pushed from here (a throwaway's new timeline in the archive would lead later
+      // restores astray), but what the promotion made waits, marked ready, for the server that
+      // runs on this directory for real to archive it (its timeline history above all)
       "-c",
-      "archive_command=", // archive_mode may be on: its WAL waits, and is never pushed from here
+      "archive_mode=on",
+      "-c",
+      "archive_command=",
       "-c",
       "logging_collector=off",
       "-c",

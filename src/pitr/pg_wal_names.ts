@@ -117,8 +117,10 @@ export function chainGaps(
 }
 
 /**
- * The archive's segments and partials by number from `start` on, on `timeline` and later ones
- * (a promotion continues the numbers on the next timeline; the newer timeline's file wins).
+ * The archive's segments and partials by number from `start` on, on `timeline` and later ones,
+ * as recovery to the latest timeline reads them: a promotion continues the numbers on a newer
+ * timeline, whose files win from its first one on; an older timeline's files past that point
+ * (an old primary that kept writing) are not on the way.
  */
 export function segmentsByNumber(
   names: readonly string[],
@@ -126,13 +128,22 @@ export function segmentsByNumber(
   start: number,
   size: number,
 ): Map<number, string> {
+  const firstOf = new Map<number, number>(); // timeline -> its first segment number
+  for (const name of names) {
+    const file = parseWalFileName(name);
+    if (!file || (file.kind !== "segment" && file.kind !== "partial")) continue;
+    const n = segmentNumber(file, size);
+    firstOf.set(file.timeline, Math.min(firstOf.get(file.timeline) ?? n, n));
+  }
+  const superseded = (t: number, n: number) =>
+    [...firstOf].some(([other, first]) => other > t && other >= timeline && first <= n);
   const byNumber = new Map<number, string>();
   for (const name of [...names].sort()) {
     const file = parseWalFileName(name);
     if (!file || (file.kind !== "segment" && file.kind !== "partial")) continue;
     if (file.timeline < timeline) continue;
     const n = segmentNumber(file, size);
-    if (n < start) continue;
+    if (n < start || superseded(file.timeline, n)) continue;
     const held = byNumber.get(n);
     // a full segment beats the .partial of the same number and timeline
     if (held && parseWalFileName(held)!.timeline === file.timeline && file.kind === "partial") {

@@ -27,6 +27,8 @@ export interface ArchivingCluster {
   configPath: string;
   /** The store (a directory the server's user owns, or an S3 URL). */
   backupDir: string;
+  /** The `archive_command` it runs (our `wal-push` into the store): for a second server. */
+  archiveCommand: string;
   /** Runs `backup-manager --config CONFIG <args>` as `postgres`. */
   cli(args: string[], options?: { cwd?: string }): Promise<PostgresRun>;
   /** A query on the cluster (as `postgres`, over TCP). */
@@ -118,6 +120,7 @@ export async function startArchivingCluster(options: ArchivingOptions): Promise<
   };
   return {
     cluster,
+    archiveCommand: archive,
     configPath,
     backupDir,
     cli,
@@ -147,14 +150,27 @@ export async function startArchivingCluster(options: ArchivingOptions): Promise<
   };
 }
 
-/** Starts a server on a restored (and promoted) data directory, as `postgres`; its URL. */
+/**
+ * Starts a server on a restored (and promoted) data directory, as `postgres`, archiving with
+ * `archiveCommand` (default: nothing is archived); returns its stop.
+ */
 export async function startRestored(
   dir: string,
   socketDir: string,
   port: number,
+  archiveCommand = "",
 ): Promise<() => Promise<void>> {
   const bin = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
   await sh("chown", ["postgres", socketDir]);
+  if (archiveCommand) {
+    // in the file, not on pg_ctl's command line (a shell would read its quotes)
+    const auto = join(dir, "postgresql.auto.conf");
+    const text = await Deno.readTextFile(auto);
+    await Deno.writeTextFile(
+      auto,
+      `${text}archive_mode = on\narchive_command = '${archiveCommand.replace(/'/g, "''")}'\n`,
+    );
+  }
   await sh("runuser", [
     "-u",
     "postgres",
@@ -166,7 +182,8 @@ export async function startRestored(
     "-l",
     join(socketDir, "server.log"),
     "-o",
-    `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c archive_command=`,
+    `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1` +
+    (archiveCommand ? "" : " -c archive_command="),
     "start",
   ]);
   return async () => {

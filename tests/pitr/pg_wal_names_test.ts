@@ -281,6 +281,13 @@ Deno.test("segmentsByNumber() picks one file a number: the newer timeline, the f
       expected: [[5, seg(2, 5)], [6, seg(2, 6)], [7, `${seg(2, 7)}.partial`]],
     },
     {
+      label: "an old primary that kept writing timeline 1 past the promotion is not on the way",
+      names: [seg(1, 3), seg(1, 4), seg(1, 5), seg(1, 6), seg(1, 7), seg(2, 5)],
+      timeline: 1,
+      start: 3,
+      expected: [[3, seg(1, 3)], [4, seg(1, 4)], [5, seg(2, 5)]],
+    },
+    {
       label: "a timeline above every file: nothing",
       names: archive,
       timeline: 3,
