@@ -21,6 +21,8 @@ export interface RestorePgAtArgs {
   dryRun: boolean;
   format: "text" | "json";
   identity?: string;
+  /** `--archive-mode off`: the restored server does not archive. Default `preserve`. */
+  archiveMode?: "off" | "preserve";
 }
 
 /** How long `--check` waits for recovery to finish. */
@@ -58,6 +60,7 @@ export async function runRestorePgAt(
   const laid = await layDownDatadir(store, plan, dir, {
     identities,
     restoreCommand: fetchCommand(config, deps, cwd, identityFile),
+    archiveMode: args.archiveMode,
     now: deps.clock.now(),
     signal: deps.interrupts.abort,
     onBytes: progress.bytes,
@@ -89,7 +92,11 @@ export async function runRestorePgAt(
         : `  start it    pg_ctl -D ${dir} start (it recovers, then promotes)\n`) +
       (Deno.uid() === 0
         ? `  owner       the files are root's: chown -R postgres ${dir} before starting it\n`
-        : ""),
+        : "") +
+      (args.archiveMode === "off"
+        ? "  archiving   off (archive_mode = off in postgresql.auto.conf)\n"
+        : "  archiving   as the original's settings say: started while the original still runs, its " +
+          "new timeline would lead later restores --at latest away from the original's (a test restore: --archive-mode off)\n"),
   );
   return 0;
 }

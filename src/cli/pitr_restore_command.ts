@@ -22,6 +22,8 @@ export interface RestoreAtArgs {
   toDatadir?: string;
   /** `--check`: PostgreSQL, start a throwaway server on it and report what it recovered. */
   check?: boolean;
+  /** `--archive-mode off|preserve`: PostgreSQL, whether the restored server archives. */
+  archiveMode?: string;
   tz?: string;
   to?: string;
   force: boolean;
@@ -59,6 +61,7 @@ export async function runRestoreAt(args: RestoreAtArgs, deps: CommandDeps): Prom
           : { kind: "time", at: at! },
         toDatadir: args.toDatadir,
         check: args.check === true,
+        archiveMode: archiveModeOf(args.archiveMode),
         dryRun: args.dryRun,
         format: args.format,
         identity: args.identity,
@@ -67,9 +70,12 @@ export async function runRestoreAt(args: RestoreAtArgs, deps: CommandDeps): Prom
       deps,
     );
   }
-  if (args.txid !== undefined || args.toDatadir !== undefined || args.check) {
+  if (
+    args.txid !== undefined || args.toDatadir !== undefined || args.check ||
+    args.archiveMode !== undefined
+  ) {
     throw new UsageError(
-      "Cannot use --txid, --to-datadir or --check with SQLite: they recover a PostgreSQL server (SQLite: --at TIME [--to PATH])",
+      "Cannot use --txid, --to-datadir, --check or --archive-mode with SQLite: they recover a PostgreSQL server (SQLite: --at TIME [--to PATH])",
     );
   }
   const at = parseAtTime(args.at!, args.tz ?? config.timezone);
@@ -134,4 +140,10 @@ export async function runRestoreAt(args: RestoreAtArgs, deps: CommandDeps): Prom
       return 0;
     },
   );
+}
+
+/** `--archive-mode`: `off` or `preserve` (the default), else a usage error. */
+function archiveModeOf(value: string | undefined): "off" | "preserve" | undefined {
+  if (value === undefined || value === "off" || value === "preserve") return value;
+  throw new UsageError(`Invalid value "${value}" for --archive-mode: expected "off" or "preserve"`);
 }

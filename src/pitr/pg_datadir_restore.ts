@@ -25,6 +25,8 @@ export interface LayDownOptions {
   identities?: string[];
   /** The shell command PostgreSQL runs to fetch a WAL file (`… wal-fetch %f %p`). */
   restoreCommand: string;
+  /** `off`: the restored server does not archive (a test restore beside the original). */
+  archiveMode?: "off" | "preserve";
   now: Date;
   signal?: AbortSignal;
   onBytes?: (bytes: number) => void;
@@ -69,7 +71,10 @@ export async function layDownDatadir(
     await Deno.remove(join(scratch, "standby.signal")).catch(() => {});
     await Deno.remove(join(scratch, "postmaster.pid")).catch(() => {});
     await Deno.writeFile(join(scratch, "recovery.signal"), new Uint8Array(), { mode: 0o600 });
-    const settings = recoverySettings(plan, options.restoreCommand, options.now);
+    const settings = [
+      ...recoverySettings(plan, options.restoreCommand, options.now),
+      ...(options.archiveMode === "off" ? ["archive_mode = off"] : []),
+    ];
     const auto = join(scratch, "postgresql.auto.conf");
     const before = await Deno.readTextFile(auto).catch(() => "");
     await Deno.writeTextFile(

@@ -108,8 +108,32 @@ Deno.test("PostgreSQL: archived WAL and a base backup restore three instants exa
     const chosen = after[Math.floor(after.length * 0.6)];
     const [{ xid }] = await sql`SELECT xmin::text AS xid FROM marks WHERE n = ${chosen.n}`;
     const txDir = join(root, "restored-txid");
-    const byTxid = await cli(["restore", "--txid", xid, "--to-datadir", txDir, "--check"]);
+    const badMode = await cli([
+      "restore",
+      "--txid",
+      xid,
+      "--to-datadir",
+      txDir,
+      "--archive-mode",
+      "no",
+    ]);
+    assert.equal(badMode.code, 2, badMode.stderr);
+    const byTxid = await cli([
+      "restore",
+      "--txid",
+      xid,
+      "--to-datadir",
+      txDir,
+      "--check",
+      "--archive-mode",
+      "off",
+    ]);
     assert.equal(byTxid.code, 0, byTxid.stderr);
+    assert.match(byTxid.stdout, /archiving +off/);
+    assert.match(
+      await Deno.readTextFile(join(txDir, "postgresql.auto.conf")),
+      /^archive_mode = off$/m,
+    );
     assert.match(byTxid.stdout, new RegExp(`recovers to transaction ${xid}`));
     {
       const socketDir = join(root, "socket-txid");

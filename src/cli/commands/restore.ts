@@ -285,6 +285,10 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
       "with --to-datadir: start a throwaway server on it, report what it recovered",
     )
     .option(
+      "--archive-mode <mode>",
+      "with --to-datadir: preserve (default) the original's archiving, or off (a test restore)",
+    )
+    .option(
       "--to <path|name|url>",
       "restore into this database instead of --database (PostgreSQL: a database name or URL)",
     )
@@ -321,6 +325,7 @@ export function registerRestore(program: Command, deps: CommandDeps): void {
             txid: raw.txid as string | undefined,
             toDatadir: raw.toDatadir as string | undefined,
             check: raw.check === true,
+            archiveMode: raw.archiveMode as string | undefined,
             tz: raw.tz as string | undefined,
             to: raw.to as string | undefined,
             force: raw.force === true,
