@@ -66,6 +66,7 @@ export async function runRestorePgAt(
     onBytes: progress.bytes,
   }).finally(progress.done);
   const connection = parseLocation(singleDatabase(config), deps.io.env);
+  let restored = 0;
   const check = args.check
     ? await checkRestoredServer(dir, {
       pgBin: config.pitr.pgBin,
@@ -75,7 +76,12 @@ export async function runRestorePgAt(
       database: connection.database,
       timeoutMs: CHECK_TIMEOUT_MS,
       signal: deps.interrupts.abort,
-    })
+      onLog: (line) => {
+        if (/restored log file/.test(line)) {
+          progress.text?.(`recovering: ${++restored} WAL files restored`);
+        }
+      },
+    }).finally(progress.done)
     : undefined;
   if (args.format === "json") {
     deps.io.stdout(renderJson({ ...plan, dir, entries: laid.entries, check: check ?? null }));

@@ -27,6 +27,8 @@ export function progressReporter(io: Io, enabled: boolean) {
         )
       : undefined,
     bytes: active ? (bytes: number) => show(`  ${formatBytes(bytes)} read`) : undefined,
+    /** A line of one's own (a server recovering: WAL files restored). */
+    text: active ? (text: string) => show(`  ${text}`) : undefined,
     done: () => {
       if (shown) io.stderr("\r\x1b[2K");
     },

@@ -84,8 +84,10 @@ export async function layDownDatadir(
       { mode: 0o600 },
     );
     await Deno.chmod(scratch, 0o700);
+    await syncFilesystem(scratch); // every file on disk before the name says it is whole
     if (existing) await Deno.remove(dir);
     await Deno.rename(scratch, dir);
+    await syncFilesystem(dir);
     return { dir, entries, settings };
   } catch (error) {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
@@ -180,5 +182,18 @@ async function removeStaleScratch(parent: string, target: string, now: Date): Pr
     if (!scratch || scratch.target !== target || scratch.kind !== "restore") continue;
     if (scratchStaleness(scratch.owner, liveness) === undefined) continue;
     await Deno.remove(join(parent, entry.name), { recursive: true }).catch(() => {});
+  }
+}
+
+/** `sync -f`: the filesystem holding `path` flushed (one syncfs, not an fsync per file). */
+async function syncFilesystem(path: string): Promise<void> {
+  const result = await new Deno.Command("sync", {
+    args: ["-f", path],
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  if (!result.success) {
+    throw new Error(`sync -f ${path} failed: ${new TextDecoder().decode(result.stderr).trim()}`);
   }
 }
