@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import postgres from "postgres";
 import { SCRIPT_PATH } from "./cli.ts";
-import { startCluster, type TestCluster } from "./pg_cluster.ts";
+import { freePort, startCluster, type TestCluster } from "./pg_cluster.ts";
 
 const REPO = join(SCRIPT_PATH, "..", "..");
 
@@ -235,5 +235,31 @@ async function sh(command: string, args: string[]): Promise<void> {
     .output();
   if (!output.success) {
     throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
+  }
+}
+
+/**
+ * Starts a server on restored data directory `dir` (its socket in `<root>/socket-<name>`, a free
+ * port, nothing archived), runs `fn` with a client of it, and stops it.
+ */
+export async function withRestored<T>(
+  dir: string,
+  root: string,
+  name: string,
+  fn: (sql: postgres.Sql) => Promise<T>,
+): Promise<T> {
+  const socketDir = join(root, `socket-${name}`);
+  await Deno.mkdir(socketDir);
+  const port = await freePort();
+  const stop = await startRestored(dir, socketDir, port);
+  const sql = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, {
+    max: 1,
+    onnotice: () => {},
+  });
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+    await stop();
   }
 }

@@ -6,10 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import postgres from "postgres";
-import { startArchivingCluster, startRestored } from "../helpers/pg_archiving.ts";
+import { startArchivingCluster, withRestored } from "../helpers/pg_archiving.ts";
 import { ageKeygen, s3Env, withBucket } from "../helpers/s3_cli.ts";
-import { freePort } from "../helpers/pg_cluster.ts";
 import { sleep } from "../helpers/pitr_writer.ts";
 
 Deno.test("PostgreSQL point in time on S3, encrypted: restore --at and --at latest from the bucket", async () => {
@@ -87,18 +85,10 @@ Deno.test("PostgreSQL point in time on S3, encrypted: restore --at and --at late
           "--check",
         ]);
         assert.equal(restore.code, 0, restore.stderr);
-        const socketDir = join(root, `socket-${name}`);
-        await Deno.mkdir(socketDir);
-        const port = await freePort();
-        const stop = await startRestored(dir, socketDir, port);
-        const restored = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1 });
-        try {
+        await withRestored(dir, root, name, async (restored) => {
           const rows = await restored`SELECT n FROM marks ORDER BY n`;
           assert.deepEqual(rows.map((r) => r.n), commits.slice(0, expected).map((c) => c.n));
-        } finally {
-          await restored.end();
-          await stop();
-        }
+        });
       }
     } finally {
       await archiving.stop();

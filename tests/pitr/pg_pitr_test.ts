@@ -8,10 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import postgres from "postgres";
-import { startArchivingCluster, startRestored } from "../helpers/pg_archiving.ts";
+import { startArchivingCluster, withRestored } from "../helpers/pg_archiving.ts";
 import { sleep } from "../helpers/pitr_writer.ts";
-import { freePort } from "../helpers/pg_cluster.ts";
 import { runCli } from "../helpers/cli.ts";
 import { systemClock } from "../../src/core/clock.ts";
 
@@ -86,22 +84,14 @@ Deno.test("PostgreSQL: archived WAL and a base backup restore three instants exa
         `SELECT count(*)::int AS history FROM pgbench_history
           WHERE pg_xact_commit_timestamp(xmin) <= '${at.toISOString()}'`,
       );
-      const socketDir = join(root, `socket-${i}`);
-      await Deno.mkdir(socketDir);
-      const port = await freePort();
-      const stop = await startRestored(dir, socketDir, port);
-      const restored = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1 });
-      try {
+      await withRestored(dir, root, String(i), async (restored) => {
         const rows = await restored`SELECT n FROM marks ORDER BY n`;
         assert.deepEqual(rows.map((r) => r.n), expected, `marks as of ${at.toISOString()}`);
         const [{ count }] = await restored`SELECT count(*)::int AS count FROM pgbench_history`;
         assert.equal(count, history, `pgbench_history as of ${at.toISOString()}`);
         const [{ recovering }] = await restored`SELECT pg_is_in_recovery() AS recovering`;
         assert.equal(recovering, false);
-      } finally {
-        await restored.end();
-        await stop();
-      }
+      });
     }
 
     // --txid: up to and including one application transaction
@@ -135,23 +125,13 @@ Deno.test("PostgreSQL: archived WAL and a base backup restore three instants exa
       /^archive_mode = off$/m,
     );
     assert.match(byTxid.stdout, new RegExp(`recovers to transaction ${xid}`));
-    {
-      const socketDir = join(root, "socket-txid");
-      await Deno.mkdir(socketDir);
-      const port = await freePort();
-      const stop = await startRestored(txDir, socketDir, port);
-      const restored = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1 });
-      try {
-        const rows = await restored`SELECT n FROM marks ORDER BY n`;
-        assert.deepEqual(
-          rows.map((r) => r.n),
-          commits.filter((c) => c.at.getTime() <= chosen.at.getTime()).map((c) => c.n),
-        );
-      } finally {
-        await restored.end();
-        await stop();
-      }
-    }
+    await withRestored(txDir, root, "txid", async (restored) => {
+      const rows = await restored`SELECT n FROM marks ORDER BY n`;
+      assert.deepEqual(
+        rows.map((r) => r.n),
+        commits.filter((c) => c.at.getTime() <= chosen.at.getTime()).map((c) => c.n),
+      );
+    });
 
     // a data directory that exists is never written over; --check as root is refused first
     const taken = await cli([

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import postgres from "postgres";
-import { startArchivingCluster, startRestored } from "../helpers/pg_archiving.ts";
+import { startArchivingCluster, startRestored, withRestored } from "../helpers/pg_archiving.ts";
 import { freePort } from "../helpers/pg_cluster.ts";
 import { sleep } from "../helpers/pitr_writer.ts";
 
@@ -16,21 +16,12 @@ Deno.test("PostgreSQL: restores follow a promoted server's new timeline in the s
   const archiving = await startArchivingCluster({ root });
   const { sql, cli } = archiving;
   const stops: (() => Promise<void>)[] = [];
-  const query = async (dir: string, name: string) => {
-    const socketDir = join(root, `socket-${name}`);
-    await Deno.mkdir(socketDir);
-    const port = await freePort();
-    const stop = await startRestored(dir, socketDir, port);
-    const db = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1 });
-    try {
+  const query = (dir: string, name: string) =>
+    withRestored(dir, root, name, async (db) => {
       const rows = await db`SELECT n FROM marks ORDER BY n`;
       const [{ timeline }] = await db`SELECT timeline_id AS timeline FROM pg_control_checkpoint()`;
       return { rows: rows.map((r) => r.n), timeline };
-    } finally {
-      await db.end();
-      await stop();
-    }
-  };
+    });
   try {
     await sql.unsafe("CREATE TABLE marks (n int PRIMARY KEY)");
     const base = await cli(["create", "--type", "base"]);
