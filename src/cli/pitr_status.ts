@@ -72,12 +72,13 @@ export async function walArchiveStatus(
   config: Config,
   database: string,
   deps: CommandDeps,
+  options: { askServer?: boolean } = {},
 ): Promise<{ figures: ArchiveFigures; line: string; reasons: HealthReason[] } | undefined> {
   const { store } = pitrLocation(config, deps);
   const bases = await listBaseBackups(store);
   const names = await archivedNames(store);
   const segments = names.filter((name) => /^[0-9A-F]{24}(\.partial)?$/.test(name));
-  const archiver = await archiverState(database, deps);
+  const archiver = options.askServer === false ? {} : await archiverState(database, deps);
   // nothing archived: worth a line only when the server tries and fails
   const failing = archiver.archiver?.lastFailedAt && !archiver.archiver.lastArchivedAt;
   if (bases.length === 0 && segments.length === 0 && !failing) return undefined;

@@ -91,7 +91,10 @@ async function statusOne(args: StatusArgs, deps: CommandDeps): Promise<number> {
   }
   // PostgreSQL: the WAL archive's figures, its gaps and a failing archive_command
   const archive = context.engine.kind === "postgres"
-    ? await walArchiveStatus(config, context.database, deps)
+    ? await walArchiveStatus(config, context.database, deps, {
+      // an unreachable server was waited for once already: not again for its archiver
+      askServer: !report.reasons.some((r) => r.rule === "database"),
+    })
     : undefined;
   if (archive && archive.figures.baseBackups > 0 && report.totalBackups === 0) {
     // base backups are this store's backups: "no backups exist" would be a false alarm
