@@ -60,12 +60,17 @@ Examples:
       --exclude-table 'public.audit_*'
   $ PGHOST=/var/run/postgresql PGDATABASE=app backup-manager create --database postgres://
   $ backup-manager create --database postgres://postgres@db/postgres --all-databases
+  $ sudo -u postgres backup-manager create --type base    (PostgreSQL, for restore --at)
 
 --all-databases (or "databases": "all" or a list of names in the config) backs up a whole
 PostgreSQL server in one backup: the server's globals (roles with their password hashes,
 memberships, tablespaces, role settings) in <id>.sql.gz, and every connectable database but the
 templates in <id>.db-<name>.sql.gz, each in its own snapshot. --database names the server (any
-database on it). --no-role-passwords (or "rolePasswords": false) leaves the hashes out.`;
+database on it). --no-role-passwords (or "rolePasswords": false) leaves the hashes out.
+
+--type base takes a physical base backup of a PostgreSQL server whose WAL is archived by
+wal-push (pg_basebackup, streamed into <backupDir>/pitr/base.<id>.tar.gz), recorded only once the
+archive holds the WAL it needs: the start of restore --at ... --to-datadir.`;
 
 /** Typed arguments of `create`. */
 export interface CreateArgs {

@@ -48,6 +48,13 @@ an offset; or latest): the newest snapshot before it and the WAL segments up to 
 seen by then, checked, integrity_check, renamed into place (or --to PATH) after a safety backup;
 --dry-run says which snapshot, how many segments and what time the result reflects.
 
+PostgreSQL, with its WAL archived (wal-push) and a base backup (create --type base): --at TIME
+(or --txid N) --to-datadir DIR writes a new data directory from the newest base backup before
+TIME, set to recover from the archive through wal-fetch up to TIME and promote; --check starts a
+throwaway server on it and reports what it recovered (run as the server's user, not root);
+--archive-mode off keeps a test restore from archiving into the original's store. A WAL segment
+missing before TIME is refused (exit 5); a TIME past the archive's last commit recovers to its end.
+
 PostgreSQL: --to names a database on the same server (or is a full URL). A target that holds
 objects is refused unless --clean, which drops the objects the backup contains first, in the
 same transaction as the load: on any error the target is exactly as it was.
@@ -66,6 +73,7 @@ Examples:
   $ backup-manager restore 1203T02 --database app --to postgres://postgres@new-db/app_copy
   $ backup-manager restore 1203T02 --globals-only --to postgres://postgres@new-db/postgres
   $ backup-manager restore --at "2026-12-02 14:03:27" --tz Europe/Berlin --dry-run
+  $ sudo -u postgres backup-manager restore --at "2026-12-02 14:03:27" --to-datadir /srv/pg/recovered --check
 
 A whole server's backup (create --all-databases): --all restores the roles first (one that
 exists is left as it is, and said so; missing memberships and settings are added), then every
