@@ -159,7 +159,10 @@ export function registerList(program: Command, deps: CommandDeps): void {
     .description("list backups, newest first")
     .option("--limit <n>", "how many to show", "10")
     .option("--format <format>", "table or json", "table")
-    .option("--pitr", "the generations replicate shipped (point-in-time recovery) instead")
+    .option(
+      "--pitr",
+      "the point-in-time store instead: replicate's generations, or PostgreSQL's base backups and WAL",
+    )
     .addHelpText("after", HELP);
   withSeriesOption(withLocationOptions(command, false), "list").action(async (raw) => {
     if (raw.pitr) {
