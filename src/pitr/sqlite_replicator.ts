@@ -19,14 +19,7 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Storage } from "../storage/storage.ts";
 import type { Clock } from "../core/clock.ts";
-import {
-  FRAME_HEADER_BYTES,
-  parseWalHeader,
-  readFrame,
-  WAL_HEADER_BYTES,
-  type WalFrame,
-  type WalHeader,
-} from "./sqlite_wal.ts";
+import { parseWalHeader, WAL_HEADER_BYTES, type WalHeader } from "./sqlite_wal.ts";
 import {
   generationId,
   segmentKeys,
@@ -36,7 +29,15 @@ import {
   writeManifest,
   writeStored,
 } from "./sqlite_pitr_store.ts";
-import { applyToFile, readExactly } from "./wal_file_io.ts";
+import {
+  applyToFile,
+  type CommittedFrames,
+  readExactly,
+  logEnd,
+  readCommittedFrames,
+  walBytesUpTo,
+  walIdentity,
+} from "./wal_file_io.ts";
 import { pruneGenerations, sweepReplicationStore } from "./sqlite_pitr_retention.ts";
 
 /** Options of {@linkcode SqliteReplicator}. */
@@ -267,8 +268,8 @@ export class SqliteReplicator {
     }
     if (!this.#expectRestart) {
       // restarted by someone else: the old log's end must still be there to be shipped
-      const bytes = await this.#walBytesUpTo(this.#offset + 64 * 1024 * 1024);
-      if (this.#logEnd(bytes, h) > this.#offset) {
+      const bytes = await walBytesUpTo(`${this.#path}-wal`, this.#offset + 64 * 1024 * 1024);
+      if (logEnd(bytes, h) > this.#offset) {
         return "the WAL was restarted and overwrote frames not yet shipped";
       }
       await this.#shipAll(); // the old log's last commits, under its old salts
@@ -281,69 +282,15 @@ export class SqliteReplicator {
     return undefined;
   }
 
-  /** Where the valid frames of the log `header` begins end in `bytes` (from offset 32). */
-  #logEnd(bytes: Uint8Array, header: WalHeader): number {
-    let offset = WAL_HEADER_BYTES;
-    let previous: readonly [number, number] = header.checksum;
-    for (let i = 0;; i++) {
-      const frame = readFrame(bytes, offset, i, header, previous);
-      if (!frame) return offset;
-      previous = frame.checksum;
-      offset += FRAME_HEADER_BYTES + header.pageSize;
-    }
-  }
-
-  async #walBytesUpTo(limit: number): Promise<Uint8Array> {
-    const file = await Deno.open(`${this.#path}-wal`);
-    try {
-      const size = Math.min((await file.stat()).size, limit);
-      const bytes = new Uint8Array(size);
-      await readExactly(file, bytes);
-      return bytes;
-    } finally {
-      file.close();
-    }
-  }
-
-  /** Reads the valid frames after `#offset` up to the last commit among them. */
-  async #readCommitted(
-    limit: number,
-  ): Promise<{ bytes: Uint8Array; frames: WalFrame[] } | undefined> {
-    const header = this.#header!;
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(`${this.#path}-wal`);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
-    }
-    try {
-      const size = Math.min((await file.stat()).size, limit);
-      const frameBytes = FRAME_HEADER_BYTES + header.pageSize;
-      const available = Math.floor((size - this.#offset) / frameBytes);
-      const count = Math.min(available, Math.max(1, Math.floor(this.#maxStepBytes / frameBytes)));
-      if (count <= 0) return undefined;
-      const bytes = new Uint8Array(count * frameBytes);
-      await file.seek(this.#offset, Deno.SeekMode.Start);
-      await readExactly(file, bytes);
-      const frames: WalFrame[] = [];
-      let previous: readonly [number, number] = this.#checksum;
-      let committed = 0;
-      for (let i = 0; i < count; i++) {
-        const frame = readFrame(bytes, i * frameBytes, i, header, previous);
-        if (!frame) break;
-        frames.push(frame);
-        previous = frame.checksum;
-        if (frame.commitSize !== 0) committed = frames.length;
-      }
-      if (committed === 0) return undefined;
-      return {
-        bytes: bytes.subarray(0, committed * frameBytes),
-        frames: frames.slice(0, committed),
-      };
-    } finally {
-      file.close();
-    }
+  /** The committed frames after `#offset`, up to `limit` bytes of log and one step's bytes. */
+  #readCommitted(limit: number): Promise<CommittedFrames | undefined> {
+    return readCommittedFrames(`${this.#path}-wal`, {
+      header: this.#header!,
+      offset: this.#offset,
+      checksum: this.#checksum,
+      limit,
+      maxBytes: this.#maxStepBytes,
+    });
   }
 
   async #shipFrames(limit: number): Promise<{ frames: number; commits: number }> {
@@ -363,19 +310,7 @@ export class SqliteReplicator {
       formatVersion: 1,
       generation: this.#generation!,
       sequence,
-      ...(restart
-        ? {
-          restart: {
-            wal: {
-              pageSize: restart.pageSize,
-              salt1: restart.salt1,
-              salt2: restart.salt2,
-              checkpointSequence: restart.checkpointSequence,
-              bigEndian: restart.bigEndian,
-            },
-          },
-        }
-        : {}),
+      ...(restart ? { restart: { wal: walIdentity(restart) } } : {}),
       frames: read.frames.length,
       startChecksum: [...this.#checksum],
       endChecksum: [...endChecksum],
@@ -446,13 +381,7 @@ export class SqliteReplicator {
         formatVersion: 1,
         generation: id,
         takenAt: takenAt.toISOString(),
-        wal: {
-          pageSize: header.pageSize,
-          salt1: header.salt1,
-          salt2: header.salt2,
-          checkpointSequence: header.checkpointSequence,
-          bigEndian: header.bigEndian,
-        },
+        wal: walIdentity(header),
         checksum: [...this.#checksum],
         size,
         stored: {

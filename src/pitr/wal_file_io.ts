@@ -1,8 +1,111 @@
 /**
- * File I/O of the WAL's frames: reading a WAL file exactly, and writing frames' pages into a
- * database file (the snapshot a replicator builds, the file a restore rebuilds).
+ * File I/O of the WAL's frames: reading a WAL file's committed frames (what a replicator's step
+ * ships) and writing frames' pages into a database file (the snapshot a replicator builds, the
+ * file a restore rebuilds).
  */
-import { FRAME_HEADER_BYTES, type WalFrame } from "./sqlite_wal.ts";
+import {
+  FRAME_HEADER_BYTES,
+  readFrame,
+  WAL_HEADER_BYTES,
+  type WalFrame,
+  type WalHeader,
+} from "./sqlite_wal.ts";
+import type { SnapshotManifest } from "./sqlite_pitr_store.ts";
+
+/** Frames read from a WAL file, up to the last commit among them, and their bytes. */
+export interface CommittedFrames {
+  bytes: Uint8Array;
+  frames: WalFrame[];
+}
+
+/** Where to read: the log's header, the offset and chain checksum after what was shipped. */
+export interface ReadFramesFrom {
+  header: WalHeader;
+  offset: number;
+  checksum: readonly [number, number];
+  /** Bytes of the file to look at, at most (the log's size when a step began). */
+  limit: number;
+  /** Bytes to read at most (one step's), at least one frame. */
+  maxBytes: number;
+}
+
+/**
+ * The valid frames of `walPath` after `from.offset` up to the last commit among them (salts and
+ * checksum chain checked), or `undefined` when there is no new commit (or no file).
+ */
+export async function readCommittedFrames(
+  walPath: string,
+  from: ReadFramesFrom,
+): Promise<CommittedFrames | undefined> {
+  const { header } = from;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(walPath);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  try {
+    const size = Math.min((await file.stat()).size, from.limit);
+    const frameBytes = FRAME_HEADER_BYTES + header.pageSize;
+    const available = Math.floor((size - from.offset) / frameBytes);
+    const count = Math.min(available, Math.max(1, Math.floor(from.maxBytes / frameBytes)));
+    if (count <= 0) return undefined;
+    const bytes = new Uint8Array(count * frameBytes);
+    await file.seek(from.offset, Deno.SeekMode.Start);
+    await readExactly(file, bytes);
+    const frames: WalFrame[] = [];
+    let previous: readonly [number, number] = from.checksum;
+    let committed = 0;
+    for (let i = 0; i < count; i++) {
+      const frame = readFrame(bytes, i * frameBytes, i, header, previous);
+      if (!frame) break;
+      frames.push(frame);
+      previous = frame.checksum;
+      if (frame.commitSize !== 0) committed = frames.length;
+    }
+    if (committed === 0) return undefined;
+    return { bytes: bytes.subarray(0, committed * frameBytes), frames: frames.slice(0, committed) };
+  } finally {
+    file.close();
+  }
+}
+
+/** Where the valid frames of the log `header` begins end in `bytes` (from offset 32). */
+export function logEnd(bytes: Uint8Array, header: WalHeader): number {
+  let offset = WAL_HEADER_BYTES;
+  let previous: readonly [number, number] = header.checksum;
+  for (let i = 0;; i++) {
+    const frame = readFrame(bytes, offset, i, header, previous);
+    if (!frame) return offset;
+    previous = frame.checksum;
+    offset += FRAME_HEADER_BYTES + header.pageSize;
+  }
+}
+
+/** The first `limit` bytes of `walPath` (all of it when shorter). */
+export async function walBytesUpTo(walPath: string, limit: number): Promise<Uint8Array> {
+  const file = await Deno.open(walPath);
+  try {
+    const size = Math.min((await file.stat()).size, limit);
+    const bytes = new Uint8Array(size);
+    await readExactly(file, bytes);
+    return bytes;
+  } finally {
+    file.close();
+  }
+}
+
+/** What a manifest records of a log's header: enough to check a chain against it. */
+export function walIdentity(header: Omit<WalHeader, "checksum">): SnapshotManifest["wal"] {
+  return {
+    pageSize: header.pageSize,
+    salt1: header.salt1,
+    salt2: header.salt2,
+    checkpointSequence: header.checkpointSequence,
+    bigEndian: header.bigEndian,
+  };
+}
 
 /**
  * Writes each frame's page of `bytes` (frames as in the WAL) at its place in the database file
