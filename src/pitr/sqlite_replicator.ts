@@ -32,9 +32,9 @@ import {
 import {
   applyToFile,
   type CommittedFrames,
-  readExactly,
   logEnd,
   readCommittedFrames,
+  readExactly,
   walBytesUpTo,
   walIdentity,
 } from "./wal_file_io.ts";
