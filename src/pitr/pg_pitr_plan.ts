@@ -97,11 +97,13 @@ export async function planPgRestore(
     plan.recovery.targetXid = target.xid;
     return plan;
   }
-  const last = await lastArchivedCommit(store, reachable, {
+  const looked = lastArchivedCommit(store, reachable, {
     identities: options.identities,
     pgBin: options.pgBin,
     major: Math.floor(base.serverVersionNum / 10000),
   });
+  // for latest the last commit is only said (no pg_waldump, no figure); for a time it decides
+  const last = target.kind === "latest" ? await looked.catch(() => undefined) : await looked;
   if (last) plan.lastCommit = last.toISOString();
   const gapText = gaps.length > 0
     ? `WAL ${gaps[0].first}${
