@@ -19,7 +19,12 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Storage } from "../storage/storage.ts";
 import type { Clock } from "../core/clock.ts";
-import { parseWalHeader, WAL_HEADER_BYTES, type WalHeader } from "./sqlite_wal.ts";
+import {
+  FRAME_HEADER_BYTES,
+  parseWalHeader,
+  WAL_HEADER_BYTES,
+  type WalHeader,
+} from "./sqlite_wal.ts";
 import {
   generationId,
   segmentKeys,
@@ -185,12 +190,15 @@ export class SqliteReplicator {
   }
 
   /**
-   * Checkpoints the whole log so that it restarts: after shipping everything, a RESTART checkpoint
-   * (which holds the application's writers off while it waits for readers, for at most the busy
-   * timeout) copies the log into the database file and leaves every reader on the file; what was
-   * committed between the shipping and the checkpoint is still at the old log's end, and is
-   * shipped right after. From then on the next write restarts the log, so the next step continues
-   * the generation in the new one.
+   * Checkpoints the whole log so that it restarts, never continuing the generation over a hole:
+   * after shipping everything, a RESTART checkpoint (which holds the application's writers off
+   * while it waits for readers, for at most the busy timeout) copies the log into the database
+   * file; what was committed between the shipping and the checkpoint is shipped right after.
+   * Only when the shipped frames reach the end the checkpoint reported (`log` frames) does the
+   * next step continue the generation in the new log; otherwise (a writer faster than the store,
+   * whose restarted log may overwrite the old tail while it is shipped) the next step treats it
+   * as a restart by someone else: it ships what is left or, when the new log overwrote it, starts
+   * a new generation.
    */
   async #checkpoint(): Promise<boolean> {
     await this.#shipAll();
@@ -199,7 +207,8 @@ export class SqliteReplicator {
     const result = this.#db!.prepare("PRAGMA wal_checkpoint(RESTART)").get()!;
     if (Number(result.busy) !== 0) return false; // readers or writers did not let go: next time
     await this.#shipAll(); // the old log's last commits, before the new log can overwrite them
-    this.#expectRestart = true;
+    const frameBytes = FRAME_HEADER_BYTES + this.#header!.pageSize;
+    this.#expectRestart = this.#offset >= WAL_HEADER_BYTES + Number(result.log) * frameBytes;
     return true;
   }
 
@@ -267,12 +276,16 @@ export class SqliteReplicator {
       return "the WAL was restarted more than once, or rewritten, between two steps";
     }
     if (!this.#expectRestart) {
-      // restarted by someone else: the old log's end must still be there to be shipped
-      const bytes = await walBytesUpTo(`${this.#path}-wal`, this.#offset + 64 * 1024 * 1024);
-      if (logEnd(bytes, h) > this.#offset) {
-        return "the WAL was restarted and overwrote frames not yet shipped";
-      }
+      // restarted by someone else: the old log's end must still be there to be shipped, and
+      // still be there once it is (the new log grows over the old one while it is read)
+      const overwritten = async () =>
+        logEnd(await walBytesUpTo(`${this.#path}-wal`, this.#offset + 64 * 1024 * 1024), h) >
+          this.#offset;
+      if (await overwritten()) return "the WAL was restarted and overwrote frames not yet shipped";
       await this.#shipAll(); // the old log's last commits, under its old salts
+      if (await overwritten()) {
+        return "the WAL was restarted and overwrote frames while they were shipped";
+      }
     }
     this.#expectRestart = false;
     this.#header = h;

@@ -49,26 +49,51 @@ export async function readCommittedFrames(
     const size = Math.min((await file.stat()).size, from.limit);
     const frameBytes = FRAME_HEADER_BYTES + header.pageSize;
     const available = Math.floor((size - from.offset) / frameBytes);
-    const count = Math.min(available, Math.max(1, Math.floor(from.maxBytes / frameBytes)));
-    if (count <= 0) return undefined;
-    const bytes = new Uint8Array(count * frameBytes);
+    const batch = Math.max(1, Math.floor(from.maxBytes / frameBytes));
+    if (available <= 0) return undefined;
     await file.seek(from.offset, Deno.SeekMode.Start);
-    await readExactly(file, bytes);
+    // batches of maxBytes until one holds a commit: a transaction bigger than a step's bytes is
+    // read whole (a segment ends on a commit), never left behind for ever
+    const chunks: Uint8Array[] = [];
     const frames: WalFrame[] = [];
     let previous: readonly [number, number] = from.checksum;
     let committed = 0;
-    for (let i = 0; i < count; i++) {
-      const frame = readFrame(bytes, i * frameBytes, i, header, previous);
-      if (!frame) break;
-      frames.push(frame);
-      previous = frame.checksum;
-      if (frame.commitSize !== 0) committed = frames.length;
+    let read = 0;
+    while (committed === 0 && read < available) {
+      const count = Math.min(batch, available - read);
+      const chunk = new Uint8Array(count * frameBytes);
+      await readExactly(file, chunk);
+      chunks.push(chunk);
+      let valid = true;
+      for (let i = 0; i < count; i++) {
+        const frame = readFrame(chunk, i * frameBytes, read + i, header, previous);
+        if (!frame) {
+          valid = false;
+          break;
+        }
+        frames.push({ ...frame, offset: (read + i) * frameBytes });
+        previous = frame.checksum;
+        if (frame.commitSize !== 0) committed = frames.length;
+      }
+      read += count;
+      if (!valid) break;
     }
     if (committed === 0) return undefined;
+    const bytes = chunks.length === 1 ? chunks[0] : concat(chunks);
     return { bytes: bytes.subarray(0, committed * frameBytes), frames: frames.slice(0, committed) };
   } finally {
     file.close();
   }
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /** Where the valid frames of the log `header` begins end in `bytes` (from offset 32). */

@@ -100,7 +100,7 @@ Deno.test("a damaged or missing segment restores to the last correct state befor
   await withTempDir(async (dir) => {
     const path = join(dir, "app.db");
     const app = new DatabaseSync(path);
-    app.exec(`PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+    app.exec(`PRAGMA journal_mode = WAL;
       CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT, body BLOB);`);
     const insert = app.prepare("INSERT INTO events (at, body) VALUES ('x', randomblob(100))");
     const store = new LocalStorage(join(dir, "pitr"));
@@ -220,5 +220,58 @@ Deno.test("a step ships the log as it was when the step began, however fast the 
       await replicator.close();
       app.close();
     }
+  });
+});
+
+Deno.test("a transaction bigger than a step's reads is shipped whole; the chain never has a hole", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "app.db");
+    const app = new DatabaseSync(path, { timeout: 10_000 });
+    app.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT, body BLOB);`);
+    const insert = app.prepare("INSERT INTO events (at, body) VALUES ('', randomblob(3000))");
+    const store = new LocalStorage(join(dir, "pitr"));
+    const clock = new FakeClock("2026-12-03T10:00:00.000Z");
+    // reads of one frame, transactions of several, and the replicator's own checkpoints: before
+    // the fix a step never reached a commit, and its checkpoint let the log restart over them
+    const replicator = new SqliteReplicator(path, store, {
+      clock,
+      checkpointBytes: 64 * 1024,
+      maxStepBytes: 12 * 1024,
+    });
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        app.exec("BEGIN IMMEDIATE");
+        for (let i = 0; i < 4; i++) insert.run();
+        app.exec("COMMIT");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    let checkpoints = 0;
+    let commits = 0;
+    try {
+      await replicator.step(); // the snapshot
+      for (let i = 0; i < 4; i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        clock.advance(1000);
+        const result = await replicator.step();
+        commits += result.commits;
+        if (result.checkpointed) checkpoints++;
+      }
+    } finally {
+      writing = false;
+      await writer;
+      clock.advance(1000);
+      await replicator.close();
+    }
+    const source = Number(app.prepare("SELECT count(*) AS n FROM events").get()!.n);
+    app.close();
+    assert.ok(commits > 10, `${commits} commits shipped`);
+    assert.ok(checkpoints > 0, `the replicator checkpointed ${checkpoints} times`);
+    const out = join(dir, "restored.db");
+    const result = await restoreSqliteAt(store, clock.now(), out); // integrity_check inside
+    assert.equal(result.stoppedEarly, undefined);
+    assert.equal(countAt(out).rows, source);
   });
 });
