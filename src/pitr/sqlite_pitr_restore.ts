@@ -20,7 +20,7 @@ import {
   readStored,
   type SnapshotManifest,
 } from "./sqlite_pitr_store.ts";
-import { applyToFile } from "./wal_file_io.ts";
+import { applyToFile, concat } from "./wal_file_io.ts";
 
 /** What {@linkcode restoreSqliteAt} recovered. */
 export interface PointInTimeResult {
@@ -204,14 +204,4 @@ function checkIntegrity(path: string): void {
   } finally {
     db.close();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

@@ -86,7 +86,8 @@ export async function readCommittedFrames(
   }
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
+/** The chunks as one array. */
+export function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const chunk of chunks) {
