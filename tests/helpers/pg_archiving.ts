@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import postgres from "postgres";
 import { SCRIPT_PATH } from "./cli.ts";
-import { freePort, startCluster, type TestCluster } from "./pg_cluster.ts";
+import { asPostgres, freePort, startCluster, type TestCluster } from "./pg_cluster.ts";
 
 const REPO = join(SCRIPT_PATH, "..", "..");
 
@@ -171,13 +171,8 @@ export async function startRestored(
       `${text}archive_mode = on\narchive_command = '${archiveCommand.replace(/'/g, "''")}'\n`,
     );
   }
-  await sh("runuser", [
-    "-u",
-    "postgres",
-    "--",
-    `${bin}/pg_ctl`,
-    "-D",
-    dir,
+  const pgCtl = (args: string[]) => asPostgres(`${bin}/pg_ctl`, ["-D", dir, ...args]);
+  await pgCtl([
     "-w",
     "-l",
     join(socketDir, "server.log"),
@@ -187,19 +182,7 @@ export async function startRestored(
     "start",
   ]);
   return async () => {
-    await sh("runuser", [
-      "-u",
-      "postgres",
-      "--",
-      `${bin}/pg_ctl`,
-      "-D",
-      dir,
-      "-m",
-      "fast",
-      "-w",
-      "stop",
-    ])
-      .catch(() => {});
+    await pgCtl(["-m", "fast", "-w", "stop"]).catch(() => {});
   };
 }
 

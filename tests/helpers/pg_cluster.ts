@@ -112,7 +112,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function asPostgres(command: string, args: string[]): Promise<void> {
+/** Runs `command` as the `postgres` user (when this process is root); throws with its stderr. */
+export function asPostgres(command: string, args: string[]): Promise<void> {
   return Deno.uid() === 0
     ? run("runuser", ["-u", "postgres", "--", command, ...args])
     : run(command, args);
