@@ -241,7 +241,12 @@ Deno.test("wal-fetch of a damaged stored object exits 255, leaving neither the f
       damaged[at] ^= 0x01;
       await Deno.writeFile(data, damaged);
       const result = await fetch(dirs, SEGMENT);
-      assertFetchFailed(result, SEGMENT, /does not match its recorded SHA-256/);
+      // the SHA-256 mismatch, or the gzip stream breaking first on a flipped byte mid-stream
+      assertFetchFailed(
+        result,
+        SEGMENT,
+        /does not match its recorded SHA-256|invalid|incorrect|unexpected end/,
+      );
       assert.ok(!await exists(join(dirs.restoreDir, "pg_wal", "RECOVERYXLOG")), `byte ${at}`);
       assert.deepEqual(await namesIn(join(dirs.restoreDir, "pg_wal")), [], `byte ${at}`);
     }
